@@ -1,0 +1,79 @@
+import { z } from "zod";
+
+const Sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, "expected a lowercase hex sha256");
+
+/** A byte range [start, end) of the raw (undecoded) source file. */
+export const ByteRange = z
+  .object({ start: z.number().int().nonnegative(), end: z.number().int().nonnegative() })
+  .refine((r) => r.end >= r.start, { message: "end must be >= start" });
+export type ByteRange = z.infer<typeof ByteRange>;
+
+/** A range [start, end) of token indices inside a tokenized document (windows record this). */
+export const TokenRange = z
+  .object({ start: z.number().int().nonnegative(), end: z.number().int().nonnegative() })
+  .refine((r) => r.end >= r.start, { message: "end must be >= start" });
+export type TokenRange = z.infer<typeof TokenRange>;
+
+/** Where an example came from: from any training row back to the bytes it was made of. */
+export const Provenance = z.discriminatedUnion("kind", [
+  z.object({
+    kind: z.literal("text-file"),
+    /** Path as given in the recipe (relative to the recipe's directory when it was relative). */
+    file: z.string(),
+    fileSha256: Sha256Hex,
+    bytes: ByteRange,
+    tokens: TokenRange.optional(),
+  }),
+  z.object({
+    kind: z.literal("jsonl"),
+    file: z.string(),
+    fileSha256: Sha256Hex,
+    /** 0-based line number in the (decompressed) file. */
+    line: z.number().int().nonnegative(),
+    /** Byte range of the line in the decompressed stream. */
+    bytes: ByteRange,
+    tokens: TokenRange.optional(),
+  }),
+  z.object({
+    kind: z.literal("parquet"),
+    file: z.string(),
+    fileSha256: Sha256Hex,
+    rowGroup: z.number().int().nonnegative(),
+    /** Row index within the row group. */
+    row: z.number().int().nonnegative(),
+    tokens: TokenRange.optional(),
+  }),
+  z.object({
+    kind: z.literal("epub"),
+    file: z.string(),
+    fileSha256: Sha256Hex,
+    /** Zip entry names (spine order) the document was assembled from. */
+    entries: z.array(z.string()).min(1),
+    /** Byte range in the concatenation of the entries' extracted text, when a document is part of the book. */
+    bytes: ByteRange.optional(),
+    tokens: TokenRange.optional(),
+  }),
+  z.object({
+    kind: z.literal("media"),
+    file: z.string(),
+    fileSha256: Sha256Hex,
+    /** Presentation timestamps (seconds) of the frames that were encoded. */
+    frameTimestamps: z.array(z.number().nonnegative()),
+  }),
+  z.object({
+    kind: z.literal("qa"),
+    /** Example ids of the source-document chunks the QA pairs were generated from. */
+    chunkIds: z.array(z.string()).min(1),
+    /** The document the chunks belong to. */
+    document: z.string(),
+    model: z.string(),
+  }),
+  z.object({
+    kind: z.literal("synthetic"),
+    /** Name of the generator (e.g. the bundled sample text or a test fixture). */
+    generator: z.string(),
+    seed: z.number().int(),
+    index: z.number().int().nonnegative(),
+  }),
+]);
+export type Provenance = z.infer<typeof Provenance>;

@@ -1,0 +1,144 @@
+import { z } from "zod";
+
+export const RECIPE_FORMAT_VERSION = 1;
+
+/** Input formats of the books step. "auto" picks by extension. */
+export const BookFormat = z.enum(["auto", "txt", "jsonl", "parquet", "epub"]);
+
+export const BooksSource = z.object({
+  kind: z.literal("books"),
+  /** Unique name; stage mixtures refer to it. */
+  name: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/),
+  /** Files or directories (directories are walked, sorted). Relative paths resolve against the recipe's folder. */
+  paths: z.array(z.string().min(1)).min(1),
+  format: BookFormat.default("auto"),
+  /** Field names for .jsonl and .parquet inputs. */
+  textField: z.string().default("text"),
+  idField: z.string().optional(),
+  titleField: z.string().optional(),
+  languageField: z.string().optional(),
+  /** Known language for every document of this source (ISO 639-1), when the files don't say. */
+  language: z.string().optional(),
+});
+export type BooksSource = z.infer<typeof BooksSource>;
+
+export const Source = z.discriminatedUnion("kind", [BooksSource]);
+export type Source = z.infer<typeof Source>;
+
+export const BooksStepConfig = z.object({
+  /** Strip Project Gutenberg headers, footers and licence. */
+  stripGutenberg: z.boolean().default(true),
+  /** Drop exact duplicates (by cleaned-content hash) across all inputs. */
+  dedup: z.boolean().default(true),
+  /** Documents shorter than this many characters after cleaning are rejected. */
+  minChars: z.number().int().nonnegative().default(1),
+  /** Units of work: approximate bytes of input per tokenize unit. */
+  unitBytes: z.number().int().positive().default(8 * 1024 * 1024),
+});
+export type BooksStepConfig = z.infer<typeof BooksStepConfig>;
+
+export const PackStepConfig = z.object({
+  /** Rows per Arrow record batch; 0 picks about 1M tokens per batch. */
+  rowsPerBatch: z.number().int().nonnegative().default(0),
+  /** Rows per shard file (shards stay well under 2 GiB). */
+  rowsPerShard: z.number().int().positive().default(4096),
+  seed: z.number().int().default(0),
+});
+export type PackStepConfig = z.infer<typeof PackStepConfig>;
+
+export const LrSchedule = z.object({
+  peak: z.number().positive(),
+  warmupSteps: z.number().int().nonnegative().default(0),
+  decay: z.enum(["constant", "cosine"]).default("constant"),
+  /** Floor of the cosine decay, as a fraction of the peak. */
+  minRatio: z.number().min(0).max(1).default(0.1),
+});
+
+export const TrainingConfig = z
+  .object({
+    /** Optimizer steps of this stage; give `steps` or `tokens`. */
+    steps: z.number().int().positive().optional(),
+    /** Token budget of this stage (converted to steps by tokensPerBatch). */
+    tokens: z.number().int().positive().optional(),
+    /** Tokens per optimizer step (a multiple of seq_len; gradient accumulation makes up the rest). */
+    tokensPerBatch: z.number().int().positive(),
+    lr: LrSchedule,
+    betas: z.tuple([z.number().min(0).lt(1), z.number().min(0).lt(1)]).default([0.9, 0.95]),
+    weightDecay: z.number().min(0).default(0.1),
+    clip: z.number().positive().default(1.0),
+    /** Fraction of rows held out for the eval loss. */
+    evalFraction: z.number().min(0).lt(1).default(0.05),
+    seed: z.number().int().default(0),
+  })
+  .refine((t) => t.steps !== undefined || t.tokens !== undefined, { message: "give steps or tokens", path: ["steps"] });
+export type TrainingConfig = z.infer<typeof TrainingConfig>;
+
+export const StageKind = z.enum(["text", "vision-language"]);
+
+/**
+ * One context length of progressive training. The name is the join key between packing, the
+ * shards under out/<name>/ and training.
+ */
+export const Stage = z
+  .object({
+    name: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, "stage names are lowercase [a-z0-9_-] (they name folders)"),
+    kind: StageKind.default("text"),
+    seqLen: z.number().int().min(16),
+    ropeTheta: z.number().positive(),
+    /** Source name → share of this stage's tokens. Shares are normalised. */
+    mixture: z.record(z.string(), z.number().positive()),
+    /** Documents whose token count lies outside [minTokens, maxTokens] are not used in this stage (lwm-spec §5.1). */
+    minTokens: z.number().int().nonnegative().default(0),
+    maxTokens: z.number().int().positive().optional(),
+    /** Stop packing after this many tokens (rows × seqLen); unset = everything available. */
+    budgetTokens: z.number().int().positive().optional(),
+    training: TrainingConfig.optional(),
+  })
+  .refine((s) => s.maxTokens === undefined || s.maxTokens >= s.minTokens, {
+    message: "maxTokens must be >= minTokens",
+    path: ["maxTokens"],
+  });
+export type Stage = z.infer<typeof Stage>;
+
+export const ModelConfig = z.object({
+  dim: z.number().int().positive(),
+  layers: z.number().int().positive(),
+  heads: z.number().int().positive(),
+  ffnDim: z.number().int().positive(),
+  normEps: z.number().positive().default(1e-6),
+});
+export type ModelConfig = z.infer<typeof ModelConfig>;
+
+export const Recipe = z
+  .object({
+    formatVersion: z.literal(RECIPE_FORMAT_VERSION),
+    name: z.string().min(1),
+    /** A tokenizer.json; default: the bundled Llama-2 tokenizer. */
+    tokenizer: z.string().optional(),
+    sources: z.array(Source).min(1),
+    steps: z
+      .object({
+        books: BooksStepConfig.default(BooksStepConfig.parse({})),
+        pack: PackStepConfig.default(PackStepConfig.parse({})),
+      })
+      .default({ books: BooksStepConfig.parse({}), pack: PackStepConfig.parse({}) }),
+    stages: z.array(Stage).min(1),
+    model: ModelConfig.optional(),
+  })
+  .superRefine((r, ctx) => {
+    const names = new Set<string>();
+    r.sources.forEach((s, i) => {
+      if (names.has(s.name)) ctx.addIssue({ code: "custom", path: ["sources", i, "name"], message: `duplicate source name "${s.name}"` });
+      names.add(s.name);
+    });
+    const stageNames = new Set<string>();
+    r.stages.forEach((st, i) => {
+      if (stageNames.has(st.name)) ctx.addIssue({ code: "custom", path: ["stages", i, "name"], message: `duplicate stage name "${st.name}"` });
+      stageNames.add(st.name);
+      for (const src of Object.keys(st.mixture)) {
+        if (!names.has(src)) ctx.addIssue({ code: "custom", path: ["stages", i, "mixture", src], message: `unknown source "${src}"` });
+      }
+    });
+  });
+export type Recipe = z.infer<typeof Recipe>;
+export type RecipeInput = z.input<typeof Recipe>;

@@ -1,0 +1,79 @@
+import { z } from "zod";
+import { TokenDtype, VocabLayout } from "./vocab.js";
+
+export const SHARD_FORMAT_VERSION = 1;
+
+/** Human-readable statements of the fixed rules; stored in every shard so the file explains itself. */
+export const LOSS_RULE =
+  "loss-on-target/per-segment-weights/v1: token i has loss iff it is predicted from earlier tokens of its own segment " +
+  "(never a segment's first token, never padding, never across a boundary); each segment stores w_text = 1/(its text loss tokens) " +
+  "and w_vision = 1/(its vision loss tokens), 0 when it has none; batch loss: text = sum(w_text*nll over text targets)/E, " +
+  "vision likewise, E = examples (segments) in the global batch; vision-language stages train on 0.5*(text+vision), text stages on text";
+export const POSITION_RULE = "restart-per-segment/v1: position_ids restart at 0 at every segment start; padding positions are 0";
+
+/**
+ * Shard-level metadata, stored as JSON under the Arrow schema's custom-metadata key `lwm` (see
+ * schemas/FORMAT.md).
+ */
+export const ShardMetadata = z.object({
+  formatVersion: z.literal(SHARD_FORMAT_VERSION),
+  stage: z.string(),
+  seqLen: z.number().int().positive(),
+  vocab: VocabLayout,
+  tokenDtype: TokenDtype,
+  /** sha256 of the tokenizer.json used. */
+  tokenizerSha256: z.string().regex(/^[0-9a-f]{64}$/),
+  /** sha256 of the VQGAN model used, or null when no vision was encoded. */
+  vqganSha256: z.string().regex(/^[0-9a-f]{64}$/).nullable(),
+  lossRule: z.literal(LOSS_RULE),
+  positionRule: z.literal(POSITION_RULE),
+  /** Every record batch holds this many rows except possibly the last. */
+  rowsPerBatch: z.number().int().positive(),
+});
+export type ShardMetadata = z.infer<typeof ShardMetadata>;
+
+export const ShardEntry = z.object({
+  /** File name relative to the manifest's folder. */
+  file: z.string(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  bytes: z.number().int().nonnegative(),
+  rows: z.number().int().nonnegative(),
+  /** rows × seqLen. */
+  tokens: z.number().int().nonnegative(),
+  /** Non-padding tokens. */
+  realTokens: z.number().int().nonnegative(),
+  lossTokens: z.number().int().nonnegative(),
+  segments: z.number().int().nonnegative(),
+});
+export type ShardEntry = z.infer<typeof ShardEntry>;
+
+export const MixtureEntry = z.object({
+  source: z.string(),
+  /** Normalised share asked for in the recipe. */
+  asked: z.number().min(0).max(1),
+  /** Share of real tokens achieved. */
+  achieved: z.number().min(0).max(1),
+  tokens: z.number().int().nonnegative(),
+  examples: z.number().int().nonnegative(),
+});
+
+/** out/<stage>/manifest.json */
+export const Manifest = z.object({
+  formatVersion: z.literal(SHARD_FORMAT_VERSION),
+  stage: z.string(),
+  seqLen: z.number().int().positive(),
+  shards: z.array(ShardEntry),
+  totals: z.object({
+    rows: z.number().int().nonnegative(),
+    tokens: z.number().int().nonnegative(),
+    realTokens: z.number().int().nonnegative(),
+    lossTokens: z.number().int().nonnegative(),
+    segments: z.number().int().nonnegative(),
+    /** realTokens / tokens. */
+    fill: z.number().min(0).max(1),
+  }),
+  mixture: z.array(MixtureEntry),
+  /** Input files (path + sha256) everything in this stage was made from. */
+  inputs: z.array(z.object({ file: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/) })),
+});
+export type Manifest = z.infer<typeof Manifest>;

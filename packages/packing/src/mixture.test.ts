@@ -1,0 +1,58 @@
+import { describe, expect, it } from "vitest";
+import { mixByTokenShare, type MixStats } from "./mixture.js";
+
+async function collect<T>(gen: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const x of gen) out.push(x);
+  return out;
+}
+
+describe("mixByTokenShare", () => {
+  it("tracks the asked token shares at every prefix", async () => {
+    const a = Array.from({ length: 1000 }, () => 10);
+    const b = Array.from({ length: 1000 }, () => 30);
+    const mixed = await collect(
+      mixByTokenShare(
+        [
+          { name: "a", share: 3, items: a },
+          { name: "b", share: 1, items: b },
+        ],
+        (x) => x,
+        { budgetTokens: 8000 },
+      ),
+    );
+    let ta = 0;
+    let tb = 0;
+    for (const m of mixed) {
+      if (m.source === "a") ta += m.value;
+      else tb += m.value;
+      // Never further from the asked share than one item of the larger kind.
+      expect(Math.abs(ta - 0.75 * (ta + tb))).toBeLessThanOrEqual(30);
+    }
+    expect(ta + tb).toBeGreaterThanOrEqual(8000);
+    expect(ta + tb - 30).toBeLessThan(8000);
+  });
+
+  it("lets the other sources take over when one runs dry, and reports what it achieved", async () => {
+    const stats: MixStats[] = [];
+    const mixed = await collect(
+      mixByTokenShare(
+        [
+          { name: "small", share: 1, items: [5, 5] },
+          { name: "big", share: 1, items: Array.from({ length: 10 }, () => 5) },
+        ],
+        (x) => x,
+        { stats },
+      ),
+    );
+    expect(mixed).toHaveLength(12);
+    expect(stats).toEqual([
+      { source: "small", asked: 0.5, tokens: 10, items: 2 },
+      { source: "big", asked: 0.5, tokens: 50, items: 10 },
+    ]);
+  });
+
+  it("rejects shares that do not sum to a positive number", async () => {
+    await expect(collect(mixByTokenShare([{ name: "a", share: 0, items: [1] }], (x) => x))).rejects.toThrow(/positive/);
+  });
+});

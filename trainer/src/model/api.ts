@@ -1,0 +1,143 @@
+/**
+ * The contract between the model/RingAttention core and the training loop.
+ *
+ * Conventions (read these before using anything below):
+ * - Parameters use Hugging Face Llama names and layout: every projection is `[out, in]` row-major, so
+ *   `y = x · Wᵀ`. A text-stage checkpoint written as safetensors with these names loads in
+ *   `transformers.LlamaForCausalLM` unchanged; RoPE uses HF's half-split `rotate_half` layout.
+ * - The vision-language model adds `model.vision_embed_tokens.weight [visionVocab, dim]` and
+ *   `vision_head.weight [visionVocab, dim]` (LWM's `vte` and `vision_head`, untied).
+ * - Loss (DESIGN.md "Packed shard"): token i with `loss[i] = 1` is a target predicted from position
+ *   i−1 of the same segment. text = Σ weightText[seg]·nll over text targets / E, vision likewise
+ *   with the vision head; a text stage trains on `text`, a vision-language stage on 0.5·(text+vision).
+ *   Positions restart at 0 in every segment; attention is causal and within-segment; tail padding
+ *   attends only to padding and carries no loss.
+ * - Gradients are gradients of the *stage loss* (so already divided by E, and halved per modality in
+ *   vision-language stages), summed over the rows of the call. Summing the results of several calls
+ *   that share one E gives the gradient of the global batch (gradient accumulation).
+ */
+import { z } from "zod";
+
+/** Llama decoder shape. `visionVocabSize` 0 = text-only model. */
+export const LlamaConfig = z
+  .object({
+    vocabSize: z.number().int().positive(),
+    visionVocabSize: z.number().int().nonnegative(),
+    dim: z.number().int().positive(),
+    layers: z.number().int().positive(),
+    heads: z.number().int().positive(),
+    ffnDim: z.number().int().positive(),
+    normEps: z.number().positive(),
+    ropeTheta: z.number().positive(),
+  })
+  .refine((c) => c.dim % c.heads === 0, { message: "dim must be a multiple of heads", path: ["heads"] })
+  .refine((c) => (c.dim / c.heads) % 2 === 0, { message: "head dim (dim/heads) must be even for RoPE", path: ["heads"] });
+export type LlamaConfig = z.infer<typeof LlamaConfig>;
+
+/** Parameter name → fp32 values, HF Llama names, `[out, in]` row-major. */
+export type Params = Map<string, Float32Array>;
+
+export type StageMode = "text" | "vision-language";
+
+/**
+ * One packed sequence, as the trainer consumes it. Structurally the `@lwm/shards` PackedRow minus its
+ * ids/provenance. All per-token arrays have length seqLen.
+ * - `vision[i]`, `loss[i]`: one byte per token, 0 or 1 (unpacked flags).
+ * - `cuSeqlens`: K+1 offsets, `cuSeqlens[0] = 0`, segment s is `[cuSeqlens[s], cuSeqlens[s+1])`;
+ *   `[cuSeqlens[K], seqLen)` is tail padding (empty when the row is full).
+ * - `weightText[s]`, `weightVision[s]`: per-segment loss weights (1/its text or vision loss tokens, 0 if none).
+ */
+export interface TrainRow {
+  tokens: Uint16Array | Uint32Array;
+  vision: Uint8Array;
+  loss: Uint8Array;
+  cuSeqlens: Int32Array;
+  weightText: Float32Array;
+  weightVision: Float32Array;
+}
+
+/** Loss terms of a call. Losses are already divided by E; counts are plain token counts. */
+export interface LossResult {
+  /** The stage loss: `textLoss` for text stages, 0.5·(textLoss + visionLoss) for vision-language. */
+  loss: number;
+  textLoss: number;
+  visionLoss: number;
+  /** Text targets whose argmax prediction was right / all text targets (accuracy = ratio). */
+  textCorrect: number;
+  textTargets: number;
+  visionCorrect: number;
+  visionTargets: number;
+  /** Where the time went (for benchmarks and logs). */
+  stats: EngineStats;
+}
+
+export interface StepResult extends LossResult {
+  /** d(loss)/d(param) summed over the call's rows; same names and shapes as the params. */
+  grads: Params;
+}
+
+export interface EngineStats {
+  /** Wall time of the call, ms. */
+  wallMs: number;
+  /** Per ring worker: ms spent waiting for a neighbour's K/V (or dK/dV) block. */
+  ringWaitMs: number[];
+  /** Per ring worker: ms spent inside onnxruntime (or the reference kernels). */
+  computeMs: number[];
+  /** Attention (query-chunk, key-chunk) pairs computed / skipped because fully masked, summed over workers and layers. */
+  attnPairsComputed: number;
+  attnPairsSkipped: number;
+  /** Query·key pairs that are allowed by the causal + segment masks, per layer (for model-FLOP accounting). */
+  unmaskedPairs: number;
+}
+
+export interface Engine {
+  readonly config: LlamaConfig;
+  /** Loss and gradients of `rows` (each rows[i].tokens.length must equal the engine's seqLen rules, see createEngine). */
+  forwardBackward(params: Params, rows: readonly TrainRow[], examplesInGlobalBatch: number, mode: StageMode): Promise<StepResult>;
+  /** Loss only (evaluation). */
+  forward(params: Params, rows: readonly TrainRow[], examplesInGlobalBatch: number, mode: StageMode): Promise<LossResult>;
+  /**
+   * Logits at the last position of `tokens` (one unpadded segment, positions 0..n−1), for decoding.
+   * Returns text-head logits [vocabSize]; with `head: "vision"` the vision-head logits.
+   */
+  logitsLast(params: Params, tokens: Uint32Array, vision?: Uint8Array, head?: "text" | "vision"): Promise<Float32Array>;
+  close(): Promise<void>;
+}
+
+export interface EngineOptions {
+  /** P ring workers (worker threads), each holding seqLen/P tokens of every row. */
+  workers: number;
+  /**
+   * How the sequence is split: "zigzag" (default) gives worker i chunks i and 2P−1−i of 2P equal
+   * chunks so causal work is balanced; "contiguous" gives worker i the i-th of P chunks.
+   * seqLen must be divisible by 2P (zigzag) or P (contiguous).
+   */
+  layout?: "zigzag" | "contiguous";
+  /** "onnx" (default): onnxruntime-node graphs in ring workers. "reference": the float64 TS reference, full attention, no workers. */
+  backend?: "onnx" | "reference";
+  /** Query/key chunk of the blockwise attention inside a worker (default: min(512, chunk)); must divide the layout's chunk length. */
+  attnBlock?: number;
+  /** Rows per LM-head + cross-entropy call, bounding the logits held at once (default 512). */
+  headChunk?: number;
+  /** Directory holding the compiled worker script (default: this package's dist/ring). */
+  workerDir?: string;
+}
+
+export const EngineOptionsSchema = z.object({
+  workers: z.number().int().positive(),
+  layout: z.enum(["zigzag", "contiguous"]).optional(),
+  backend: z.enum(["onnx", "reference"]).optional(),
+  attnBlock: z.number().int().positive().optional(),
+  headChunk: z.number().int().positive().optional(),
+  workerDir: z.string().optional(),
+});
+
+export { paramShapes, initParams, addVisionParams, checkParams, zerosLike, layerNames, EMBED, FINAL_NORM, LM_HEAD, VISION_EMBED, VISION_HEAD } from "./params.js";
+
+/*
+ * Also exported from "./index.js" (model/):
+ *   createEngine(cfg: LlamaConfig, opts: EngineOptions): Promise<Engine>        — engine.ts
+ *   greedyDecode(params, cfg, prompt: Uint32Array, n: number, { kvCache: boolean }): Uint32Array — decode.ts
+ *   referenceForward / referenceForwardBackward (float64 oracle)                  — reference.ts
+ * The worker script is loaded from trainer/dist/ring/worker.js: build the package before using the "onnx" backend.
+ */

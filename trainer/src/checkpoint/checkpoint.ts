@@ -1,0 +1,116 @@
+import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import { z } from "zod";
+import { formatZodError } from "@lwm/schemas";
+import { fromHfConfig, type HfLlamaConfig, type ModelDims } from "./hf-config.js";
+import { readSafetensors, writeSafetensors, type TensorMap } from "./safetensors.js";
+
+/**
+ * A checkpoint folder:
+ *   config.json          Hugging Face Llama config (hf-config.ts)
+ *   model.safetensors    the weights, Hugging Face names and [out, in] layout, F32
+ *   optimizer.safetensors  optimizer moments (optional; names "<moment>/<param name>")
+ *   state.json           everything else exact resume needs (optimizer step, data loader,
+ *                        progress through the stages, metrics lines written), parsed by its owner
+ * Written into a temp folder beside the target and renamed into place, so a checkpoint folder
+ * either is complete or does not exist.
+ */
+export const MODEL_FILE = "model.safetensors";
+export const CONFIG_FILE = "config.json";
+export const OPTIMIZER_FILE = "optimizer.safetensors";
+export const STATE_FILE = "state.json";
+
+export interface CheckpointContents {
+  params: TensorMap;
+  config: HfLlamaConfig;
+  optimizer?: TensorMap;
+  state: unknown;
+}
+
+export async function saveCheckpoint(dir: string, c: CheckpointContents): Promise<void> {
+  await mkdir(dirname(dir), { recursive: true });
+  const tmp = join(dirname(dir), `.${basename(dir)}.tmp-${randomBytes(6).toString("hex")}`);
+  await mkdir(tmp);
+  try {
+    await writeFile(join(tmp, CONFIG_FILE), JSON.stringify(c.config, null, 2) + "\n");
+    await writeSafetensors(join(tmp, MODEL_FILE), c.params, { format: "pt" });
+    if (c.optimizer) await writeSafetensors(join(tmp, OPTIMIZER_FILE), c.optimizer);
+    await writeFile(join(tmp, STATE_FILE), JSON.stringify(c.state) + "\n");
+    if (existsSync(dir)) {
+      // Replace: move the old one aside first so the new one appears in a single rename.
+      const old = join(dirname(dir), `.${basename(dir)}.old-${randomBytes(6).toString("hex")}`);
+      await rename(dir, old);
+      await rename(tmp, dir);
+      await rm(old, { recursive: true, force: true });
+    } else {
+      await rename(tmp, dir);
+    }
+  } catch (err) {
+    await rm(tmp, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+export interface LoadedCheckpoint {
+  params: TensorMap;
+  config: HfLlamaConfig;
+  dims: ModelDims;
+  seqLen: number;
+  optimizer: TensorMap | null;
+  state: unknown;
+}
+
+async function readJson(path: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (err) {
+    throw new Error(`${path}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new Error(`${path}: not JSON (${(err as Error).message})`);
+  }
+}
+
+export async function loadCheckpoint(dir: string): Promise<LoadedCheckpoint> {
+  const configJson = await readJson(join(dir, CONFIG_FILE));
+  const { dims, seqLen } = fromHfConfig(configJson, join(dir, CONFIG_FILE));
+  const { tensors: params } = await readSafetensors(join(dir, MODEL_FILE));
+  const optPath = join(dir, OPTIMIZER_FILE);
+  const optimizer = existsSync(optPath) ? (await readSafetensors(optPath)).tensors : null;
+  const statePath = join(dir, STATE_FILE);
+  const state = existsSync(statePath) ? await readJson(statePath) : null;
+  return { params, config: configJson as HfLlamaConfig, dims, seqLen, optimizer, state };
+}
+
+const SafetensorsIndex = z.object({ weight_map: z.record(z.string(), z.string()) });
+
+/**
+ * Reads a Hugging Face Llama checkpoint folder (config.json + model.safetensors, or shards listed
+ * in model.safetensors.index.json), widening F16/BF16 weights to F32. Used as stage-1 init.
+ */
+export async function loadHfCheckpoint(dir: string): Promise<{ dims: ModelDims; seqLen: number; params: TensorMap }> {
+  const configPath = join(dir, CONFIG_FILE);
+  const { dims, seqLen } = fromHfConfig(await readJson(configPath), configPath);
+  const single = join(dir, MODEL_FILE);
+  if (existsSync(single)) return { dims, seqLen, params: (await readSafetensors(single)).tensors };
+  const indexPath = join(dir, "model.safetensors.index.json");
+  if (!existsSync(indexPath)) {
+    throw new Error(`${dir}: no ${MODEL_FILE} or model.safetensors.index.json (PyTorch .bin checkpoints are not supported; convert to safetensors)`);
+  }
+  const index = SafetensorsIndex.safeParse(await readJson(indexPath));
+  if (!index.success) throw new Error(formatZodError(index.error, indexPath));
+  const params: TensorMap = new Map();
+  for (const file of [...new Set(Object.values(index.data.weight_map))].sort()) {
+    const { tensors } = await readSafetensors(join(dir, file));
+    for (const [name, t] of tensors) params.set(name, t);
+  }
+  for (const name of Object.keys(index.data.weight_map)) {
+    if (!params.has(name)) throw new Error(`${indexPath}: weight_map names "${name}" but its file does not hold it`);
+  }
+  return { dims, seqLen, params };
+}

@@ -4,7 +4,9 @@ import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { z } from "zod";
 import { formatZodError } from "@lwm/schemas";
-import { fromHfConfig, type HfLlamaConfig, type ModelDims } from "./hf-config.js";
+import type { LlamaConfig, Params } from "../model/api.js";
+import { paramShapes } from "../model/params.js";
+import { fromHfConfig, type HfLlamaConfig } from "./hf-config.js";
 import { readSafetensors, writeSafetensors, type TensorMap } from "./safetensors.js";
 
 /**
@@ -22,8 +24,34 @@ export const CONFIG_FILE = "config.json";
 export const OPTIMIZER_FILE = "optimizer.safetensors";
 export const STATE_FILE = "state.json";
 
+/** Pairs each parameter with its shape from `cfg` (the safetensors header needs shapes). */
+export function paramsToTensors(params: Params, cfg: LlamaConfig): TensorMap {
+  const out: TensorMap = new Map();
+  for (const [name, shape] of paramShapes(cfg)) {
+    const data = params.get(name);
+    if (!data) throw new Error(`checkpoint: params lack ${name}`);
+    out.set(name, { shape, data });
+  }
+  return out;
+}
+
+/** The inverse of paramsToTensors, checking that every tensor `cfg` needs is there with its shape. */
+export function tensorsToParams(tensors: TensorMap, cfg: LlamaConfig, where: string): Params {
+  const out: Params = new Map();
+  for (const [name, shape] of paramShapes(cfg)) {
+    const t = tensors.get(name);
+    if (!t) throw new Error(`${where}: missing tensor ${name} [${shape.join(", ")}]`);
+    if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
+      throw new Error(`${where}: tensor ${name} has shape [${t.shape.join(", ")}], config.json implies [${shape.join(", ")}]`);
+    }
+    out.set(name, t.data);
+  }
+  return out;
+}
+
 export interface CheckpointContents {
-  params: TensorMap;
+  params: Params;
+  cfg: LlamaConfig;
   config: HfLlamaConfig;
   optimizer?: TensorMap;
   state: unknown;
@@ -35,7 +63,7 @@ export async function saveCheckpoint(dir: string, c: CheckpointContents): Promis
   await mkdir(tmp);
   try {
     await writeFile(join(tmp, CONFIG_FILE), JSON.stringify(c.config, null, 2) + "\n");
-    await writeSafetensors(join(tmp, MODEL_FILE), c.params, { format: "pt" });
+    await writeSafetensors(join(tmp, MODEL_FILE), paramsToTensors(c.params, c.cfg), { format: "pt" });
     if (c.optimizer) await writeSafetensors(join(tmp, OPTIMIZER_FILE), c.optimizer);
     await writeFile(join(tmp, STATE_FILE), JSON.stringify(c.state) + "\n");
     if (existsSync(dir)) {
@@ -54,9 +82,9 @@ export async function saveCheckpoint(dir: string, c: CheckpointContents): Promis
 }
 
 export interface LoadedCheckpoint {
-  params: TensorMap;
+  params: Params;
   config: HfLlamaConfig;
-  dims: ModelDims;
+  dims: LlamaConfig;
   seqLen: number;
   optimizer: TensorMap | null;
   state: unknown;
@@ -79,7 +107,8 @@ async function readJson(path: string): Promise<unknown> {
 export async function loadCheckpoint(dir: string): Promise<LoadedCheckpoint> {
   const configJson = await readJson(join(dir, CONFIG_FILE));
   const { dims, seqLen } = fromHfConfig(configJson, join(dir, CONFIG_FILE));
-  const { tensors: params } = await readSafetensors(join(dir, MODEL_FILE));
+  const { tensors } = await readSafetensors(join(dir, MODEL_FILE));
+  const params = tensorsToParams(tensors, dims, join(dir, MODEL_FILE));
   const optPath = join(dir, OPTIMIZER_FILE);
   const optimizer = existsSync(optPath) ? (await readSafetensors(optPath)).tensors : null;
   const statePath = join(dir, STATE_FILE);
@@ -93,24 +122,23 @@ const SafetensorsIndex = z.object({ weight_map: z.record(z.string(), z.string())
  * Reads a Hugging Face Llama checkpoint folder (config.json + model.safetensors, or shards listed
  * in model.safetensors.index.json), widening F16/BF16 weights to F32. Used as stage-1 init.
  */
-export async function loadHfCheckpoint(dir: string): Promise<{ dims: ModelDims; seqLen: number; params: TensorMap }> {
+export async function loadHfCheckpoint(dir: string): Promise<{ dims: LlamaConfig; seqLen: number; params: Params }> {
   const configPath = join(dir, CONFIG_FILE);
   const { dims, seqLen } = fromHfConfig(await readJson(configPath), configPath);
   const single = join(dir, MODEL_FILE);
-  if (existsSync(single)) return { dims, seqLen, params: (await readSafetensors(single)).tensors };
+  if (existsSync(single)) return { dims, seqLen, params: tensorsToParams((await readSafetensors(single)).tensors, dims, single) };
   const indexPath = join(dir, "model.safetensors.index.json");
   if (!existsSync(indexPath)) {
     throw new Error(`${dir}: no ${MODEL_FILE} or model.safetensors.index.json (PyTorch .bin checkpoints are not supported; convert to safetensors)`);
   }
   const index = SafetensorsIndex.safeParse(await readJson(indexPath));
   if (!index.success) throw new Error(formatZodError(index.error, indexPath));
-  const params: TensorMap = new Map();
+  const tensors: TensorMap = new Map();
   for (const file of [...new Set(Object.values(index.data.weight_map))].sort()) {
-    const { tensors } = await readSafetensors(join(dir, file));
-    for (const [name, t] of tensors) params.set(name, t);
+    for (const [name, t] of (await readSafetensors(join(dir, file))).tensors) tensors.set(name, t);
   }
   for (const name of Object.keys(index.data.weight_map)) {
-    if (!params.has(name)) throw new Error(`${indexPath}: weight_map names "${name}" but its file does not hold it`);
+    if (!tensors.has(name)) throw new Error(`${indexPath}: weight_map names "${name}" but its file does not hold it`);
   }
-  return { dims, seqLen, params };
+  return { dims, seqLen, params: tensorsToParams(tensors, dims, indexPath) };
 }

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { fromHfConfig, toHfConfig, type ModelDims } from "./hf-config.js";
+import type { LlamaConfig } from "../model/api.js";
+import { fromHfConfig, toHfConfig } from "./hf-config.js";
 
-const dims: ModelDims = { vocabSize: 32000, visionVocabSize: 0, dim: 4096, layers: 32, heads: 32, ffnDim: 11008, normEps: 1e-6, ropeTheta: 1e6 };
+const dims: LlamaConfig = { vocabSize: 32000, visionVocabSize: 0, dim: 4096, layers: 32, heads: 32, ffnDim: 11008, normEps: 1e-6, ropeTheta: 1e6 };
 const special = { bosId: 1, eosId: 2, padId: 0 };
 
 describe("config.json (Hugging Face Llama layout)", () => {

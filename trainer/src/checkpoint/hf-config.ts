@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { formatZodError } from "@lwm/schemas";
+import type { LlamaConfig } from "../model/api.js";
 
 /**
  * config.json in the Hugging Face `LlamaForCausalLM` layout, so `transformers` (and our NumPy
@@ -41,19 +42,8 @@ export const HfLlamaConfig = z.object({
 });
 export type HfLlamaConfig = z.infer<typeof HfLlamaConfig>;
 
-/** The model dimensions a checkpoint carries (the Engine's LlamaConfig has the same fields). */
-export interface ModelDims {
-  vocabSize: number;
-  visionVocabSize: number;
-  dim: number;
-  layers: number;
-  heads: number;
-  ffnDim: number;
-  normEps: number;
-  ropeTheta: number;
-}
 
-export function toHfConfig(cfg: ModelDims, seqLen: number, special: { bosId: number; eosId: number; padId: number }): HfLlamaConfig {
+export function toHfConfig(cfg: LlamaConfig, seqLen: number, special: { bosId: number; eosId: number; padId: number }): HfLlamaConfig {
   const out: HfLlamaConfig = {
     architectures: ["LlamaForCausalLM"],
     model_type: "llama",
@@ -85,7 +75,7 @@ export function toHfConfig(cfg: ModelDims, seqLen: number, special: { bosId: num
 }
 
 /** Parses a config.json (e.g. a downloaded Llama-2 checkpoint's) into model dimensions. */
-export function fromHfConfig(json: unknown, where: string): { dims: ModelDims; seqLen: number } {
+export function fromHfConfig(json: unknown, where: string): { dims: LlamaConfig; seqLen: number } {
   const parsed = HfLlamaConfig.safeParse(json);
   if (!parsed.success) throw new Error(formatZodError(parsed.error, where));
   const c = parsed.data;

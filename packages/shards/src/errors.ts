@@ -1,0 +1,17 @@
+/**
+ * An error found in a shard or manifest, tagged with the validator rule it breaks (see
+ * schemas/FORMAT.md, "Validator rules") so that the reader, the validator and the CLI report the
+ * same ids.
+ */
+export class ShardError extends Error {
+  constructor(
+    readonly rule: string,
+    readonly shard: string,
+    message: string,
+    readonly row: number | null = null,
+    readonly token: number | null = null,
+  ) {
+    super(`${shard}${row === null ? "" : ` row ${row}`}${token === null ? "" : ` token ${token}`}: [${rule}] ${message}`);
+    this.name = "ShardError";
+  }
+}

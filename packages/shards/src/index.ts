@@ -1,0 +1,10 @@
+export { assembleRow, segmentWeight, type PackedRow } from "./row.js";
+export { IGNORE_INDEX, segmentIds, positionIds, labels, nextTokenTargets, lossWeights, cuSeqlens } from "./row-helpers.js";
+export { ShardWriter, defaultRowsPerBatch, defaultMaxRows, MAX_SHARD_BYTES, type ShardWriterOptions } from "./writer.js";
+export { ShardReader, rowOf, type ShardReaderOptions } from "./reader.js";
+export type { ShardBatch, Utf8ListColumn } from "./batch.js";
+export type { BatchBlock, StreamLayout } from "./ipc.js";
+export { COLUMNS, METADATA_KEY, shardSchema, type ColumnName } from "./columns.js";
+export { ShardError } from "./errors.js";
+export { packBitsInto, unpackBits } from "./bits.js";
+export { MANIFEST_FILE, manifestTotals, readManifest, writeManifest } from "./manifest.js";

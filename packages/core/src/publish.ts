@@ -1,0 +1,51 @@
+import { randomBytes } from "node:crypto";
+import { mkdir, readdir, rename, rm, stat } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import { sha256File } from "./hash.js";
+
+/**
+ * Builds a folder's new contents in a sibling temp folder (`build` fills it), then swaps it in.
+ * Readers never see a half-written folder: before the swap they see the old one, after it the new
+ * one (between the two renames the path is briefly absent, never partial).
+ */
+export async function publishDir(path: string, build: (tempDir: string) => Promise<void>): Promise<void> {
+  const parent = dirname(path);
+  await mkdir(parent, { recursive: true });
+  const suffix = `${process.pid}-${randomBytes(4).toString("hex")}`;
+  const temp = join(parent, `.${basename(path)}.tmp-${suffix}`);
+  const old = join(parent, `.${basename(path)}.old-${suffix}`);
+  await mkdir(temp);
+  try {
+    await build(temp);
+  } catch (err) {
+    await rm(temp, { recursive: true, force: true });
+    throw err;
+  }
+  const hadOld = await exists(path);
+  if (hadOld) await rename(path, old);
+  await rename(temp, path);
+  if (hadOld) await rm(old, { recursive: true, force: true });
+}
+
+export async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return false;
+    throw err;
+  }
+}
+
+/** Every plain file under `dir` (sorted, relative paths with "/"), with size and sha256. */
+export async function listFiles(dir: string, prefix = ""): Promise<{ path: string; bytes: number; sha256: string }[]> {
+  const out: { path: string; bytes: number; sha256: string }[] = [];
+  const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const entry of entries) {
+    const full = join(dir, entry.name);
+    const rel = prefix ? `${prefix}/${entry.name}` : entry.name;
+    if (entry.isDirectory()) out.push(...(await listFiles(full, rel)));
+    else if (entry.isFile()) out.push({ path: rel, bytes: (await stat(full)).size, sha256: await sha256File(full) });
+  }
+  return out;
+}

@@ -1,0 +1,112 @@
+/**
+ * Writes a small packed stage (out/<stage>/ shards + manifest.json) with @lwm/shards' real writer,
+ * for tests. The corpus is learnable: after BOS each example counts upward by a per-example stride
+ * through the ids [FIRST_ID, textVocabSize), so every token but the second is determined by the two
+ * before it, and a tiny model's loss must fall when it trains.
+ */
+import { createHash } from "node:crypto";
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { LOSS_RULE, POSITION_RULE, tokenDtypeFor, type ExampleRecord, type Manifest, type VocabLayout } from "@lwm/schemas";
+import { assembleRow, manifestTotals, ShardWriter, writeManifest } from "@lwm/shards";
+import { uniformSampler } from "../model/rng.js";
+
+export const TINY_VOCAB: VocabLayout = {
+  textVocabSize: 48,
+  visionVocabSize: 0,
+  visionCodes: 0,
+  eofId: 0,
+  eovId: 0,
+  bosId: 1,
+  eosId: 2,
+  padId: 0,
+  tokensPerFrame: 1,
+};
+
+const FIRST_ID = 3;
+
+export interface SyntheticStageOptions {
+  stage: string;
+  seqLen: number;
+  rows: number;
+  seed?: number;
+  shards?: number;
+  rowsPerBatch?: number;
+  vocab?: VocabLayout;
+  /** Example length range (tokens, BOS included). */
+  minExample?: number;
+  maxExample?: number;
+}
+
+function hex(s: string): string {
+  return createHash("sha256").update(s).digest("hex");
+}
+
+function example(id: string, length: number, start: number, stride: number, vocab: VocabLayout): ExampleRecord {
+  const span = vocab.textVocabSize - FIRST_ID;
+  const tokens = new Uint16Array(length);
+  tokens[0] = vocab.bosId;
+  for (let i = 1; i < length; i++) tokens[i] = FIRST_ID + ((start + (i - 1) * stride) % span);
+  const loss = new Uint8Array(length).fill(1);
+  loss[0] = 0;
+  return {
+    exampleId: hex(id).slice(0, 32),
+    task: "text",
+    tokens,
+    vision: new Uint8Array(length),
+    loss,
+    provenance: { kind: "text-file", file: "synthetic.txt", fileSha256: hex("synthetic"), bytes: { start: 0, end: length } },
+  };
+}
+
+export async function writeSyntheticStage(outRoot: string, o: SyntheticStageOptions): Promise<Manifest> {
+  const vocab = o.vocab ?? TINY_VOCAB;
+  const dir = join(outRoot, o.stage);
+  await mkdir(dir, { recursive: true });
+  const u = uniformSampler(o.seed ?? 1);
+  const minEx = o.minExample ?? Math.max(4, Math.floor(o.seqLen / 4));
+  const maxEx = Math.min(o.seqLen, o.maxExample ?? Math.floor(o.seqLen / 2));
+  const shardCount = o.shards ?? 1;
+  const entries = [];
+  let made = 0;
+  for (let s = 0; s < shardCount; s++) {
+    const rowsHere = Math.floor(o.rows / shardCount) + (s < o.rows % shardCount ? 1 : 0);
+    const writer = await ShardWriter.create(join(dir, `shard-${String(s).padStart(5, "0")}.arrow`), {
+      formatVersion: 1,
+      stage: o.stage,
+      seqLen: o.seqLen,
+      vocab,
+      tokenDtype: tokenDtypeFor(vocab),
+      tokenizerSha256: hex("tokenizer"),
+      vqganSha256: null,
+      lossRule: LOSS_RULE,
+      positionRule: POSITION_RULE,
+      rowsPerBatch: o.rowsPerBatch ?? 4,
+    });
+    for (let r = 0; r < rowsHere; r++, made++) {
+      const examples: ExampleRecord[] = [];
+      let used = 0;
+      for (;;) {
+        const len = minEx + Math.floor(u() * (maxEx - minEx + 1));
+        if (used + len > o.seqLen) break;
+        const span = vocab.textVocabSize - FIRST_ID;
+        examples.push(example(`${o.stage}/${made}/${examples.length}`, len, Math.floor(u() * span), 1 + Math.floor(u() * 2), vocab));
+        used += len;
+      }
+      if (examples.length === 0) examples.push(example(`${o.stage}/${made}/0`, o.seqLen, 0, 1, vocab));
+      await writer.append(assembleRow(o.seqLen, vocab, examples));
+    }
+    entries.push(await writer.close());
+  }
+  const manifest: Manifest = {
+    formatVersion: 1,
+    stage: o.stage,
+    seqLen: o.seqLen,
+    shards: entries,
+    totals: manifestTotals(entries),
+    mixture: [{ source: "synthetic", asked: 1, achieved: 1, tokens: manifestTotals(entries).realTokens, examples: manifestTotals(entries).segments }],
+    inputs: [{ file: "synthetic.txt", sha256: hex("synthetic") }],
+  };
+  await writeManifest(dir, manifest);
+  return manifest;
+}

@@ -60,7 +60,7 @@ const reference = chunks.map((chunk) => encodeReference(chunk));
 const referenceTokens = reference.reduce((sum, ids) => sum + ids.length, 0);
 console.log(`tokens: ${referenceTokens}`);
 
-await timed(`HF tokenizers encodeBatch (${tokenizerThreadBudget()} threads)`, async () => {
+await timed(`HF tokenizers encodeBatch, pool of ${tokenizerThreadBudget()}`, async () => {
   const ids = await tok.encodeBatch(chunks);
   return ids.reduce((sum, one) => sum + one.length, 0);
 });

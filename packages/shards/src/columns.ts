@@ -80,3 +80,27 @@ export function schemaMismatches(actual: Schema, meta: ShardMetadata): string[] 
   }
   return problems;
 }
+
+/**
+ * Index of each data buffer in a record batch's buffer list (IPC order: fields depth first, each
+ * with its validity bitmap, then offsets, then values). Validity buffers are empty (no nulls).
+ */
+export const BUFFER_INDEX = {
+  tokens: 2,
+  vision: 5,
+  loss: 8,
+  cuSeqlensOffsets: 10,
+  cuSeqlens: 12,
+  weightTextOffsets: 14,
+  weightText: 16,
+  weightVisionOffsets: 18,
+  weightVision: 20,
+  exampleIdListOffsets: 22,
+  exampleIdOffsets: 24,
+  exampleIdData: 25,
+  provenanceListOffsets: 27,
+  provenanceOffsets: 29,
+  provenanceData: 30,
+} as const;
+/** Buffers per record batch. */
+export const BUFFER_COUNT = 31;

@@ -3,15 +3,17 @@
  * schemas/FORMAT.md, "Validator rules") so that the reader, the validator and the CLI report the
  * same ids.
  */
+import type { RuleId } from "./validate/rules.js";
+
 export class ShardError extends Error {
   constructor(
-    readonly rule: string,
+    readonly rule: RuleId,
     readonly shard: string,
-    message: string,
+    readonly detail: string,
     readonly row: number | null = null,
     readonly token: number | null = null,
   ) {
-    super(`${shard}${row === null ? "" : ` row ${row}`}${token === null ? "" : ` token ${token}`}: [${rule}] ${message}`);
+    super(`${shard}${row === null ? "" : ` row ${row}`}${token === null ? "" : ` token ${token}`}: [${rule}] ${detail}`);
     this.name = "ShardError";
   }
 }

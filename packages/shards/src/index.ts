@@ -4,7 +4,8 @@ export { ShardWriter, defaultRowsPerBatch, defaultMaxRows, MAX_SHARD_BYTES, type
 export { ShardReader, rowOf, type ShardReaderOptions } from "./reader.js";
 export type { ShardBatch, Utf8ListColumn } from "./batch.js";
 export type { BatchBlock, StreamLayout } from "./ipc.js";
-export { COLUMNS, METADATA_KEY, shardSchema, type ColumnName } from "./columns.js";
+export { BUFFER_COUNT, BUFFER_INDEX, COLUMNS, METADATA_KEY, shardSchema, type ColumnName } from "./columns.js";
 export { ShardError } from "./errors.js";
 export { packBitsInto, unpackBits } from "./bits.js";
 export { MANIFEST_FILE, manifestTotals, readManifest, writeManifest } from "./manifest.js";
+export { validate, ValidateTargetError, RULES, RULE_IDS, checkBatch, type ValidateOptions, type RuleId, type ValidationError, type ValidationReport, type BatchStats } from "./validate/index.js";

@@ -4,7 +4,7 @@ import { RecordBatchReader, type Data, type RecordBatch } from "apache-arrow";
 import { formatZodError, Provenance, ShardMetadata } from "@lwm/schemas";
 import type { ShardBatch, Utf8ListColumn } from "./batch.js";
 import { unpackBits } from "./bits.js";
-import { METADATA_KEY, schemaMismatches } from "./columns.js";
+import { BUFFER_COUNT, METADATA_KEY, schemaMismatches } from "./columns.js";
 import { ShardError } from "./errors.js";
 import { readExactly, scanStream, type BatchBlock, type StreamLayout } from "./ipc.js";
 import type { PackedRow } from "./row.js";
@@ -164,6 +164,9 @@ export class ShardReader {
         const last = i === layout.batches.length - 1;
         if (b.rows > meta.rowsPerBatch || b.rows === 0 || (!last && b.rows !== meta.rowsPerBatch)) {
           throw new ShardError("arrow.batch", shard, `batch ${i} has ${b.rows} rows; every batch but the last must hold rowsPerBatch=${meta.rowsPerBatch}, the last 1..${meta.rowsPerBatch}`);
+        }
+        if (b.buffers.length !== BUFFER_COUNT) {
+          throw new ShardError("arrow.batch", shard, `batch ${i} has ${b.buffers.length} buffers, expected ${BUFFER_COUNT}`);
         }
         rows += b.rows;
       });

@@ -1,0 +1,176 @@
+import type { ShardMetadata } from "@lwm/schemas";
+import type { ShardBatch } from "../batch.js";
+import { parseProvenance, utf8At } from "../reader.js";
+import { ShardError } from "../errors.js";
+import type { ErrorCollector } from "./report.js";
+
+export interface BatchStats {
+  realTokens: number;
+  lossTokens: number;
+  segments: number;
+}
+
+const HEX = new Uint8Array(256);
+for (const c of "0123456789abcdef") HEX[c.charCodeAt(0)] = 1;
+
+/** Not in a vision run / the run just ended with <eov> (pos ≥ 0 is the index inside the current frame). */
+const NO_RUN = -1;
+const AFTER_EOV = -2;
+
+/**
+ * Checks every row of one decoded batch against the content rules (token.range, segment.*, pad.tail,
+ * loss.*, vision.layout, weight.value) and returns the counts the manifest records. One pass over
+ * the tokens with the flags read straight from the Arrow bitmaps.
+ */
+export function checkBatch(b: ShardBatch, meta: ShardMetadata, shard: string, firstRow: number, errors: ErrorCollector): BatchStats {
+  const { seqLen, vocab } = meta;
+  const textMax = vocab.textVocabSize;
+  const visionMax = vocab.visionVocabSize;
+  const codes = vocab.visionCodes;
+  const eof = vocab.eofId;
+  const eov = vocab.eovId;
+  const perFrame = vocab.tokensPerFrame;
+  const pad = vocab.padId;
+  const tok = b.tokens;
+  const vBits = b.visionBits;
+  const lBits = b.lossBits;
+  const vOff = b.visionBitOffset;
+  const lOff = b.lossBitOffset;
+  const cuv = b.cuValues;
+  const stats: BatchStats = { realTokens: 0, lossTokens: 0, segments: 0 };
+
+  for (let r = 0; r < b.numRows; r++) {
+    const row = firstRow + r;
+    const base = r * seqLen;
+    const c0 = b.cuOffsets[r]!;
+    const nseg = b.cuOffsets[r + 1]! - c0 - 1;
+
+    // Segment boundaries first: nothing else can be located without them.
+    let layoutOk = nseg >= 1 && cuv[c0] === 0;
+    if (!layoutOk) {
+      errors.add(shard, "segment.layout", nseg < 1 ? `cu_seqlens has ${nseg + 1} entries; a row needs at least one segment` : `cu_seqlens starts at ${cuv[c0]}, not 0`, row);
+    } else {
+      for (let s = 0; s < nseg; s++) {
+        if (cuv[c0 + s + 1]! <= cuv[c0 + s]!) {
+          errors.add(shard, "segment.layout", `cu_seqlens[${s + 1}]=${cuv[c0 + s + 1]} does not exceed cu_seqlens[${s}]=${cuv[c0 + s]}`, row);
+          layoutOk = false;
+          break;
+        }
+      }
+      if (layoutOk && cuv[c0 + nseg]! > seqLen) {
+        errors.add(shard, "segment.layout", `cu_seqlens ends at ${cuv[c0 + nseg]}, past seqLen ${seqLen}`, row);
+        layoutOk = false;
+      }
+    }
+    if (!layoutOk) continue;
+    stats.segments += nseg;
+    const used = cuv[c0 + nseg]!;
+    stats.realTokens += used;
+
+    let weightsOk = true;
+    for (const [name, offsets] of [
+      ["weight_text", b.weightTextOffsets],
+      ["weight_vision", b.weightVisionOffsets],
+      ["example_id", b.exampleIds.offsets],
+      ["provenance", b.provenance.offsets],
+    ] as const) {
+      const n = offsets[r + 1]! - offsets[r]!;
+      if (n !== nseg) {
+        errors.add(shard, "segment.layout", `${name} has ${n} entries for ${nseg} segments`, row);
+        if (name.startsWith("weight")) weightsOk = false;
+      }
+    }
+
+    for (let s = 0; s < nseg; s++) {
+      const start = cuv[c0 + s]!;
+      const end = cuv[c0 + s + 1]!;
+      {
+        const g = lOff + base + start;
+        if ((lBits[g >> 3]! >> (g & 7)) & 1) errors.add(shard, "loss.first-token", `segment ${s} starts with a loss token`, row, start);
+      }
+      let textLoss = 0;
+      let visionLoss = 0;
+      let pos = NO_RUN;
+      for (let i = start; i < end; i++) {
+        const g = base + i;
+        const t = tok[g]!;
+        const lbit = (lBits[(lOff + g) >> 3]! >> ((lOff + g) & 7)) & 1;
+        if (((vBits[(vOff + g) >> 3]! >> ((vOff + g) & 7)) & 1) === 0) {
+          textLoss += lbit;
+          if (pos >= 0) {
+            errors.add(shard, "vision.layout", `vision run ends ${pos === perFrame ? "without a frame delimiter" : `${pos} tokens into a frame`} (no <eov>)`, row, i);
+          }
+          pos = NO_RUN;
+          if (t >= textMax) errors.add(shard, "token.range", `text id ${t} >= textVocabSize ${textMax}`, row, i);
+          else if (t === pad) errors.add(shard, "pad.tail", `pad id ${pad} inside segment ${s} (padding belongs only at the row tail)`, row, i);
+        } else {
+          visionLoss += lbit;
+          if (t >= visionMax) errors.add(shard, "token.range", `vision id ${t} >= visionVocabSize ${visionMax}`, row, i);
+          if (pos === AFTER_EOV) {
+            errors.add(shard, "vision.layout", "vision tokens continue after <eov>", row, i);
+            pos = 0;
+          } else if (pos === NO_RUN) pos = 0;
+          if (pos < perFrame) {
+            if (t >= codes && t < visionMax) errors.add(shard, "vision.layout", `expected a code (< ${codes}) at frame position ${pos}, got ${t}`, row, i);
+            pos++;
+          } else if (t === eof) pos = 0;
+          else if (t === eov) pos = AFTER_EOV;
+          else {
+            errors.add(shard, "vision.layout", `expected <eof>=${eof} or <eov>=${eov} after ${perFrame} codes, got ${t}`, row, i);
+            pos = 0;
+          }
+        }
+      }
+      if (pos >= 0) errors.add(shard, "vision.layout", `segment ${s} ends inside a vision run (no <eov>)`, row, end - 1);
+      stats.lossTokens += textLoss + visionLoss;
+      if (weightsOk) {
+        checkWeight(b.weightText[b.weightTextOffsets[r]! + s]!, textLoss, "text", s, shard, row, errors);
+        checkWeight(b.weightVision[b.weightVisionOffsets[r]! + s]!, visionLoss, "vision", s, shard, row, errors);
+      }
+    }
+
+    for (let i = used; i < seqLen; i++) {
+      const g = base + i;
+      if (tok[g] !== pad) errors.add(shard, "pad.tail", `padding token is ${tok[g]}, expected padId ${pad}`, row, i);
+      if ((vBits[(vOff + g) >> 3]! >> ((vOff + g) & 7)) & 1) errors.add(shard, "pad.tail", "padding token has vision set", row, i);
+      if ((lBits[(lOff + g) >> 3]! >> ((lOff + g) & 7)) & 1) {
+        errors.add(shard, "loss.padding", "padding token carries loss", row, i);
+        stats.lossTokens++;
+      }
+    }
+
+    checkSegmentReferences(b, r, row, shard, errors);
+  }
+  return stats;
+}
+
+function checkWeight(stored: number, lossTokens: number, modality: string, s: number, shard: string, row: number, errors: ErrorCollector): void {
+  const expected = lossTokens === 0 ? 0 : 1 / lossTokens;
+  const ok = lossTokens === 0 ? stored === 0 : Math.abs(stored - expected) <= 1e-6 * expected;
+  if (!ok) {
+    errors.add(shard, "weight.value", `segment ${s} weight_${modality} is ${stored}, expected ${lossTokens === 0 ? "0" : `1/${lossTokens}`} (${modality} loss tokens: ${lossTokens})`, row);
+  }
+}
+
+function checkSegmentReferences(b: ShardBatch, r: number, row: number, shard: string, errors: ErrorCollector): void {
+  const ids = b.exampleIds;
+  for (let k = ids.offsets[r]!, s = 0; k < ids.offsets[r + 1]!; k++, s++) {
+    const from = ids.valueOffsets[k]!;
+    const to = ids.valueOffsets[k + 1]!;
+    let ok = to - from === 32;
+    for (let j = from; ok && j < to; j++) ok = HEX[ids.data[j]!] === 1;
+    if (!ok) errors.add(shard, "segment.example-id", `segment ${s} example id ${JSON.stringify(safeUtf8(ids, k))} is not 32 lowercase hex digits`, row);
+  }
+  const prov = b.provenance;
+  for (let k = prov.offsets[r]!, s = 0; k < prov.offsets[r + 1]!; k++, s++) {
+    try {
+      parseProvenance(utf8At(prov, k), shard, row, s);
+    } catch (err) {
+      errors.add(shard, "segment.provenance", err instanceof ShardError ? err.detail : `segment ${s}: provenance is not UTF-8`, row);
+    }
+  }
+}
+
+function safeUtf8(col: ShardBatch["exampleIds"], k: number): string {
+  return Buffer.from(col.data.subarray(col.valueOffsets[k]!, col.valueOffsets[k + 1]!)).toString("latin1");
+}

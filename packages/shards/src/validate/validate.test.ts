@@ -1,0 +1,261 @@
+import { copyFile, mkdir, readFile, truncate, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { Manifest, ShardEntry } from "@lwm/schemas";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BUFFER_INDEX } from "../columns.js";
+import { manifestTotals, writeManifest } from "../manifest.js";
+import { ShardReader } from "../reader.js";
+import type { PackedRow } from "../row.js";
+import { tempDir, writeRandomShard } from "../test-helpers/shard-files.js";
+import { validate } from "./validate.js";
+import type { ValidationReport } from "./report.js";
+
+const SEQ = 2048;
+const PER_BATCH = 4;
+let dir: string;
+let cleanup: () => Promise<void>;
+let pristine: string;
+let rows: PackedRow[];
+let entry: ShardEntry;
+let caseNo = 0;
+
+/** Byte layout of the pristine shard, read once: where a row's values live in the file. */
+let locate: {
+  /** File offset of byte `byte` of buffer `buffer` in the batch holding row r. */
+  byte(r: number, buffer: number, byte: number): number;
+  /** File offset and bit of token t's flag (vision or loss) in row r. */
+  bit(r: number, buffer: number, t: number): { offset: number; bit: number };
+  /** File offset of token t of row r. */
+  token(r: number, t: number): number;
+  /** Index of row r's first per-segment entry in its batch. */
+  firstSegment(r: number): number;
+};
+
+beforeAll(async () => {
+  ({ dir, cleanup } = await tempDir());
+  pristine = join(dir, "pristine.arrow");
+  ({ rows, entry } = await writeRandomShard(pristine, { rows: 11, seqLen: SEQ, rowsPerBatch: PER_BATCH, seed: 11 }));
+  const reader = await ShardReader.open(pristine);
+  const blocks = reader.layout.batches;
+  const batches = await Promise.all(blocks.map((_, i) => reader.readBatch(i)));
+  await reader.close();
+  const where = (r: number) => ({ block: blocks[Math.floor(r / PER_BATCH)]!, local: r % PER_BATCH, batch: batches[Math.floor(r / PER_BATCH)]! });
+  locate = {
+    byte(r, buffer, byte) {
+      const { block } = where(r);
+      return block.bodyOffset + block.buffers[buffer]!.offset + byte;
+    },
+    bit(r, buffer, t) {
+      const { local } = where(r);
+      const i = local * SEQ + t;
+      return { offset: this.byte(r, buffer, i >> 3), bit: i & 7 };
+    },
+    token(r, t) {
+      return this.byte(r, BUFFER_INDEX.tokens, (where(r).local * SEQ + t) * 2);
+    },
+    firstSegment(r) {
+      const { batch, local } = where(r);
+      return batch.weightTextOffsets[local]!;
+    },
+  };
+});
+afterAll(async () => cleanup());
+
+/** Copies the pristine shard (and optionally a manifest) into a fresh folder and applies `patch` to its bytes. */
+async function patched(patch: (bytes: Buffer) => void | Buffer, withManifest = false): Promise<{ shard: string; dir: string }> {
+  const d = join(dir, `case-${caseNo++}`);
+  await mkdir(d);
+  const shard = join(d, entry.file);
+  const bytes = await readFile(pristine);
+  await writeFile(shard, patch(bytes) ?? bytes);
+  if (withManifest) await writeManifest(d, manifestFor([entry]));
+  return { shard, dir: d };
+}
+
+function manifestFor(shards: ShardEntry[]): Manifest {
+  return { formatVersion: 1, stage: "test", seqLen: SEQ, shards, totals: manifestTotals(shards), mixture: [], inputs: [] };
+}
+
+function rulesOf(report: ValidationReport): string[] {
+  return Object.keys(report.errorCounts).sort();
+}
+
+/** First row and segment (index ≥ 1) satisfying `pred`, so edits land after the first batch. */
+function findSegment(pred: (row: PackedRow, s: number) => boolean): { r: number; s: number } {
+  for (let r = PER_BATCH + 1; r < rows.length; r++) {
+    const row = rows[r]!;
+    for (let s = 1; s < row.cuSeqlens.length - 1; s++) if (pred(row, s)) return { r, s };
+  }
+  throw new Error("no such segment in the fixture");
+}
+
+const setBit = (bytes: Buffer, at: { offset: number; bit: number }) => {
+  bytes[at.offset]! |= 1 << at.bit;
+};
+
+describe("validate", () => {
+  it("accepts a good shard alone, in a folder, and through its manifest", async () => {
+    const { shard, dir: d } = await patched(() => undefined, true);
+    for (const target of [shard, d, join(d, "manifest.json")]) {
+      const report = await validate(target);
+      expect(report.errors, target).toEqual([]);
+      expect(report).toMatchObject({ ok: true, shards: 1, rows: 11, tokens: 11 * SEQ, truncated: false, errorCounts: {} });
+    }
+  });
+
+  it("reports a flipped byte through the manifest's sha256 (manifest.sha256)", async () => {
+    // Flip the low bit of a text token that is neither BOS/EOS nor pad: the content stays valid.
+    const r = PER_BATCH + 2;
+    const t = Array.from(rows[r]!.tokens).findIndex((id, i) => i > 0 && !rows[r]!.vision[i] && id > 10);
+    const { dir: d } = await patched((b) => {
+      b[locate.token(r, t)]! ^= 1;
+    }, true);
+    const report = await validate(d);
+    expect(rulesOf(report)).toEqual(["manifest.sha256"]);
+    expect(report.errors[0]).toMatchObject({ shard: entry.file, rule: "manifest.sha256" });
+    // The lone shard has no manifest to compare with, so it is still valid.
+    expect((await validate(join(d, entry.file))).ok).toBe(true);
+  });
+
+  it("reports a truncated file (io.truncated) and counts mismatch through the manifest", async () => {
+    const { shard } = await patched((b) => b.subarray(0, Math.floor(b.length / 2)));
+    const report = await validate(shard);
+    expect(rulesOf(report)).toEqual(["io.truncated"]);
+    expect(report.errors[0]!.message).toMatch(/ends at byte/);
+    // Only the end-of-stream marker missing is truncation too.
+    const { dir: d } = await patched(() => undefined, true);
+    await truncate(join(d, entry.file), entry.bytes - 8);
+    expect(rulesOf(await validate(d))).toEqual(["io.truncated", "manifest.counts", "manifest.sha256"]);
+  });
+
+  it("reports metadata that breaks ShardMetadata (meta.schema) or the schema it describes (arrow.schema)", async () => {
+    const edit = (from: string, to: string) => (b: Buffer) => {
+      const at = b.indexOf(from);
+      expect(at).toBeGreaterThan(0);
+      expect(to.length).toBe(from.length);
+      b.write(to, at, "latin1");
+    };
+    expect(rulesOf(await validate((await patched(edit('"formatVersion":1', '"formatVersion":7'))).shard))).toEqual(["meta.schema"]);
+    expect(rulesOf(await validate((await patched(edit('"tokenDtype":"uint16"', '"tokenDtype":"uint32"'))).shard))).toEqual(["arrow.schema"]);
+    expect(rulesOf(await validate((await patched(edit(`"seqLen":${SEQ}`, `"seqLen":${SEQ / 2}`))).shard))).toEqual(["arrow.schema"]);
+  });
+
+  it("reports loss on a segment's first token (loss.first-token) and the weight it then contradicts", async () => {
+    const { r, s } = findSegment(() => true);
+    const start = rows[r]!.cuSeqlens[s]!;
+    const { shard } = await patched((b) => setBit(b, locate.bit(r, BUFFER_INDEX.loss, start)));
+    const report = await validate(shard);
+    expect(rulesOf(report)).toEqual(["loss.first-token", "weight.value"]);
+    expect(report.errors.find((e) => e.rule === "loss.first-token")).toMatchObject({ shard: entry.file, row: r, token: start });
+  });
+
+  it("reports loss on padding (loss.padding)", async () => {
+    const r = rows.findIndex((row, i) => i >= PER_BATCH && row.cuSeqlens[row.cuSeqlens.length - 1]! < SEQ - 3);
+    const t = SEQ - 2;
+    const { shard } = await patched((b) => setBit(b, locate.bit(r, BUFFER_INDEX.loss, t)));
+    const report = await validate(shard);
+    expect(rulesOf(report)).toEqual(["loss.padding"]);
+    expect(report.errors[0]).toMatchObject({ row: r, token: t, rule: "loss.padding" });
+  });
+
+  it("reports a wrong <eof> or <eov> (vision.layout)", async () => {
+    const multiFrame = findSegment((row, s) => {
+      let eofs = 0;
+      for (let i = row.cuSeqlens[s]!; i < row.cuSeqlens[s + 1]!; i++) if (row.vision[i] && row.tokens[i] === 8192) eofs++;
+      return eofs > 0;
+    });
+    const seg = rows[multiFrame.r]!;
+    const range = Array.from({ length: seg.cuSeqlens[multiFrame.s + 1]! - seg.cuSeqlens[multiFrame.s]! }, (_, k) => seg.cuSeqlens[multiFrame.s]! + k);
+    const eof = range.find((i) => seg.vision[i] && seg.tokens[i] === 8192)!;
+    const eov = range.find((i) => seg.vision[i] && seg.tokens[i] === 8193)!;
+
+    const eofToEov = await validate((await patched((b) => {
+      b.writeUInt16LE(8193, locate.token(multiFrame.r, eof));
+    })).shard);
+    expect(rulesOf(eofToEov)).toEqual(["vision.layout"]);
+    expect(eofToEov.errors[0]).toMatchObject({ row: multiFrame.r, token: eof + 1 });
+
+    const eovToEof = await validate((await patched((b) => {
+      b.writeUInt16LE(8192, locate.token(multiFrame.r, eov));
+    })).shard);
+    expect(rulesOf(eovToEof)).toEqual(["vision.layout"]);
+    expect(eovToEof.errors[0]).toMatchObject({ row: multiFrame.r, token: eov + 1 });
+
+    const codeToEof = await validate((await patched((b) => {
+      b.writeUInt16LE(8192, locate.token(multiFrame.r, eof - 3));
+    })).shard);
+    expect(rulesOf(codeToEof)).toEqual(["vision.layout"]);
+    expect(codeToEof.errors[0]).toMatchObject({ row: multiFrame.r, token: eof - 3 });
+  });
+
+  it("reports an id outside its table (token.range)", async () => {
+    const r = PER_BATCH + 3;
+    const t = Array.from(rows[r]!.tokens).findIndex((id, i) => i > 0 && !rows[r]!.vision[i]);
+    const { shard } = await patched((b) => {
+      b.writeUInt16LE(40000, locate.token(r, t));
+    });
+    const report = await validate(shard);
+    expect(rulesOf(report)).toEqual(["token.range"]);
+    expect(report.errors[0]).toMatchObject({ row: r, token: t, rule: "token.range" });
+  });
+
+  it("reports a wrong stored weight (weight.value)", async () => {
+    const { r, s } = findSegment((row, k) => row.weightText[k]! > 0);
+    const { shard } = await patched((b) => {
+      b.writeFloatLE(rows[r]!.weightText[s]! * 1.001, locate.byte(r, BUFFER_INDEX.weightText, (locate.firstSegment(r) + s) * 4));
+    });
+    const report = await validate(shard);
+    expect(rulesOf(report)).toEqual(["weight.value"]);
+    expect(report.errors[0]).toMatchObject({ row: r, rule: "weight.value" });
+    expect(report.errors[0]!.message).toContain(`segment ${s} weight_text`);
+  });
+
+  it("reports padding in the middle of a row (pad.tail)", async () => {
+    const { r, s } = findSegment((row, k) => row.cuSeqlens[k + 1]! - row.cuSeqlens[k]! > 4 && !row.vision[row.cuSeqlens[k]! + 2] && !row.loss[row.cuSeqlens[k]! + 2]);
+    const t = rows[r]!.cuSeqlens[s]! + 2;
+    const { shard } = await patched((b) => {
+      b.writeUInt16LE(0, locate.token(r, t));
+    });
+    const report = await validate(shard);
+    expect(rulesOf(report)).toEqual(["pad.tail"]);
+    expect(report.errors[0]).toMatchObject({ row: r, token: t, rule: "pad.tail" });
+  });
+
+  it("reports segments that stop before the real tokens do (pad.tail on non-pad tail tokens)", async () => {
+    // Shrink the last cu_seqlens entry of a row: its last segment's tokens now lie in the "padding".
+    const r = PER_BATCH + 1;
+    const nseg = rows[r]!.cuSeqlens.length - 1;
+    const last = rows[r]!.cuSeqlens[nseg]!;
+    const first = rows[r]!.cuSeqlens[nseg - 1]!;
+    const reader = await ShardReader.open(pristine);
+    const batch = await reader.readBatch(1);
+    await reader.close();
+    const idx = batch.cuOffsets[1]! + nseg;
+    const { shard } = await patched((b) => {
+      b.writeInt32LE(first + 1, locate.byte(r, BUFFER_INDEX.cuSeqlens, idx * 4));
+    });
+    const report = await validate(shard, { maxErrors: 5 });
+    expect(report.errorCounts["pad.tail"]).toBeGreaterThan(0);
+    expect(report.errors.find((e) => e.rule === "pad.tail")).toMatchObject({ row: r, token: first + 1 });
+    expect(report.truncated).toBe(last - first - 1 > 5);
+  });
+
+  it("throws for a target that does not exist, and for a folder with nothing to validate", async () => {
+    await expect(validate(join(dir, "missing.arrow"))).rejects.toThrow(/ENOENT/);
+    const empty = join(dir, "empty");
+    await mkdir(empty);
+    await expect(validate(empty)).rejects.toThrow(/no manifest.json/);
+  });
+
+  it("reports shards missing from or unlisted in the manifest, and wrong totals", async () => {
+    const { dir: d } = await patched(() => undefined);
+    await copyFile(pristine, join(d, "extra.arrow"));
+    const ghost = { ...entry, file: "ghost.arrow" };
+    const m = manifestFor([entry, ghost]);
+    m.totals.rows += 1;
+    await writeManifest(d, m);
+    const report = await validate(d);
+    expect(rulesOf(report)).toEqual(["manifest.files", "manifest.totals"]);
+    expect(report.errorCounts["manifest.files"]).toBe(2);
+  });
+});

@@ -1,0 +1,179 @@
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { readdir, readFile, stat } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import { formatZodError, Manifest, type ShardEntry } from "@lwm/schemas";
+import { ShardError } from "../errors.js";
+import { MANIFEST_FILE, manifestTotals } from "../manifest.js";
+import { ShardReader } from "../reader.js";
+import { checkBatch, type BatchStats } from "./check-batch.js";
+import { ErrorCollector, type ValidationReport } from "./report.js";
+
+export interface ValidateOptions {
+  /** Errors kept in the report (all are counted per rule). Default 100. */
+  maxErrors?: number;
+}
+
+/** The target cannot be validated at all (missing path, nothing to validate): a usage or I/O error, not an invalid shard. */
+export class ValidateTargetError extends Error {
+  override name = "ValidateTargetError";
+}
+
+interface ShardResult extends BatchStats {
+  rows: number;
+  tokens: number;
+  bytes: number;
+  sha256: string;
+  stage: string | null;
+  seqLen: number | null;
+}
+
+function sha256File(path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const hash = createHash("sha256");
+    createReadStream(path, { highWaterMark: 1 << 20 })
+      .on("data", (chunk) => hash.update(chunk))
+      .on("error", reject)
+      .on("end", () => resolve(hash.digest("hex")));
+  });
+}
+
+/** Every rule on every row of one shard. Errors go to `errors`; returns what the shard holds. */
+async function validateShard(path: string, errors: ErrorCollector, withHash: boolean): Promise<ShardResult> {
+  const name = basename(path);
+  const result: ShardResult = { rows: 0, tokens: 0, bytes: 0, sha256: "", realTokens: 0, lossTokens: 0, segments: 0, stage: null, seqLen: null };
+  const hashing = withHash ? sha256File(path) : null;
+  hashing?.catch(() => undefined);
+  let reader: ShardReader;
+  try {
+    reader = await ShardReader.open(path);
+  } catch (err) {
+    if (!(err instanceof ShardError)) throw err;
+    errors.add(name, err.rule, err.detail, err.row, err.token);
+    result.bytes = (await stat(path).catch(() => ({ size: 0 }))).size;
+    if (hashing) result.sha256 = await hashing.catch(() => "");
+    return result;
+  }
+  try {
+    result.bytes = reader.layout.fileBytes;
+    result.stage = reader.meta.stage;
+    result.seqLen = reader.meta.seqLen;
+    for (let i = 0; i < reader.numBatches; i++) {
+      const block = reader.batchLayout(i);
+      const firstRow = reader.batchFirstRow(i);
+      result.rows += block.rows;
+      result.tokens += block.rows * reader.meta.seqLen;
+      const nulls = block.nodes.findIndex((n) => n.nullCount !== 0);
+      if (nulls >= 0) errors.add(name, "arrow.batch", `batch ${i}: field node ${nulls} has ${block.nodes[nulls]!.nullCount} nulls; shards hold no nulls`, firstRow);
+      let batch;
+      try {
+        batch = await reader.readBatch(i);
+      } catch (err) {
+        if (!(err instanceof ShardError)) throw err;
+        errors.add(name, err.rule, err.detail, err.row, err.token);
+        continue;
+      }
+      const stats = checkBatch(batch, reader.meta, name, firstRow, errors);
+      result.realTokens += stats.realTokens;
+      result.lossTokens += stats.lossTokens;
+      result.segments += stats.segments;
+    }
+  } finally {
+    await reader.close();
+  }
+  if (hashing) result.sha256 = await hashing;
+  return result;
+}
+
+function compareEntry(entry: ShardEntry, got: ShardResult, errors: ErrorCollector): void {
+  if (entry.sha256 !== got.sha256) errors.add(entry.file, "manifest.sha256", `sha256 is ${got.sha256}, manifest says ${entry.sha256}`);
+  const fields = ["bytes", "rows", "tokens", "realTokens", "lossTokens", "segments"] as const;
+  const wrong = fields.filter((f) => entry[f] !== got[f]).map((f) => `${f} ${got[f]} (manifest ${entry[f]})`);
+  if (wrong.length > 0) errors.add(entry.file, "manifest.counts", `counts differ from the manifest: ${wrong.join(", ")}`);
+}
+
+async function arrowFilesIn(dir: string): Promise<string[]> {
+  return (await readdir(dir)).filter((f) => f.endsWith(".arrow")).sort();
+}
+
+async function validateManifest(manifestPath: string, errors: ErrorCollector, report: ValidationReport): Promise<void> {
+  const dir = dirname(manifestPath);
+  const mname = basename(manifestPath);
+  let manifest: Manifest | null = null;
+  try {
+    const parsed = Manifest.safeParse(JSON.parse(await readFile(manifestPath, "utf8")));
+    if (parsed.success) manifest = parsed.data;
+    else errors.add(mname, "manifest.schema", formatZodError(parsed.error));
+  } catch (err) {
+    errors.add(mname, err instanceof SyntaxError ? "manifest.schema" : "io.read", (err as Error).message);
+  }
+  const onDisk = await arrowFilesIn(dir);
+  if (!manifest) {
+    // Without a manifest to compare with, still prove every shard beside it.
+    for (const f of onDisk) tally(report, await validateShard(join(dir, f), errors, false));
+    return;
+  }
+  const listed = new Set<string>();
+  for (const entry of manifest.shards) {
+    if (listed.has(entry.file)) {
+      errors.add(mname, "manifest.files", `shard ${entry.file} is listed more than once`);
+      continue;
+    }
+    listed.add(entry.file);
+    const path = join(dir, entry.file);
+    if (!(await stat(path).then((s) => s.isFile(), () => false))) {
+      errors.add(entry.file, "manifest.files", `listed in ${mname} but not found at ${path}`);
+      continue;
+    }
+    const got = await validateShard(path, errors, true);
+    tally(report, got);
+    compareEntry(entry, got, errors);
+    if (got.stage !== null && (got.stage !== manifest.stage || got.seqLen !== manifest.seqLen)) {
+      errors.add(entry.file, "manifest.meta", `shard is stage ${got.stage} seqLen ${got.seqLen}, manifest says stage ${manifest.stage} seqLen ${manifest.seqLen}`);
+    }
+  }
+  for (const f of onDisk) if (!listed.has(f)) errors.add(f, "manifest.files", `${f} is in ${dir} but not listed in ${mname}`);
+  const want = manifestTotals(manifest.shards);
+  const t = manifest.totals;
+  const wrong = (["rows", "tokens", "realTokens", "lossTokens", "segments"] as const).filter((k) => t[k] !== want[k]).map((k) => `${k} ${t[k]} (sum of shards ${want[k]})`);
+  if (Math.abs(t.fill - want.fill) > 1e-9) wrong.push(`fill ${t.fill} (realTokens/tokens = ${want.fill})`);
+  if (wrong.length > 0) errors.add(mname, "manifest.totals", `totals differ from the shard entries: ${wrong.join(", ")}`);
+}
+
+function tally(report: ValidationReport, r: ShardResult): void {
+  report.shards++;
+  report.rows += r.rows;
+  report.tokens += r.tokens;
+}
+
+/**
+ * Validates a shard file, a directory (its manifest.json if present, else every .arrow file in it)
+ * or a manifest.json: every rule in RULES on every row of every batch. A lone shard (or a directory
+ * without a manifest) gets the structural and content checks only; with a manifest, sha256 and
+ * counts are compared too. Throws ValidateTargetError when there is nothing to validate.
+ */
+export async function validate(target: string, options: ValidateOptions = {}): Promise<ValidationReport> {
+  const errors = new ErrorCollector(options.maxErrors ?? 100);
+  const report: ValidationReport = { ok: false, shards: 0, rows: 0, tokens: 0, errors: [], errorCounts: {}, truncated: false };
+  const info = await stat(target).catch((err: Error) => {
+    throw new ValidateTargetError(`${target}: ${err.message}`);
+  });
+  if (info.isDirectory()) {
+    const manifest = join(target, MANIFEST_FILE);
+    if (await stat(manifest).then(() => true, () => false)) await validateManifest(manifest, errors, report);
+    else {
+      const files = await arrowFilesIn(target);
+      if (files.length === 0) throw new ValidateTargetError(`${target}: no ${MANIFEST_FILE} and no .arrow shards in this directory`);
+      for (const f of files) tally(report, await validateShard(join(target, f), errors, false));
+    }
+  } else if (target.endsWith(".json")) {
+    await validateManifest(target, errors, report);
+  } else {
+    tally(report, await validateShard(target, errors, false));
+  }
+  report.errors = errors.errors;
+  report.errorCounts = errors.counts;
+  report.truncated = errors.truncated;
+  report.ok = errors.total === 0;
+  return report;
+}

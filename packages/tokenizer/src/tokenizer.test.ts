@@ -84,6 +84,12 @@ describe("Llama-2 tokenizer (HF tokenizers on the derived tokenizer.json)", () =
     expect(() => tok.pieceOf(-1)).toThrow(/outside the vocabulary/);
   });
 
+  it("refuses text with a lone surrogate instead of encoding a replacement character", async () => {
+    await expect(tok.encode("a\uD800b")).rejects.toThrow("encode: lone UTF-16 surrogate at index 1");
+    await expect(tok.encodeBatch(["ok", "x\uDC00"])).rejects.toThrow("encodeBatch text 1: lone UTF-16 surrogate at index 1");
+    expect(Array.from(await tok.encode("😀"))).toEqual(Array.from(encodeReference("😀")));
+  });
+
   it("gives each separately encoded field its own dummy prefix", async () => {
     const separate = [...(await tok.encode("Hello")), ...(await tok.encode("world"))];
     expect(separate).toEqual([15043, 3186]);

@@ -6,6 +6,20 @@ import { readTokenizerFile, TokenizerFileError } from "./tokenizer-file.js";
 /** Tags, fields and text are encoded without BOS/EOS; callers add them (lwm-spec §1.4). */
 const NO_SPECIAL_TOKENS = { addSpecialTokens: false } as const;
 
+/** In a `u` regex a surrogate code unit only matches when it is unpaired. */
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
+
+/**
+ * A lone surrogate (e.g. from a JSON "\ud800" escape) is not Unicode: the native binding would
+ * silently turn it into U+FFFD and SentencePiece would refuse it, so it is refused here, by name.
+ */
+function checkWellFormed(text: string, where: string): void {
+  const match = LONE_SURROGATE.exec(text);
+  if (match !== null) {
+    throw new RangeError(`${where}: lone UTF-16 surrogate at index ${match.index}; the text is not valid Unicode`);
+  }
+}
+
 export interface LoadTokenizerOptions {
   /** The piece whose id is BOS; default "<s>" (Llama-2). */
   bosToken?: string;
@@ -48,6 +62,7 @@ export class Tokenizer {
 
   /** The ids of `text`, without BOS/EOS; "" gives no ids. */
   async encode(text: string): Promise<Uint32Array> {
+    checkWellFormed(text, "encode");
     const encoding = await this.native.encode(text, null, NO_SPECIAL_TOKENS);
     return Uint32Array.from(encoding.getIds());
   }
@@ -55,6 +70,7 @@ export class Tokenizer {
   /** `encode` over many texts at once, in parallel on the native thread pool (see limitTokenizerThreads). */
   async encodeBatch(texts: readonly string[]): Promise<Uint32Array[]> {
     if (texts.length === 0) return [];
+    texts.forEach((text, i) => checkWellFormed(text, `encodeBatch text ${i}`));
     noteNativePoolStarted();
     const encodings = await this.native.encodeBatch([...texts], NO_SPECIAL_TOKENS);
     return encodings.map((encoding) => Uint32Array.from(encoding.getIds()));

@@ -1,0 +1,61 @@
+/**
+ * `lwm validate <shard|dir|manifest> [--json] [--max-errors N]` — proves shards correct: every
+ * rule of schemas/FORMAT.md on every row. Exit 0 valid, 1 invalid, 2 usage or I/O error.
+ */
+import { parseArgs } from "node:util";
+import { validate, ValidateTargetError, type ValidationReport } from "@lwm/shards";
+
+const USAGE = "usage: lwm validate <shard.arrow|dir|manifest.json> [--json] [--max-errors N]\n";
+
+function humanReport(report: ValidationReport): string {
+  const lines = report.errors.map((e) => {
+    const where = [e.shard, e.row === null ? null : `row ${e.row}`, e.token === null ? null : `token ${e.token}`].filter(Boolean).join(" ");
+    return `${where}: [${e.rule}] ${e.message}`;
+  });
+  const total = Object.values(report.errorCounts).reduce((a, b) => a + (b ?? 0), 0);
+  if (report.truncated) lines.push(`… ${total - report.errors.length} more errors not shown (--max-errors)`);
+  const counts = Object.entries(report.errorCounts).map(([rule, n]) => `${rule}: ${n}`).join(", ");
+  const scope = `${report.shards} shard${report.shards === 1 ? "" : "s"}, ${report.rows} rows, ${report.tokens} tokens`;
+  lines.push(report.ok ? `valid: ${scope}` : `INVALID: ${total} error${total === 1 ? "" : "s"} in ${scope} (${counts})`);
+  return lines.join("\n") + "\n";
+}
+
+export async function run(argv: string[]): Promise<number> {
+  let values: { json?: boolean; "max-errors"?: string; help?: boolean };
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { json: { type: "boolean" }, "max-errors": { type: "string" }, help: { type: "boolean", short: "h" } },
+    }));
+  } catch (err) {
+    process.stderr.write(`lwm validate: ${(err as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (positionals.length !== 1) {
+    process.stderr.write(`lwm validate: expected one target, got ${positionals.length}\n${USAGE}`);
+    return 2;
+  }
+  const maxErrors = values["max-errors"] === undefined ? 100 : Number(values["max-errors"]);
+  if (!Number.isInteger(maxErrors) || maxErrors < 0) {
+    process.stderr.write(`lwm validate: --max-errors must be a non-negative integer, got ${values["max-errors"]}\n`);
+    return 2;
+  }
+  let report: ValidationReport;
+  try {
+    report = await validate(positionals[0]!, { maxErrors });
+  } catch (err) {
+    if (err instanceof ValidateTargetError || (err as NodeJS.ErrnoException).code !== undefined) {
+      process.stderr.write(`lwm validate: ${(err as Error).message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  process.stdout.write(values.json ? JSON.stringify(report) + "\n" : humanReport(report));
+  return report.ok ? 0 : 1;
+}

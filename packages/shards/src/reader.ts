@@ -198,10 +198,25 @@ export class ShardReader {
     return this.firstRow[i]!;
   }
 
+  /** Bytes [offset, offset+length) of the file. */
+  async readBytes(offset: number, length: number): Promise<Uint8Array> {
+    const bytes = await readExactly(this.fh, length, offset);
+    if (bytes.length !== length) throw new ShardError("io.truncated", this.name, `read ${bytes.length} of ${length} bytes at ${offset}`);
+    return bytes;
+  }
+
   /** Reads and decodes batch i (not cached). Throws ShardError("arrow.batch") when its buffers are inconsistent. */
   async readBatch(i: number): Promise<ShardBatch> {
+    return (await this.readBatchMessage(i)).batch;
+  }
+
+  /**
+   * Batch i decoded, plus `bytes`: its whole IPC message (header and body) exactly as stored at
+   * batchLayout(i).offset, for callers that hash or copy the file as they read it.
+   */
+  async readBatchMessage(i: number): Promise<{ batch: ShardBatch; bytes: Uint8Array }> {
     const block = this.batchLayout(i);
-    if (this.schemaBytes === null) this.schemaBytes = await readExactly(this.fh, this.layout.schemaLength, 0);
+    if (this.schemaBytes === null) this.schemaBytes = await this.readBytes(0, this.layout.schemaLength);
     // Schema message + this batch's message form a two-message stream that apache-arrow decodes
     // zero-copy; the batch bytes are read straight into place (one copy, from the file).
     const length = block.headerLength + block.bodyLength;
@@ -221,7 +236,7 @@ export class ShardReader {
     const view = batchView(batch, this.meta.seqLen);
     const problems = batchStructureProblems(view);
     if (problems.length > 0) throw new ShardError("arrow.batch", this.name, `batch ${i}: ${problems.join("; ")}`, this.firstRow[i]!);
-    return view;
+    return { batch: view, bytes: buf.subarray(this.schemaBytes.length) };
   }
 
   private cachedBatch(i: number): Promise<ShardBatch> {

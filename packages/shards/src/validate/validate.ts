@@ -38,12 +38,15 @@ function sha256File(path: string): Promise<string> {
   });
 }
 
-/** Every rule on every row of one shard. Errors go to `errors`; returns what the shard holds. */
+/**
+ * Every rule on every row of one shard. Errors go to `errors`; returns what the shard holds. With
+ * `withHash`, the sha256 is computed from the bytes the checks read (a sound stream is exactly its
+ * schema message, its batch messages and EOS, back to back), or by a separate pass when the stream
+ * is not sound.
+ */
 async function validateShard(path: string, errors: ErrorCollector, withHash: boolean): Promise<ShardResult> {
   const name = basename(path);
   const result: ShardResult = { rows: 0, tokens: 0, bytes: 0, sha256: "", realTokens: 0, lossTokens: 0, segments: 0, stage: null, seqLen: null };
-  const hashing = withHash ? sha256File(path) : null;
-  hashing?.catch(() => undefined);
   let reader: ShardReader;
   try {
     reader = await ShardReader.open(path);
@@ -51,37 +54,45 @@ async function validateShard(path: string, errors: ErrorCollector, withHash: boo
     if (!(err instanceof ShardError)) throw err;
     errors.add(name, err.rule, err.detail, err.row, err.token);
     result.bytes = (await stat(path).catch(() => ({ size: 0 }))).size;
-    if (hashing) result.sha256 = await hashing.catch(() => "");
+    if (withHash) result.sha256 = await sha256File(path).catch(() => "");
     return result;
   }
+  const hash = withHash ? createHash("sha256") : null;
+  let hashComplete = true;
   try {
-    result.bytes = reader.layout.fileBytes;
-    result.stage = reader.meta.stage;
-    result.seqLen = reader.meta.seqLen;
+    const { layout, meta } = reader;
+    result.bytes = layout.fileBytes;
+    result.stage = meta.stage;
+    result.seqLen = meta.seqLen;
+    hash?.update(await reader.readBytes(0, layout.schemaLength));
     for (let i = 0; i < reader.numBatches; i++) {
       const block = reader.batchLayout(i);
       const firstRow = reader.batchFirstRow(i);
       result.rows += block.rows;
-      result.tokens += block.rows * reader.meta.seqLen;
+      result.tokens += block.rows * meta.seqLen;
       const nulls = block.nodes.findIndex((n) => n.nullCount !== 0);
       if (nulls >= 0) errors.add(name, "arrow.batch", `batch ${i}: field node ${nulls} has ${block.nodes[nulls]!.nullCount} nulls; shards hold no nulls`, firstRow);
       let batch;
       try {
-        batch = await reader.readBatch(i);
+        const read = await reader.readBatchMessage(i);
+        batch = read.batch;
+        hash?.update(read.bytes);
       } catch (err) {
         if (!(err instanceof ShardError)) throw err;
         errors.add(name, err.rule, err.detail, err.row, err.token);
+        hashComplete = false;
         continue;
       }
-      const stats = checkBatch(batch, reader.meta, name, firstRow, errors);
+      const stats = checkBatch(batch, meta, name, firstRow, errors);
       result.realTokens += stats.realTokens;
       result.lossTokens += stats.lossTokens;
       result.segments += stats.segments;
     }
+    hash?.update(await reader.readBytes(layout.eosOffset, layout.fileBytes - layout.eosOffset));
   } finally {
     await reader.close();
   }
-  if (hashing) result.sha256 = await hashing;
+  if (hash) result.sha256 = hashComplete ? hash.digest("hex") : await sha256File(path);
   return result;
 }
 

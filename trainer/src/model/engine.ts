@@ -1,0 +1,210 @@
+/**
+ * createEngine: the trainer's compute engine. The "onnx" backend runs RingAttention over P worker
+ * threads (ring/), each executing onnxruntime graphs (onnx/) on its block of every row; this thread
+ * prepares rows, does the embedding lookup and its gradient, and reduces parameter gradients over
+ * workers in rank order (so results are bit-identical run to run). The "reference" backend is the
+ * float64 reference model (full attention, no workers) for tiny models and tests.
+ */
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { type Engine, type EngineOptions, EngineOptionsSchema, type EngineStats, LlamaConfig, type LossResult, type Params, type StageMode, type StepResult, type TrainRow } from "./api.js";
+import { EMBED, LM_HEAD, VISION_EMBED, VISION_HEAD, checkParams, paramShapes } from "./params.js";
+import { linear, referenceForwardBackward, referenceHidden } from "./reference.js";
+import { type PreparedRow, prepareRow, ropeTables, unmaskedPairs } from "./rows.js";
+import type { RowInput } from "../ring/block.js";
+import { attentionChunk, blockIndices, type Layout, pieceLength } from "../ring/layout.js";
+import { RingPool } from "../ring/pool.js";
+import type { WorkerStats } from "../ring/protocol.js";
+
+export const DEFAULT_WORKER_FILE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../dist/ring/worker.js");
+
+export async function createEngine(cfgIn: LlamaConfig, optsIn: EngineOptions): Promise<Engine> {
+  const cfg = LlamaConfig.parse(cfgIn);
+  const opts = EngineOptionsSchema.parse(optsIn);
+  if ((opts.backend ?? "onnx") === "reference") return new ReferenceEngine(cfg);
+  const workerFile = opts.workerDir ? path.join(opts.workerDir, "worker.js") : DEFAULT_WORKER_FILE;
+  if (!existsSync(workerFile)) throw new Error(`ring worker script not found at ${workerFile}: build the trainer first (npx tsc -p trainer/tsconfig.build.json)`);
+  return new RingEngine(cfg, RingPool.start(cfg, opts.workers, opts.headChunk ?? 512, workerFile), opts.layout ?? "zigzag", opts.attnBlock);
+}
+
+function emptyLoss(): Omit<LossResult, "stats"> {
+  return { loss: 0, textLoss: 0, visionLoss: 0, textCorrect: 0, textTargets: 0, visionCorrect: 0, visionTargets: 0 };
+}
+
+/** Gathers rows `idx` of a [*, width] table (float64 or float32) into a new Float32Array. */
+function gatherRows(src: ArrayLike<number>, idx: Int32Array, width: number): Float32Array {
+  const out = new Float32Array(idx.length * width);
+  for (let r = 0; r < idx.length; r++) {
+    const s = idx[r]! * width;
+    for (let c = 0; c < width; c++) out[r * width + c] = src[s + c]!;
+  }
+  return out;
+}
+function gather(src: ArrayLike<number>, idx: Int32Array): Float32Array {
+  const out = new Float32Array(idx.length);
+  for (let r = 0; r < idx.length; r++) out[r] = src[idx[r]!]!;
+  return out;
+}
+
+class RingEngine implements Engine {
+  constructor(readonly config: LlamaConfig, private readonly pool: RingPool, private readonly layout: Layout, private readonly attnBlock: number | undefined) {}
+
+  forwardBackward(params: Params, rows: readonly TrainRow[], examples: number, mode: StageMode): Promise<StepResult> {
+    return this.runRows(params, rows, examples, mode, true) as Promise<StepResult>;
+  }
+  forward(params: Params, rows: readonly TrainRow[], examples: number, mode: StageMode): Promise<LossResult> {
+    return this.runRows(params, rows, examples, mode, false);
+  }
+
+  private async sendParams(params: Params, ranks: number[]): Promise<void> {
+    checkParams(params, this.config);
+    // Workers get everything but the embeddings (the lookup and its gradient happen here).
+    const forWorkers: Params = new Map([...params].filter(([name]) => name !== EMBED && name !== VISION_EMBED));
+    await Promise.all(ranks.map((r) => this.pool.request<"ok">(r, { type: "params", params: forWorkers })));
+  }
+
+  private async workerStats(): Promise<WorkerStats[]> {
+    return Promise.all(this.pool.workers.map((_, r) => this.pool.request<"stats">(r, { type: "stats" }).then((x) => x.stats)));
+  }
+
+  /** One worker's share of a prepared row. */
+  private rowInput(params: Params, prep: PreparedRow, idx: Int32Array, cos: Float64Array, sin: Float64Array, C: number): RowInput {
+    const d = this.config.dim, hd = d / this.config.heads;
+    const x0 = new Float32Array(idx.length * d);
+    const wte = params.get(EMBED)!, vte = params.get(VISION_EMBED);
+    for (let r = 0; r < idx.length; r++) {
+      const t = idx[r]!;
+      const table = prep.vision[t] === 1 ? vte! : wte;
+      x0.set(table.subarray(prep.tokens[t]! * d, (prep.tokens[t]! + 1) * d), r * d);
+    }
+    return {
+      x0, cos: gatherRows(cos, idx, hd), sin: gatherRows(sin, idx, hd), C,
+      seg: gather(prep.segId, idx), pos: Float32Array.from(idx),
+      textTgt: gather(prep.textTarget, idx), textW: gather(prep.textWeight, idx),
+      visionTgt: gather(prep.visionTarget, idx), visionW: gather(prep.visionWeight, idx),
+    };
+  }
+
+  private async runRows(params: Params, rows: readonly TrainRow[], examples: number, mode: StageMode, train: boolean): Promise<LossResult | StepResult> {
+    const t0 = performance.now();
+    const cfg = this.config, d = cfg.dim, P = this.pool.size;
+    const ranks = this.pool.workers.map((_, r) => r);
+    const before = await this.workerStats();
+    await this.sendParams(params, ranks);
+    const res = emptyLoss();
+    let unmasked = 0;
+    const dEmbed = train ? new Float32Array(cfg.vocabSize * d) : undefined;
+    const dVision = train && cfg.visionVocabSize > 0 ? new Float32Array(cfg.visionVocabSize * d) : undefined;
+    for (let i = 0; i < rows.length; i++) {
+      const prep = prepareRow(rows[i]!, cfg, mode, examples, i);
+      const L = prep.seqLen;
+      const C = attentionChunk(pieceLength(L, P, this.layout), this.attnBlock);
+      const blocks = blockIndices(L, P, this.layout);
+      const { cos, sin } = ropeTables(prep.pos, d / cfg.heads, cfg.ropeTheta);
+      const outs = await Promise.all(blocks.map((idx, r) => {
+        const row = this.rowInput(params, prep, idx, cos, sin, C);
+        return this.pool.request<"row">(r, { type: "row", row, train }, [row.x0.buffer, row.cos.buffer, row.sin.buffer] as ArrayBuffer[]);
+      }));
+      unmasked += unmaskedPairs(prep.segId);
+      res.textTargets += prep.textTargets;
+      res.visionTargets += prep.visionTargets;
+      outs.forEach(({ out }, r) => {
+        res.textLoss += out.textLoss / prep.coef;
+        res.visionLoss += out.visionLoss / prep.coef;
+        res.textCorrect += out.textCorrect;
+        res.visionCorrect += out.visionCorrect;
+        if (!out.dx0) return;
+        const idx = blocks[r]!;
+        for (let j = 0; j < idx.length; j++) {
+          const t = idx[j]!, table = prep.vision[t] === 1 ? dVision! : dEmbed!, base = prep.tokens[t]! * d;
+          for (let c = 0; c < d; c++) table[base + c]! += out.dx0[j * d + c]!;
+        }
+      });
+    }
+    res.loss = mode === "text" ? res.textLoss : 0.5 * (res.textLoss + res.visionLoss);
+    let grads: Params | undefined;
+    if (train) {
+      const perWorker = await Promise.all(ranks.map((r) => this.pool.request<"grads">(r, { type: "grads" }).then((x) => x.grads)));
+      grads = new Map();
+      for (const [name, shape] of paramShapes(cfg)) {
+        if (name === EMBED) { grads.set(name, dEmbed!); continue; }
+        if (name === VISION_EMBED) { grads.set(name, dVision!); continue; }
+        // Fixed reduction order (rank 0, 1, …) keeps resumed runs bit-identical.
+        const sum = new Float32Array(shape.reduce((a, b) => a * b, 1));
+        for (const g of perWorker) {
+          const part = g.get(name);
+          if (part) for (let j = 0; j < sum.length; j++) sum[j]! += part[j]!;
+        }
+        grads.set(name, sum);
+      }
+    }
+    const after = await this.workerStats();
+    const stats: EngineStats = {
+      wallMs: performance.now() - t0,
+      ringWaitMs: after.map((a, r) => a.ringWaitMs - before[r]!.ringWaitMs),
+      computeMs: after.map((a, r) => a.computeMs - before[r]!.computeMs),
+      attnPairsComputed: after.reduce((s, a, r) => s + a.pairs - before[r]!.pairs, 0),
+      attnPairsSkipped: after.reduce((s, a, r) => s + a.skipped - before[r]!.skipped, 0),
+      unmaskedPairs: unmasked,
+    };
+    return grads ? { ...res, stats, grads } : { ...res, stats };
+  }
+
+  async logitsLast(params: Params, tokens: Uint32Array, vision?: Uint8Array, head: "text" | "vision" = "text"): Promise<Float32Array> {
+    const cfg = this.config, n = tokens.length;
+    if (n === 0) throw new Error("logitsLast: empty prompt");
+    // One worker, a ring of one: pad to a whole number of attention chunks with a padding segment.
+    const C = Math.min(256, 8 * Math.ceil(n / 8));
+    const L = C * Math.ceil(n / C);
+    const row: TrainRow = {
+      tokens: new Uint32Array(L), vision: new Uint8Array(L), loss: new Uint8Array(L),
+      cuSeqlens: Int32Array.from([0, n]), weightText: new Float32Array(1), weightVision: new Float32Array(1),
+    };
+    row.tokens.set(tokens);
+    if (vision) row.vision.set(vision);
+    const prep = prepareRow(row, cfg, "vision-language", 1);
+    const idx = Int32Array.from({ length: L }, (_, i) => i);
+    const { cos, sin } = ropeTables(prep.pos, cfg.dim / cfg.heads, cfg.ropeTheta);
+    await this.sendParams(params, [0]);
+    const input = this.rowInput(params, prep, idx, cos, sin, C);
+    return (await this.pool.request<"logits">(0, { type: "logits", row: input, last: n - 1, head })).logits;
+  }
+
+  close(): Promise<void> {
+    return this.pool.close();
+  }
+}
+
+/** The float64 reference as an Engine (no workers; full attention; for tiny models and tests). */
+class ReferenceEngine implements Engine {
+  constructor(readonly config: LlamaConfig) {}
+
+  private run(params: Params, rows: readonly TrainRow[], examples: number, mode: StageMode, train: boolean) {
+    const t0 = performance.now();
+    checkParams(params, this.config);
+    const prepared = rows.map((r, i) => prepareRow(r, this.config, mode, examples, i));
+    const r = referenceForwardBackward(params, this.config, prepared, mode, train);
+    const stats: EngineStats = {
+      wallMs: performance.now() - t0, ringWaitMs: [0], computeMs: [performance.now() - t0],
+      attnPairsComputed: 0, attnPairsSkipped: 0, unmaskedPairs: prepared.reduce((s, p) => s + unmaskedPairs(p.segId), 0),
+    };
+    const { grads, ...loss } = r;
+    return { loss: { ...loss, stats }, grads };
+  }
+
+  async forwardBackward(params: Params, rows: readonly TrainRow[], examples: number, mode: StageMode): Promise<StepResult> {
+    const { loss, grads } = this.run(params, rows, examples, mode, true);
+    return { ...loss, grads: new Map([...grads!].map(([k, v]) => [k, Float32Array.from(v)])) };
+  }
+  async forward(params: Params, rows: readonly TrainRow[], examples: number, mode: StageMode): Promise<LossResult> {
+    return this.run(params, rows, examples, mode, false).loss;
+  }
+  async logitsLast(params: Params, tokens: Uint32Array, vision?: Uint8Array, head: "text" | "vision" = "text"): Promise<Float32Array> {
+    const cfg = this.config, d = cfg.dim, n = tokens.length;
+    const xf = referenceHidden(params, cfg, tokens, vision ?? new Uint8Array(n));
+    const W = params.get(head === "vision" ? VISION_HEAD : LM_HEAD)!;
+    return Float32Array.from(linear(xf.subarray((n - 1) * d), 1, d, W, head === "vision" ? cfg.visionVocabSize : cfg.vocabSize));
+  }
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,129 @@
+/**
+ * A small ONNX graph builder: ops by name, symbolic dimensions, weights as graph inputs (so one
+ * session serves every optimizer step). Serialised with protobufjs over an inline subset of
+ * onnx.proto (IR 8, opset 17), as measured in reference/deps.md §4.
+ */
+import protobuf from "protobufjs";
+
+
+const PROTO = `
+syntax = "proto2"; package onnx;
+message AttributeProto { enum AttributeType { UNDEFINED=0; FLOAT=1; INT=2; STRING=3; TENSOR=4; GRAPH=5; FLOATS=6; INTS=7; STRINGS=8; }
+  optional string name=1; optional float f=2; optional int64 i=3; optional bytes s=4; optional TensorProto t=5;
+  repeated float floats=7; repeated int64 ints=8; optional AttributeType type=20; }
+message ValueInfoProto { optional string name=1; optional TypeProto type=2; }
+message NodeProto { repeated string input=1; repeated string output=2; optional string name=3; optional string op_type=4;
+  repeated AttributeProto attribute=5; optional string domain=7; }
+message ModelProto { optional int64 ir_version=1; optional string producer_name=2; optional GraphProto graph=7;
+  repeated OperatorSetIdProto opset_import=8; }
+message GraphProto { repeated NodeProto node=1; optional string name=2; repeated TensorProto initializer=5;
+  repeated ValueInfoProto input=11; repeated ValueInfoProto output=12; }
+message TensorProto { repeated int64 dims=1; optional int32 data_type=2; repeated float float_data=4 [packed=true];
+  repeated int64 int64_data=7 [packed=true]; optional string name=8; optional bytes raw_data=9; }
+message TensorShapeProto { message Dimension { oneof value { int64 dim_value=1; string dim_param=2; } } repeated Dimension dim=1; }
+message TypeProto { message Tensor { optional int32 elem_type=1; optional TensorShapeProto shape=2; } oneof value { Tensor tensor_type=1; } }
+message OperatorSetIdProto { optional string domain=1; optional int64 version=2; }
+`;
+
+const ModelProto = protobuf.parse(PROTO, { keepCase: true }).root.lookupType("onnx.ModelProto");
+
+const FLOAT = 1, INT64 = 7, BOOL = 9;
+const ATTR_FLOAT = 1, ATTR_INT = 2, ATTR_INTS = 7;
+
+export type Dim = number | string;
+/** A value in the graph, by name. */
+export type V = string;
+
+export type Attr = { f: number } | { i: number } | { ints: number[] };
+export const f = (x: number): Attr => ({ f: x });
+export const i = (x: number): Attr => ({ i: x });
+export const ints = (x: number[]): Attr => ({ ints: x });
+
+interface NodeObj { input: string[]; output: string[]; name: string; op_type: string; attribute: object[] }
+interface ValueInfoObj { name: string; type: object }
+
+function valueInfo(name: string, elemType: number, dims?: Dim[]): ValueInfoObj {
+  const tensor: { elem_type: number; shape?: object } = { elem_type: elemType };
+  if (dims) tensor.shape = { dim: dims.map((d) => (typeof d === "number" ? { dim_value: d } : { dim_param: d })) };
+  return { name, type: { tensor_type: tensor } };
+}
+
+export class GraphBuilder {
+  private nodes: NodeObj[] = [];
+  private inputs: ValueInfoObj[] = [];
+  private outputs: ValueInfoObj[] = [];
+  private inits: object[] = [];
+  private counter = 0;
+  readonly inputNames: string[] = [];
+  readonly outputNames: string[] = [];
+
+  constructor(readonly name: string) {}
+
+  input(name: string, dims: Dim[], elemType: "float" | "int64" = "float"): V {
+    this.inputs.push(valueInfo(name, elemType === "float" ? FLOAT : INT64, dims));
+    this.inputNames.push(name);
+    return name;
+  }
+
+  /** Marks `value` as the graph output `name` (through an Identity when the names differ). */
+  output(name: string, value: V): void {
+    if (value !== name) this.nodes.push({ input: [value], output: [name], name: `n${this.counter++}`, op_type: "Identity", attribute: [] });
+    this.outputs.push(valueInfo(name, FLOAT));
+    this.outputNames.push(name);
+  }
+
+  /** A float constant (scalar when dims is []). */
+  constF(values: number[], dims: number[] = []): V {
+    const name = `c${this.counter++}`;
+    this.inits.push({ name, data_type: FLOAT, dims, float_data: values });
+    return name;
+  }
+  /** An int64 constant (shapes, axes). */
+  constI(values: number[], dims: number[] = [values.length]): V {
+    const name = `c${this.counter++}`;
+    this.inits.push({ name, data_type: INT64, dims, int64_data: values });
+    return name;
+  }
+
+  op(opType: string, inputs: V[], attrs: Record<string, Attr> = {}): V {
+    return this.opN(opType, inputs, 1, attrs)[0]!;
+  }
+  opN(opType: string, inputs: V[], nOut: number, attrs: Record<string, Attr> = {}): V[] {
+    const outs = Array.from({ length: nOut }, () => `t${this.counter++}`);
+    const attribute = Object.entries(attrs).map(([name, a]) =>
+      "f" in a ? { name, type: ATTR_FLOAT, f: a.f } : "i" in a ? { name, type: ATTR_INT, i: a.i } : { name, type: ATTR_INTS, ints: a.ints },
+    );
+    this.nodes.push({ input: inputs, output: outs, name: `n${this.counter++}`, op_type: opType, attribute });
+    return outs;
+  }
+
+  // ---- shorthands for the ops the model uses
+  add(a: V, b: V) { return this.op("Add", [a, b]); }
+  sub(a: V, b: V) { return this.op("Sub", [a, b]); }
+  mul(a: V, b: V) { return this.op("Mul", [a, b]); }
+  div(a: V, b: V) { return this.op("Div", [a, b]); }
+  neg(a: V) { return this.op("Neg", [a]); }
+  exp(a: V) { return this.op("Exp", [a]); }
+  log(a: V) { return this.op("Log", [a]); }
+  sigmoid(a: V) { return this.op("Sigmoid", [a]); }
+  matmul(a: V, b: V) { return this.op("MatMul", [a, b]); }
+  /** a·bᵀ etc. for 2-D operands. */
+  gemm(a: V, b: V, transA = 0, transB = 0) { return this.op("Gemm", [a, b], { transA: i(transA), transB: i(transB) }); }
+  transpose(a: V, perm: number[]) { return this.op("Transpose", [a], { perm: ints(perm) }); }
+  /** Reshape to a constant shape, or to a shape held by an int64 value. */
+  reshape(a: V, shape: number[] | V) { return this.op("Reshape", [a, typeof shape === "string" ? shape : this.constI(shape)]); }
+  sumLast(a: V, keep = 1) { return this.op("ReduceSum", [a, this.constI([-1])], { keepdims: i(keep) }); }
+  sumAxes(a: V, axes: number[], keep = 0) { return this.op("ReduceSum", [a, this.constI(axes)], { keepdims: i(keep) }); }
+  maxLast(a: V) { return this.op("ReduceMax", [a], { axes: ints([-1]), keepdims: i(1) }); }
+  meanLast(a: V) { return this.op("ReduceMean", [a], { axes: ints([-1]), keepdims: i(1) }); }
+
+  toBytes(): Uint8Array {
+    const graph = { name: this.name, node: this.nodes, input: this.inputs, output: this.outputs, initializer: this.inits };
+    const model = { ir_version: 8, producer_name: "lwm-trainer", graph, opset_import: [{ domain: "", version: 17 }] };
+    const err = ModelProto.verify(model);
+    if (err) throw new Error(`onnx builder (${this.name}): ${err}`);
+    return ModelProto.encode(ModelProto.create(model)).finish();
+  }
+}
+
+export const ONNX_BOOL = BOOL;

@@ -1,0 +1,126 @@
+/**
+ * RingAttention over P workers (lwm-spec §7.2–7.3). Each worker keeps its query block; key/value
+ * blocks travel around the ring. Forward folds every (query chunk, key chunk) pair into an online
+ * softmax (running max m, sum l); backward recomputes probabilities from the saved lse and passes
+ * k, v, dk, dv around the ring, so after P hops every dk/dv is back with its owner. Chunk pairs that
+ * the causal and segment masks forbid entirely are skipped.
+ */
+import type { OnnxKernels } from "../onnx/kernels.js";
+import type { RingLink } from "./link.js";
+
+/** A worker's slice of a row: n = nc·C tokens, each chunk of C contiguous in the global row. */
+export interface LocalLayout {
+  n: number;
+  C: number;
+  nc: number;
+  /** Segment id (1..K, padding K+1) and global index of every local token, as floats for the graphs. */
+  seg: Float32Array;
+  pos: Float32Array;
+}
+
+export interface AttnStats { pairs: number; skipped: number }
+
+export interface AttnCtx {
+  kernels: OnnxKernels;
+  /** null: a ring of one (no neighbours). */
+  link: RingLink | null;
+  heads: number;
+  headDim: number;
+  stats: AttnStats;
+  /** Distinguishes the blocks of different layers/calls in ring tags. */
+  tag: string;
+}
+
+/** True when no query of chunk a may attend to any key of chunk b (segments only grow along the row). */
+function fullyMasked(qSeg: Float32Array, qPos: Float32Array, a: number, kSeg: Float32Array, kPos: Float32Array, b: number, C: number): boolean {
+  const q0 = a * C, q1 = q0 + C - 1, k0 = b * C, k1 = k0 + C - 1;
+  return kPos[k0]! > qPos[q1]! || kSeg[k0]! > qSeg[q1]! || kSeg[k1]! < qSeg[q0]!;
+}
+
+interface KvBlock { owner: number; k: Float32Array; v: Float32Array; seg: Float32Array; pos: Float32Array }
+interface KvGradBlock extends KvBlock { dk: Float32Array; dv: Float32Array }
+
+export async function ringAttentionForward(ctx: AttnCtx, lay: LocalLayout, q: Float32Array, k: Float32Array, v: Float32Array): Promise<{ oacc: Float32Array; m: Float32Array; l: Float32Array }> {
+  const { heads: h, headDim: hd, link } = ctx, { C, nc } = lay;
+  const S = h * C * hd, R = h * C, P = link ? link.size : 1;
+  const oacc = new Float32Array(nc * S), m = new Float32Array(nc * R).fill(-Infinity), l = new Float32Array(nc * R);
+  let cur: KvBlock = { owner: link ? link.rank : 0, k, v, seg: lay.seg, pos: lay.pos };
+  for (let t = 0; t < P; t++) {
+    const tag = `${ctx.tag}/fwd/${t}`;
+    // Send a copy before computing, so the neighbour's next block is already on its way.
+    if (link && t < P - 1) link.send({ tag, owner: cur.owner, arrays: { k: cur.k.slice(), v: cur.v.slice(), seg: cur.seg.slice(), pos: cur.pos.slice() } });
+    for (let a = 0; a < nc; a++) {
+      for (let b = 0; b < nc; b++) {
+        if (fullyMasked(lay.seg, lay.pos, a, cur.seg, cur.pos, b, C)) { ctx.stats.skipped++; continue; }
+        ctx.stats.pairs++;
+        const out = await ctx.kernels.run("attnStep", {
+          q: [q.subarray(a * S, (a + 1) * S), [h, C, hd]],
+          k: [cur.k.subarray(b * S, (b + 1) * S), [h, C, hd]],
+          v: [cur.v.subarray(b * S, (b + 1) * S), [h, C, hd]],
+          segq: [lay.seg.subarray(a * C, (a + 1) * C), [C, 1]],
+          posq: [lay.pos.subarray(a * C, (a + 1) * C), [C, 1]],
+          segk: [cur.seg.subarray(b * C, (b + 1) * C), [1, C]],
+          posk: [cur.pos.subarray(b * C, (b + 1) * C), [1, C]],
+          o: [oacc.subarray(a * S, (a + 1) * S), [h, C, hd]],
+          m: [m.subarray(a * R, (a + 1) * R), [h, C, 1]],
+          l: [l.subarray(a * R, (a + 1) * R), [h, C, 1]],
+        });
+        oacc.set(out.o2!, a * S);
+        m.set(out.m2!, a * R);
+        l.set(out.l2!, a * R);
+      }
+    }
+    if (link && t < P - 1) {
+      const msg = await link.recv(tag);
+      cur = { owner: msg.owner, k: msg.arrays.k!, v: msg.arrays.v!, seg: msg.arrays.seg!, pos: msg.arrays.pos! };
+    }
+  }
+  return { oacc, m, l };
+}
+
+/** dO, lse, D are the local query block's; returns dq and this worker's own dk, dv after the full ring. */
+export async function ringAttentionBackward(
+  ctx: AttnCtx, lay: LocalLayout, q: Float32Array, k: Float32Array, v: Float32Array, dO: Float32Array, lse: Float32Array, D: Float32Array,
+): Promise<{ dq: Float32Array; dk: Float32Array; dv: Float32Array }> {
+  const { heads: h, headDim: hd, link } = ctx, { C, nc } = lay;
+  const S = h * C * hd, R = h * C, P = link ? link.size : 1;
+  const dq = new Float32Array(nc * S);
+  let cur: KvGradBlock = { owner: link ? link.rank : 0, k, v, seg: lay.seg, pos: lay.pos, dk: new Float32Array(nc * S), dv: new Float32Array(nc * S) };
+  for (let t = 0; t < P; t++) {
+    for (let a = 0; a < nc; a++) {
+      for (let b = 0; b < nc; b++) {
+        if (fullyMasked(lay.seg, lay.pos, a, cur.seg, cur.pos, b, C)) { ctx.stats.skipped++; continue; }
+        ctx.stats.pairs++;
+        const out = await ctx.kernels.run("attnStepBack", {
+          q: [q.subarray(a * S, (a + 1) * S), [h, C, hd]],
+          k: [cur.k.subarray(b * S, (b + 1) * S), [h, C, hd]],
+          v: [cur.v.subarray(b * S, (b + 1) * S), [h, C, hd]],
+          do: [dO.subarray(a * S, (a + 1) * S), [h, C, hd]],
+          lse: [lse.subarray(a * R, (a + 1) * R), [h, C, 1]],
+          D: [D.subarray(a * R, (a + 1) * R), [h, C, 1]],
+          segq: [lay.seg.subarray(a * C, (a + 1) * C), [C, 1]],
+          posq: [lay.pos.subarray(a * C, (a + 1) * C), [C, 1]],
+          segk: [cur.seg.subarray(b * C, (b + 1) * C), [1, C]],
+          posk: [cur.pos.subarray(b * C, (b + 1) * C), [1, C]],
+          dq: [dq.subarray(a * S, (a + 1) * S), [h, C, hd]],
+          dk: [cur.dk.subarray(b * S, (b + 1) * S), [h, C, hd]],
+          dv: [cur.dv.subarray(b * S, (b + 1) * S), [h, C, hd]],
+        });
+        dq.set(out.dq2!, a * S);
+        cur.dk.set(out.dk2!, b * S);
+        cur.dv.set(out.dv2!, b * S);
+      }
+    }
+    if (link) {
+      // k, v, dk, dv move on together; after P hops every block is home with its full dk, dv.
+      const tag = `${ctx.tag}/bwd/${t}`;
+      // seg/pos of the own block are still the query side's mask, so they travel as copies.
+      link.send({ tag, owner: cur.owner, arrays: { k: cur.k, v: cur.v, seg: cur.seg.slice(), pos: cur.pos.slice(), dk: cur.dk, dv: cur.dv } });
+      const msg = await link.recv(tag);
+      const a = msg.arrays;
+      cur = { owner: msg.owner, k: a.k!, v: a.v!, seg: a.seg!, pos: a.pos!, dk: a.dk!, dv: a.dv! };
+    }
+  }
+  if (link && cur.owner !== link.rank) throw new Error(`ring worker ${link.rank}: dk/dv of block ${cur.owner} came home`);
+  return { dq, dk: cur.dk, dv: cur.dv };
+}

@@ -1,0 +1,174 @@
+/**
+ * One ring worker's share of the model: every layer on its block of the sequence (attention through
+ * the ring, feed-forward blockwise on its own tokens), the LM heads with fused cross-entropy on the
+ * positions it holds, and the backward of all of it. Parameter gradients accumulate here across rows
+ * until the engine collects them.
+ */
+import type { LlamaConfig, Params } from "../model/api.js";
+import { FINAL_NORM, LM_HEAD, VISION_HEAD, layerNames } from "../model/params.js";
+import type { Feeds, OnnxKernels } from "../onnx/kernels.js";
+import { type AttnCtx, type AttnStats, type LocalLayout, ringAttentionBackward, ringAttentionForward } from "./attention.js";
+import type { RingLink } from "./link.js";
+
+/** What the engine sends a worker for one row (all arrays in the worker's local token order). */
+export interface RowInput {
+  /** Embeddings of the local tokens [n, d]. */
+  x0: Float32Array;
+  /** RoPE tables [n, headDim]. */
+  cos: Float32Array;
+  sin: Float32Array;
+  seg: Float32Array;
+  pos: Float32Array;
+  C: number;
+  /** Target id predicted at each local position (−1: none) and its stage-loss weight. */
+  textTgt: Float32Array;
+  textW: Float32Array;
+  visionTgt: Float32Array;
+  visionW: Float32Array;
+}
+
+export interface RowOutput {
+  /** Σ weight·nll (stage-loss weights) and argmax hits, per head. */
+  textLoss: number;
+  textCorrect: number;
+  visionLoss: number;
+  visionCorrect: number;
+  /** d(loss)/d(x0) [n, d] when training. */
+  dx0?: Float32Array;
+}
+
+interface LayerSave { x: Float32Array; q: Float32Array; k: Float32Array; v: Float32Array; o: Float32Array; lse: Float32Array }
+
+export class BlockModel {
+  grads: Params = new Map();
+  readonly attnStats: AttnStats = { pairs: 0, skipped: 0 };
+  private params: Params = new Map();
+  private calls = 0;
+
+  constructor(private readonly kernels: OnnxKernels, private readonly cfg: LlamaConfig, private readonly link: RingLink | null, private readonly headChunk: number) {}
+
+  setParams(params: Params): void {
+    this.params = params;
+  }
+
+  private w(name: string): Float32Array {
+    const a = this.params.get(name);
+    if (!a) throw new Error(`worker: parameter ${name} was not sent`);
+    return a;
+  }
+  private accumulate(name: string, g: Float32Array): void {
+    const acc = this.grads.get(name);
+    if (!acc) { this.grads.set(name, g.byteOffset === 0 && g.byteLength === g.buffer.byteLength ? g : g.slice()); return; }
+    for (let i = 0; i < g.length; i++) acc[i]! += g[i]!;
+  }
+  /** Hands the accumulated gradients over and starts afresh. */
+  takeGrads(): Params {
+    const g = this.grads;
+    this.grads = new Map();
+    return g;
+  }
+
+  /** Forward (and with `train`, backward) of one row. `useRing` false runs this block alone (a ring of one). */
+  async run(row: RowInput, train: boolean, useRing = true): Promise<RowOutput> {
+    const { dim: d, heads: h } = this.cfg, hd = d / h;
+    const n = row.seg.length, C = row.C;
+    if (n % C !== 0) throw new Error(`worker: block of ${n} tokens is not a multiple of the attention chunk ${C}`);
+    const lay: LocalLayout = { n, C, nc: n / C, seg: row.seg, pos: row.pos };
+    const chunkShape = BigInt64Array.from([-1n, BigInt(C), BigInt(h), BigInt(hd)]);
+    const call = this.calls++;
+    const link = useRing ? this.link : null;
+    const ctx = (li: number): AttnCtx => ({ kernels: this.kernels, link, heads: h, headDim: hd, stats: this.attnStats, tag: `${call}/${li}` });
+    const saves: LayerSave[] = [];
+
+    let x = row.x0;
+    for (let li = 0; li < this.cfg.layers; li++) {
+      const L = layerNames(li);
+      const { q, k, v } = await this.kernels.run("attnIn", {
+        x: [x, [n, d]], wn: [this.w(L.inputNorm), [d]], wq: [this.w(L.q), [d, d]], wk: [this.w(L.k), [d, d]], wv: [this.w(L.v), [d, d]],
+        cos: [row.cos, [n, hd]], sin: [row.sin, [n, hd]], chunkShape: [chunkShape, [4]],
+      });
+      const { oacc, m, l } = await ringAttentionForward(ctx(li), lay, q!, k!, v!);
+      const post = await this.kernels.run("postAttn", { x: [x, [n, d]], oacc: [oacc, [lay.nc, h, C, hd]], m: [m, [lay.nc, h, C, 1]], l: [l, [lay.nc, h, C, 1]], ...this.ffnWeights(li) });
+      if (train) saves.push({ x, q: q!, k: k!, v: v!, o: post.o!, lse: post.lse! });
+      x = post.y!;
+    }
+
+    const out: RowOutput = { textLoss: 0, textCorrect: 0, visionLoss: 0, visionCorrect: 0 };
+    const dxf = train ? new Float32Array(n * d) : undefined;
+    const text = await this.head(x, n, row.textTgt, row.textW, LM_HEAD, this.cfg.vocabSize, dxf);
+    out.textLoss = text.loss; out.textCorrect = text.correct;
+    if (row.visionTgt.some((t) => t >= 0)) {
+      const vis = await this.head(x, n, row.visionTgt, row.visionW, VISION_HEAD, this.cfg.visionVocabSize, dxf);
+      out.visionLoss = vis.loss; out.visionCorrect = vis.correct;
+    }
+    if (!train || !dxf) return out;
+
+    let dx: Float32Array = dxf;
+    for (let li = this.cfg.layers - 1; li >= 0; li--) {
+      const L = layerNames(li), s = saves[li]!;
+      const pb = await this.kernels.run("postAttnBack", { x: [s.x, [n, d]], o: [s.o, [lay.nc, h, C, hd]], dy: [dx, [n, d]], chunkShape: [chunkShape, [4]], ...this.ffnWeights(li) });
+      this.accumulate(L.o, pb.dwo!); this.accumulate(L.postNorm, pb.dwn!);
+      this.accumulate(L.gate, pb.dwg!); this.accumulate(L.up, pb.dwu!); this.accumulate(L.down, pb.dwd!);
+      const { dq, dk, dv } = await ringAttentionBackward(ctx(li), lay, s.q, s.k, s.v, pb.do!, s.lse, pb.D!);
+      const ib = await this.kernels.run("attnInBack", {
+        x: [s.x, [n, d]], wn: [this.w(L.inputNorm), [d]], wq: [this.w(L.q), [d, d]], wk: [this.w(L.k), [d, d]], wv: [this.w(L.v), [d, d]],
+        cos: [row.cos, [n, hd]], sin: [row.sin, [n, hd]],
+        dq: [dq, [lay.nc, h, C, hd]], dk: [dk, [lay.nc, h, C, hd]], dv: [dv, [lay.nc, h, C, hd]], dres: [pb.dh!, [n, d]],
+      });
+      this.accumulate(L.q, ib.dwq!); this.accumulate(L.k, ib.dwk!); this.accumulate(L.v, ib.dwv!); this.accumulate(L.inputNorm, ib.dwn!);
+      dx = ib.dx!;
+    }
+    out.dx0 = dx;
+    return out;
+  }
+
+  private ffnWeights(li: number): Feeds {
+    const L = layerNames(li), { dim: d, ffnDim: f } = this.cfg;
+    return { wo: [this.w(L.o), [d, d]], wn: [this.w(L.postNorm), [d]], wg: [this.w(L.gate), [f, d]], wu: [this.w(L.up), [f, d]], wd: [this.w(L.down), [d, f]] };
+  }
+
+  /** Final norm + one head + cross-entropy over the positions that carry a target of that head, `headChunk` rows per call. */
+  private async head(x: Float32Array, n: number, tgt: Float32Array, wt: Float32Array, headName: string, vocab: number, dxf: Float32Array | undefined) {
+    const d = this.cfg.dim;
+    const idx: number[] = [];
+    for (let t = 0; t < n; t++) if (tgt[t]! >= 0) idx.push(t);
+    let loss = 0, correct = 0;
+    for (let s = 0; s < idx.length; s += this.headChunk) {
+      const rows = idx.slice(s, s + this.headChunk), m = rows.length;
+      const xs = new Float32Array(m * d), ts = new Float32Array(m), ws = new Float32Array(m);
+      rows.forEach((t, r) => { xs.set(x.subarray(t * d, (t + 1) * d), r * d); ts[r] = tgt[t]!; ws[r] = wt[t]!; });
+      const out = await this.kernels.runHead(dxf ? "lossGrad" : "loss", vocab, {
+        x: [xs, [m, d]], wn: [this.w(FINAL_NORM), [d]], W: [this.w(headName), [vocab, d]], tgt: [ts, [m, 1]], w: [ws, [m, 1]],
+      });
+      loss += out.loss![0]!;
+      correct += out.correct![0]!;
+      if (dxf) {
+        this.accumulate(headName, out.dW!);
+        this.accumulate(FINAL_NORM, out.dwn!);
+        rows.forEach((t, r) => dxf.set(out.dx!.subarray(r * d, (r + 1) * d), t * d));
+      }
+    }
+    return { loss, correct };
+  }
+
+  /** Logits of the last local position through the given head (a ring of one). */
+  async lastLogits(row: RowInput, last: number, headName: string, vocab: number): Promise<Float32Array> {
+    const { dim: d, heads: h } = this.cfg, hd = d / h;
+    const n = row.seg.length, C = row.C;
+    const lay: LocalLayout = { n, C, nc: n / C, seg: row.seg, pos: row.pos };
+    const chunkShape = BigInt64Array.from([-1n, BigInt(C), BigInt(h), BigInt(hd)]);
+    let x = row.x0;
+    for (let li = 0; li < this.cfg.layers; li++) {
+      const L = layerNames(li);
+      const { q, k, v } = await this.kernels.run("attnIn", {
+        x: [x, [n, d]], wn: [this.w(L.inputNorm), [d]], wq: [this.w(L.q), [d, d]], wk: [this.w(L.k), [d, d]], wv: [this.w(L.v), [d, d]],
+        cos: [row.cos, [n, hd]], sin: [row.sin, [n, hd]], chunkShape: [chunkShape, [4]],
+      });
+      const ctx: AttnCtx = { kernels: this.kernels, link: null, heads: h, headDim: hd, stats: this.attnStats, tag: `logits/${li}` };
+      const { oacc, m, l } = await ringAttentionForward(ctx, lay, q!, k!, v!);
+      x = (await this.kernels.run("postAttn", { x: [x, [n, d]], oacc: [oacc, [lay.nc, h, C, hd]], m: [m, [lay.nc, h, C, 1]], l: [l, [lay.nc, h, C, 1]], ...this.ffnWeights(li) })).y!;
+    }
+    const out = await this.kernels.runHead("logits", vocab, { x: [x.slice(last * d, (last + 1) * d), [1, d]], wn: [this.w(FINAL_NORM), [d]], W: [this.w(headName), [vocab, d]] });
+    return out.logits!;
+  }
+}

@@ -1,0 +1,37 @@
+/** Messages between the engine (main thread) and its ring workers. */
+import type { MessagePort } from "node:worker_threads";
+import type { LlamaConfig, Params } from "../model/api.js";
+import type { RowInput, RowOutput } from "./block.js";
+
+export interface WorkerInit {
+  cfg: LlamaConfig;
+  rank: number;
+  size: number;
+  headChunk: number;
+  /** Port to rank+1 and from rank−1 (absent for a ring of one). */
+  next?: MessagePort;
+  prev?: MessagePort;
+}
+
+/** Attention alone (tests and benchmarks): q, k, v, dO in the worker's chunked layout [nc, h, C, hd]. */
+export interface AttnJob { seg: Float32Array; pos: Float32Array; C: number; q: Float32Array; k: Float32Array; v: Float32Array; dO: Float32Array }
+export interface AttnResult { o: Float32Array; dq: Float32Array; dk: Float32Array; dv: Float32Array }
+
+export type Request =
+  | { id: number; type: "params"; params: Params }
+  | { id: number; type: "row"; row: RowInput; train: boolean }
+  | { id: number; type: "grads" }
+  | { id: number; type: "logits"; row: RowInput; last: number; head: "text" | "vision" }
+  | { id: number; type: "attn"; job: AttnJob }
+  | { id: number; type: "stats" };
+
+export interface WorkerStats { computeMs: number; ringWaitMs: number; pairs: number; skipped: number }
+
+export type Reply =
+  | { id: number; type: "ok" }
+  | { id: number; type: "row"; out: RowOutput }
+  | { id: number; type: "grads"; grads: Params }
+  | { id: number; type: "logits"; logits: Float32Array }
+  | { id: number; type: "attn"; result: AttnResult }
+  | { id: number; type: "stats"; stats: WorkerStats }
+  | { id: number; type: "error"; message: string };

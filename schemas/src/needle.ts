@@ -12,5 +12,7 @@ export const NeedleEvalRecord = z.object({
   trials: z.number().int().positive(),
   correct: z.number().int().nonnegative(),
   accuracy: z.number().min(0).max(1),
+  /** Fraction of all needles (trials × needles) whose number was in the answer; LWM's per-needle multi-needle score. */
+  recall: z.number().min(0).max(1).optional(),
 });
 export type NeedleEvalRecord = z.infer<typeof NeedleEvalRecord>;

@@ -34,6 +34,10 @@ export const BooksStepConfig = z.object({
   minChars: z.number().int().nonnegative().default(1),
   /** Units of work: approximate bytes of input per tokenize unit. */
   unitBytes: z.number().int().positive().default(8 * 1024 * 1024),
+  /** A single document (a .txt file, a record) larger than this many bytes is rejected. */
+  maxDocumentBytes: z.number().int().positive().default(256 * 1024 * 1024),
+  /** Characters of cleaned text per tokenizer encodeBatch call. */
+  tokenizeBatchChars: z.number().int().positive().default(4 * 1024 * 1024),
 });
 export type BooksStepConfig = z.infer<typeof BooksStepConfig>;
 
@@ -69,6 +73,16 @@ export const TrainingConfig = z
     /** Fraction of rows held out for the eval loss. */
     evalFraction: z.number().min(0).lt(1).default(0.05),
     seed: z.number().int().default(0),
+    /** AdamW epsilon. */
+    eps: z.number().positive().default(1e-8),
+    /** Eval loss every this many optimizer steps (0 = only at the end of the stage). */
+    evalEvery: z.number().int().nonnegative().default(0),
+    /** At most this many held-out rows are scored for the eval loss. */
+    evalRows: z.number().int().positive().default(64),
+    /** Checkpoint every this many optimizer steps (0 = only at the end of the stage); the end of a stage always checkpoints. */
+    checkpointEvery: z.number().int().nonnegative().default(50),
+    /** Rows per forward/backward call inside a step (gradient accumulation adds the calls up); bounds activation memory. */
+    microBatchRows: z.number().int().positive().default(1),
   })
   .refine((t) => t.steps !== undefined || t.tokens !== undefined, { message: "give steps or tokens", path: ["steps"] });
 export type TrainingConfig = z.infer<typeof TrainingConfig>;

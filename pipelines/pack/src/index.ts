@@ -1,0 +1,1 @@
+export { packStage, shardFileName, type PackStageOptions } from "./pack-stage.js";

@@ -1,0 +1,108 @@
+import { join } from "node:path";
+import type { ExampleRecord, Manifest, ShardEntry, ShardMetadata, Stage } from "@lwm/schemas";
+import { LOSS_RULE, POSITION_RULE, SHARD_FORMAT_VERSION } from "@lwm/schemas";
+import { mixByTokenShare, packSequences, type MixStats } from "@lwm/packing";
+import { assembleRow, manifestTotals, ShardWriter, writeManifest } from "@lwm/shards";
+import type { MultimodalLayout } from "@lwm/tokenizer";
+
+export interface PackStageOptions {
+  stage: Stage;
+  /** Examples of each source named in the stage's mixture, in a deterministic order. */
+  sources: ReadonlyMap<string, AsyncIterable<ExampleRecord>>;
+  layout: MultimodalLayout;
+  tokenizerSha256: string;
+  vqganSha256: string | null;
+  rowsPerBatch: number;
+  rowsPerShard: number;
+  /** Folder the shards and manifest.json are written into. */
+  dir: string;
+  /** Rows are packed with this many open rows (fill vs memory). */
+  openRows?: number;
+  onRow?: (rows: number, realTokens: number) => void;
+}
+
+export function shardFileName(index: number): string {
+  return `shard-${String(index).padStart(5, "0")}.arrow`;
+}
+
+/**
+ * Packs one stage: mixes the sources by token share (up to the stage's budget), packs the examples
+ * into rows of exactly seqLen tokens (best fit), writes shards of `rowsPerShard` rows and the
+ * stage's manifest.json. Examples longer than seqLen are an upstream bug and fail loudly.
+ */
+export async function packStage(options: PackStageOptions): Promise<Manifest> {
+  const { stage, layout, dir } = options;
+  const meta: ShardMetadata = {
+    formatVersion: SHARD_FORMAT_VERSION,
+    stage: stage.name,
+    seqLen: stage.seqLen,
+    vocab: layout.layout,
+    tokenDtype: layout.tokenDtype,
+    tokenizerSha256: options.tokenizerSha256,
+    vqganSha256: options.vqganSha256,
+    lossRule: LOSS_RULE,
+    positionRule: POSITION_RULE,
+    rowsPerBatch: options.rowsPerBatch,
+  };
+
+  const mixStats: MixStats[] = [];
+  const mixed = mixByTokenShare(
+    Object.entries(stage.mixture).map(([name, share]) => {
+      const items = options.sources.get(name);
+      if (!items) throw new Error(`stage ${stage.name}: no examples for source "${name}"`);
+      return { name, share, items };
+    }),
+    (e) => e.tokens.length,
+    { budgetTokens: stage.budgetTokens, stats: mixStats },
+  );
+
+  const inputs = new Map<string, string>();
+  async function* items() {
+    for await (const { value } of mixed) {
+      const p = value.provenance;
+      if ("file" in p) inputs.set(p.file, p.fileSha256);
+      yield { length: value.tokens.length, value };
+    }
+  }
+
+  const shards: ShardEntry[] = [];
+  let writer: ShardWriter | undefined;
+  let rows = 0;
+  let realTokens = 0;
+  try {
+    for await (const bin of packSequences(items(), { seqLen: stage.seqLen, openRows: options.openRows })) {
+      if (!writer) writer = await ShardWriter.create(join(dir, shardFileName(shards.length)), meta, { maxRows: options.rowsPerShard });
+      await writer.append(assembleRow(stage.seqLen, layout.layout, bin.items));
+      rows++;
+      realTokens += bin.used;
+      options.onRow?.(rows, realTokens);
+      if (writer.full) {
+        shards.push(await writer.close());
+        writer = undefined;
+      }
+    }
+    if (writer) shards.push(await writer.close());
+  } catch (err) {
+    await writer?.abort();
+    throw err;
+  }
+
+  const totalMixed = mixStats.reduce((s, m) => s + m.tokens, 0);
+  const manifest: Manifest = {
+    formatVersion: SHARD_FORMAT_VERSION,
+    stage: stage.name,
+    seqLen: stage.seqLen,
+    shards,
+    totals: manifestTotals(shards),
+    mixture: mixStats.map((m) => ({
+      source: m.source,
+      asked: m.asked,
+      achieved: totalMixed === 0 ? 0 : m.tokens / totalMixed,
+      tokens: m.tokens,
+      examples: m.items,
+    })),
+    inputs: [...inputs].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([file, sha256]) => ({ file, sha256 })),
+  };
+  await writeManifest(dir, manifest);
+  return manifest;
+}

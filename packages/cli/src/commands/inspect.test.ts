@@ -1,0 +1,122 @@
+import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { LLAMA2_LWM_VOCAB, LOSS_RULE, POSITION_RULE, type ExampleRecord } from "@lwm/schemas";
+import { assembleRow, manifestTotals, ShardWriter, writeManifest } from "@lwm/shards";
+import { loadTokenizer } from "@lwm/tokenizer";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const MAIN = resolve(fileURLToPath(import.meta.url), "../../../dist/main.js");
+const SEQ = 1024;
+const V = LLAMA2_LWM_VOCAB;
+
+function lwm(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    execFile(process.execPath, [MAIN, ...args], (err, stdout, stderr) => {
+      done({ code: err ? (typeof err.code === "number" ? err.code : -1) : 0, stdout, stderr });
+    });
+  });
+}
+
+let dir: string;
+let tokenizerSha = "";
+
+/** BOS + prompt (no loss) + answer + EOS (loss), as a QA chat lays it out. */
+async function chat(id: number, prompt: string, answer: string): Promise<ExampleRecord> {
+  const tokenizer = await loadTokenizer();
+  tokenizerSha = tokenizer.sha256;
+  const p = await tokenizer.encode(prompt);
+  const a = await tokenizer.encode(answer);
+  const n = 1 + p.length + a.length + 1;
+  const tokens = new Uint16Array(n);
+  tokens[0] = V.bosId;
+  tokens.set(p, 1);
+  tokens.set(a, 1 + p.length);
+  tokens[n - 1] = V.eosId;
+  const loss = new Uint8Array(n).fill(1, 1 + p.length);
+  return { exampleId: id.toString(16).padStart(32, "0"), task: "qa-chat", tokens, vision: new Uint8Array(n), loss, provenance: { kind: "text-file", file: "books/moby.txt", fileSha256: "a".repeat(64), bytes: { start: 10, end: 90 } } };
+}
+
+/** BOS, 2 frames (codes + <eof>, codes + <eov>), caption with loss, EOS. */
+function imageCaption(id: number): ExampleRecord {
+  const frame = V.tokensPerFrame + 1;
+  const n = 1 + 2 * frame + 3 + 1;
+  const tokens = new Uint16Array(n);
+  const vision = new Uint8Array(n);
+  const loss = new Uint8Array(n);
+  tokens[0] = V.bosId;
+  for (let f = 0; f < 2; f++) {
+    for (let c = 0; c < V.tokensPerFrame; c++) tokens[1 + f * frame + c] = (c * 7 + f) % V.visionCodes;
+    tokens[1 + f * frame + V.tokensPerFrame] = f === 1 ? V.eovId : V.eofId;
+    vision.fill(1, 1 + f * frame, 1 + (f + 1) * frame);
+  }
+  tokens.set([450, 4799, 29889, V.eosId], 1 + 2 * frame);
+  loss.fill(1, 1 + 2 * frame);
+  return { exampleId: id.toString(16).padStart(32, "f"), task: "video-text", tokens, vision, loss, provenance: { kind: "media", file: "videos/clip.mp4", fileSha256: "b".repeat(64), frameTimestamps: [0, 0.5] } };
+}
+
+beforeAll(async () => {
+  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: build the cli first (npx tsc -p packages/cli/tsconfig.build.json)`);
+  dir = await mkdtemp(join(tmpdir(), "lwm-cli-inspect-"));
+  const q = await chat(1, "You are a helpful assistant. USER: Who hunts the whale? ASSISTANT:", "Captain Ahab.");
+  const meta = { formatVersion: 1 as const, stage: "vl-1k", seqLen: SEQ, vocab: V, tokenDtype: "uint16" as const, tokenizerSha256: tokenizerSha, vqganSha256: "c".repeat(64), lossRule: LOSS_RULE, positionRule: POSITION_RULE, rowsPerBatch: 2 };
+  const writer = await ShardWriter.create(join(dir, "shard-00000.arrow"), meta);
+  await writer.append(assembleRow(SEQ, V, [q, imageCaption(2)]));
+  await writer.append(assembleRow(SEQ, V, [imageCaption(3), q, q]));
+  await writer.append(assembleRow(SEQ, V, [q]));
+  const entry = await writer.close();
+  await writeManifest(dir, { formatVersion: 1, stage: "vl-1k", seqLen: SEQ, shards: [entry], totals: manifestTotals([entry]), mixture: [], inputs: [] });
+});
+afterAll(async () => rm(dir, { recursive: true, force: true }));
+
+describe("lwm inspect", () => {
+  it("summarises rows, fill, loss share, modality mix, segments, lengths and sources", async () => {
+    const { code, stdout } = await lwm(["inspect", dir, "--json"]);
+    expect(code).toBe(0);
+    const s = JSON.parse(stdout) as Record<string, unknown>;
+    const q = (await chat(1, "You are a helpful assistant. USER: Who hunts the whale? ASSISTANT:", "Captain Ahab.")).tokens.length;
+    const img = imageCaption(0).tokens.length;
+    const real = 4 * q + 2 * img;
+    expect(s).toMatchObject({
+      rows: 3, tokens: 3 * SEQ, realTokens: real, segments: 6, visionTokens: 4 * 257, textTokens: real - 4 * 257,
+      segmentsPerRow: { min: 1, max: 3 },
+      sources: [{ source: "videos/clip.mp4", segments: 2, tokens: 2 * img }, { source: "books/moby.txt", segments: 4, tokens: 4 * q }],
+    });
+    expect(s.fill).toBeCloseTo(real / (3 * SEQ), 12);
+
+    const human = await lwm(["inspect", join(dir, "manifest.json")]);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toMatch(/^rows +3$/m);
+    expect(human.stdout).toMatch(/^modality +text \d+ \(\d+\.\d%\) +vision 1028 /m);
+    expect(human.stdout).toMatch(/^ {2}\[512, 1024\) +2 +█+$/m);
+    expect(human.stdout).toMatch(/^ {2}books\/moby\.txt +4 +\d+$/m);
+  });
+
+  it("shows a row's segments with decoded text, loss marks, vision blocks, weights and provenance", async () => {
+    const { code, stdout, stderr } = await lwm(["inspect", join(dir, "shard-00000.arrow"), "--row", "1"]);
+    expect(code, stderr).toBe(0);
+    expect(stdout).toMatch(/^row 1 = shard-00000\.arrow row 1: 3 segments/);
+    expect(stdout).toContain("<s>You are a helpful assistant. USER: Who hunts the whale? ASSISTANT:«Captain Ahab.</s>»");
+    expect(stdout).toMatch(/vision: \[1, 515\) 2 frames\n/);
+    expect(stdout).toContain("source: media videos/clip.mp4 frames at 0s, 0.5s");
+    expect(stdout).toContain("source: text-file books/moby.txt bytes [10, 90)");
+    const header = stdout.split("\n").find((l) => l.trimStart().startsWith("seg"))!;
+    expect(header).toMatch(/seg +tokens +len +text +vision +loss t\/v +w_text +w_vision +example/);
+
+    const json = await lwm(["inspect", dir, "--row", "0", "--json"]);
+    const row = JSON.parse(json.stdout) as { segments: { weightText: number; weightVision: number; visionBlocks: { frames: number }[]; text: string }[] };
+    expect(row.segments).toHaveLength(2);
+    expect(row.segments[1]!.visionBlocks).toEqual([{ start: expect.any(Number), end: expect.any(Number), frames: 2, loss: false }]);
+    expect(row.segments[1]!.weightText).toBeCloseTo(1 / 4, 7);
+    expect(row.segments[1]!.weightVision).toBe(0);
+  });
+
+  it("exits 2 for a missing target or a row past the end", async () => {
+    expect((await lwm(["inspect", join(dir, "nope")])).code).toBe(2);
+    expect((await lwm(["inspect", dir, "--row", "3"])).code).toBe(2);
+    expect((await lwm(["inspect", dir, "--row", "-1"])).code).toBe(2);
+  });
+});

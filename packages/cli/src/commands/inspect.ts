@@ -1,0 +1,214 @@
+/**
+ * `lwm inspect <shard|dir|manifest> [--row N] [--json] [--full] [--tokenizer PATH]` — shows what
+ * shards hold: a summary (fill, loss share, modality mix, segments, segment lengths, sources), or
+ * with --row N the N-th row of the target (counting across its shards) segment by segment, with
+ * decoded text («…» marks loss targets), vision blocks, weights and provenance.
+ * Exit 0 ok, 1 the shards cannot be read as shards, 2 usage or I/O error.
+ */
+import { parseArgs } from "node:util";
+import type { Provenance } from "@lwm/schemas";
+import { rowSegments, shardPaths, ShardError, ShardReader, summarizeShards, type PackedRow, type SegmentDetail, type ShardSummary } from "@lwm/shards";
+import { loadTokenizer, type Tokenizer } from "@lwm/tokenizer";
+
+const USAGE = "usage: lwm inspect <shard.arrow|dir|manifest.json> [--row N] [--json] [--full] [--tokenizer tokenizer.json]\n";
+/** Characters of decoded text shown per segment without --full. */
+const TEXT_PREVIEW = 400;
+
+const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+const kib = (n: number) => (n < 1 << 20 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 2 ** 20).toFixed(1)} MiB`);
+
+function table(rows: string[][], alignRight: boolean[]): string[] {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+  return rows.map((r) => r.map((cell, c) => (alignRight[c] ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!))).join("  ").trimEnd());
+}
+
+function formatSummary(s: ShardSummary): string {
+  const out: string[] = [];
+  const m = s.meta;
+  out.push(`shards      ${s.shards.length} (${kib(s.bytes)}, ${(s.bytes / Math.max(1, s.tokens)).toFixed(3)} bytes/token)`);
+  for (const sh of s.shards) out.push(`  ${sh.file}: ${sh.rows} rows in ${sh.batches} batches, ${kib(sh.bytes)}`);
+  if (m) {
+    out.push(`stage       ${m.stage}   seqLen ${m.seqLen}   tokens ${m.tokenDtype}   rowsPerBatch ${m.rowsPerBatch}`);
+    out.push(`models      tokenizer ${m.tokenizerSha256.slice(0, 12)}…   vqgan ${m.vqganSha256 ? `${m.vqganSha256.slice(0, 12)}…` : "none"}`);
+  }
+  out.push(`rows        ${s.rows}`);
+  out.push(`tokens      ${s.tokens} (real ${s.realTokens}, fill ${pct(s.fill)}, padding ${s.tokens - s.realTokens})`);
+  out.push(`loss        ${s.lossTokens} tokens = ${pct(s.lossShare)} of real tokens (text ${s.textLossTokens}, vision ${s.visionLossTokens})`);
+  const real = Math.max(1, s.realTokens);
+  out.push(`modality    text ${s.textTokens} (${pct(s.textTokens / real)})   vision ${s.visionTokens} (${pct(s.visionTokens / real)})`);
+  out.push(`segments    ${s.segments} (per row min ${s.segmentsPerRow.min}, mean ${s.segmentsPerRow.mean.toFixed(2)}, max ${s.segmentsPerRow.max})`);
+  out.push("segment lengths (tokens, log2 buckets)");
+  const most = Math.max(1, ...s.segmentLengths.map((b) => b.count));
+  const hist = s.segmentLengths.filter((b) => b.count > 0).map((b) => [`[${b.from}, ${b.to})`, String(b.count), "█".repeat(Math.max(1, Math.round((40 * b.count) / most)))]);
+  if (hist.length > 0) out.push(...table(hist, [false, true, false]).map((l) => `  ${l}`));
+  out.push("sources");
+  const src = [["source", "segments", "tokens"], ...s.sources.map((x) => [x.source, String(x.segments), String(x.tokens)])];
+  out.push(...table(src, [false, true, true]).map((l) => `  ${l}`));
+  return out.join("\n") + "\n";
+}
+
+function describeProvenance(p: Provenance): string {
+  switch (p.kind) {
+    case "text-file":
+      return `text-file ${p.file} bytes [${p.bytes.start}, ${p.bytes.end})${p.tokens ? ` tokens [${p.tokens.start}, ${p.tokens.end})` : ""}`;
+    case "jsonl":
+      return `jsonl ${p.file} line ${p.line} bytes [${p.bytes.start}, ${p.bytes.end})`;
+    case "parquet":
+      return `parquet ${p.file} row group ${p.rowGroup} row ${p.row}`;
+    case "epub":
+      return `epub ${p.file} entries ${p.entries.join(", ")}`;
+    case "media":
+      return `media ${p.file} frames at ${p.frameTimestamps.map((t) => `${t}s`).join(", ")}`;
+    case "qa":
+      return `qa on ${p.document} from chunks ${p.chunkIds.join(", ")} by ${p.model}`;
+    case "synthetic":
+      return `synthetic ${p.generator} seed ${p.seed} #${p.index}`;
+  }
+}
+
+/** Text of a segment: text spans decoded (BOS/EOS shown as <s>/</s>), vision blocks summarised, «…» around loss targets. */
+async function renderSegment(row: PackedRow, seg: SegmentDetail, tokenizer: Tokenizer | null, bos: number, eos: number): Promise<string> {
+  const parts: string[] = [];
+  let block = 0;
+  for (const span of seg.spans) {
+    let text: string;
+    if (span.kind === "vision") {
+      const b = seg.visionBlocks.find((v) => v.start <= span.start && span.start < v.end);
+      if (b && b.start !== span.start) continue; // one marker per block
+      text = `[vision ${++block}: ${b?.frames ?? 0} frame${b?.frames === 1 ? "" : "s"}]`;
+    } else {
+      const ids = row.tokens.subarray(span.start, span.end);
+      const pieces: string[] = [];
+      let from = 0;
+      for (let i = 0; i <= ids.length; i++) {
+        const special = i < ids.length && (ids[i] === bos || ids[i] === eos);
+        if (i === ids.length || special) {
+          if (i > from) pieces.push(tokenizer ? await tokenizer.decode(ids.subarray(from, i)) : `[${Array.from(ids.subarray(from, i)).join(" ")}]`);
+          if (special) pieces.push(ids[i] === bos ? "<s>" : "</s>");
+          from = i + 1;
+        }
+      }
+      text = pieces.join("");
+    }
+    parts.push(span.loss ? `«${text}»` : text);
+  }
+  return parts.join("");
+}
+
+const weight = (w: number) => (w === 0 ? "0" : w.toPrecision(6));
+
+function preview(text: string, full: boolean): string {
+  if (full || text.length <= TEXT_PREVIEW) return text;
+  const head = Math.floor(TEXT_PREVIEW * 0.6);
+  return `${text.slice(0, head)} … [${text.length - TEXT_PREVIEW} chars] … ${text.slice(text.length - (TEXT_PREVIEW - head))}`;
+}
+
+async function openTokenizer(path: string | undefined, expectedSha: string | undefined): Promise<Tokenizer | null> {
+  try {
+    const tokenizer = await loadTokenizer(path);
+    if (expectedSha && tokenizer.sha256 !== expectedSha) {
+      process.stderr.write(`lwm inspect: note: the shard was made with tokenizer ${expectedSha.slice(0, 12)}…, decoding with ${tokenizer.path} (${tokenizer.sha256.slice(0, 12)}…)\n`);
+    }
+    return tokenizer;
+  } catch (err) {
+    process.stderr.write(`lwm inspect: showing token ids (no tokenizer: ${(err as Error).message})\n`);
+    return null;
+  }
+}
+
+async function inspectRow(paths: string[], n: number, json: boolean, full: boolean, tokenizerPath: string | undefined): Promise<number> {
+  let first = 0;
+  for (const path of paths) {
+    const reader = await ShardReader.open(path);
+    try {
+      if (n >= first + reader.numRows) {
+        first += reader.numRows;
+        continue;
+      }
+      const local = n - first;
+      const row = await reader.row(local);
+      const { vocab, seqLen } = reader.meta;
+      const segments = rowSegments(row, vocab);
+      const tokenizer = await openTokenizer(tokenizerPath, reader.meta.tokenizerSha256);
+      const texts = await Promise.all(segments.map((s) => renderSegment(row, s, tokenizer, vocab.bosId, vocab.eosId)));
+      const used = row.cuSeqlens[row.cuSeqlens.length - 1]!;
+      if (json) {
+        const out = {
+          shard: reader.name, shardRow: local, row: n, seqLen, realTokens: used, padding: { start: used, end: seqLen },
+          segments: segments.map(({ spans: _spans, ...s }, k) => ({ ...s, text: texts[k] })),
+        };
+        process.stdout.write(JSON.stringify(out) + "\n");
+        return 0;
+      }
+      const lines = [`row ${n} = ${reader.name} row ${local}: ${segments.length} segments, ${used} real tokens, padding [${used}, ${seqLen})`, ""];
+      const head = ["seg", "tokens", "len", "text", "vision", "loss t/v", "w_text", "w_vision", "example"];
+      const cells = segments.map((s) => [
+        String(s.index), `[${s.start}, ${s.end})`, String(s.length), String(s.textTokens), String(s.visionTokens),
+        `${s.textLossTokens}/${s.visionLossTokens}`, weight(s.weightText), weight(s.weightVision), s.exampleId,
+      ]);
+      const rendered = table([head, ...cells], [true, false, true, true, true, true, false, false, false]);
+      lines.push(rendered[0]!);
+      segments.forEach((s, k) => {
+        lines.push(rendered[k + 1]!);
+        lines.push(`      source: ${describeProvenance(s.provenance)}`);
+        for (const b of s.visionBlocks) lines.push(`      vision: [${b.start}, ${b.end}) ${b.frames} frame${b.frames === 1 ? "" : "s"}${b.loss ? ", loss" : ""}`);
+        lines.push(`      text:   ${preview(texts[k]!, full).replace(/\n/g, "\n              ")}`);
+      });
+      process.stdout.write(lines.join("\n") + "\n");
+      return 0;
+    } finally {
+      await reader.close();
+    }
+  }
+  process.stderr.write(`lwm inspect: --row ${n} is out of range: the target has ${first} rows\n`);
+  return 2;
+}
+
+export async function run(argv: string[]): Promise<number> {
+  let values: { row?: string; json?: boolean; full?: boolean; tokenizer?: string; help?: boolean };
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        row: { type: "string" },
+        json: { type: "boolean" },
+        full: { type: "boolean" },
+        tokenizer: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    }));
+  } catch (err) {
+    process.stderr.write(`lwm inspect: ${(err as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (positionals.length !== 1) {
+    process.stderr.write(`lwm inspect: expected one target, got ${positionals.length}\n${USAGE}`);
+    return 2;
+  }
+  const row = values.row === undefined ? undefined : Number(values.row);
+  if (row !== undefined && (!Number.isInteger(row) || row < 0)) {
+    process.stderr.write(`lwm inspect: --row must be a non-negative integer, got ${values.row}\n`);
+    return 2;
+  }
+  try {
+    const paths = await shardPaths(positionals[0]!);
+    if (row !== undefined) return await inspectRow(paths, row, values.json ?? false, values.full ?? false, values.tokenizer);
+    const summary = await summarizeShards(paths);
+    process.stdout.write(values.json ? JSON.stringify(summary) + "\n" : formatSummary(summary));
+    return 0;
+  } catch (err) {
+    if (err instanceof ShardError) {
+      process.stderr.write(`lwm inspect: ${err.message} (run lwm validate for every problem)\n`);
+      return 1;
+    }
+    // Missing paths, unreadable files, a manifest that is not a Manifest: nothing to inspect.
+    process.stderr.write(`lwm inspect: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 2;
+  }
+}

@@ -1,0 +1,124 @@
+import type { Provenance, ShardMetadata } from "@lwm/schemas";
+import type { ShardBatch } from "../batch.js";
+import { parseProvenance, ShardReader, utf8At } from "../reader.js";
+
+/** Where a segment's example came from, as one line: the source file, or the QA document / generator. */
+export function sourceOf(p: Provenance): string {
+  switch (p.kind) {
+    case "qa":
+      return `qa:${p.document}`;
+    case "synthetic":
+      return `synthetic:${p.generator}`;
+    default:
+      return p.file;
+  }
+}
+
+export interface SourceCount {
+  source: string;
+  segments: number;
+  tokens: number;
+}
+
+export interface ShardSummary {
+  shards: { file: string; rows: number; batches: number; bytes: number }[];
+  /** Metadata of the first shard (all shards of a stage share it). */
+  meta: ShardMetadata | null;
+  rows: number;
+  tokens: number;
+  realTokens: number;
+  /** realTokens / tokens. */
+  fill: number;
+  lossTokens: number;
+  /** lossTokens / realTokens. */
+  lossShare: number;
+  textTokens: number;
+  visionTokens: number;
+  textLossTokens: number;
+  visionLossTokens: number;
+  segments: number;
+  segmentsPerRow: { min: number; mean: number; max: number };
+  /** Segment lengths in log2 buckets: bucket k counts lengths in [2^k, 2^(k+1)). */
+  segmentLengths: { from: number; to: number; count: number }[];
+  /** Segments and tokens per source, most tokens first. */
+  sources: SourceCount[];
+  bytes: number;
+}
+
+function bit(bits: Uint8Array, i: number): number {
+  return (bits[i >> 3]! >> (i & 7)) & 1;
+}
+
+/** Reads every row of the shards and summarises what they hold (see ShardSummary). */
+export async function summarizeShards(paths: readonly string[]): Promise<ShardSummary> {
+  const s: ShardSummary = {
+    shards: [], meta: null, rows: 0, tokens: 0, realTokens: 0, fill: 0, lossTokens: 0, lossShare: 0,
+    textTokens: 0, visionTokens: 0, textLossTokens: 0, visionLossTokens: 0, segments: 0,
+    segmentsPerRow: { min: Infinity, mean: 0, max: 0 }, segmentLengths: [], sources: [], bytes: 0,
+  };
+  const buckets: number[] = [];
+  const sources = new Map<string, SourceCount>();
+  for (const path of paths) {
+    const reader = await ShardReader.open(path);
+    try {
+      s.meta ??= reader.meta;
+      s.shards.push({ file: reader.name, rows: reader.numRows, batches: reader.numBatches, bytes: reader.layout.fileBytes });
+      s.bytes += reader.layout.fileBytes;
+      let firstRow = 0;
+      for await (const batch of reader.batches()) {
+        summarizeBatch(batch, s, buckets, sources, reader.name, firstRow);
+        firstRow += batch.numRows;
+      }
+    } finally {
+      await reader.close();
+    }
+  }
+  s.fill = s.tokens === 0 ? 0 : s.realTokens / s.tokens;
+  s.lossShare = s.realTokens === 0 ? 0 : s.lossTokens / s.realTokens;
+  s.segmentsPerRow.mean = s.rows === 0 ? 0 : s.segments / s.rows;
+  if (s.rows === 0) s.segmentsPerRow.min = 0;
+  s.segmentLengths = buckets.map((count, k) => ({ from: 2 ** k, to: 2 ** (k + 1), count: count ?? 0 }));
+  s.sources = [...sources.values()].sort((a, b) => b.tokens - a.tokens || a.source.localeCompare(b.source));
+  return s;
+}
+
+function summarizeBatch(b: ShardBatch, s: ShardSummary, buckets: number[], sources: Map<string, SourceCount>, shard: string, firstRow: number): void {
+  const { seqLen } = b;
+  for (let r = 0; r < b.numRows; r++) {
+    const c0 = b.cuOffsets[r]!;
+    const nseg = b.cuOffsets[r + 1]! - c0 - 1;
+    s.rows++;
+    s.tokens += seqLen;
+    s.segments += nseg;
+    s.segmentsPerRow.min = Math.min(s.segmentsPerRow.min, nseg);
+    s.segmentsPerRow.max = Math.max(s.segmentsPerRow.max, nseg);
+    const base = r * seqLen;
+    for (let k = 0; k < nseg; k++) {
+      const start = b.cuValues[c0 + k]!;
+      const end = b.cuValues[c0 + k + 1]!;
+      const len = end - start;
+      s.realTokens += len;
+      const bucket = Math.floor(Math.log2(Math.max(1, len)));
+      for (let j = buckets.length; j <= bucket; j++) buckets.push(0);
+      buckets[bucket]!++;
+      for (let i = start; i < end; i++) {
+        const v = bit(b.visionBits, b.visionBitOffset + base + i);
+        const l = bit(b.lossBits, b.lossBitOffset + base + i);
+        if (v) {
+          s.visionTokens++;
+          s.visionLossTokens += l;
+        } else {
+          s.textTokens++;
+          s.textLossTokens += l;
+        }
+      }
+      const p = parseProvenance(utf8At(b.provenance, b.provenance.offsets[r]! + k), shard, firstRow + r, k);
+      const key = sourceOf(p);
+      const entry = sources.get(key) ?? { source: key, segments: 0, tokens: 0 };
+      entry.segments++;
+      entry.tokens += len;
+      sources.set(key, entry);
+    }
+  }
+  s.lossTokens = s.textLossTokens + s.visionLossTokens;
+}

@@ -68,7 +68,7 @@ function rmsnormBack(dy: Float64Array, x: Vec, n: number, d: number, w: Vec, rst
 }
 
 /** HF half-split RoPE on x[n, heads·hd]; `sign` −1 applies the inverse rotation (its backward). */
-function rope(x: Float64Array, n: number, heads: number, hd: number, cos: Float64Array, sin: Float64Array, sign: 1 | -1): Float64Array {
+export function rope(x: Float64Array, n: number, heads: number, hd: number, cos: Float64Array, sin: Float64Array, sign: 1 | -1): Float64Array {
   const y = new Float64Array(x.length), half = hd / 2;
   for (let t = 0; t < n; t++) {
     for (let h = 0; h < heads; h++) {

@@ -59,6 +59,9 @@ export class RingPool {
   }
 
   async close(): Promise<void> {
+    if (this.closed) return;
+    // Let every worker finish what it is doing and release onnxruntime before it is terminated.
+    await Promise.allSettled(this.workers.map((_, r) => this.request<"ok">(r, { type: "close" })));
     this.closed = true;
     await Promise.all(this.workers.map((w) => w.terminate()));
   }

@@ -23,7 +23,9 @@ export type Request =
   | { id: number; type: "grads" }
   | { id: number; type: "logits"; row: RowInput; last: number; head: "text" | "vision" }
   | { id: number; type: "attn"; job: AttnJob }
-  | { id: number; type: "stats" };
+  | { id: number; type: "stats" }
+  /** Releases the sessions; the worker is terminated after it answers (terminating one mid-session-creation aborts the process). */
+  | { id: number; type: "close" };
 
 export interface WorkerStats { computeMs: number; ringWaitMs: number; pairs: number; skipped: number }
 

@@ -61,6 +61,10 @@ async function handle(req: Request): Promise<{ reply: Reply; transfer: ArrayBuff
       const result = await attention(kernels, req.job);
       return { reply: { id: req.id, type: "attn", result }, transfer: [] };
     }
+    case "close":
+      await kernels.release();
+      link?.close();
+      return { reply: { id: req.id, type: "ok" }, transfer: [] };
     case "stats":
       return {
         reply: { id: req.id, type: "stats", stats: { computeMs: kernels.computeMs, ringWaitMs: link ? link.waitMs : 0, pairs: model.attnStats.pairs, skipped: model.attnStats.skipped } },

@@ -140,7 +140,6 @@ export async function train(o: TrainOptions): Promise<TrainSummary> {
   const latestPath = join(runDir, LATEST_FILE);
   const metricsPath = join(runDir, METRICS_FILE);
   const curvePath = join(runDir, CURVE_FILE);
-  await mkdir(runDir, { recursive: true });
   if (!o.resume && existsSync(latestPath)) {
     throw new PlanError(`--out ${runDir}: this run folder already holds a checkpoint (${LATEST_FILE}); pass --resume to continue it or choose another --out`);
   }
@@ -148,14 +147,23 @@ export async function train(o: TrainOptions): Promise<TrainSummary> {
   // Open every stage's data first: a missing or mismatched stage fails before any training.
   const datasets: StageDataset[] = [];
   try {
-    for (const sp of plan.stages) datasets.push(await StageDataset.open(join(o.dataRoot, sp.stage.name), { stage: sp.stage.name, seqLen: sp.stage.seqLen }));
+    for (const sp of plan.stages) {
+      const dir = join(o.dataRoot, sp.stage.name);
+      try {
+        datasets.push(await StageDataset.open(dir, { stage: sp.stage.name, seqLen: sp.stage.seqLen }));
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        throw new PlanError(code === "ENOENT" ? `stage "${sp.stage.name}": no packed shards at ${dir} (${(err as Error).message}); run the pipeline first or pass --data` : (err as Error).message);
+      }
+    }
     const textVocab = datasets[0]!.vocab.textVocabSize;
     datasets.forEach((d, i) => {
-      if (d.vocab.textVocabSize !== textVocab) throw new Error(`${d.dir}: text vocabulary ${d.vocab.textVocabSize} differs from stage "${plan.stages[0]!.stage.name}" (${textVocab})`);
+      if (d.vocab.textVocabSize !== textVocab) throw new PlanError(`${d.dir}: text vocabulary ${d.vocab.textVocabSize} differs from stage "${plan.stages[0]!.stage.name}" (${textVocab})`);
       const sp = plan.stages[i]!;
-      if (sp.stage.kind === "vision-language" && d.vocab.visionVocabSize === 0) throw new Error(`${d.dir}: stage "${sp.stage.name}" is vision-language but its shards have no vision table`);
+      if (sp.stage.kind === "vision-language" && d.vocab.visionVocabSize === 0) throw new PlanError(`${d.dir}: stage "${sp.stage.name}" is vision-language but its shards have no vision table`);
     });
 
+    await mkdir(runDir, { recursive: true });
     const stageNames = plan.stages.map((s) => s.stage.name);
     let params: Params;
     let dims: Pick<LlamaConfig, "dim" | "layers" | "heads" | "ffnDim" | "normEps">;
@@ -170,7 +178,9 @@ export async function train(o: TrainOptions): Promise<TrainSummary> {
     if (o.resume && existsSync(latestPath)) {
       const pointer = LatestPointer.parse(JSON.parse(await readFile(latestPath, "utf8")));
       const dir = join(runDir, pointer.checkpoint);
-      const ckpt = await loadCheckpoint(dir);
+      const ckpt = await loadCheckpoint(dir).catch((err: Error) => {
+        throw new PlanError(`--resume: cannot load ${dir}: ${err.message}`);
+      });
       const parsed = TrainState.safeParse(ckpt.state);
       if (!parsed.success) throw new Error(`${dir}/state.json: ${parsed.error.issues.map((x) => `${x.path.join(".")}: ${x.message}`).join("; ")}`);
       const state = parsed.data;
@@ -191,7 +201,10 @@ export async function train(o: TrainOptions): Promise<TrainSummary> {
       metrics = await MetricsLog.open(metricsPath, 0);
       const first = plan.stages[0]!;
       if (o.init) {
-        const hf = await loadHfCheckpoint(o.init);
+        const init = o.init;
+        const hf = await loadHfCheckpoint(init).catch((err: Error) => {
+          throw new PlanError(`--init ${init}: ${err.message}`);
+        });
         const m = plan.model;
         if (m && (m.dim !== hf.dims.dim || m.layers !== hf.dims.layers || m.heads !== hf.dims.heads || m.ffnDim !== hf.dims.ffnDim)) {
           throw new PlanError(`--init ${o.init}: model is dim ${hf.dims.dim}, layers ${hf.dims.layers}, heads ${hf.dims.heads}, ffnDim ${hf.dims.ffnDim}; the recipe's model section says ${m.dim}, ${m.layers}, ${m.heads}, ${m.ffnDim}`);

@@ -1,0 +1,106 @@
+/**
+ * `lwm train` end to end: a run killed with SIGKILL mid-stage and continued with --resume produces
+ * exactly the losses of an uninterrupted run (bit-identical numbers in metrics.jsonl).
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { beforeAll, describe, expect, it } from "vitest";
+import { writeSyntheticStage } from "../trainer/src/test-helpers/synthetic-stage.js";
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const CLI = join(repoRoot, "packages/cli/dist/main.js");
+
+let root: string;
+let recipePath: string;
+
+const recipe = {
+  formatVersion: 1,
+  name: "resume",
+  sources: [{ kind: "books", name: "s", paths: ["unused"] }],
+  stages: [
+    { name: "a", seqLen: 32, ropeTheta: 1e4, mixture: { s: 1 }, training: { steps: 40, tokensPerBatch: 64, lr: { peak: 1e-2, warmupSteps: 3, decay: "cosine" }, evalFraction: 0.1, evalEvery: 10, checkpointEvery: 4 } },
+    { name: "b", seqLen: 64, ropeTheta: 1e5, mixture: { s: 1 }, training: { steps: 4, tokensPerBatch: 128, lr: { peak: 3e-3 }, evalFraction: 0.1, checkpointEvery: 2 } },
+  ],
+  model: { dim: 16, layers: 1, heads: 2, ffnDim: 32 },
+};
+
+function losses(runDir: string): { kind: string; value: number }[] {
+  return readFileSync(join(runDir, "metrics.jsonl"), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as { kind: string; loss?: number; evalLoss?: number; initSha256?: string })
+    .map((r) => ({ kind: r.kind, value: r.kind === "step" ? r.loss! : r.kind === "eval" ? r.evalLoss! : Number.parseInt(r.initSha256!.slice(0, 12), 16) }));
+}
+
+function train(args: string[]) {
+  return spawnSync(process.execPath, [CLI, "train", recipePath, "--data", join(root, "data"), "--workers", "2", ...args], { encoding: "utf8" });
+}
+
+beforeAll(async () => {
+  root = mkdtempSync(join(tmpdir(), "train-resume-"));
+  await writeSyntheticStage(join(root, "data"), { stage: "a", seqLen: 32, rows: 50, seed: 3 });
+  await writeSyntheticStage(join(root, "data"), { stage: "b", seqLen: 64, rows: 20, seed: 4 });
+  recipePath = join(root, "recipe.json");
+  writeFileSync(recipePath, JSON.stringify(recipe));
+});
+
+describe("lwm train", () => {
+  it.skipIf(!existsSync(CLI))("resumes after SIGKILL mid-stage with a bit-identical loss curve", async () => {
+    const straight = join(root, "straight");
+    const full = train(["--out", straight, "--json"]);
+    expect(full.stderr).toContain("[a] step");
+    expect(full.status).toBe(0);
+    const summary = JSON.parse(full.stdout) as { stages: { stage: string }[] };
+    expect(summary.stages.map((s) => s.stage)).toEqual(["a", "b"]);
+
+    // Kill once the run has written a mid-stage checkpoint of stage "a" (but well before its end).
+    const killed = join(root, "killed");
+    const child = spawn(process.execPath, [CLI, "train", recipePath, "--data", join(root, "data"), "--workers", "2", "--out", killed], { stdio: "ignore" });
+    const exited = new Promise<NodeJS.Signals | null>((res) => child.on("exit", (_code, signal) => res(signal)));
+    const latest = join(killed, "latest.json");
+    for (let i = 0; i < 3000; i++) {
+      if (existsSync(latest) && readFileSync(latest, "utf8").includes("step-000008")) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    child.kill("SIGKILL");
+    expect(await exited).toBe("SIGKILL");
+    const partial = losses(killed).filter((r) => r.kind === "step").length;
+    expect(partial).toBeGreaterThanOrEqual(8);
+    expect(partial).toBeLessThan(40);
+
+    // Without --resume the run folder is refused (exit 2), so nothing is overwritten by accident.
+    const refused = train(["--out", killed]);
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toMatch(/already holds a checkpoint.*--resume/);
+
+    const resumed = train(["--out", killed, "--resume"]);
+    expect(resumed.stderr).toContain("resuming from");
+    expect(resumed.status).toBe(0);
+    expect(losses(killed)).toEqual(losses(straight));
+    expect(losses(straight).filter((r) => r.kind === "step")).toHaveLength(44);
+  }, 240_000);
+
+  it.skipIf(!existsSync(CLI))("refuses bad flags and recipes before any work, naming the field", () => {
+    const bad = train(["--workers", "3", "--out", join(root, "never")]);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/--workers 3: stages\[0\]\.seqLen 32 \(stage "a"\) is not divisible by 2·P = 6/);
+    expect(existsSync(join(root, "never"))).toBe(false);
+
+    const unknown = train(["--stages", "a,zz"]);
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toMatch(/--stages: unknown stage "zz"/);
+
+    const badRecipe = join(root, "bad.json");
+    writeFileSync(badRecipe, JSON.stringify({ ...recipe, stages: [{ ...recipe.stages[0], seqLen: 8 }] }));
+    const r = spawnSync(process.execPath, [CLI, "train", badRecipe], { encoding: "utf8" });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/stages\[0\]\.seqLen/);
+
+    const noData = train(["--data", join(root, "nowhere"), "--out", join(root, "nd")]);
+    expect(noData.status).toBe(2);
+    expect(noData.stderr).toMatch(/stage "a": no packed shards at/);
+  }, 60_000);
+});

@@ -1,0 +1,39 @@
+/**
+ * @lwm/trainer: a Llama decoder trained with RingAttention on packed shards, stage by stage.
+ *   model/       the Engine contract, parameters, onnx RingAttention engine, float64 reference
+ *   checkpoint/  safetensors + Hugging Face config.json, atomic checkpoint folders
+ *   optim/       AdamW, global-norm clipping, LR schedule
+ *   data/        stage datasets over out/<stage>/ shards, deterministic resumable loader
+ *   train/       progressive training loop, metrics, loss curve
+ *   eval/        needle in a haystack
+ */
+export * from "./model/index.js";
+export { readSafetensors, writeSafetensors, type Tensor, type TensorMap, type SafetensorsFile } from "./checkpoint/safetensors.js";
+export { HfLlamaConfig, toHfConfig, fromHfConfig } from "./checkpoint/hf-config.js";
+export {
+  saveCheckpoint,
+  loadCheckpoint,
+  loadHfCheckpoint,
+  paramsToTensors,
+  tensorsToParams,
+  MODEL_FILE,
+  CONFIG_FILE,
+  OPTIMIZER_FILE,
+  STATE_FILE,
+  type CheckpointContents,
+  type LoadedCheckpoint,
+} from "./checkpoint/checkpoint.js";
+export { AdamW, clipGlobalNorm, globalNorm, decays, type AdamWConfig } from "./optim/adamw.js";
+export { lrAt, type LrScheduleConfig } from "./optim/schedule.js";
+export { StageDataset, segmentsOf, realTokensOf } from "./data/dataset.js";
+export { DataLoader, LoaderState, type LoaderOptions, type Batch } from "./data/loader.js";
+export { isHeldOut, shuffled } from "./data/split.js";
+export { planTraining, PlanError, type TrainPlan, type StagePlan, type PlanOptions } from "./train/plan.js";
+export { train, paramsSha256, METRICS_FILE, CURVE_FILE, LATEST_FILE, type TrainOptions, type TrainSummary, type StageSummary, type EngineFactory } from "./train/trainer.js";
+export { MetricsRecord, StepRecord, EvalRecord, StageRecord, readMetrics } from "./train/metrics.js";
+export { TrainState } from "./train/state.js";
+export { renderLossCurve } from "./train/curve-html.js";
+export { computeParams, trainStepFlops } from "./train/flops.js";
+export { CITIES, drawNeedles, needleText, questionText, scoreAnswer, buildNeedlePrompt, needleDepths, PROMPT_PREFIX, promptSuffix, type Needle, type NeedlePrompt } from "./eval/needle.js";
+export { runNeedleGrid, sentenceEndIds, type NeedleGridOptions, type NeedleTokenizer } from "./eval/needle-run.js";
+export { renderNeedleHeatmap } from "./eval/heatmap-html.js";

@@ -1,0 +1,71 @@
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Recipe, type RecipeInput } from "@lwm/schemas";
+import { describe, expect, it } from "vitest";
+import { loadCheckpoint } from "../checkpoint/checkpoint.js";
+import { createEngine } from "../model/index.js";
+import { writeSyntheticStage } from "../test-helpers/synthetic-stage.js";
+import { readMetrics, type EvalRecord, type StageRecord, type StepRecord } from "./metrics.js";
+import { planTraining } from "./plan.js";
+import { paramsSha256, train } from "./trainer.js";
+
+const recipeInput: RecipeInput = {
+  formatVersion: 1,
+  name: "progressive",
+  sources: [{ kind: "books", name: "s", paths: ["x"] }],
+  stages: [
+    { name: "short", seqLen: 32, ropeTheta: 1e4, mixture: { s: 1 }, training: { steps: 24, tokensPerBatch: 128, lr: { peak: 1e-2, warmupSteps: 2 }, evalFraction: 0.15, evalEvery: 12, checkpointEvery: 8, weightDecay: 0 } },
+    { name: "long", seqLen: 64, ropeTheta: 1e5, mixture: { s: 1 }, training: { steps: 6, tokensPerBatch: 128, lr: { peak: 5e-3, decay: "cosine", warmupSteps: 1 }, evalFraction: 0.15 } },
+  ],
+  model: { dim: 32, layers: 1, heads: 2, ffnDim: 64 },
+};
+
+describe("progressive training (reference engine)", () => {
+  it("trains two stages with their own seqLen and θ, the second from the first's weights, with falling loss and per-stage eval", async () => {
+    const root = mkdtempSync(join(tmpdir(), "prog-"));
+    await writeSyntheticStage(join(root, "data"), { stage: "short", seqLen: 32, rows: 60, seed: 1 });
+    await writeSyntheticStage(join(root, "data"), { stage: "long", seqLen: 64, rows: 30, seed: 2 });
+    const plan = planTraining(Recipe.parse(recipeInput), { workers: 1, layout: "zigzag", hasInit: false });
+    const runDir = join(root, "run");
+    const summary = await train({ plan, dataRoot: join(root, "data"), runDir, resume: false, createEngine, backend: "reference" });
+
+    const records = await readMetrics(summary.metrics);
+    if (process.env.SHOW) console.log(records.map((r) => JSON.stringify(r)).join("\n"));
+    const stages = records.filter((r): r is StageRecord => r.kind === "stage");
+    const steps = records.filter((r): r is StepRecord => r.kind === "step");
+    const evals = records.filter((r): r is EvalRecord => r.kind === "eval");
+    expect(stages.map((s) => [s.stage, s.seqLen, s.ropeTheta, s.startStep])).toEqual([["short", 32, 1e4, 0], ["long", 64, 1e5, 24]]);
+    expect(steps.map((s) => s.step)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+    expect(evals.map((e) => [e.stage, e.stageStep])).toEqual([["short", 12], ["short", 24], ["long", 6]]);
+
+    // Stage "long" starts from exactly the weights stage "short" ended with.
+    const shortFinal = await loadCheckpoint(join(runDir, "checkpoints", "short", "final"));
+    expect(stages[1]!.initSha256).toBe(paramsSha256(shortFinal.params, shortFinal.dims));
+    expect(stages[1]!.initFrom).toBe(join("checkpoints", "short", "final"));
+    expect(shortFinal.config.rope_theta).toBe(1e4);
+    const longFinal = await loadCheckpoint(join(runDir, "checkpoints", "long", "final"));
+    expect(longFinal.config.rope_theta).toBe(1e5);
+    expect(longFinal.config.max_position_embeddings).toBe(64);
+
+    // The corpus is learnable: the loss falls well below its start (ln 48 ≈ 3.87 for a uniform guess).
+    const first = steps.slice(0, 3).reduce((s, r) => s + r.loss, 0) / 3;
+    const last = steps.filter((s) => s.stage === "short").slice(-3).reduce((s, r) => s + r.loss, 0) / 3;
+    expect(first).toBeGreaterThan(3.5);
+    expect(last).toBeLessThan(first - 1);
+    expect(evals[1]!.evalLoss).toBeLessThan(evals[0]!.evalLoss + 0.05);
+    expect(evals[2]!.evalLoss).toBeLessThan(first - 1);
+    // …and stage "long" begins where "short" left off, not from scratch.
+    expect(steps.find((s) => s.stage === "long")!.loss).toBeLessThan(first - 1);
+    for (const s of steps) {
+      expect(s.textAccuracy).not.toBeNull();
+      expect(s.gradNorm).toBeGreaterThan(0);
+      expect(s.modelGflops).toBeGreaterThan(0);
+    }
+    expect(steps.at(-1)!.totalTokens).toBe(24 * 128 + 6 * 128);
+    expect(existsSync(join(runDir, "loss.html"))).toBe(true);
+    expect(readFileSync(join(runDir, "loss.html"), "utf8")).toContain("<svg");
+    // Only the final checkpoint of each stage remains (step checkpoints are superseded).
+    expect(existsSync(join(runDir, "checkpoints", "short", "step-000016"))).toBe(false);
+  }, 120_000);
+});

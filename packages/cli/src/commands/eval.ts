@@ -192,7 +192,8 @@ export async function run(argv: string[]): Promise<number> {
   try {
     return await needle(rest);
   } catch (err) {
-    if (err instanceof UsageError || (err as NodeJS.ErrnoException).code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" || (err as NodeJS.ErrnoException).code?.startsWith("ERR_PARSE_ARGS")) {
+    // RangeError: a grid cell that cannot be laid out (context too short for the template, haystack too short).
+    if (err instanceof UsageError || err instanceof RangeError || (err as NodeJS.ErrnoException).code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" || (err as NodeJS.ErrnoException).code?.startsWith("ERR_PARSE_ARGS")) {
       process.stderr.write(`lwm eval: ${(err as Error).message}\n`);
       return 2;
     }

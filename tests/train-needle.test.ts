@@ -1,0 +1,75 @@
+/**
+ * `lwm eval needle` end to end on a tiny random checkpoint: the grid JSON validates as
+ * NeedleEvalRecord[], has one cell per (needles, length, depth), and the heat map is written.
+ * (A random model's accuracy is whatever it is; prompt building and scoring have unit tests.)
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { NeedleEvalRecord } from "@lwm/schemas";
+import { initParams, saveCheckpoint, toHfConfig, type LlamaConfig } from "@lwm/trainer";
+import { beforeAll, describe, expect, it } from "vitest";
+import { z } from "zod";
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const CLI = join(repoRoot, "packages/cli/dist/main.js");
+const book = resolve(repoRoot, "../shared/data/books/pg1342_pride_and_prejudice_en.txt");
+const hasSharedData = existsSync(book);
+if (!hasSharedData) console.warn("skipped: ../shared/data not found");
+
+let root: string;
+let ckpt: string;
+let haystack: string;
+
+beforeAll(async () => {
+  root = mkdtempSync(join(tmpdir(), "needle-"));
+  const cfg: LlamaConfig = { vocabSize: 32000, visionVocabSize: 0, dim: 8, layers: 1, heads: 2, ffnDim: 16, normEps: 1e-5, ropeTheta: 1e4 };
+  ckpt = join(root, "ckpt");
+  await saveCheckpoint(ckpt, { params: initParams(cfg, 1), cfg, config: toHfConfig(cfg, 256, { bosId: 1, eosId: 2, padId: 0 }), state: null });
+  haystack = join(root, "hay.txt");
+  writeFileSync(haystack, Array.from({ length: 200 }, (_, i) => `On day ${i} the river rose a little and the miller wrote it down.`).join(" "));
+});
+
+function evalNeedle(args: string[]) {
+  return spawnSync(process.execPath, [CLI, "eval", "needle", "--checkpoint", ckpt, ...args], { encoding: "utf8" });
+}
+
+describe("lwm eval needle", () => {
+  it.skipIf(!existsSync(CLI))("runs the length × depth grid for 1 and 2 needles and writes valid records and a heat map", () => {
+    const out = join(root, "grid");
+    const r = evalNeedle(["--haystack", haystack, "--lengths", "128,200", "--depths", "0,0.5,1", "--needles", "1,2", "--trials", "2", "--max-new", "12", "--out", out, "--json"]);
+    expect(r.stderr).toContain("needle 12/12");
+    expect(r.status).toBe(0);
+    const records = z.array(NeedleEvalRecord).parse(JSON.parse(readFileSync(join(out, "needle.json"), "utf8")));
+    expect(records).toHaveLength(12);
+    expect(new Set(records.map((x) => `${x.needles}/${x.contextTokens}/${x.depth}`)).size).toBe(12);
+    for (const x of records) {
+      expect(x.trials).toBe(2);
+      expect(x.accuracy).toBe(x.correct / 2);
+      expect(x.checkpoint).toBe(ckpt);
+    }
+    const printed = JSON.parse(r.stdout) as { records: unknown[] };
+    expect(printed.records).toEqual(records);
+    const html = readFileSync(join(out, "needle.html"), "utf8");
+    expect(html.match(/<svg/g)).toHaveLength(2);
+    expect(html).not.toMatch(/<script/);
+  }, 120_000);
+
+  it.skipIf(!existsSync(CLI) || !hasSharedData)("reads a real book as the haystack (../shared/data) and prints the grid", () => {
+    const r = evalNeedle(["--haystack", book, "--lengths", "256", "--depths", "0.5", "--trials", "1", "--max-new", "4", "--out", join(root, "book")]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/1 needle: accuracy/);
+    expect(r.stdout).toMatch(/50%\s+[01]\.00/);
+  }, 120_000);
+
+  it.skipIf(!existsSync(CLI))("exits 2 naming the problem for bad flags", () => {
+    expect(evalNeedle(["--haystack", haystack, "--depths", "50"]).stderr).toMatch(/--depths: expected a comma-separated list of fractions in \[0, 1\]/);
+    expect(evalNeedle(["--haystack", join(root, "missing.txt")]).status).toBe(2);
+    const short = evalNeedle(["--haystack", haystack, "--lengths", "20"]);
+    expect(short.status).toBe(2);
+    expect(short.stderr).toMatch(/shorter than the prompt template/);
+    expect(spawnSync(process.execPath, [CLI, "eval", "bleu"], { encoding: "utf8" }).status).toBe(2);
+  }, 60_000);
+});

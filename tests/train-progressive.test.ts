@@ -70,6 +70,21 @@ describe("progressive training (lwm train, onnx ring engine, P=2)", () => {
     expect(readFileSync(join(runDir, "loss.html"), "utf8")).toContain("s64 (L=64");
   });
 
+  it.skipIf(!existsSync(CLI))("--init starts the first stage from a Hugging Face checkpoint folder", async () => {
+    const init = join(runDir, "checkpoints/s32/final");
+    const out = join(root, "from-init");
+    const r = spawnSync(process.execPath, [CLI, "train", join(root, "recipe.json"), "--data", join(root, "data"), "--out", out, "--stages", "s64", "--init", init], { encoding: "utf8" });
+    expect(r.status).toBe(0);
+    const stage = (await readMetrics(join(out, "metrics.jsonl"))).find((x): x is StageRecord => x.kind === "stage")!;
+    const s32 = await loadCheckpoint(init);
+    expect(stage.stage).toBe("s64");
+    expect(stage.initFrom).toBe(init);
+    expect(stage.initSha256).toBe(paramsSha256(s32.params, s32.dims));
+    const bad = spawnSync(process.execPath, [CLI, "train", join(root, "recipe.json"), "--data", join(root, "data"), "--out", join(root, "bad-init"), "--init", join(root, "data")], { encoding: "utf8" });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/--init .*config\.json: cannot read/);
+  });
+
   it.skipIf(!existsSync(CLI) || !hasNumpy)("the trained checkpoint, read by the NumPy reference, gives the engine's logits (1e-4)", async () => {
     const ckpt = join(runDir, "checkpoints/s64/final");
     const { params, dims } = await loadCheckpoint(ckpt);

@@ -121,6 +121,8 @@ export interface EngineOptions {
   headChunk?: number;
   /** Directory holding the compiled worker script (default: this package's dist/ring). */
   workerDir?: string;
+  /** onnxruntime intra-op threads per worker (default 1: one worker per core; keep workers × threads ≤ cores). */
+  intraOpThreads?: number;
 }
 
 export const EngineOptionsSchema = z.object({
@@ -130,6 +132,7 @@ export const EngineOptionsSchema = z.object({
   attnBlock: z.number().int().positive().optional(),
   headChunk: z.number().int().positive().optional(),
   workerDir: z.string().optional(),
+  intraOpThreads: z.number().int().positive().optional(),
 });
 
 export { paramShapes, initParams, addVisionParams, checkParams, zerosLike, layerNames, EMBED, FINAL_NORM, LM_HEAD, VISION_EMBED, VISION_HEAD } from "./params.js";

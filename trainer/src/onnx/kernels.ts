@@ -22,21 +22,21 @@ export class OnnxKernels {
   calls = 0;
   private sessions = new Map<string, ort.InferenceSession>();
 
-  private constructor(readonly dims: KernelDims) {}
+  private constructor(readonly dims: KernelDims, private readonly threads: number) {}
 
-  static async create(dims: KernelDims): Promise<OnnxKernels> {
-    const k = new OnnxKernels(dims);
+  static async create(dims: KernelDims, intraOpThreads = 1): Promise<OnnxKernels> {
+    const k = new OnnxKernels(dims, intraOpThreads);
     const graphs: Record<GraphName, GraphBuilder> = {
       attnIn: attnIn(dims), attnInBack: attnInBack(dims), attnStep: attnStep(dims), attnStepBack: attnStepBack(dims),
       postAttn: postAttn(dims), postAttnBack: postAttnBack(dims),
     };
-    for (const [name, g] of Object.entries(graphs)) k.sessions.set(name, await OnnxKernels.session(g));
+    for (const [name, g] of Object.entries(graphs)) k.sessions.set(name, await k.session(g));
     return k;
   }
 
-  private static session(g: GraphBuilder): Promise<ort.InferenceSession> {
+  private session(g: GraphBuilder): Promise<ort.InferenceSession> {
     return ort.InferenceSession.create(g.toBytes(), {
-      intraOpNumThreads: 1,
+      intraOpNumThreads: this.threads,
       interOpNumThreads: 1,
       executionMode: "sequential",
       graphOptimizationLevel: "all",
@@ -49,7 +49,7 @@ export class OnnxKernels {
     let s = this.sessions.get(key);
     if (!s) {
       const { dim, normEps } = this.dims;
-      s = await OnnxKernels.session(kind === "logits" ? headLogits(dim, vocab, normEps) : headLoss(dim, vocab, normEps, kind === "lossGrad"));
+      s = await this.session(kind === "logits" ? headLogits(dim, vocab, normEps) : headLoss(dim, vocab, normEps, kind === "lossGrad"));
       this.sessions.set(key, s);
     }
     return s;

@@ -28,12 +28,12 @@ export class RingPool {
     });
   }
 
-  static start(cfg: LlamaConfig, size: number, headChunk: number, workerFile: string): RingPool {
+  static start(cfg: LlamaConfig, size: number, headChunk: number, workerFile: string, intraOpThreads = 1): RingPool {
     const channels = Array.from({ length: size }, () => new MessageChannel());
     const workers: Worker[] = [];
     for (let rank = 0; rank < size; rank++) {
       // channel r carries rank r → rank r+1
-      const init: WorkerInit = { cfg, rank, size, headChunk };
+      const init: WorkerInit = { cfg, rank, size, headChunk, intraOpThreads };
       const transferList = [];
       if (size > 1) {
         init.next = channels[rank]!.port1;

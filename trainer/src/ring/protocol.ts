@@ -8,6 +8,7 @@ export interface WorkerInit {
   rank: number;
   size: number;
   headChunk: number;
+  intraOpThreads: number;
   /** Port to rank+1 and from rank−1 (absent for a ring of one). */
   next?: MessagePort;
   prev?: MessagePort;

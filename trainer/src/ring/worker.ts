@@ -16,7 +16,7 @@ if (!port) throw new Error("ring worker must run in a worker thread");
 
 const { cfg } = init;
 const link = init.next && init.prev ? new RingLink(init.rank, init.size, init.next, init.prev) : null;
-const kernelsReady = OnnxKernels.create({ dim: cfg.dim, heads: cfg.heads, ffnDim: cfg.ffnDim, normEps: cfg.normEps, vocabSize: cfg.vocabSize, visionVocabSize: cfg.visionVocabSize });
+const kernelsReady = OnnxKernels.create({ dim: cfg.dim, heads: cfg.heads, ffnDim: cfg.ffnDim, normEps: cfg.normEps, vocabSize: cfg.vocabSize, visionVocabSize: cfg.visionVocabSize }, init.intraOpThreads);
 let model: BlockModel | undefined;
 let attnCalls = 0;
 

@@ -1,0 +1,99 @@
+/**
+ * Training-step benchmark of the onnxruntime RingAttention engine (small Llama, full 32000 vocabulary).
+ *   npm run bench -w @lwm/trainer                          — builds, then runs every case, each in a fresh process
+ *   node trainer/bench/dist/bench/train-step.js --case ID  — one case, prints one JSON line
+ * Prints model GFLOP/s, ring-wait share, attention pairs computed/skipped and memory per case.
+ */
+import { execFileSync } from "node:child_process";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { createEngine, initParams, type LlamaConfig, type TrainRow } from "../src/model/index.js";
+import { stepFlops } from "./flops.js";
+
+export const BENCH_MODEL: LlamaConfig = { vocabSize: 32000, visionVocabSize: 0, dim: 256, layers: 4, heads: 4, ffnDim: 688, normEps: 1e-6, ropeTheta: 1e6 };
+
+interface Case { id: string; seqLen: number; workers: number; threads: number; layout: "zigzag" | "contiguous"; steps: number }
+const CASES: Case[] = [
+  { id: "2k-p1-t1", seqLen: 2048, workers: 1, threads: 1, layout: "zigzag", steps: 3 },
+  { id: "2k-p1-t2", seqLen: 2048, workers: 1, threads: 2, layout: "zigzag", steps: 3 },
+  { id: "2k-p2-zigzag", seqLen: 2048, workers: 2, threads: 1, layout: "zigzag", steps: 3 },
+  { id: "8k-p1-t1", seqLen: 8192, workers: 1, threads: 1, layout: "zigzag", steps: 2 },
+  { id: "8k-p1-t2", seqLen: 8192, workers: 1, threads: 2, layout: "zigzag", steps: 2 },
+  { id: "8k-p2-zigzag", seqLen: 8192, workers: 2, threads: 1, layout: "zigzag", steps: 2 },
+  { id: "8k-p2-contiguous", seqLen: 8192, workers: 2, threads: 1, layout: "contiguous", steps: 2 },
+];
+
+/** A packed row: documents of L/8..L/2 tokens (deterministic), loss on all but each first token, tail padding. */
+export function benchRow(L: number, seed: number): TrainRow {
+  let s = seed >>> 0;
+  const rnd = () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+  const lens: number[] = [];
+  let used = 0;
+  for (;;) {
+    const len = Math.floor(L / 8 + rnd() * (L / 2 - L / 8));
+    if (used + len > L) break;
+    lens.push(len);
+    used += len;
+  }
+  const tokens = new Uint32Array(L), loss = new Uint8Array(L);
+  const cu = new Int32Array(lens.length + 1);
+  lens.forEach((len, i) => {
+    cu[i + 1] = cu[i]! + len;
+    for (let t = cu[i]!; t < cu[i + 1]!; t++) { tokens[t] = t === cu[i] ? 1 : 3 + Math.floor(rnd() * 31990); loss[t] = t === cu[i] ? 0 : 1; }
+  });
+  return { tokens, vision: new Uint8Array(L), loss, cuSeqlens: cu, weightText: Float32Array.from(lens, (n) => 1 / (n - 1)), weightVision: new Float32Array(lens.length) };
+}
+
+/** The ring workers run the package build (trainer/dist/ring/worker.js). */
+const WORKER_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../dist/ring");
+
+const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
+
+async function runCase(c: Case) {
+  const cfg = BENCH_MODEL;
+  const engine = await createEngine(cfg, { workers: c.workers, layout: c.layout, intraOpThreads: c.threads, workerDir: WORKER_DIR });
+  const params = initParams(cfg, 0);
+  const row = benchRow(c.seqLen, 7);
+  const E = row.cuSeqlens.length - 1; // examples in the (one-row) batch
+  await engine.forwardBackward(params, [row], E, "text"); // warm-up: sessions, arenas
+  const walls: number[] = [], waits: number[] = [];
+  let last;
+  for (let i = 0; i < c.steps; i++) {
+    last = await engine.forwardBackward(params, [row], E, "text");
+    walls.push(last.stats.wallMs);
+    waits.push(Math.max(...last.stats.ringWaitMs) / last.stats.wallMs);
+  }
+  await engine.close();
+  const st = last!.stats;
+  const flops = stepFlops(cfg, c.seqLen, st.unmaskedPairs);
+  const n = c.seqLen / c.workers, d = cfg.dim;
+  // Saved per layer for backward on each worker: x, q, k, v, o (n·d each) and lse (n·heads), fp32.
+  const attnSavedMiB = (cfg.layers * (5 * n * d + n * cfg.heads) * 4) / 2 ** 20;
+  return {
+    case: c.id, seqLen: c.seqLen, workers: c.workers, threadsPerWorker: c.threads, layout: c.layout,
+    stepMs: Math.round(median(walls)), gflops: +(flops / 1e9).toFixed(1), gflopPerS: +(flops / 1e6 / median(walls)).toFixed(1),
+    ringWaitShare: +median(waits).toFixed(3), computeMs: st.computeMs.map(Math.round), ringWaitMs: st.ringWaitMs.map(Math.round),
+    attnPairsComputed: st.attnPairsComputed, attnPairsSkipped: st.attnPairsSkipped, loss: +last!.loss.toFixed(4),
+    attnSavedMiBPerWorker: +attnSavedMiB.toFixed(1), peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
+  };
+}
+
+const { values } = parseArgs({ options: { case: { type: "string" }, only: { type: "string" } } });
+if (values.case) {
+  const c = CASES.find((x) => x.id === values.case);
+  if (!c) throw new Error(`unknown case ${values.case}; cases: ${CASES.map((x) => x.id).join(", ")}`);
+  console.log(JSON.stringify(await runCase(c)));
+} else {
+  const me = fileURLToPath(import.meta.url);
+  const results = [];
+  for (const c of CASES.filter((x) => !values.only || x.id.startsWith(values.only))) {
+    const out = execFileSync(process.execPath, [me, "--case", c.id], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+    const r = JSON.parse(out.trim().split("\n").pop()!);
+    results.push(r);
+    console.log(JSON.stringify(r));
+  }
+  console.log("\n| case | step ms | model GFLOP | GFLOP/s | ring wait share | pairs computed/skipped | saved attn MiB/worker | peak RSS MiB |\n|---|---|---|---|---|---|---|---|");
+  for (const r of results) console.log(`| ${r.case} | ${r.stepMs} | ${r.gflops} | ${r.gflopPerS} | ${r.ringWaitShare} | ${r.attnPairsComputed}/${r.attnPairsSkipped} | ${r.attnSavedMiBPerWorker} | ${r.peakRssMiB} |`);
+  console.log("\npeer: python3 trainer/bench/torch_step.py (PyTorch 1.13 + OpenBLAS, same model and FLOP count)");
+}

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { readdir, readFile, stat } from "node:fs/promises";
+import { readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ShardReader } from "./reader.js";
@@ -99,6 +99,30 @@ describe("ShardWriter → ShardReader", () => {
     expect(w.full).toBe(true);
     await expect(w.append(randomRow(r, 256))).rejects.toThrow(/full/);
     await w.abort();
+  });
+
+  it("aborts a shard that would pass maxBytes, leaving no file", async () => {
+    const r = rng(4);
+    const w = await ShardWriter.create(join(dir, "big.arrow"), testMetadata(4096, 1), { maxBytes: 20_000 });
+    await w.append(randomRow(r, 4096)); // ≈ 9.5 KB
+    await expect(w.append(randomRow(r, 4096))).rejects.toThrow(/would pass 20000 bytes/);
+    expect(await readdir(dir)).toEqual([]);
+    await expect(w.append(randomRow(r, 4096))).rejects.toThrow(/after aborted/);
+  });
+
+  it("refuses an append while the previous one is still writing", async () => {
+    const r = rng(6);
+    const w = await ShardWriter.create(join(dir, "e.arrow"), testMetadata(256, 1));
+    const first = w.append(randomRow(r, 256)); // fills the batch: writes it
+    await expect(w.append(randomRow(r, 256))).rejects.toThrow(/await each append/);
+    await first;
+    await w.abort();
+  });
+
+  it("refuses a file that is not a shard, naming the rule", async () => {
+    const path = join(dir, "not-a-shard.arrow");
+    await writeFile(path, "hello, this is text\n");
+    await expect(ShardReader.open(path)).rejects.toMatchObject({ rule: "arrow.stream" });
   });
 
   it("rejects invalid metadata before creating a file", async () => {

@@ -29,6 +29,8 @@ export function defaultMaxRows(seqLen: number, dtype: TokenDtype): number {
 export interface ShardWriterOptions {
   /** append() refuses rows past this many (default: defaultMaxRows). */
   maxRows?: number;
+  /** A batch that would take the file past this many bytes aborts the shard (default and ceiling: MAX_SHARD_BYTES). */
+  maxBytes?: number;
 }
 
 /**
@@ -47,6 +49,8 @@ export class ShardWriter {
   private lossTokens = 0;
   private segments = 0;
   private state: "open" | "closed" | "aborted" = "open";
+  /** A batch is being written: its buffers are in use until the write ends. */
+  private writing = false;
 
   private constructor(
     readonly path: string,
@@ -55,6 +59,7 @@ export class ShardWriter {
     private readonly fh: FileHandle,
     private readonly tempPath: string,
     readonly maxRows: number,
+    readonly maxBytes: number,
   ) {
     this.builder = new BatchBuilder(meta, schema, meta.rowsPerBatch);
     this.arrowWriter.reset(
@@ -72,7 +77,8 @@ export class ShardWriter {
     const maxRows = options.maxRows ?? defaultMaxRows(meta.seqLen, meta.tokenDtype);
     const tempPath = `${path}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
     const fh = await open(tempPath, "wx");
-    const writer = new ShardWriter(path, parsed.data, shardSchema(parsed.data), fh, tempPath, maxRows);
+    const maxBytes = Math.min(options.maxBytes ?? MAX_SHARD_BYTES, MAX_SHARD_BYTES);
+    const writer = new ShardWriter(path, parsed.data, shardSchema(parsed.data), fh, tempPath, maxRows, maxBytes);
     await writer.flushPending();
     return writer;
   }
@@ -86,8 +92,10 @@ export class ShardWriter {
     return this.rowCount >= this.maxRows;
   }
 
+  /** Adds a row; await it before the next append (a full batch is written here). */
   async append(row: PackedRow): Promise<void> {
     if (this.state !== "open") throw new Error(`ShardWriter(${this.path}): append after ${this.state}`);
+    if (this.writing) throw new Error(`ShardWriter(${this.path}): append before the previous append finished; await each append`);
     if (this.full) throw new Error(`ShardWriter(${this.path}): shard is full (${this.maxRows} rows)`);
     const stats = this.builder.add(row);
     this.rowCount++;
@@ -133,14 +141,19 @@ export class ShardWriter {
   }
 
   private async flushBatch(): Promise<void> {
-    this.arrowWriter.write(this.builder.build());
-    const batchBytes = this.pending.reduce((n, c) => n + c.byteLength, 0);
-    if (this.bytes + batchBytes > MAX_SHARD_BYTES) {
-      await this.abort();
-      throw new Error(`ShardWriter(${this.path}): shard would pass ${MAX_SHARD_BYTES} bytes; lower maxRows`);
+    this.writing = true;
+    try {
+      this.arrowWriter.write(this.builder.build());
+      const batchBytes = this.pending.reduce((n, c) => n + c.byteLength, 0);
+      if (this.bytes + batchBytes > this.maxBytes) {
+        await this.abort();
+        throw new Error(`ShardWriter(${this.path}): shard would pass ${this.maxBytes} bytes; lower maxRows`);
+      }
+      await this.flushPending();
+      this.builder.clear();
+    } finally {
+      this.writing = false;
     }
-    await this.flushPending();
-    this.builder.clear();
   }
 
   private async flushPending(): Promise<void> {

@@ -1,0 +1,69 @@
+import { join } from "node:path";
+import { LLAMA2_LWM_VOCAB } from "@lwm/schemas";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { manifestTotals, writeManifest } from "../manifest.js";
+import type { PackedRow } from "../row.js";
+import { tempDir, writeRandomShard } from "../test-helpers/shard-files.js";
+import { rowSegments } from "./row-detail.js";
+import { sourceOf, summarizeShards } from "./summary.js";
+import { shardPaths } from "./targets.js";
+
+let dir: string;
+let cleanup: () => Promise<void>;
+let rows: PackedRow[];
+
+beforeAll(async () => {
+  ({ dir, cleanup } = await tempDir());
+  const a = await writeRandomShard(join(dir, "a.arrow"), { rows: 6, seqLen: 1024, rowsPerBatch: 4, seed: 21 });
+  const b = await writeRandomShard(join(dir, "b.arrow"), { rows: 3, seqLen: 1024, rowsPerBatch: 4, seed: 22 });
+  rows = [...a.rows, ...b.rows];
+  // Manifest order differs from name order on purpose.
+  await writeManifest(dir, { formatVersion: 1, stage: "test", seqLen: 1024, shards: [b.entry, a.entry], totals: manifestTotals([b.entry, a.entry]), mixture: [], inputs: [] });
+});
+afterAll(async () => cleanup());
+
+describe("inspect helpers", () => {
+  it("resolves a folder and a manifest to the manifest's shards, in its order", async () => {
+    expect(await shardPaths(dir)).toEqual([join(dir, "b.arrow"), join(dir, "a.arrow")]);
+    expect(await shardPaths(join(dir, "manifest.json"))).toEqual([join(dir, "b.arrow"), join(dir, "a.arrow")]);
+    expect(await shardPaths(join(dir, "a.arrow"))).toEqual([join(dir, "a.arrow")]);
+    await expect(shardPaths(join(dir, "none"))).rejects.toThrow(/ENOENT/);
+  });
+
+  it("summarises counts that match the rows written", async () => {
+    const s = await summarizeShards([join(dir, "a.arrow"), join(dir, "b.arrow")]);
+    const sum = (f: (r: PackedRow) => number) => rows.reduce((n, r) => n + f(r), 0);
+    const real = sum((r) => r.cuSeqlens.at(-1)!);
+    const vision = sum((r) => r.vision.reduce((a, b) => a + b, 0));
+    const visionLoss = sum((r) => r.vision.reduce((a, v, i) => a + (v & r.loss[i]!), 0));
+    expect(s).toMatchObject({
+      rows: 9, tokens: 9 * 1024, realTokens: real, visionTokens: vision, textTokens: real - vision,
+      lossTokens: sum((r) => r.loss.reduce((a, b) => a + b, 0)), visionLossTokens: visionLoss, segments: sum((r) => r.cuSeqlens.length - 1),
+    });
+    expect(s.segmentLengths.reduce((n, b) => n + b.count, 0)).toBe(s.segments);
+    const lengths = rows.flatMap((r) => Array.from(r.cuSeqlens.subarray(1), (end, k) => end - r.cuSeqlens[k]!));
+    for (const b of s.segmentLengths) expect(b.count).toBe(lengths.filter((l) => l >= b.from && l < b.to).length);
+    expect(s.sources.reduce((n, x) => n + x.tokens, 0)).toBe(real);
+    const bySource = new Map<string, number>();
+    for (const r of rows) r.provenance.forEach((p) => bySource.set(sourceOf(p), (bySource.get(sourceOf(p)) ?? 0) + 1));
+    expect(new Map(s.sources.map((x) => [x.source, x.segments]))).toEqual(bySource);
+  });
+
+  it("splits a row into segments with spans, vision blocks and per-modality loss counts", () => {
+    const row = rows.find((r) => r.vision.includes(1))!;
+    const segs = rowSegments(row, LLAMA2_LWM_VOCAB);
+    expect(segs.map((s) => [s.start, s.end])).toEqual(Array.from(row.cuSeqlens.subarray(1), (end, k) => [row.cuSeqlens[k], end]));
+    for (const s of segs) {
+      expect(s.spans[0]!.start).toBe(s.start);
+      expect(s.spans.at(-1)!.end).toBe(s.end);
+      expect(s.textTokens + s.visionTokens).toBe(s.length);
+      for (const b of s.visionBlocks) {
+        expect((b.end - b.start) % 257).toBe(0);
+        expect(b.frames).toBe((b.end - b.start) / 257);
+      }
+      expect(s.weightText).toBe(s.textLossTokens === 0 ? 0 : Math.fround(1 / s.textLossTokens));
+      expect(s.weightVision).toBe(s.visionLossTokens === 0 ? 0 : Math.fround(1 / s.visionLossTokens));
+    }
+    expect(segs.some((s) => s.visionBlocks.length > 0)).toBe(true);
+  });
+});

@@ -23,6 +23,9 @@ export const TINY_VOCAB: VocabLayout = {
   tokensPerFrame: 1,
 };
 
+/** A small vision table for vision-language tests: 16 codes, <eof> 16, <eov> 17. */
+export const TINY_VL_VOCAB: VocabLayout = { ...TINY_VOCAB, visionVocabSize: 20, visionCodes: 16, eofId: 16, eovId: 17, tokensPerFrame: 4 };
+
 const FIRST_ID = 3;
 
 export interface SyntheticStageOptions {
@@ -33,6 +36,8 @@ export interface SyntheticStageOptions {
   shards?: number;
   rowsPerBatch?: number;
   vocab?: VocabLayout;
+  /** Give every other example a vision span (needs a vocabulary with a vision table). */
+  vision?: boolean;
   /** Example length range (tokens, BOS included). */
   minExample?: number;
   maxExample?: number;
@@ -42,25 +47,37 @@ function hex(s: string): string {
   return createHash("sha256").update(s).digest("hex");
 }
 
-function example(id: string, length: number, start: number, stride: number, vocab: VocabLayout): ExampleRecord {
+function example(id: string, length: number, start: number, stride: number, vocab: VocabLayout, withVision: boolean): ExampleRecord {
   const span = vocab.textVocabSize - FIRST_ID;
   const tokens = new Uint16Array(length);
+  const vision = new Uint8Array(length);
   tokens[0] = vocab.bosId;
   for (let i = 1; i < length; i++) tokens[i] = FIRST_ID + ((start + (i - 1) * stride) % span);
+  if (withVision && length >= 8) {
+    // Text, then codes counting upward, then <eov>, then text again: a learnable vision span.
+    const a = 2;
+    const b = length - 3;
+    for (let i = a; i < b; i++) {
+      tokens[i] = (start + i) % vocab.visionCodes;
+      vision[i] = 1;
+    }
+    tokens[b] = vocab.eovId;
+    vision[b] = 1;
+  }
   const loss = new Uint8Array(length).fill(1);
   loss[0] = 0;
   return {
     exampleId: hex(id).slice(0, 32),
-    task: "text",
+    task: withVision ? "image-text" : "text",
     tokens,
-    vision: new Uint8Array(length),
+    vision,
     loss,
     provenance: { kind: "text-file", file: "synthetic.txt", fileSha256: hex("synthetic"), bytes: { start: 0, end: length } },
   };
 }
 
 export async function writeSyntheticStage(outRoot: string, o: SyntheticStageOptions): Promise<Manifest> {
-  const vocab = o.vocab ?? TINY_VOCAB;
+  const vocab = o.vocab ?? (o.vision ? TINY_VL_VOCAB : TINY_VOCAB);
   const dir = join(outRoot, o.stage);
   await mkdir(dir, { recursive: true });
   const u = uniformSampler(o.seed ?? 1);
@@ -90,10 +107,11 @@ export async function writeSyntheticStage(outRoot: string, o: SyntheticStageOpti
         const len = minEx + Math.floor(u() * (maxEx - minEx + 1));
         if (used + len > o.seqLen) break;
         const span = vocab.textVocabSize - FIRST_ID;
-        examples.push(example(`${o.stage}/${made}/${examples.length}`, len, Math.floor(u() * span), 1 + Math.floor(u() * 2), vocab));
+        const withVision = o.vision === true && examples.length % 2 === 0;
+        examples.push(example(`${o.stage}/${made}/${examples.length}`, len, Math.floor(u() * span), 1 + Math.floor(u() * 2), vocab, withVision));
         used += len;
       }
-      if (examples.length === 0) examples.push(example(`${o.stage}/${made}/0`, o.seqLen, 0, 1, vocab));
+      if (examples.length === 0) examples.push(example(`${o.stage}/${made}/0`, o.seqLen, 0, 1, vocab, o.vision === true));
       await writer.append(assembleRow(o.seqLen, vocab, examples));
     }
     entries.push(await writer.close());

@@ -69,3 +69,42 @@ describe("progressive training (reference engine)", () => {
     expect(existsSync(join(runDir, "checkpoints", "short", "step-000016"))).toBe(false);
   }, 120_000);
 });
+
+describe("text → vision-language hand-over (reference engine)", () => {
+  it("adds the vision table at the first vision-language stage and trains both heads", async () => {
+    const root = mkdtempSync(join(tmpdir(), "vl-"));
+    await writeSyntheticStage(join(root, "data"), { stage: "text", seqLen: 32, rows: 30, seed: 1 });
+    await writeSyntheticStage(join(root, "data"), { stage: "vl", seqLen: 32, rows: 30, seed: 2, vision: true });
+    const recipe = Recipe.parse({
+      ...recipeInput,
+      stages: [
+        { name: "text", seqLen: 32, ropeTheta: 1e4, mixture: { s: 1 }, training: { steps: 4, tokensPerBatch: 64, lr: { peak: 1e-2 }, evalFraction: 0.2 } },
+        { name: "vl", kind: "vision-language", seqLen: 32, ropeTheta: 5e7, mixture: { s: 1 }, training: { steps: 12, tokensPerBatch: 64, lr: { peak: 1e-2 }, evalFraction: 0.2 } },
+      ],
+    });
+    const runDir = join(root, "run");
+    await train({ plan: planTraining(recipe, { workers: 1, layout: "zigzag", hasInit: false }), dataRoot: join(root, "data"), runDir, resume: false, createEngine, backend: "reference" });
+    const records = await readMetrics(join(runDir, "metrics.jsonl"));
+    const vlSteps = records.filter((r): r is StepRecord => r.kind === "step" && r.stage === "vl");
+    const textSteps = records.filter((r): r is StepRecord => r.kind === "step" && r.stage === "text");
+    for (const s of textSteps) expect([s.visionLoss, s.visionAccuracy]).toEqual([0, null]);
+    for (const s of vlSteps) {
+      expect(s.visionLoss).toBeGreaterThan(0);
+      expect(s.visionAccuracy).not.toBeNull();
+      expect(s.loss).toBeCloseTo(0.5 * (s.textLoss + s.visionLoss), 12);
+    }
+    // The vision head starts at zero, so each example with vision targets adds exactly ln(20) (a
+    // uniform guess over the table) and the batch's vision loss is ln(20)·k/E for a whole number k.
+    const k = (vlSteps[0]!.visionLoss * vlSteps[0]!.examples) / Math.log(20);
+    expect(Math.abs(k - Math.round(k))).toBeLessThan(1e-6);
+    expect(Math.round(k)).toBeGreaterThan(0);
+    expect(vlSteps.at(-1)!.visionLoss).toBeLessThan(vlSteps[0]!.visionLoss - 0.5);
+    const vl = await loadCheckpoint(join(runDir, "checkpoints", "vl", "final"));
+    expect(vl.config.vision_vocab_size).toBe(20);
+    expect(vl.params.get("model.vision_embed_tokens.weight")!.length).toBe(20 * 32);
+    const text = await loadCheckpoint(join(runDir, "checkpoints", "text", "final"));
+    expect(text.config.vision_vocab_size).toBeUndefined();
+    const stage = records.find((r): r is StageRecord => r.kind === "stage" && r.stage === "vl")!;
+    expect(stage.initSha256).toBe(paramsSha256(text.params, text.dims));
+  }, 120_000);
+});

@@ -240,6 +240,56 @@ describe("validate", () => {
     expect(report.truncated).toBe(last - first - 1 > 5);
   });
 
+  it("reports cu_seqlens that do not increase (segment.layout)", async () => {
+    const r = PER_BATCH + 1;
+    const { shard } = await patched((b) => {
+      // cu_seqlens[1] of row r := 0, equal to cu_seqlens[0].
+      const offsetAt = locate.byte(r, BUFFER_INDEX.cuSeqlensOffsets, (r % PER_BATCH) * 4);
+      b.writeInt32LE(0, locate.byte(r, BUFFER_INDEX.cuSeqlens, (b.readInt32LE(offsetAt) + 1) * 4));
+    });
+    const report = await validate(shard);
+    expect(rulesOf(report)).toEqual(["segment.layout"]);
+    expect(report.errors[0]).toMatchObject({ row: r, token: null });
+  });
+
+  it("reports list offsets that run backwards (arrow.batch)", async () => {
+    const r = PER_BATCH + 1;
+    const { shard } = await patched((b) => {
+      b.writeInt32LE(-5, locate.byte(r, BUFFER_INDEX.cuSeqlensOffsets, ((r % PER_BATCH) + 1) * 4));
+    });
+    const report = await validate(shard);
+    expect(rulesOf(report)).toEqual(["arrow.batch"]);
+    expect(report.errors[0]!.message).toMatch(/cu_seqlens list offsets decrease/);
+  });
+
+  it("reports a bad example id (segment.example-id) and provenance that is not a Provenance (segment.provenance)", async () => {
+    const r = PER_BATCH;
+    const ids = await patched((b) => {
+      b[locate.byte(r, BUFFER_INDEX.exampleIdData, locate.firstSegment(r) * 32)] = "G".charCodeAt(0);
+    });
+    const idReport = await validate(ids.shard);
+    expect(rulesOf(idReport)).toEqual(["segment.example-id"]);
+    expect(idReport.errors[0]).toMatchObject({ row: r });
+
+    const prov = await patched((b) => {
+      const at = b.indexOf('"kind":"text-file"', locate.byte(r, BUFFER_INDEX.provenanceData, 0));
+      b.write('"kind":"text-fil!"', at, "latin1");
+    });
+    const provReport = await validate(prov.shard);
+    expect(rulesOf(provReport)).toEqual(["segment.provenance"]);
+  });
+
+  it("reports bytes after the end-of-stream marker (arrow.stream)", async () => {
+    const { shard } = await patched((b) => Buffer.concat([b, Buffer.from([1, 2, 3, 4])]));
+    expect(rulesOf(await validate(shard))).toEqual(["arrow.stream"]);
+  });
+
+  it("reports a shard whose stage differs from its manifest's (manifest.meta)", async () => {
+    const { dir: d } = await patched(() => undefined);
+    await writeManifest(d, { ...manifestFor([entry]), stage: "other" });
+    expect(rulesOf(await validate(d))).toEqual(["manifest.meta"]);
+  });
+
   it("throws for a target that does not exist, and for a folder with nothing to validate", async () => {
     await expect(validate(join(dir, "missing.arrow"))).rejects.toThrow(/ENOENT/);
     const empty = join(dir, "empty");

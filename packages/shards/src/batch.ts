@@ -108,7 +108,7 @@ export class BatchBuilder {
     packBitsInto(row.vision, this.visionBits, base);
     packBitsInto(row.loss, this.lossBits, base);
     let lossTokens = 0;
-    for (let i = 0; i < seqLen; i++) lossTokens += row.loss[i]!;
+    for (let i = 0; i < seqLen; i++) lossTokens += row.loss[i]! & 1;
     for (let i = 0; i <= nseg; i++) this.cuValues.push(row.cuSeqlens[i]!);
     for (let s = 0; s < nseg; s++) {
       this.weightText.push(row.weightText[s]!);

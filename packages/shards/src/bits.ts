@@ -3,13 +3,13 @@
  * convert between that and one byte (0|1) per token, the form PackedRow uses.
  */
 
-/** Writes `flags` (0|1 per element) into `bits` starting at bit `bitOffset`; bits must be zeroed. */
+/** Writes the low bit of each of `flags` into `bits` starting at bit `bitOffset`; bits must be zeroed. */
 export function packBitsInto(flags: Uint8Array, bits: Uint8Array, bitOffset: number): void {
   const n = flags.length;
   let i = 0;
   // Leading bits until the bit position is byte-aligned.
   for (; i < n && ((bitOffset + i) & 7) !== 0; i++) {
-    if (flags[i]) bits[(bitOffset + i) >> 3]! |= 1 << ((bitOffset + i) & 7);
+    if (flags[i]! & 1) bits[(bitOffset + i) >> 3]! |= 1 << ((bitOffset + i) & 7);
   }
   let byte = (bitOffset + i) >> 3;
   for (; i + 8 <= n; i += 8, byte++) {
@@ -24,7 +24,7 @@ export function packBitsInto(flags: Uint8Array, bits: Uint8Array, bitOffset: num
       ((flags[i + 7]! & 1) << 7);
   }
   for (; i < n; i++) {
-    if (flags[i]) bits[(bitOffset + i) >> 3]! |= 1 << ((bitOffset + i) & 7);
+    if (flags[i]! & 1) bits[(bitOffset + i) >> 3]! |= 1 << ((bitOffset + i) & 7);
   }
 }
 

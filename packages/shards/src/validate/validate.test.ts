@@ -297,6 +297,25 @@ describe("validate", () => {
     await expect(validate(empty)).rejects.toThrow(/no manifest.json/);
   });
 
+  it("validates every <stage>/manifest.json of an output root, and finds errors in any of them", async () => {
+    const root = join(dir, "out-root");
+    for (const stage of ["a", "b"]) {
+      await mkdir(join(root, stage), { recursive: true });
+      await copyFile(pristine, join(root, stage, entry.file));
+      await writeManifest(join(root, stage), manifestFor([entry]));
+    }
+    await mkdir(join(root, "work"));
+    const good = await validate(root);
+    expect(good.ok).toBe(true);
+    expect(good.shards).toBe(2);
+    const bytes = await readFile(join(root, "b", entry.file));
+    bytes[bytes.length - 20]! ^= 0xff;
+    await writeFile(join(root, "b", entry.file), bytes);
+    const bad = await validate(root);
+    expect(bad.ok).toBe(false);
+    expect(bad.errors.map((e) => e.rule)).toContain("manifest.sha256");
+  });
+
   it("reports shards missing from or unlisted in the manifest, and wrong totals", async () => {
     const { dir: d } = await patched(() => undefined);
     await copyFile(pristine, join(d, "extra.arrow"));

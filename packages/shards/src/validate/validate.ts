@@ -157,8 +157,20 @@ function tally(report: ValidationReport, r: ShardResult): void {
   report.tokens += r.tokens;
 }
 
+/** An output root (`lwm run --out DIR`): the manifest of every stage folder directly under it, sorted. */
+async function stageManifestsIn(dir: string): Promise<string[]> {
+  const entries = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  const found: string[] = [];
+  for (const name of entries) {
+    const path = join(dir, name, MANIFEST_FILE);
+    if (await stat(path).then((s) => s.isFile(), () => false)) found.push(path);
+  }
+  return found;
+}
+
 /**
- * Validates a shard file, a directory (its manifest.json if present, else every .arrow file in it)
+ * Validates a shard file, a directory (its manifest.json if present, else every .arrow file in it,
+ * else every <stage>/manifest.json under it, as `lwm run --out DIR` lays them out)
  * or a manifest.json: every rule in RULES on every row of every batch. A lone shard (or a directory
  * without a manifest) gets the structural and content checks only; with a manifest, sha256 and
  * counts are compared too. Throws ValidateTargetError when there is nothing to validate.
@@ -174,8 +186,12 @@ export async function validate(target: string, options: ValidateOptions = {}): P
     if (await stat(manifest).then(() => true, () => false)) await validateManifest(manifest, errors, report);
     else {
       const files = await arrowFilesIn(target);
-      if (files.length === 0) throw new ValidateTargetError(`${target}: no ${MANIFEST_FILE} and no .arrow shards in this directory`);
+      const stages = files.length > 0 ? [] : await stageManifestsIn(target);
+      if (files.length === 0 && stages.length === 0) {
+        throw new ValidateTargetError(`${target}: no ${MANIFEST_FILE}, no .arrow shards and no <stage>/${MANIFEST_FILE} in this directory`);
+      }
       for (const f of files) tally(report, await validateShard(join(target, f), errors, false));
+      for (const m of stages) await validateManifest(m, errors, report);
     }
   } else if (target.endsWith(".json")) {
     await validateManifest(target, errors, report);

@@ -37,3 +37,4 @@ export { computeParams, trainStepFlops } from "./train/flops.js";
 export { CITIES, drawNeedles, needleText, questionText, scoreAnswer, buildNeedlePrompt, needleDepths, PROMPT_PREFIX, promptSuffix, type Needle, type NeedlePrompt } from "./eval/needle.js";
 export { runNeedleGrid, sentenceEndIds, type NeedleGridOptions, type NeedleTokenizer } from "./eval/needle-run.js";
 export { renderNeedleHeatmap } from "./eval/heatmap-html.js";
+export { writeSyntheticStage, TINY_VOCAB, TINY_VL_VOCAB, type SyntheticStageOptions } from "./data/synthetic.js";

@@ -2,7 +2,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { writeSyntheticStage } from "../test-helpers/synthetic-stage.js";
+import { writeSyntheticStage } from "./synthetic.js";
 import { segmentsOf, StageDataset } from "./dataset.js";
 import { DataLoader } from "./loader.js";
 import { isHeldOut, shuffled } from "./split.js";

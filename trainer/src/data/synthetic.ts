@@ -1,6 +1,6 @@
 /**
- * Writes a small packed stage (out/<stage>/ shards + manifest.json) with @lwm/shards' real writer,
- * for tests. The corpus is learnable: after BOS each example counts upward by a per-example stride
+ * Writes a synthetic packed stage (out/<stage>/ shards + manifest.json) with @lwm/shards' real
+ * writer, for tests and benchmarks of the training loop. The corpus is learnable: after BOS each example counts upward by a per-example stride
  * through the ids [FIRST_ID, textVocabSize), so every token but the second is determined by the two
  * before it, and a tiny model's loss must fall when it trains.
  */

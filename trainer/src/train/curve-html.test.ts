@@ -8,7 +8,7 @@ const stage = (name: string, startStep: number): MetricsRecord => ({
 });
 const step = (name: string, s: number, loss: number): MetricsRecord => ({
   kind: "step", stage: name, stageStep: s, step: s, loss, textLoss: loss, visionLoss: 0, textAccuracy: 0.5, visionAccuracy: null, lr: 1e-3,
-  gradNorm: 1, examples: 3, stageTokens: 128 * s, totalTokens: 128 * s, tokensPerSecond: 100, modelGflops: 0.1, seconds: 1,
+  gradNorm: 1, examples: 3, stageTokens: 128 * s, totalTokens: 128 * s, tokensPerSecond: 100, modelGflops: 0.1, seconds: 1, engineSeconds: 0.9,
 });
 
 describe("renderLossCurve", () => {

@@ -25,6 +25,8 @@ export const StepRecord = z.object({
   /** Model FLOP/s in GFLOP/s (train/flops.ts). */
   modelGflops: z.number(),
   seconds: z.number(),
+  /** Of `seconds`, the time inside the engine's forward/backward calls (the rest is loader, optimizer, logging). */
+  engineSeconds: z.number(),
 });
 export type StepRecord = z.infer<typeof StepRecord>;
 

@@ -5,7 +5,7 @@ import { Recipe, type RecipeInput } from "@lwm/schemas";
 import { describe, expect, it } from "vitest";
 import { loadCheckpoint } from "../checkpoint/checkpoint.js";
 import { createEngine } from "../model/index.js";
-import { writeSyntheticStage } from "../test-helpers/synthetic-stage.js";
+import { writeSyntheticStage } from "../data/synthetic.js";
 import { readMetrics, type EvalRecord, type StageRecord, type StepRecord } from "./metrics.js";
 import { planTraining } from "./plan.js";
 import { paramsSha256, train } from "./trainer.js";

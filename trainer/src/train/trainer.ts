@@ -107,6 +107,7 @@ interface Sums {
   visionCorrect: number;
   visionTargets: number;
   unmaskedPairs: number;
+  engineMs: number;
 }
 
 function addLoss(s: Sums, r: LossResult): void {
@@ -118,9 +119,10 @@ function addLoss(s: Sums, r: LossResult): void {
   s.visionCorrect += r.visionCorrect;
   s.visionTargets += r.visionTargets;
   s.unmaskedPairs += r.stats.unmaskedPairs;
+  s.engineMs += r.stats.wallMs;
 }
 
-const zeroSums = (): Sums => ({ loss: 0, textLoss: 0, visionLoss: 0, textCorrect: 0, textTargets: 0, visionCorrect: 0, visionTargets: 0, unmaskedPairs: 0 });
+const zeroSums = (): Sums => ({ loss: 0, textLoss: 0, visionLoss: 0, textCorrect: 0, textTargets: 0, visionCorrect: 0, visionTargets: 0, unmaskedPairs: 0, engineMs: 0 });
 
 function chunks<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];
@@ -369,6 +371,7 @@ export async function train(o: TrainOptions): Promise<TrainSummary> {
             tokensPerSecond: tokens / seconds,
             modelGflops: trainStepFlops(cfg, tokens, sums.unmaskedPairs) / seconds / 1e9,
             seconds,
+            engineSeconds: sums.engineMs / 1000,
           };
           await metrics.append(rec);
           lastLoss = rec.loss;

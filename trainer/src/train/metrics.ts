@@ -106,8 +106,8 @@ export class MetricsLog {
 /** Reads and validates metrics.jsonl (a torn last line from a kill is ignored). */
 export async function readMetrics(path: string): Promise<MetricsRecord[]> {
   const text = await readFile(path, "utf8");
-  const lines = text.split("\n");
-  const complete = text.endsWith("\n") ? lines.slice(0, -1) : lines.slice(0, -1);
+  // Every complete record ends with "\n": the last piece is "" or a line torn by a kill.
+  const complete = text.split("\n").slice(0, -1);
   return complete.map((line, i) => {
     let json: unknown;
     try {

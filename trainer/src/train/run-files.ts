@@ -1,0 +1,50 @@
+import { randomBytes } from "node:crypto";
+import { readdir, rename, rm, writeFile } from "node:fs/promises";
+import { join, relative } from "node:path";
+import { renderLossCurve } from "./curve-html.js";
+import { readMetrics } from "./metrics.js";
+
+export const METRICS_FILE = "metrics.jsonl";
+export const CURVE_FILE = "loss.html";
+export const LATEST_FILE = "latest.json";
+
+export async function writeAtomic(path: string, text: string): Promise<void> {
+  const tmp = `${path}.tmp-${randomBytes(4).toString("hex")}`;
+  await writeFile(tmp, text);
+  await rename(tmp, path);
+}
+
+/**
+ * The files of a run folder:
+ *   metrics.jsonl, loss.html, latest.json → the checkpoint to resume from,
+ *   checkpoints/<stage>/step-NNNNNN (the latest mid-stage one) and checkpoints/<stage>/final.
+ */
+export class RunFiles {
+  readonly metrics: string;
+  readonly curve: string;
+  readonly latest: string;
+
+  constructor(readonly dir: string, private readonly title: string) {
+    this.metrics = join(dir, METRICS_FILE);
+    this.curve = join(dir, CURVE_FILE);
+    this.latest = join(dir, LATEST_FILE);
+  }
+
+  checkpointDir(stage: string, name: string): string {
+    return join(this.dir, "checkpoints", stage, name);
+  }
+
+  /** Points latest.json at `checkpoint`, then drops the stage's superseded step checkpoints. */
+  async checkpointWritten(stage: string, checkpoint: string): Promise<void> {
+    await writeAtomic(this.latest, JSON.stringify({ checkpoint: relative(this.dir, checkpoint) }) + "\n");
+    const stageDir = join(this.dir, "checkpoints", stage);
+    for (const entry of await readdir(stageDir)) {
+      if (join(stageDir, entry) !== checkpoint && /^step-\d+$/.test(entry)) await rm(join(stageDir, entry), { recursive: true, force: true });
+    }
+  }
+
+  /** Re-renders loss.html from metrics.jsonl. */
+  async renderCurve(): Promise<void> {
+    await writeAtomic(this.curve, renderLossCurve(this.title, await readMetrics(this.metrics)));
+  }
+}

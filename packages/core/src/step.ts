@@ -98,6 +98,12 @@ export interface Step {
    */
   workerThreads?(threads: number): number;
   /**
+   * Environment for native thread pools, sized from the budget (e.g. HF tokenizers'
+   * TOKENIZERS_PARALLELISM / RAYON_NUM_THREADS). The CLI sets these before the step loads native
+   * code, leaving variables the user set alone; they are process-wide.
+   */
+  nativeEnv?(threads: number): Record<string, string>;
+  /**
    * Builds the plan: cheap work only (list and hash inputs). Throws `ConfigError` for a config
    * problem that zod could not see (e.g. a missing input file), before any unit runs.
    */

@@ -1,0 +1,161 @@
+import { isAbsolute, resolve } from "node:path";
+import { ConfigError, sha256File, stableStringify, unitKey, type JsonValue, type Step, type StepContext, type StepPlan, type WorkUnit } from "@lwm/core";
+import type { BooksSource, Stage, TokenDtype } from "@lwm/schemas";
+import { loadTokenizer } from "@lwm/tokenizer";
+import { finalizeBooks, type PlannedStage, type PlannedTokenizeUnit } from "./finalize.js";
+import { listSourceFiles } from "./inputs.js";
+import { jsonlRanges } from "./sources/jsonl.js";
+import { compressionOf } from "./sources/byte-stream.js";
+import { rowGroupRanges } from "./sources/parquet.js";
+import type { InputPart, TokenizeSpec } from "./tokenize-unit.js";
+import { windowUnit, type WindowSpec } from "./window-unit.js";
+
+export const BOOKS_STEP_NAME = "books";
+/** Bump when the bytes a unit writes would change for the same inputs and config. */
+export const BOOKS_STEP_VERSION = "1.0.0";
+/** Examples per record batch of an examples file (part of the window units' keys: it shapes their bytes). */
+const WINDOW_BATCH_EXAMPLES = 1024;
+
+const TOKENIZE_MODULE = new URL("./tokenize-unit.js", import.meta.url).href;
+
+/**
+ * The books step: ingest (.txt .jsonl[.gz|.zst] .parquet .epub) → clean → tokenize (one unit per
+ * file part) → per-stage windows (one unit per tokenize unit and stage) → finalize (exact duplicate
+ * removal, examples/<stage>/ published with index.json, documents.jsonl, report details).
+ */
+export const booksStep: Step = {
+  name: BOOKS_STEP_NAME,
+  version: BOOKS_STEP_VERSION,
+  description: "books: ingest, clean, tokenize and window long documents per training stage",
+  workerThreads: (threads) => threads,
+  // Each worker thread runs one unit at a time and encodes its batches on its own libuv thread
+  // (no rayon pool): the CPU in use stays at about one core per worker.
+  nativeEnv: () => ({ TOKENIZERS_PARALLELISM: "false" }),
+  plan: planBooks,
+};
+
+async function planBooks(ctx: StepContext): Promise<StepPlan> {
+  const { recipe } = ctx;
+  const config = recipe.steps.books;
+  const sources = recipe.sources.map((source, index) => ({ source, index })).filter((s): s is { source: BooksSource; index: number } => s.source.kind === "books");
+  const tokenizerPath = recipe.tokenizer === undefined ? undefined : isAbsolute(recipe.tokenizer) ? recipe.tokenizer : resolve(ctx.recipeDir, recipe.tokenizer);
+  let tokenizer;
+  try {
+    tokenizer = await loadTokenizer(tokenizerPath);
+  } catch (err) {
+    throw new ConfigError("tokenizer", err instanceof Error ? err.message : String(err));
+  }
+  const tokenDtype: TokenDtype = tokenizer.vocabSize <= 0x10000 ? "uint16" : "uint32";
+  const files = await listSourceFiles(sources, ctx.recipeDir);
+  ctx.logger.info(`${files.length} input files (${files.reduce((s, f) => s + f.bytes, 0)} bytes), tokenizer ${tokenizer.sha256.slice(0, 12)}`);
+
+  const stages: PlannedStage[] = recipe.stages.map((stage: Stage) => ({
+    name: stage.name,
+    seqLen: stage.seqLen,
+    minTokens: stage.minTokens,
+    maxTokens: stage.maxTokens,
+    sources: Object.keys(stage.mixture).filter((name) => sources.some((s) => s.source.name === name)),
+  }));
+
+  const units: WorkUnit[] = [];
+  const planned = new Set<string>();
+  const tokenizeUnits: PlannedTokenizeUnit[] = [];
+  const inputs: StepPlan["inputs"] = [];
+  for (const file of files) {
+    const sha256 = await sha256File(file.path);
+    inputs.push({ path: file.name, bytes: file.bytes, sha256 });
+    const parts: InputPart[] =
+      file.format === "jsonl" && compressionOf(file.path) === "none"
+        ? (await jsonlRanges(file.path, config.unitBytes)).map((range) => ({ kind: "lines", range }))
+        : file.format === "parquet"
+          ? (await rowGroupRanges(file.path, config.unitBytes)).map((range) => ({ kind: "rowGroups", range }))
+          : [{ kind: "whole" }];
+    const { source } = file;
+    const recordFields = file.format === "jsonl" || file.format === "parquet";
+    const fields = { text: source.textField, id: source.idField, title: source.titleField, language: source.languageField };
+    for (const part of parts) {
+      const spec: Omit<TokenizeSpec, "outDir"> = {
+        file: { path: file.path, name: file.name, sha256, fields },
+        format: file.format,
+        part,
+        clean: { stripGutenberg: config.stripGutenberg, minChars: config.minChars },
+        ...(source.language !== undefined ? { language: source.language } : {}),
+        maxDocumentBytes: config.maxDocumentBytes,
+        ...(tokenizerPath !== undefined ? { tokenizerPath } : {}),
+        tokenDtype,
+        batchChars: config.tokenizeBatchChars,
+      };
+      const key = unitKey({
+        step: BOOKS_STEP_NAME,
+        version: BOOKS_STEP_VERSION,
+        kind: "tokenize",
+        config: {
+          format: file.format,
+          fields: recordFields ? fields : null,
+          language: source.language ?? null,
+          clean: { stripGutenberg: config.stripGutenberg, minChars: config.minChars },
+          maxDocumentBytes: spec.maxDocumentBytes,
+          tokenizerSha256: tokenizer.sha256,
+          tokenDtype,
+          batchChars: spec.batchChars,
+        },
+        inputs: [sha256, file.name, stableStringify(part as unknown as JsonValue)],
+      });
+      const label = `tokenize ${file.name}${part.kind === "lines" ? ` bytes ${part.range.start}-${part.range.end}` : part.kind === "rowGroups" ? ` row groups ${part.range.start}-${part.range.end}` : ""}`;
+      units.push({
+        key,
+        label,
+        group: key,
+        size: file.bytes,
+        execute: async (dir) => (await ctx.pool.run(TOKENIZE_MODULE, "tokenizeUnit", { ...spec, outDir: dir })) as Awaited<ReturnType<WorkUnit["execute"]>>,
+      });
+      const windowKeys = new Map<string, string>();
+      for (const stage of stages) {
+        if (!stage.sources.includes(source.name)) continue;
+        const stageConfig = { seqLen: stage.seqLen, minTokens: stage.minTokens, ...(stage.maxTokens !== undefined ? { maxTokens: stage.maxTokens } : {}) };
+        const windowKey = unitKey({
+          step: BOOKS_STEP_NAME,
+          version: BOOKS_STEP_VERSION,
+          kind: "window",
+          config: { ...stageConfig, maxTokens: stage.maxTokens ?? null, bosId: tokenizer.bosId, eosId: tokenizer.eosId, tokenDtype, batchExamples: WINDOW_BATCH_EXAMPLES },
+          inputs: [key],
+        });
+        windowKeys.set(stage.name, windowKey);
+        if (planned.has(windowKey)) continue; // two stages with equal settings share one unit
+        planned.add(windowKey);
+        units.push({
+          key: windowKey,
+          label: `window ${file.name} seqLen ${stage.seqLen}`,
+          group: key,
+          dependsOn: [key],
+          execute: async (dir, unitDirs) => {
+            const spec: WindowSpec = {
+              outDir: dir,
+              documentsDir: unitDirs.get(key) as string,
+              stage: stageConfig,
+              bosId: tokenizer.bosId,
+              eosId: tokenizer.eosId,
+              tokenDtype,
+              batchExamples: WINDOW_BATCH_EXAMPLES,
+            };
+            return windowUnit(spec);
+          },
+        });
+      }
+      tokenizeUnits.push({ key, sourceName: source.name, windowKeys });
+    }
+  }
+  return {
+    units,
+    inputs,
+    finalize: (completed) =>
+      finalizeBooks({
+        stepDir: ctx.stepDir,
+        completed,
+        tokenizeUnits,
+        stages,
+        dedup: config.dedup,
+        index: { tokenDtype, tokenizerSha256: tokenizer.sha256, bosId: tokenizer.bosId, eosId: tokenizer.eosId },
+      }),
+  };
+}

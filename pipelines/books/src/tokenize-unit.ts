@@ -1,0 +1,169 @@
+import { appendFile } from "node:fs/promises";
+import { join } from "node:path";
+import { exampleIdOf, sha256Hex, stableStringify, type JsonValue, type RejectRecord, type UnitOutcome } from "@lwm/core";
+import type { TokenDtype } from "@lwm/schemas";
+import { loadTokenizer, type Tokenizer } from "@lwm/tokenizer";
+import { ArrowStreamFile, type TokenArray } from "./arrow-io.js";
+import { cleanText, type CleanOptions } from "./clean/clean.js";
+import type { DocumentEntry } from "./documents.js";
+import { readEpub } from "./sources/epub.js";
+import { readJsonl, type LineRange } from "./sources/jsonl.js";
+import { readParquet, type RowGroupRange } from "./sources/parquet.js";
+import { readTxt } from "./sources/txt.js";
+import type { InputFile, SourceItem } from "./sources/types.js";
+
+export type InputFormat = "txt" | "jsonl" | "parquet" | "epub";
+
+/** What a tokenize unit reads (its part of one input file). */
+export type InputPart = { kind: "whole" } | { kind: "lines"; range: LineRange } | { kind: "rowGroups"; range: RowGroupRange };
+
+export interface TokenizeSpec {
+  /** The unit's (temp) output folder. */
+  outDir: string;
+  file: InputFile;
+  format: InputFormat;
+  part: InputPart;
+  clean: CleanOptions;
+  /** The source's language, for documents that don't say. */
+  language?: string;
+  maxDocumentBytes: number;
+  tokenizerPath?: string;
+  tokenDtype: TokenDtype;
+  /** Characters per encodeBatch call. */
+  batchChars: number;
+}
+
+/** Files of a tokenize unit's folder. */
+export const TOKENIZE_FILES = { documents: "documents.jsonl", tokens: "documents.arrow" } as const;
+
+const tokenizers = new Map<string, Promise<Tokenizer>>();
+
+/** One tokenizer per worker thread and path, kept between units. */
+function tokenizerFor(path: string | undefined): Promise<Tokenizer> {
+  const key = path ?? "";
+  let t = tokenizers.get(key);
+  if (!t) {
+    t = loadTokenizer(path);
+    tokenizers.set(key, t);
+  }
+  return t;
+}
+
+export function readerFor(spec: Pick<TokenizeSpec, "file" | "format" | "part" | "maxDocumentBytes">): AsyncGenerator<SourceItem> {
+  const { file, part } = spec;
+  switch (spec.format) {
+    case "txt":
+      return readTxt(file, spec.maxDocumentBytes);
+    case "jsonl":
+      return readJsonl(file, part.kind === "lines" ? part.range : undefined);
+    case "parquet":
+      return readParquet(file, part.kind === "rowGroups" ? part.range : { start: 0, end: Number.MAX_SAFE_INTEGER });
+    case "epub":
+      return readEpub(file);
+  }
+}
+
+interface PendingDocument {
+  entry: Omit<DocumentEntry, "tokens">;
+  text: string;
+}
+
+/**
+ * Reads one part of an input file, cleans each document, tokenizes them with encodeBatch (each
+ * document in one piece: the Llama normalizer prefixes "▁" per call, so pieces would change the
+ * ids at their seams) and writes documents.arrow (token lists + metadata) and documents.jsonl.
+ * The next batch is read and cleaned while the previous one is being encoded.
+ */
+export async function tokenizeUnit(spec: TokenizeSpec): Promise<UnitOutcome> {
+  const tokenizer = await tokenizerFor(spec.tokenizerPath);
+  const rejects: RejectRecord[] = [];
+  const arrow = new ArrowStreamFile(join(spec.outDir, TOKENIZE_FILES.tokens), spec.tokenDtype, new Map([["lwm.books.documents", "1"], ["token_dtype", spec.tokenDtype]]));
+  const jsonlPath = join(spec.outDir, TOKENIZE_FILES.documents);
+  await appendFile(jsonlPath, "");
+  const totals = { documents: 0, tokens: 0, chars: 0, inputBytes: 0 };
+
+  let batch: PendingDocument[] = [];
+  let batchChars = 0;
+  let inflight: Promise<void> = Promise.resolve();
+
+  const flush = async (docs: PendingDocument[]): Promise<void> => {
+    if (docs.length === 0) return;
+    const encoded = tokenizer.encodeBatch(docs.map((d) => d.text));
+    await inflight; // batches are written in order
+    inflight = encoded.then(async (ids) => {
+      const tokens: TokenArray[] = ids.map((t) => (spec.tokenDtype === "uint16" ? Uint16Array.from(t) : t));
+      const entries: DocumentEntry[] = docs.map((d, i) => ({ ...d.entry, tokens: (tokens[i] as TokenArray).length }));
+      arrow.write({
+        document_id: { kind: "utf8", values: entries.map((e) => e.documentId) },
+        content_sha256: { kind: "utf8", values: entries.map((e) => e.contentSha256) },
+        provenance: { kind: "utf8", values: entries.map((e) => stableStringify(e.provenance as unknown as JsonValue)) },
+        tokens: { kind: "tokens", values: tokens },
+      });
+      await appendFile(jsonlPath, entries.map((e) => `${stableStringify(e as unknown as JsonValue)}\n`).join(""));
+      for (const e of entries) {
+        totals.documents += 1;
+        totals.tokens += e.tokens;
+        totals.chars += e.chars;
+      }
+    });
+  };
+
+  try {
+    for await (const item of readerFor(spec)) {
+      if (item.kind === "reject") {
+        rejects.push(item.reject);
+        continue;
+      }
+      const doc = item.document;
+      totals.inputBytes += Buffer.byteLength(doc.text, "utf8");
+      const cleaned = cleanText(doc.text, spec.clean);
+      const provenance = doc.provenanceOf(cleaned.ok ? cleaned.start : 0, cleaned.ok ? cleaned.end : doc.text.length);
+      if (!cleaned.ok) {
+        rejects.push({ source: spec.file.name, position: positionOf(provenance), reason: cleaned.reason });
+        continue;
+      }
+      const title = doc.title ?? cleaned.title;
+      const language = doc.language ?? cleaned.language ?? spec.language;
+      const entry: Omit<DocumentEntry, "tokens"> = {
+        documentId: exampleIdOf("book-document", stableStringify(provenance as unknown as JsonValue)),
+        contentSha256: sha256Hex(cleaned.text),
+        chars: cleaned.text.length,
+        provenance,
+        ...(title !== undefined ? { title } : {}),
+        ...(language !== undefined ? { language } : {}),
+        ...(doc.sourceId !== undefined ? { sourceId: doc.sourceId } : {}),
+      };
+      batch.push({ entry, text: cleaned.text });
+      batchChars += cleaned.text.length;
+      if (batchChars >= spec.batchChars) {
+        await flush(batch);
+        batch = [];
+        batchChars = 0;
+      }
+    }
+    await flush(batch);
+    await inflight;
+    await arrow.close();
+  } catch (err) {
+    await inflight.catch(() => undefined);
+    await arrow.abort();
+    throw err;
+  }
+  return { result: { documents: totals.documents, tokens: totals.tokens }, rejects, metrics: totals };
+}
+
+/** A reject position from a document's provenance. */
+export function positionOf(p: DocumentEntry["provenance"]): RejectRecord["position"] {
+  switch (p.kind) {
+    case "text-file":
+      return { bytes: p.bytes };
+    case "jsonl":
+      return { line: p.line, bytes: p.bytes };
+    case "parquet":
+      return { rowGroup: p.rowGroup, row: p.row };
+    case "epub":
+      return { entry: p.entries.join(",") };
+    default:
+      return {};
+  }
+}

@@ -22,7 +22,7 @@ const recipe = {
   sources: [{ kind: "books", name: "s", paths: ["unused"] }],
   stages: [
     { name: "a", seqLen: 32, ropeTheta: 1e4, mixture: { s: 1 }, training: { steps: 40, tokensPerBatch: 64, lr: { peak: 1e-2, warmupSteps: 3, decay: "cosine" }, evalFraction: 0.1, evalEvery: 10, checkpointEvery: 4 } },
-    { name: "b", seqLen: 64, ropeTheta: 1e5, mixture: { s: 1 }, training: { steps: 4, tokensPerBatch: 128, lr: { peak: 3e-3 }, evalFraction: 0.1, checkpointEvery: 2 } },
+    { name: "b", seqLen: 64, ropeTheta: 1e5, mixture: { s: 1 }, training: { steps: 16, tokensPerBatch: 128, lr: { peak: 3e-3 }, evalFraction: 0.1, checkpointEvery: 3 } },
   ],
   model: { dim: 16, layers: 1, heads: 2, ffnDim: 32 },
 };
@@ -48,6 +48,21 @@ beforeAll(async () => {
 });
 
 describe("lwm train", () => {
+  /** Starts a run and SIGKILLs it as soon as latest.json names `checkpoint`; returns the run folder. */
+  async function killAt(name: string, checkpoint: string): Promise<string> {
+    const dir = join(root, name);
+    const child = spawn(process.execPath, [CLI, "train", recipePath, "--data", join(root, "data"), "--workers", "2", "--out", dir], { stdio: "ignore" });
+    const exited = new Promise<NodeJS.Signals | null>((res) => child.on("exit", (_code, signal) => res(signal)));
+    const latest = join(dir, "latest.json");
+    for (let i = 0; i < 6000; i++) {
+      if (existsSync(latest) && readFileSync(latest, "utf8").includes(checkpoint)) break;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    child.kill("SIGKILL");
+    expect(await exited).toBe("SIGKILL");
+    return dir;
+  }
+
   it.skipIf(!existsSync(CLI))("resumes after SIGKILL mid-stage with a bit-identical loss curve", async () => {
     const straight = join(root, "straight");
     const full = train(["--out", straight, "--json"]);
@@ -55,32 +70,25 @@ describe("lwm train", () => {
     expect(full.status).toBe(0);
     const summary = JSON.parse(full.stdout) as { stages: { stage: string }[] };
     expect(summary.stages.map((s) => s.stage)).toEqual(["a", "b"]);
+    expect(losses(straight).filter((r) => r.kind === "step")).toHaveLength(56);
 
-    // Kill once the run has written a mid-stage checkpoint of stage "a" (but well before its end).
-    const killed = join(root, "killed");
-    const child = spawn(process.execPath, [CLI, "train", recipePath, "--data", join(root, "data"), "--workers", "2", "--out", killed], { stdio: "ignore" });
-    const exited = new Promise<NodeJS.Signals | null>((res) => child.on("exit", (_code, signal) => res(signal)));
-    const latest = join(killed, "latest.json");
-    for (let i = 0; i < 3000; i++) {
-      if (existsSync(latest) && readFileSync(latest, "utf8").includes("step-000008")) break;
-      await new Promise((r) => setTimeout(r, 10));
+    // Killed in stage "a" after its step-8 checkpoint, and in stage "b" after its step-3 checkpoint.
+    for (const [name, checkpoint, minSteps] of [["killed-a", "a/step-000008", 8], ["killed-b", "b/step-000003", 43]] as const) {
+      const killed = await killAt(name, checkpoint);
+      const partial = losses(killed).filter((r) => r.kind === "step").length;
+      expect(partial).toBeGreaterThanOrEqual(minSteps);
+      expect(partial).toBeLessThan(56);
+
+      // Without --resume the run folder is refused (exit 2), so nothing is overwritten by accident.
+      const refused = train(["--out", killed]);
+      expect(refused.status).toBe(2);
+      expect(refused.stderr).toMatch(/already holds a checkpoint.*--resume/);
+
+      const resumed = train(["--out", killed, "--resume"]);
+      expect(resumed.stderr).toContain("resuming from");
+      expect(resumed.status).toBe(0);
+      expect(losses(killed)).toEqual(losses(straight));
     }
-    child.kill("SIGKILL");
-    expect(await exited).toBe("SIGKILL");
-    const partial = losses(killed).filter((r) => r.kind === "step").length;
-    expect(partial).toBeGreaterThanOrEqual(8);
-    expect(partial).toBeLessThan(40);
-
-    // Without --resume the run folder is refused (exit 2), so nothing is overwritten by accident.
-    const refused = train(["--out", killed]);
-    expect(refused.status).toBe(2);
-    expect(refused.stderr).toMatch(/already holds a checkpoint.*--resume/);
-
-    const resumed = train(["--out", killed, "--resume"]);
-    expect(resumed.stderr).toContain("resuming from");
-    expect(resumed.status).toBe(0);
-    expect(losses(killed)).toEqual(losses(straight));
-    expect(losses(straight).filter((r) => r.kind === "step")).toHaveLength(44);
   }, 240_000);
 
   it.skipIf(!existsSync(CLI))("refuses bad flags and recipes before any work, naming the field", () => {

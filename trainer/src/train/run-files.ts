@@ -34,12 +34,16 @@ export class RunFiles {
     return join(this.dir, "checkpoints", stage, name);
   }
 
-  /** Points latest.json at `checkpoint`, then drops the stage's superseded step checkpoints. */
+  /**
+   * Points latest.json at `checkpoint`, then drops the stage's superseded step checkpoints and any
+   * temp folder a killed save left behind (saveCheckpoint's ".<name>.tmp-…" / ".<name>.old-…").
+   */
   async checkpointWritten(stage: string, checkpoint: string): Promise<void> {
     await writeAtomic(this.latest, JSON.stringify({ checkpoint: relative(this.dir, checkpoint) }) + "\n");
     const stageDir = join(this.dir, "checkpoints", stage);
     for (const entry of await readdir(stageDir)) {
-      if (join(stageDir, entry) !== checkpoint && /^step-\d+$/.test(entry)) await rm(join(stageDir, entry), { recursive: true, force: true });
+      const stale = /^step-\d+$/.test(entry) || /^\..+\.(tmp|old)-[0-9a-f]+$/.test(entry);
+      if (join(stageDir, entry) !== checkpoint && stale) await rm(join(stageDir, entry), { recursive: true, force: true });
     }
   }
 

@@ -13,7 +13,7 @@ import { stepFlops } from "./flops.js";
 
 export const BENCH_MODEL: LlamaConfig = { vocabSize: 32000, visionVocabSize: 0, dim: 256, layers: 4, heads: 4, ffnDim: 688, normEps: 1e-6, ropeTheta: 1e6 };
 
-interface Case { id: string; seqLen: number; workers: number; threads: number; layout: "zigzag" | "contiguous"; steps: number }
+interface Case { id: string; seqLen: number; workers: number; threads: number; layout: "zigzag" | "contiguous"; steps: number; attnBlock?: number }
 const CASES: Case[] = [
   { id: "2k-p1-t1", seqLen: 2048, workers: 1, threads: 1, layout: "zigzag", steps: 3 },
   { id: "2k-p1-t2", seqLen: 2048, workers: 1, threads: 2, layout: "zigzag", steps: 3 },
@@ -52,7 +52,7 @@ const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length
 
 async function runCase(c: Case) {
   const cfg = BENCH_MODEL;
-  const engine = await createEngine(cfg, { workers: c.workers, layout: c.layout, intraOpThreads: c.threads, workerDir: WORKER_DIR });
+  const engine = await createEngine(cfg, { workers: c.workers, layout: c.layout, intraOpThreads: c.threads, workerDir: WORKER_DIR, attnBlock: c.attnBlock });
   const params = initParams(cfg, 0);
   const row = benchRow(c.seqLen, 7);
   const E = row.cuSeqlens.length - 1; // examples in the (one-row) batch
@@ -74,14 +74,15 @@ async function runCase(c: Case) {
     case: c.id, seqLen: c.seqLen, workers: c.workers, threadsPerWorker: c.threads, layout: c.layout,
     stepMs: Math.round(median(walls)), gflops: +(flops / 1e9).toFixed(1), gflopPerS: +(flops / 1e6 / median(walls)).toFixed(1),
     ringWaitShare: +median(waits).toFixed(3), computeMs: st.computeMs.map(Math.round), ringWaitMs: st.ringWaitMs.map(Math.round),
-    attnPairsComputed: st.attnPairsComputed, attnPairsSkipped: st.attnPairsSkipped, loss: +last!.loss.toFixed(4),
+    graphMs: st.graphMs, attnPairsComputed: st.attnPairsComputed, attnPairsSkipped: st.attnPairsSkipped, loss: +last!.loss.toFixed(4),
     attnSavedMiBPerWorker: +attnSavedMiB.toFixed(1), peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
   };
 }
 
-const { values } = parseArgs({ options: { case: { type: "string" }, only: { type: "string" } } });
+const { values } = parseArgs({ options: { case: { type: "string" }, only: { type: "string" }, block: { type: "string" } } });
 if (values.case) {
-  const c = CASES.find((x) => x.id === values.case);
+  const found = CASES.find((x) => x.id === values.case);
+  const c = found && values.block ? { ...found, attnBlock: Number(values.block) } : found;
   if (!c) throw new Error(`unknown case ${values.case}; cases: ${CASES.map((x) => x.id).join(", ")}`);
   console.log(JSON.stringify(await runCase(c)));
 } else {

@@ -83,6 +83,8 @@ export interface EngineStats {
   ringWaitMs: number[];
   /** Per ring worker: ms spent inside onnxruntime (or the reference kernels). */
   computeMs: number[];
+  /** Per ring worker: ms per graph (attnStep, head:lossGrad, …); empty for the reference backend. */
+  graphMs: Record<string, number>[];
   /** Attention (query-chunk, key-chunk) pairs computed / skipped because fully masked, summed over workers and layers. */
   attnPairsComputed: number;
   attnPairsSkipped: number;

@@ -144,6 +144,7 @@ class RingEngine implements Engine {
       wallMs: performance.now() - t0,
       ringWaitMs: after.map((a, r) => a.ringWaitMs - before[r]!.ringWaitMs),
       computeMs: after.map((a, r) => a.computeMs - before[r]!.computeMs),
+      graphMs: after.map((a, r) => Object.fromEntries(Object.entries(a.graphMs).map(([k, v]) => [k, Math.round(v - (before[r]!.graphMs[k] ?? 0))]))),
       attnPairsComputed: after.reduce((s, a, r) => s + a.pairs - before[r]!.pairs, 0),
       attnPairsSkipped: after.reduce((s, a, r) => s + a.skipped - before[r]!.skipped, 0),
       unmaskedPairs: unmasked,
@@ -186,7 +187,7 @@ class ReferenceEngine implements Engine {
     const prepared = rows.map((r, i) => prepareRow(r, this.config, mode, examples, i));
     const r = referenceForwardBackward(params, this.config, prepared, mode, train);
     const stats: EngineStats = {
-      wallMs: performance.now() - t0, ringWaitMs: [0], computeMs: [performance.now() - t0],
+      wallMs: performance.now() - t0, ringWaitMs: [0], computeMs: [performance.now() - t0], graphMs: [],
       attnPairsComputed: 0, attnPairsSkipped: 0, unmaskedPairs: prepared.reduce((s, p) => s + unmaskedPairs(p.segId), 0),
     };
     const { grads, ...loss } = r;

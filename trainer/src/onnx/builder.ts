@@ -28,13 +28,13 @@ message OperatorSetIdProto { optional string domain=1; optional int64 version=2;
 const ModelProto = protobuf.parse(PROTO, { keepCase: true }).root.lookupType("onnx.ModelProto");
 
 const FLOAT = 1, INT64 = 7, BOOL = 9;
-const ATTR_FLOAT = 1, ATTR_INT = 2, ATTR_INTS = 7;
+const ATTR_FLOAT = 1, ATTR_INT = 2, ATTR_STRING = 3, ATTR_INTS = 7;
 
 export type Dim = number | string;
 /** A value in the graph, by name. */
 export type V = string;
 
-export type Attr = { f: number } | { i: number } | { ints: number[] };
+export type Attr = { f: number } | { i: number } | { ints: number[] } | { s: string };
 export const f = (x: number): Attr => ({ f: x });
 export const i = (x: number): Attr => ({ i: x });
 export const ints = (x: number[]): Attr => ({ ints: x });
@@ -91,7 +91,10 @@ export class GraphBuilder {
   opN(opType: string, inputs: V[], nOut: number, attrs: Record<string, Attr> = {}): V[] {
     const outs = Array.from({ length: nOut }, () => `t${this.counter++}`);
     const attribute = Object.entries(attrs).map(([name, a]) =>
-      "f" in a ? { name, type: ATTR_FLOAT, f: a.f } : "i" in a ? { name, type: ATTR_INT, i: a.i } : { name, type: ATTR_INTS, ints: a.ints },
+      "f" in a ? { name, type: ATTR_FLOAT, f: a.f }
+      : "i" in a ? { name, type: ATTR_INT, i: a.i }
+      : "s" in a ? { name, type: ATTR_STRING, s: new TextEncoder().encode(a.s) }
+      : { name, type: ATTR_INTS, ints: a.ints },
     );
     this.nodes.push({ input: inputs, output: outs, name: `n${this.counter++}`, op_type: opType, attribute });
     return outs;

@@ -189,23 +189,27 @@ export function postAttnBack(dm: GraphDims): GraphBuilder {
 
 // ---------------------------------------------------------------- final norm + LM head + cross-entropy (logits never leave the graph)
 
-/** Loss of `n` positions against float-coded targets, with per-position weights; `train` adds the gradients. */
+/**
+ * Loss of `n` positions against int64 targets `tgt` [n,1] with per-position weights `w` [n,1];
+ * `train` adds the gradients. Written to touch the [n, V] logits as few times as possible (they are
+ * the largest tensors of a step): the target logit is gathered, and the one-hot is never built —
+ * dlogits = softmax·w with −w scattered onto the target column.
+ */
 export function headLoss(dim: number, vocab: number, eps: number, train: boolean): GraphBuilder {
   const g = new GraphBuilder(train ? "head_loss_bwd" : "head_loss");
   const x = g.input("x", ["n", dim]), wn = g.input("wn", [dim]), W = g.input("W", [vocab, dim]);
-  const tgt = g.input("tgt", ["n", 1]), w = g.input("w", ["n", 1]);
+  const tgt = g.input("tgt", ["n", 1], "int64"), w = g.input("w", ["n", 1]);
   const { y: xn, r } = rmsnorm(g, x, wn, eps);
   const logits = g.gemm(xn, W, 0, 1);
   const z = g.sub(logits, g.maxLast(logits));
-  const lse = g.log(g.sumLast(g.exp(z)));
-  const iota = g.constF(Array.from({ length: vocab }, (_, c) => c), [1, vocab]);
-  const onehot = g.op("Cast", [g.op("Equal", [iota, tgt])], { to: i(1) });
-  const zt = g.sumLast(g.mul(z, onehot));
-  g.output("loss", g.sumAxes(g.mul(g.sub(lse, zt), w), [0, 1]));
+  const e = g.exp(z);
+  const se = g.sumLast(e);
+  const zt = g.op("GatherElements", [z, tgt], { axis: i(1) });
+  g.output("loss", g.sumAxes(g.mul(g.sub(g.log(se), zt), w), [0, 1]));
   // the target's logit is the max (argmax, counting exact ties as right)
   g.output("correct", g.sumAxes(g.op("Cast", [g.op("GreaterOrEqual", [zt, g.constF([0])])], { to: i(1) }), [0, 1]));
   if (train) {
-    const dlog = g.mul(g.sub(g.exp(g.sub(z, lse)), onehot), w);
+    const dlog = g.op("ScatterElements", [g.mul(e, g.div(w, se)), tgt, g.neg(w)], { axis: i(1), reduction: { s: "add" } });
     g.output("dW", g.gemm(dlog, xn, 1, 0));
     const { dx, dw } = rmsnormBack(g, g.gemm(dlog, W), x, wn, r, dim);
     g.output("dx", dx);

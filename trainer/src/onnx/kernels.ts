@@ -20,6 +20,8 @@ export class OnnxKernels {
   /** Milliseconds spent inside session.run since creation. */
   computeMs = 0;
   calls = 0;
+  /** Milliseconds per graph (for benchmarks). */
+  readonly graphMs = new Map<string, number>();
   private sessions = new Map<string, ort.InferenceSession>();
 
   private constructor(readonly dims: KernelDims, private readonly threads: number) {}
@@ -58,14 +60,14 @@ export class OnnxKernels {
   run(graph: GraphName, feeds: Feeds): Promise<Outputs> {
     const s = this.sessions.get(graph);
     if (!s) throw new Error(`no session ${graph}`);
-    return this.exec(s, feeds);
+    return this.exec(s, feeds, graph);
   }
 
   async runHead(kind: "loss" | "lossGrad" | "logits", vocab: number, feeds: Feeds): Promise<Outputs> {
-    return this.exec(await this.head(kind, vocab), feeds);
+    return this.exec(await this.head(kind, vocab), feeds, `head:${kind}`);
   }
 
-  private async exec(s: ort.InferenceSession, feeds: Feeds): Promise<Outputs> {
+  private async exec(s: ort.InferenceSession, feeds: Feeds, label: string): Promise<Outputs> {
     const t0 = performance.now();
     const ortFeeds: Record<string, ort.Tensor> = {};
     for (const [name, [data, dims]] of Object.entries(feeds)) {
@@ -77,7 +79,9 @@ export class OnnxKernels {
       if (!(t.data instanceof Float32Array)) throw new Error(`output ${name} is not float32`);
       out[name] = t.data;
     }
-    this.computeMs += performance.now() - t0;
+    const ms = performance.now() - t0;
+    this.computeMs += ms;
+    this.graphMs.set(label, (this.graphMs.get(label) ?? 0) + ms);
     this.calls++;
     return out;
   }

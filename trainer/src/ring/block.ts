@@ -135,8 +135,8 @@ export class BlockModel {
     let loss = 0, correct = 0;
     for (let s = 0; s < idx.length; s += this.headChunk) {
       const rows = idx.slice(s, s + this.headChunk), m = rows.length;
-      const xs = new Float32Array(m * d), ts = new Float32Array(m), ws = new Float32Array(m);
-      rows.forEach((t, r) => { xs.set(x.subarray(t * d, (t + 1) * d), r * d); ts[r] = tgt[t]!; ws[r] = wt[t]!; });
+      const xs = new Float32Array(m * d), ts = new BigInt64Array(m), ws = new Float32Array(m);
+      rows.forEach((t, r) => { xs.set(x.subarray(t * d, (t + 1) * d), r * d); ts[r] = BigInt(tgt[t]!); ws[r] = wt[t]!; });
       const out = await this.kernels.runHead(dxf ? "lossGrad" : "loss", vocab, {
         x: [xs, [m, d]], wn: [this.w(FINAL_NORM), [d]], W: [this.w(headName), [vocab, d]], tgt: [ts, [m, 1]], w: [ws, [m, 1]],
       });

@@ -25,7 +25,7 @@ export function renderNeedleHeatmap(title: string, records: readonly NeedleEvalR
     const cell = 44;
     const left = 70;
     const top = 30;
-    const w = left + lengths.length * cell + 20;
+    const w = Math.max(left + lengths.length * cell + 20, 280); // room for the axis title under a narrow grid
     const h = top + depths.length * cell + 50;
     const parts: string[] = [];
     depths.forEach((d, yi) => {

@@ -84,6 +84,11 @@ describe("lwm train", () => {
       expect(refused.status).toBe(2);
       expect(refused.stderr).toMatch(/already holds a checkpoint.*--resume/);
 
+      // A resume must train the same thing: another ring size would change the sums' order.
+      const changed = train(["--out", killed, "--resume", "--workers", "1"]);
+      expect(changed.status).toBe(2);
+      expect(changed.stderr).toMatch(/--resume: .* differ from those the run/);
+
       const resumed = train(["--out", killed, "--resume"]);
       expect(resumed.stderr).toContain("resuming from");
       expect(resumed.status).toBe(0);

@@ -11,7 +11,7 @@ import type { EvalRecord, MetricsLog, StepRecord } from "./metrics.js";
 import type { StagePlan, TrainPlan } from "./plan.js";
 import { StepProgress } from "./progress.js";
 import type { RunFiles } from "./run-files.js";
-import { paramsSha256 } from "./sha.js";
+import { paramsSha256, planSha256 } from "./sha.js";
 import { stageConfig, type MidStage, type ModelDims } from "./start.js";
 import type { TrainState } from "./state.js";
 import { accuracy, addLoss, chunks, zeroSums } from "./sums.js";
@@ -117,6 +117,7 @@ export async function runStage(ctx: StageContext): Promise<StageResult> {
       formatVersion: 1,
       recipeName: ctx.plan.recipeName,
       stages: ctx.plan.stages.map((s) => s.stage.name),
+      planSha256: planSha256(ctx.plan),
       stageIndex: ctx.index,
       stage: stage.name,
       stageStep,

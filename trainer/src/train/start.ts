@@ -10,6 +10,7 @@ import { initParams } from "../model/params.js";
 import { MetricsLog } from "./metrics.js";
 import { PlanError, type StagePlan, type TrainPlan } from "./plan.js";
 import type { RunFiles } from "./run-files.js";
+import { planSha256 } from "./sha.js";
 import { LatestPointer, TrainState } from "./state.js";
 
 export type ModelDims = Pick<LlamaConfig, "dim" | "layers" | "heads" | "ffnDim" | "normEps">;
@@ -97,6 +98,9 @@ async function resumePoint(o: StartOptions): Promise<StartPoint> {
   const names = o.plan.stages.map((s) => s.stage.name);
   if (state.stages.join(",") !== names.join(",")) {
     throw new PlanError(`--resume: the run in ${o.files.dir} trains stages ${state.stages.join(",")}, this command asks for ${names.join(",")}`);
+  }
+  if (state.planSha256 !== planSha256(o.plan)) {
+    throw new PlanError(`--resume: the recipe's model, stages or training settings, or --workers/--layout, differ from those the run in ${o.files.dir} was started with; an exact resume needs the same (start a new run with another --out)`);
   }
   if (!state.stageDone && !ckpt.optimizer) throw new PlanError(`--resume: ${dir} is a mid-stage checkpoint without optimizer.safetensors`);
   o.log(`resuming from ${dir} (stage "${state.stage}", step ${state.stageStep}${state.stageDone ? ", done" : ""})\n`);

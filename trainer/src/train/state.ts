@@ -7,6 +7,8 @@ export const TrainState = z.object({
   recipeName: z.string(),
   /** Stage names of the run, in order (a resume must use the same). */
   stages: z.array(z.string()),
+  /** sha256 of the plan (model, stages with their training settings, workers, layout): a resume must train the same thing. */
+  planSha256: z.string().regex(/^[0-9a-f]{64}$/),
   stageIndex: z.number().int().nonnegative(),
   stage: z.string(),
   /** Optimizer steps done in this stage. */

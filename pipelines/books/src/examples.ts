@@ -48,11 +48,13 @@ export async function readExamplesIndex(dir: string): Promise<ExamplesIndex> {
  * The examples of one stage folder (<out>/work/books/examples/<stage>/), in their stable order:
  * parts as listed in index.json (recipe source order, then files in sorted order, then position in
  * the file), and within a part, documents in file order and each document's windows in order.
- * Reads one record batch at a time. Each record is checked against ExampleRecord.
+ * Reads one record batch at a time. Each record is checked against ExampleRecord. With `source`,
+ * only that recipe source's examples (the pack step mixes sources by token share).
  */
-export async function* readExamples(dir: string): AsyncIterable<ExampleRecord> {
+export async function* readExamples(dir: string, options: { source?: string } = {}): AsyncIterable<ExampleRecord> {
   const index = await readExamplesIndex(dir);
   for (const part of index.parts) {
+    if (options.source !== undefined && part.source !== options.source) continue;
     const path = join(dir, part.file);
     for await (const row of readArrowRows(path)) {
       const n = row.tokens.length;

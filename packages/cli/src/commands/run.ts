@@ -11,6 +11,7 @@ import { formatZodError, Recipe } from "@lwm/schemas";
  */
 export const STEPS: ReadonlyArray<{ name: string; load: () => Promise<Step> }> = [
   { name: "books", load: async () => (await import("@lwm/books")).booksStep },
+  { name: "pack", load: async () => (await import("@lwm/pack")).packStep },
 ];
 
 const USAGE = `usage: lwm run <recipe.json> [--out DIR] [--steps books,...] [--task-index i --task-count n] [--threads N] [--json] [--progress-seconds S]
@@ -127,6 +128,13 @@ export async function run(argv: string[]): Promise<number> {
       reports.push(report);
       if (!report.ok) {
         code = 1;
+        break;
+      }
+      // A later step plans against this step's published outputs, which only the unsliced
+      // (finalizing) run writes: a sliced run does one step's slice at a time.
+      const next = steps[steps.indexOf(step) + 1];
+      if (slice && next) {
+        logger.info(`slice ${slice.index}/${slice.count} of ${step.name} done; run without --task-index to finalize it and go on to ${next.name}`);
         break;
       }
     } catch (err) {

@@ -1,0 +1,135 @@
+/**
+ * The main job end to end, as `npm start` runs it: the bundled sample recipe through books → pack,
+ * then `lwm validate` and `lwm inspect` on the output, a rerun that redoes nothing, and a changed
+ * stage that re-packs without re-tokenizing.
+ */
+import { spawnSync } from "node:child_process";
+import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Manifest } from "@lwm/schemas";
+import { ShardReader } from "@lwm/shards";
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const CLI = join(repoRoot, "packages/cli/dist/main.js");
+const SAMPLE = join(repoRoot, "datasets/sample");
+
+interface UnitCounts {
+  planned: number;
+  executed: number;
+  skipped: number;
+}
+
+function lwm(args: string[]) {
+  return spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", env: { ...process.env, LWM_LOG_LEVEL: "warn" } });
+}
+
+function runRecipe(recipe: string, out: string): Map<string, UnitCounts> {
+  const res = lwm(["run", recipe, "--out", out, "--json", "--threads", "2"]);
+  expect(res.status, res.stderr).toBe(0);
+  const reports = JSON.parse(res.stdout) as { step: string; units: UnitCounts }[];
+  return new Map(reports.map((r) => [r.step, r.units]));
+}
+
+function shardBytes(dir: string): Map<string, string> {
+  return new Map(readdirSync(dir).map((f) => [f, readFileSync(join(dir, f)).toString("base64")]));
+}
+
+describe("the main job on the bundled sample", () => {
+  let root: string;
+  let out: string;
+  let first: Map<string, UnitCounts>;
+
+  beforeAll(() => {
+    root = mkdtempSync(join(tmpdir(), "lwm-main-"));
+    out = join(root, "out");
+    first = runRecipe(join(SAMPLE, "recipe.json"), out);
+  }, 120_000);
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  it("writes a manifest and shards per stage that lwm validate proves (exit 0)", () => {
+    expect(first.get("books")!.executed).toBeGreaterThan(0);
+    expect(first.get("pack")!.executed).toBe(2);
+    for (const stage of ["2k", "8k"]) {
+      const manifest = Manifest.parse(JSON.parse(readFileSync(join(out, stage, "manifest.json"), "utf8")));
+      expect(manifest.totals.rows).toBeGreaterThan(0);
+      expect(manifest.totals.fill).toBeGreaterThan(0.8);
+      expect(manifest.mixture).toEqual([expect.objectContaining({ source: "books", asked: 1, achieved: 1 })]);
+      expect(manifest.inputs.map((i) => i.file).sort()).toEqual(expect.arrayContaining(["books/the-orchard-ledger.txt"]));
+    }
+    const res = lwm(["validate", out, "--json"]);
+    expect(res.status, res.stdout).toBe(0);
+    const report = JSON.parse(res.stdout) as { ok: boolean; shards: number; errors: unknown[] };
+    expect(report).toMatchObject({ ok: true, errors: [] });
+    expect(report.shards).toBeGreaterThanOrEqual(2);
+  });
+
+  it("packs rows of exactly seqLen whose segments trace back to the sample files", async () => {
+    const manifest = Manifest.parse(JSON.parse(readFileSync(join(out, "2k", "manifest.json"), "utf8")));
+    const reader = await ShardReader.open(join(out, "2k", manifest.shards[0]!.file));
+    try {
+      const row = await reader.row(0);
+      expect(row.tokens.length).toBe(2048);
+      expect(row.tokens[0]).toBe(1); // every example starts with BOS
+      for (const p of row.provenance) {
+        expect(["text-file", "jsonl"]).toContain(p.kind);
+        if (p.kind === "text-file" || p.kind === "jsonl") {
+          const raw = readFileSync(join(SAMPLE, p.file)).subarray(p.bytes.start, p.bytes.end);
+          expect(raw.length).toBeGreaterThan(0);
+        }
+      }
+    } finally {
+      await reader.close();
+    }
+  });
+
+  it("lwm inspect --json reports the same rows and tokens as the manifest", () => {
+    const res = lwm(["inspect", join(out, "2k"), "--json"]);
+    expect(res.status, res.stderr).toBe(0);
+    const manifest = Manifest.parse(JSON.parse(readFileSync(join(out, "2k", "manifest.json"), "utf8")));
+    const summary = JSON.parse(res.stdout) as { rows: number; tokens: number };
+    expect(summary.rows).toBe(manifest.totals.rows);
+    expect(summary.tokens).toBe(manifest.totals.tokens);
+  });
+
+  it("a rerun redoes nothing and leaves the shards byte-identical", () => {
+    const before = shardBytes(join(out, "2k"));
+    const again = runRecipe(join(SAMPLE, "recipe.json"), out);
+    expect(again.get("books")).toMatchObject({ executed: 0 });
+    expect(again.get("pack")).toMatchObject({ executed: 0 });
+    expect(shardBytes(join(out, "2k"))).toEqual(before);
+  }, 120_000);
+
+  it("a changed stage seqLen re-windows and re-packs that stage without re-tokenizing", () => {
+    const dir = join(root, "recipe-changed");
+    cpSync(SAMPLE, dir, { recursive: true });
+    const recipe = JSON.parse(readFileSync(join(dir, "recipe.json"), "utf8")) as { stages: { name: string; seqLen: number }[] };
+    recipe.stages[1]!.seqLen = 4096;
+    writeFileSync(join(dir, "recipe.json"), JSON.stringify(recipe));
+    const changedOut = join(root, "out-changed");
+    cpSync(out, changedOut, { recursive: true });
+    // Same inputs (copied with the recipe), so every tokenize unit is found done.
+    const units = runRecipe(join(dir, "recipe.json"), changedOut);
+    const books = units.get("books")!;
+    expect(books.executed).toBeGreaterThan(0);
+    expect(books.executed).toBeLessThan(books.planned);
+    expect(units.get("pack")!.executed).toBe(1);
+    const manifest = Manifest.parse(JSON.parse(readFileSync(join(changedOut, "8k", "manifest.json"), "utf8")));
+    expect(manifest.seqLen).toBe(4096);
+    expect(lwm(["validate", changedOut]).status).toBe(0);
+  }, 120_000);
+
+  it("a bad recipe stops before any work, naming the field", () => {
+    const bad = join(root, "bad.json");
+    const recipe = JSON.parse(readFileSync(join(SAMPLE, "recipe.json"), "utf8")) as { stages: { seqLen: number }[] };
+    recipe.stages[0]!.seqLen = 3;
+    writeFileSync(bad, JSON.stringify(recipe));
+    const badOut = join(root, "bad-out");
+    const res = lwm(["run", bad, "--out", badOut]);
+    expect(res.status).not.toBe(0);
+    expect(res.stderr).toMatch(/stages\[0\]\.seqLen/);
+    expect(() => readdirSync(badOut)).toThrow(/ENOENT/);
+  });
+});

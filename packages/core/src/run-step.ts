@@ -66,13 +66,14 @@ export async function runStep(step: Step, options: RunStepOptions): Promise<Step
   const logger = options.logger.child(step.name);
   const stepDir = join(options.outDir, "work", step.name);
   const unitsDir = join(stepDir, STEP_FILES.units);
-  await mkdir(unitsDir, { recursive: true });
   const workers = Math.max(0, Math.min(threads, step.workerThreads ? step.workerThreads(threads) : threads));
   const pool = new WorkerPool(workers);
   const ctx: StepContext = { recipe: options.recipe, recipeDir: options.recipeDir, outDir: options.outDir, stepDir, logger, threads, pool };
   try {
     const plan = await step.plan(ctx);
     checkPlan(step.name, plan.units);
+    // Only now, with a valid plan, does anything get written.
+    await mkdir(unitsDir, { recursive: true });
     if (!options.slice) await removeStaleTemps(unitsDir, logger);
 
     const selected = options.slice

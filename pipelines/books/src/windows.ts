@@ -16,7 +16,8 @@ export interface Window {
 }
 
 export function windowsOf(documentTokens: number, seqLen: number): Window[] {
-  if (!Number.isInteger(seqLen) || seqLen < 2) throw new RangeError(`seqLen must be an integer >= 2, got ${seqLen}`);
+  // 3 is the least that lets a shortened window keep a target (BOS + one token).
+  if (!Number.isInteger(seqLen) || seqLen < 3) throw new RangeError(`seqLen must be an integer >= 3, got ${seqLen}`);
   if (!Number.isInteger(documentTokens) || documentTokens < 0) throw new RangeError(`bad token count ${documentTokens}`);
   const streamLength = documentTokens + 2;
   const cuts: number[] = [0];

@@ -65,7 +65,6 @@ export function findGutenbergFrame(text: string): GutenbergFrame {
   }
   if (endMarkerAt >= 0) end = endMarkerAt;
   if (endLineAt >= 0 && (endMarkerAt < 0 || endLineAt < endMarkerAt)) end = endLineAt;
-  if (end > start) end = lineStart(text, end);
 
   const frame: GutenbergFrame = { start, end: Math.max(start, end), found: { start: startMatch !== null, end: endMarkerAt >= 0 || endLineAt >= 0, header } };
   if (meta.title) frame.title = meta.title;
@@ -113,7 +112,3 @@ function lineEnd(text: string, from: number): number {
   return nl < 0 ? text.length : nl + 1;
 }
 
-function lineStart(text: string, at: number): number {
-  const nl = text.lastIndexOf("\n", at - 1);
-  return nl < 0 ? 0 : nl + 1;
-}

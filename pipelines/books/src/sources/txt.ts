@@ -8,6 +8,9 @@ export async function* readTxt(file: InputFile, maxBytes: number): AsyncGenerato
   const whole = { bytes: { start: 0, end: bytes.byteLength } };
   if (bytes.byteLength === 0) return yield reject(file.name, whole, "empty file");
   if (bytes.byteLength > maxBytes) return yield reject(file.name, whole, `file too large for one document: ${bytes.byteLength} bytes > ${maxBytes}`);
+  // A NUL byte never occurs in text: say "binary" rather than pointing at some invalid byte.
+  const nul = bytes.indexOf(0);
+  if (nul >= 0) return yield reject(file.name, whole, `binary content: NUL byte at byte ${nul}, not a text file`);
   const decoded = decodeUtf8(bytes);
   if (!decoded.ok) return yield reject(file.name, whole, decoded.reason);
   const text = decoded.text;

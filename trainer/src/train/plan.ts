@@ -16,6 +16,8 @@ export interface StagePlan {
 
 export interface TrainPlan {
   recipeName: string;
+  /** Every stage name of the recipe, in order (the plan may train a later subset). */
+  recipeStages: string[];
   model: ModelConfig | undefined;
   stages: StagePlan[];
   workers: number;
@@ -80,5 +82,5 @@ export function planTraining(recipe: Recipe, o: PlanOptions): TrainPlan {
     const steps = t.steps ?? Math.ceil(t.tokens! / t.tokensPerBatch);
     return { recipeIndex: i, stage, training: t, steps, batchRows: t.tokensPerBatch / stage.seqLen };
   });
-  return { recipeName: recipe.name, model: recipe.model, stages, workers: o.workers, layout: o.layout };
+  return { recipeName: recipe.name, recipeStages: recipe.stages.map((s) => s.name), model: recipe.model, stages, workers: o.workers, layout: o.layout };
 }

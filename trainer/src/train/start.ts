@@ -86,15 +86,57 @@ export interface StartOptions {
   log: (line: string) => void;
 }
 
-async function resumePoint(o: StartOptions): Promise<StartPoint> {
-  const pointer = LatestPointer.parse(JSON.parse(await readFile(o.files.latest, "utf8")));
+interface LatestCheckpoint {
+  dir: string;
+  ckpt: Awaited<ReturnType<typeof loadCheckpoint>>;
+  state: TrainState;
+}
+
+async function readLatest(o: StartOptions): Promise<LatestCheckpoint> {
+  let pointer;
+  try {
+    pointer = LatestPointer.parse(JSON.parse(await readFile(o.files.latest, "utf8")));
+  } catch (err) {
+    throw new PlanError(`${o.files.latest}: ${(err as Error).message}`);
+  }
   const dir = join(o.files.dir, pointer.checkpoint);
   const ckpt = await loadCheckpoint(dir).catch((err: Error) => {
-    throw new PlanError(`--resume: cannot load ${dir}: ${err.message}`);
+    throw new PlanError(`${o.files.latest} names ${dir}, which cannot be loaded: ${err.message}`);
   });
   const parsed = TrainState.safeParse(ckpt.state);
   if (!parsed.success) throw new PlanError(`${dir}/state.json: ${parsed.error.issues.map((x) => `${x.path.join(".")}: ${x.message}`).join("; ")}`);
-  const state = parsed.data;
+  return { dir, ckpt, state: parsed.data };
+}
+
+/**
+ * A run folder whose last checkpoint is the final one of a stage that comes before every stage of
+ * this plan (e.g. `--stages 32k` earlier, `--stages 128k` now) is continued: the plan's first stage
+ * starts from those weights, and the metrics and counters carry on.
+ */
+function continues(plan: TrainPlan, state: TrainState): boolean {
+  const done = plan.recipeStages.indexOf(state.stage);
+  return state.stageDone && done >= 0 && done < plan.stages[0]!.recipeIndex;
+}
+
+function fromCheckpoint(o: StartOptions, latest: LatestCheckpoint, metrics: MetricsLog): Omit<StartPoint, "startIndex" | "midStage"> {
+  return {
+    params: latest.ckpt.params,
+    dims: latest.ckpt.dims,
+    metrics,
+    initFrom: relative(o.files.dir, latest.dir),
+    consumed: { ...latest.state.consumedTokens },
+    globalStep: latest.state.globalStep,
+  };
+}
+
+async function continuePoint(o: StartOptions, latest: LatestCheckpoint): Promise<StartPoint> {
+  o.log(`continuing the run in ${o.files.dir} after stage "${latest.state.stage}" (${latest.dir})\n`);
+  const metrics = await MetricsLog.open(o.files.metrics, latest.state.metricsLines);
+  return { ...fromCheckpoint(o, latest, metrics), startIndex: 0, midStage: null };
+}
+
+async function resumePoint(o: StartOptions, latest: LatestCheckpoint): Promise<StartPoint> {
+  const { state, dir, ckpt } = latest;
   const names = o.plan.stages.map((s) => s.stage.name);
   if (state.stages.join(",") !== names.join(",")) {
     throw new PlanError(`--resume: the run in ${o.files.dir} trains stages ${state.stages.join(",")}, this command asks for ${names.join(",")}`);
@@ -104,15 +146,11 @@ async function resumePoint(o: StartOptions): Promise<StartPoint> {
   }
   if (!state.stageDone && !ckpt.optimizer) throw new PlanError(`--resume: ${dir} is a mid-stage checkpoint without optimizer.safetensors`);
   o.log(`resuming from ${dir} (stage "${state.stage}", step ${state.stageStep}${state.stageDone ? ", done" : ""})\n`);
+  const metrics = await MetricsLog.open(o.files.metrics, state.metricsLines);
   return {
-    params: ckpt.params,
-    dims: ckpt.dims,
+    ...fromCheckpoint(o, latest, metrics),
     startIndex: state.stageDone ? state.stageIndex + 1 : state.stageIndex,
     midStage: state.stageDone ? null : { state, optimizer: ckpt.optimizer!, from: dir },
-    metrics: await MetricsLog.open(o.files.metrics, state.metricsLines),
-    initFrom: relative(o.files.dir, dir),
-    consumed: { ...state.consumedTokens },
-    globalStep: state.globalStep,
   };
 }
 
@@ -135,6 +173,9 @@ async function freshPoint(o: StartOptions, firstVocab: VocabLayout): Promise<Sta
   }
   const dims = o.plan.model!;
   const first = o.plan.stages[0]!;
+  if (first.recipeIndex > 0) {
+    o.log(`warning: stage "${first.stage.name}" follows "${o.plan.recipeStages[first.recipeIndex - 1]}" in the recipe but starts from a fresh init (no --init, and ${o.files.dir} holds no earlier stage)\n`);
+  }
   const seed = first.training.seed;
   // Stage 1 always starts as a text model; a vision table is added when a vision-language stage needs it.
   const params = initParams(stageConfig(dims, firstVocab, { ...first.stage, kind: "text" }), seed);
@@ -142,11 +183,21 @@ async function freshPoint(o: StartOptions, firstVocab: VocabLayout): Promise<Sta
 }
 
 /**
- * The run's starting point: with --resume and a checkpoint, exactly where that checkpoint left off
- * (metrics.jsonl cut back to what it had seen); otherwise stage 1 from --init or a seeded init.
+ * The run's starting point:
+ * - the run folder's last checkpoint is a finished earlier stage: continue the run with this plan;
+ * - --resume and a checkpoint: exactly where it left off (metrics.jsonl cut back to what it had seen);
+ * - no checkpoint: stage 1 from --init or a seeded init;
+ * - otherwise (a checkpoint, no --resume): refused, so nothing is overwritten by accident.
  */
 export async function startPoint(o: StartOptions, firstVocab: VocabLayout): Promise<StartPoint> {
-  if (o.resume && existsSync(o.files.latest)) return resumePoint(o);
-  if (o.resume) o.log(`--resume: ${o.files.dir} has no checkpoint yet; starting from the beginning\n`);
-  return freshPoint(o, firstVocab);
+  if (!existsSync(o.files.latest)) {
+    if (o.resume) o.log(`--resume: ${o.files.dir} has no checkpoint yet; starting from the beginning\n`);
+    return freshPoint(o, firstVocab);
+  }
+  const latest = await readLatest(o);
+  if (o.init === undefined && continues(o.plan, latest.state)) return continuePoint(o, latest);
+  if (!o.resume) {
+    throw new PlanError(`--out ${o.files.dir}: this run folder already holds a checkpoint (${relative(o.files.dir, latest.dir)}); pass --resume to continue it or choose another --out`);
+  }
+  return resumePoint(o, latest);
 }

@@ -70,6 +70,27 @@ describe("progressive training (reference engine)", () => {
   }, 120_000);
 });
 
+describe("a run folder continued stage by stage", () => {
+  it("`--stages short` then `--stages long` gives the same curve as one two-stage run", async () => {
+    const root = mkdtempSync(join(tmpdir(), "cont-"));
+    await writeSyntheticStage(join(root, "data"), { stage: "short", seqLen: 32, rows: 60, seed: 1 });
+    await writeSyntheticStage(join(root, "data"), { stage: "long", seqLen: 64, rows: 30, seed: 2 });
+    const recipe = Recipe.parse(recipeInput);
+    const run = (runDir: string, stages?: string[], resume = false) =>
+      train({ plan: planTraining(recipe, { workers: 1, layout: "zigzag", hasInit: false, ...(stages ? { stages } : {}) }), dataRoot: join(root, "data"), runDir, resume, createEngine, backend: "reference" });
+    await run(join(root, "whole"));
+    const split = join(root, "split");
+    await run(split, ["short"]);
+    const lines: string[] = [];
+    await train({ plan: planTraining(recipe, { workers: 1, layout: "zigzag", hasInit: false, stages: ["long"] }), dataRoot: join(root, "data"), runDir: split, resume: false, createEngine, backend: "reference", log: (l) => lines.push(l) });
+    expect(lines[0]).toMatch(/continuing the run in .* after stage "short"/);
+    const strip = (rs: Awaited<ReturnType<typeof readMetrics>>) => rs.map((r) => (r.kind === "step" ? { ...r, seconds: 0, engineSeconds: 0, tokensPerSecond: 0, modelGflops: 0 } : r));
+    expect(strip(await readMetrics(join(split, "metrics.jsonl")))).toEqual(strip(await readMetrics(join(root, "whole", "metrics.jsonl"))));
+    // Training "short" again into the same folder would overwrite it: refused.
+    await expect(run(split, ["short"])).rejects.toThrow(/already holds a checkpoint \(checkpoints\/long\/final\); pass --resume/);
+  }, 120_000);
+});
+
 describe("text → vision-language hand-over (reference engine)", () => {
   it("adds the vision table at the first vision-language stage and trains both heads", async () => {
     const root = mkdtempSync(join(tmpdir(), "vl-"));

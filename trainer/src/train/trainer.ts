@@ -1,9 +1,8 @@
-import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { relative } from "node:path";
 import type { EngineOptions } from "../model/api.js";
-import { PlanError, type TrainPlan } from "./plan.js";
-import { LATEST_FILE, RunFiles } from "./run-files.js";
+import type { TrainPlan } from "./plan.js";
+import { RunFiles } from "./run-files.js";
 import { runStage, type EngineFactory } from "./stage.js";
 import { openStages, startPoint } from "./start.js";
 
@@ -51,9 +50,6 @@ export async function train(o: TrainOptions): Promise<TrainSummary> {
   const { plan } = o;
   const log = o.log ?? (() => undefined);
   const files = new RunFiles(o.runDir, `lwm training: ${plan.recipeName}`);
-  if (!o.resume && existsSync(files.latest)) {
-    throw new PlanError(`--out ${o.runDir}: this run folder already holds a checkpoint (${LATEST_FILE}); pass --resume to continue it or choose another --out`);
-  }
   const datasets = await openStages(plan, o.dataRoot);
   try {
     await mkdir(o.runDir, { recursive: true });

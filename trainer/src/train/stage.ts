@@ -88,6 +88,12 @@ export async function runStage(ctx: StageContext): Promise<StageResult> {
   checkParams(params, cfg);
 
   const loader = new DataLoader(ds, { seed: t.seed, evalFraction: t.evalFraction, batchRows: sp.batchRows }, ctx.midStage?.state.loader);
+  const epochs = (sp.steps * sp.batchRows) / loader.trainRows.length;
+  ctx.log(
+    `[${stage.name}] ${sp.steps} steps × ${sp.batchRows} rows of ${stage.seqLen} tokens (θ ${stage.ropeTheta}) over ${loader.trainRows.length} training rows ` +
+      `(${epochs.toFixed(2)} epochs), ${loader.evalRows.length} held out\n`,
+  );
+  if (loader.evalRows.length === 0) ctx.log(`[${stage.name}] warning: no held-out rows (evalFraction ${t.evalFraction}); no eval loss for this stage\n`);
   const opt = new AdamW({ betas: t.betas, eps: t.eps, weightDecay: t.weightDecay });
   let stageStep = 0;
   if (ctx.midStage) {

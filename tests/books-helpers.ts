@@ -7,7 +7,8 @@ import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { DocumentEntry, readExamples } from "@lwm/books";
+import { strToU8, zipSync } from "fflate";
+import { DocumentEntry, readExamples, recleanFromProvenance } from "@lwm/books";
 import { listFiles, stableStringify, type JsonValue } from "@lwm/core";
 import type { ExampleRecord, RecipeInput } from "@lwm/schemas";
 
@@ -190,4 +191,56 @@ export function documentsFromExamples(examples: readonly ExampleRecord[], bosId:
 export function provenanceKey(p: DocumentEntry["provenance"]): string {
   const { tokens: _tokens, ...rest } = p as DocumentEntry["provenance"] & { tokens?: unknown };
   return stableStringify(rest as unknown as JsonValue);
+}
+
+/** A minimal EPUB 3 built with fflate: chapters listed in the manifest in reverse; the spine decides the order. */
+export function buildEpub(title: string, language: string, chapters: string[]): Uint8Array {
+  const ids = chapters.map((_, i) => `ch${i + 1}`);
+  const manifest = [...ids].reverse().map((id) => `<item id="${id}" href="text/${id}.xhtml" media-type="application/xhtml+xml"/>`).join("");
+  const files: Record<string, Uint8Array> = {
+    mimetype: strToU8("application/epub+zip"),
+    "META-INF/container.xml": strToU8(
+      `<?xml version="1.0"?><container version="1.0" xmlns="urn:oasis:names:tc:opendocument:xmlns:container"><rootfiles><rootfile full-path="OEBPS/content.opf" media-type="application/oebps-package+xml"/></rootfiles></container>`,
+    ),
+    "OEBPS/content.opf": strToU8(
+      `<?xml version="1.0"?><package xmlns="http://www.idpf.org/2007/opf" version="3.0"><metadata xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title>${title}</dc:title><dc:language>${language}</dc:language></metadata><manifest>${manifest}</manifest><spine>${ids.map((id) => `<itemref idref="${id}"/>`).join("")}</spine></package>`,
+    ),
+  };
+  chapters.forEach((body, i) => {
+    const paragraphs = body.split("\n\n").map((p) => `<p>${p.replace(/&/g, "&amp;").replace(/</g, "&lt;")}</p>`).join("\n");
+    files[`OEBPS/text/${ids[i]}.xhtml`] = strToU8(
+      `<?xml version="1.0" encoding="utf-8"?><html xmlns="http://www.w3.org/1999/xhtml"><head><title>${i + 1}</title></head><body><h1>Chapter ${i + 1}</h1>\n${paragraphs}</body></html>`,
+    );
+  });
+  return zipSync(files);
+}
+
+/**
+ * For every document the step kept: re-clean its provenance slice, tokenize that text in one
+ * call, and compare the ids with the document rebuilt from the "full" stage's windows.
+ */
+export async function verifyDocumentTokens(
+  outDir: string,
+  baseDir: string,
+  fields: { text: string },
+  tokenizer: { encode(text: string): Promise<Uint32Array>; bosId: number; eosId: number },
+): Promise<{ documents: DocumentEntry[]; texts: Map<string, string> }> {
+  const documents = (await readDocuments(outDir)).filter((d) => d.duplicateOf === undefined);
+  const full = documentsFromExamples(await collectExamples(outDir, "full"), tokenizer.bosId, tokenizer.eosId);
+  const texts = new Map<string, string>();
+  for (const doc of documents) {
+    const text = await recleanFromProvenance(doc.provenance as Parameters<typeof recleanFromProvenance>[0], {
+      baseDir,
+      fields,
+      clean: { stripGutenberg: true, minChars: 1 },
+    });
+    texts.set(doc.documentId, text);
+    if (text.length !== doc.chars) throw new Error(`${doc.documentId}: re-cleaned ${text.length} chars, the step had ${doc.chars}`);
+    const direct = await tokenizer.encode(text);
+    const rebuilt = full.get(provenanceKey(doc.provenance));
+    if (!rebuilt?.closed) throw new Error(`${doc.documentId}: no complete window sequence in stage "full"`);
+    const same = rebuilt.tokens.length === direct.length && rebuilt.tokens.every((t, i) => t === direct[i]);
+    if (!same) throw new Error(`${doc.documentId}: window ids differ from one-call tokenization of the re-cleaned text`);
+  }
+  return { documents, texts };
 }

@@ -41,7 +41,7 @@ describe("byte streams", () => {
     const ranges = await jsonlRanges(path, 40);
     expect(ranges[0]?.start).toBe(0);
     for (let i = 1; i < ranges.length; i += 1) expect(ranges[i]?.start).toBe(ranges[i - 1]?.end);
-    const all = [];
+    const all: { line: number; text: string; l: { start: number; end: number } }[] = [];
     for (const r of ranges) {
       const got = await collect(lines(fileChunks(path, r.start, r.end), r.start));
       got.forEach((l, k) => all.push({ line: r.firstLine + k, text: new TextDecoder().decode(l.bytes), l }));

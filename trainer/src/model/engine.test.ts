@@ -29,6 +29,21 @@ function expectGradsClose(got: Params, want: Map<string, Float64Array>, rel: num
   }
 }
 
+describe("engine input checks", () => {
+  it("rejects rows the layout cannot split and rows that break the loss rule, naming the row and field", async () => {
+    const engine = await createEngine(cfg, { workers: 4, layout: "zigzag" });
+    engines.push(engine);
+    const params = randomParams(cfg, 1);
+    await expect(engine.forward(params, [makeRow(cfg, 36, [36], 1)], 1, "text")).rejects.toThrow(/seqLen 36 is not divisible by 8/);
+    const bad = makeRow(cfg, 32, [10, 22], 1);
+    bad.loss[10] = 1; // first token of segment 1
+    await expect(engine.forward(params, [makeRow(cfg, 32, [32], 2), bad], 1, "text")).rejects.toThrow(/row 1: token 10 starts segment 1/);
+    const vis = makeRow(cfg, 32, [32], 3, 4);
+    await expect(engine.forward(params, [vis], 1, "text")).rejects.toThrow(/vision target at token 4 in a text stage/);
+    await expect(createEngine(cfg, { workers: 2, attnBlock: 5 }).then((e) => { engines.push(e); return e.forward(params, [makeRow(cfg, 32, [32], 2)], 1, "text"); })).rejects.toThrow(/does not divide/);
+  });
+});
+
 describe("onnxruntime ring engine against the float64 reference", () => {
   const cases: { P: number; layout: "zigzag" | "contiguous"; attnBlock: number; mode: StageMode }[] = [
     { P: 1, layout: "zigzag", attnBlock: 8, mode: "text" },

@@ -74,7 +74,10 @@ export async function runStep(step: Step, options: RunStepOptions): Promise<Step
     checkPlan(step.name, plan.units);
     // Only now, with a valid plan, does anything get written.
     await mkdir(unitsDir, { recursive: true });
-    if (!options.slice) await removeStaleTemps(unitsDir, logger);
+    if (!options.slice) {
+      await removeStaleTemps(unitsDir, logger);
+      await removeStaleTemps(stepDir, logger);
+    }
 
     const selected = options.slice
       ? (() => {
@@ -276,10 +279,10 @@ async function executeUnit(unitsDir: string, unit: WorkUnit, step: Step, unitDir
   }
 }
 
-/** Removes temp folders left by crashed runs (only those whose process is gone). */
+/** Removes temp files and folders left by crashed runs (only those whose process is gone). */
 async function removeStaleTemps(unitsDir: string, logger: Logger): Promise<void> {
   for (const name of await readdir(unitsDir)) {
-    const m = /\.tmp-(\d+)-[0-9a-f]{8}$/.exec(name);
+    const m = /\.(?:tmp|old)-(\d+)-[0-9a-f]{8}$/.exec(name);
     if (!m) continue;
     const pid = Number(m[1]);
     if (pid !== process.pid && isAlive(pid)) continue;

@@ -121,6 +121,28 @@ describe("the main job on the bundled sample", () => {
     expect(lwm(["validate", changedOut]).status).toBe(0);
   }, 120_000);
 
+  it("lwm train runs the recipe's stages on the packed output, each stage starting from the last", () => {
+    const dir = join(root, "recipe-train");
+    cpSync(SAMPLE, dir, { recursive: true });
+    const recipe = JSON.parse(readFileSync(join(dir, "recipe.json"), "utf8")) as {
+      stages: { seqLen: number; training: { steps: number; tokensPerBatch: number; lr: { warmupSteps: number } } }[];
+    };
+    for (const stage of recipe.stages) {
+      stage.training = { ...stage.training, steps: 2, tokensPerBatch: stage.seqLen, lr: { ...stage.training.lr, warmupSteps: 1 } };
+    }
+    writeFileSync(join(dir, "recipe.json"), JSON.stringify(recipe));
+    const run = join(root, "run");
+    const res = lwm(["train", join(dir, "recipe.json"), "--data", out, "--out", run, "--workers", "2", "--json"]);
+    expect(res.status, res.stderr).toBe(0);
+    const lines = readFileSync(join(run, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { kind: string; stage: string; loss?: number; initFrom?: string });
+    const steps = lines.filter((l) => l.kind === "step");
+    expect(steps.map((l) => l.stage)).toEqual(["2k", "2k", "8k", "8k"]);
+    for (const l of steps) expect(Number.isFinite(l.loss)).toBe(true);
+    const second = lines.find((l) => l.kind === "stage" && l.stage === "8k")!;
+    expect(second.initFrom).toMatch(/2k/);
+    expect(readdirSync(join(run, "checkpoints", "8k", "final"))).toEqual(expect.arrayContaining(["config.json", "model.safetensors"]));
+  }, 180_000);
+
   it("a bad recipe stops before any work, naming the field", () => {
     const bad = join(root, "bad.json");
     const recipe = JSON.parse(readFileSync(join(SAMPLE, "recipe.json"), "utf8")) as { stages: { seqLen: number }[] };

@@ -111,10 +111,11 @@ export interface EngineOptions {
   workers: number;
   /**
    * How the sequence is split: "zigzag" (default) gives worker i chunks i and 2P−1−i of 2P equal
-   * chunks so causal work is balanced; "contiguous" gives worker i the i-th of P chunks.
-   * seqLen must be divisible by 2P (zigzag) or P (contiguous).
+   * chunks so causal work is balanced; "contiguous" gives worker i the i-th of P chunks; "balanced"
+   * deals 4P chunks out by their attention work under the row's segments (ring/layout.ts).
+   * seqLen must be divisible by 2P (zigzag), P (contiguous) or 4P (balanced).
    */
-  layout?: "zigzag" | "contiguous";
+  layout?: "zigzag" | "contiguous" | "balanced";
   /** "onnx" (default): onnxruntime-node graphs in ring workers. "reference": the float64 TS reference, full attention, no workers. */
   backend?: "onnx" | "reference";
   /** Query/key chunk of the blockwise attention inside a worker (default: min(512, chunk)); must divide the layout's chunk length. */
@@ -129,7 +130,7 @@ export interface EngineOptions {
 
 export const EngineOptionsSchema = z.object({
   workers: z.number().int().positive(),
-  layout: z.enum(["zigzag", "contiguous"]).optional(),
+  layout: z.enum(["zigzag", "contiguous", "balanced"]).optional(),
   backend: z.enum(["onnx", "reference"]).optional(),
   attnBlock: z.number().int().positive().optional(),
   headChunk: z.number().int().positive().optional(),

@@ -45,11 +45,12 @@ describe("engine input checks", () => {
 });
 
 describe("onnxruntime ring engine against the float64 reference", () => {
-  const cases: { P: number; layout: "zigzag" | "contiguous"; attnBlock: number; mode: StageMode }[] = [
+  const cases: { P: number; layout: "zigzag" | "contiguous" | "balanced"; attnBlock: number; mode: StageMode }[] = [
     { P: 1, layout: "zigzag", attnBlock: 8, mode: "text" },
     { P: 2, layout: "zigzag", attnBlock: 4, mode: "vision-language" },
     { P: 2, layout: "contiguous", attnBlock: 16, mode: "text" },
     { P: 4, layout: "zigzag", attnBlock: 2, mode: "vision-language" },
+    { P: 2, layout: "balanced", attnBlock: 4, mode: "vision-language" },
   ];
   for (const { P, layout, attnBlock, mode } of cases) {
     it(`loss and every parameter gradient match (P=${P}, ${layout}, block ${attnBlock}, ${mode})`, async () => {

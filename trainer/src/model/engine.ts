@@ -100,7 +100,7 @@ class RingEngine implements Engine {
       const prep = prepareRow(rows[i]!, cfg, mode, examples, i);
       const L = prep.seqLen;
       const C = attentionChunk(pieceLength(L, P, this.layout), this.attnBlock);
-      const blocks = blockIndices(L, P, this.layout);
+      const blocks = blockIndices(L, P, this.layout, prep.segId);
       const { cos, sin } = ropeTables(prep.pos, d / cfg.heads, cfg.ropeTheta);
       const outs = await Promise.all(blocks.map((idx, r) => {
         const row = this.rowInput(params, prep, idx, cos, sin, C);

@@ -29,11 +29,13 @@ describe("RingAttention equals full masked attention", () => {
   const q = rand(L * D, 1), k = rand(L * D, 2), v = rand(L * D, 3), dO = rand(L * D, 4);
   const full = attention(q, k, v, L, heads, hd, seg);
   const grads = attentionBack(dO, full.o, full.p, q, k, v, L, heads, hd);
-  const cases: [number, "zigzag" | "contiguous", number[]][] = [
+  const cases: [number, "zigzag" | "contiguous" | "balanced", number[]][] = [
     [1, "zigzag", [4, 8, 24]],
     [2, "zigzag", [3, 6, 12]],
     [2, "contiguous", [4, 24]],
     [4, "zigzag", [2, 3, 6]],
+    [2, "balanced", [3, 6]],
+    [3, "balanced", [2, 4]],
   ];
   for (const [P, layout, blocks] of cases) {
     it(`P=${P} ${layout}, attention blocks ${blocks.join("/")}: output and dq, dk, dv`, async () => {

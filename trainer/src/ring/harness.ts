@@ -27,7 +27,7 @@ export class RingAttention {
   async run(q: Float32Array, k: Float32Array, v: Float32Array, dO: Float32Array, segId: Int32Array, attnBlock?: number): Promise<RingAttentionRun> {
     const L = segId.length, P = this.pool.size, h = this.heads, hd = this.headDim, D = h * hd;
     const C = attentionChunk(pieceLength(L, P, this.layout), attnBlock);
-    const blocks = blockIndices(L, P, this.layout);
+    const blocks = blockIndices(L, P, this.layout, segId);
     // natural [L, h, hd] ↔ local chunked [nc, h, C, hd]
     const toLocal = (x: Float32Array, idx: Int32Array) => {
       const out = new Float32Array(idx.length * D);

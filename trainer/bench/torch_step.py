@@ -20,11 +20,9 @@ def bench_row(L, seed):
         nonlocal s
         s = (s * 1664525 + 1013904223) % 2**32
         return s / 2**32
-    lens, used = [], 0
-    while True:
-        n = math.floor(L / 8 + rnd() * (L / 2 - L / 8))
-        if used + n > L:
-            break
+    lens, used, fill = [], 0, L - L // 128
+    while used < fill:
+        n = min(math.floor(L / 8 + rnd() * (L / 2 - L / 8)), fill - used)
         lens.append(n); used += n
     tokens, loss, seg = [0] * L, [0] * L, [len(lens) + 1] * L
     at = 0

@@ -9,30 +9,37 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { createEngine, initParams, type LlamaConfig, type TrainRow } from "../src/model/index.js";
+import { type Layout, blockIndices, pieceWork } from "../src/ring/layout.js";
+import { prepareRow } from "../src/model/rows.js";
 import { stepFlops } from "./flops.js";
 
 export const BENCH_MODEL: LlamaConfig = { vocabSize: 32000, visionVocabSize: 0, dim: 256, layers: 4, heads: 4, ffnDim: 688, normEps: 1e-6, ropeTheta: 1e6 };
 
-interface Case { id: string; seqLen: number; workers: number; threads: number; layout: "zigzag" | "contiguous"; steps: number; attnBlock?: number }
+interface Case { id: string; seqLen: number; workers: number; threads: number; layout: Layout; steps: number; attnBlock?: number }
 const CASES: Case[] = [
   { id: "2k-p1-t1", seqLen: 2048, workers: 1, threads: 1, layout: "zigzag", steps: 3 },
   { id: "2k-p1-t2", seqLen: 2048, workers: 1, threads: 2, layout: "zigzag", steps: 3 },
   { id: "2k-p2-zigzag", seqLen: 2048, workers: 2, threads: 1, layout: "zigzag", steps: 3 },
+  { id: "2k-p2-balanced", seqLen: 2048, workers: 2, threads: 1, layout: "balanced", steps: 3 },
   { id: "8k-p1-t1", seqLen: 8192, workers: 1, threads: 1, layout: "zigzag", steps: 2 },
   { id: "8k-p1-t2", seqLen: 8192, workers: 1, threads: 2, layout: "zigzag", steps: 2 },
   { id: "8k-p2-zigzag", seqLen: 8192, workers: 2, threads: 1, layout: "zigzag", steps: 2 },
   { id: "8k-p2-contiguous", seqLen: 8192, workers: 2, threads: 1, layout: "contiguous", steps: 2 },
+  { id: "8k-p2-balanced", seqLen: 8192, workers: 2, threads: 1, layout: "balanced", steps: 2 },
 ];
 
-/** A packed row: documents of L/8..L/2 tokens (deterministic), loss on all but each first token, tail padding. */
+/**
+ * A packed row as a best-fit packer leaves it: documents of L/8..L/2 tokens (deterministic), the last
+ * one cut to fill the row up to L/128 tokens of tail padding; loss on all but each first token.
+ */
 export function benchRow(L: number, seed: number): TrainRow {
   let s = seed >>> 0;
   const rnd = () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
   const lens: number[] = [];
+  const fill = L - L / 128;
   let used = 0;
-  for (;;) {
-    const len = Math.floor(L / 8 + rnd() * (L / 2 - L / 8));
-    if (used + len > L) break;
+  while (used < fill) {
+    const len = Math.min(Math.floor(L / 8 + rnd() * (L / 2 - L / 8)), fill - used);
     lens.push(len);
     used += len;
   }
@@ -69,12 +76,15 @@ async function runCase(c: Case) {
   const flops = stepFlops(cfg, c.seqLen, st.unmaskedPairs);
   const n = c.seqLen / c.workers, d = cfg.dim;
   // Saved per layer for backward on each worker: x, q, k, v, o (n·d each) and lse (n·heads), fp32.
+  // Causal+segment attention work per worker (allowed query·key pairs, millions): the balance the layout achieves.
+  const perToken = pieceWork(prepareRow(row, cfg, "text", E).segId, 1);
+  const attnWork = blockIndices(c.seqLen, c.workers, c.layout, prepareRow(row, cfg, "text", E).segId).map((idx) => +(idx.reduce((s, t) => s + perToken[t]!, 0) / 1e6).toFixed(2));
   const attnSavedMiB = (cfg.layers * (5 * n * d + n * cfg.heads) * 4) / 2 ** 20;
   return {
     case: c.id, seqLen: c.seqLen, workers: c.workers, threadsPerWorker: c.threads, layout: c.layout,
     stepMs: Math.round(median(walls)), gflops: +(flops / 1e9).toFixed(1), gflopPerS: +(flops / 1e6 / median(walls)).toFixed(1),
     ringWaitShare: +median(waits).toFixed(3), computeMs: st.computeMs.map(Math.round), ringWaitMs: st.ringWaitMs.map(Math.round),
-    graphMs: st.graphMs, attnPairsComputed: st.attnPairsComputed, attnPairsSkipped: st.attnPairsSkipped, loss: +last!.loss.toFixed(4),
+    attnWorkM: attnWork, graphMs: st.graphMs, attnPairsComputed: st.attnPairsComputed, attnPairsSkipped: st.attnPairsSkipped, loss: +last!.loss.toFixed(4),
     attnSavedMiBPerWorker: +attnSavedMiB.toFixed(1), peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
   };
 }
@@ -94,7 +104,7 @@ if (values.case) {
     results.push(r);
     console.log(JSON.stringify(r));
   }
-  console.log("\n| case | step ms | model GFLOP | GFLOP/s | ring wait share | pairs computed/skipped | saved attn MiB/worker | peak RSS MiB |\n|---|---|---|---|---|---|---|---|");
-  for (const r of results) console.log(`| ${r.case} | ${r.stepMs} | ${r.gflops} | ${r.gflopPerS} | ${r.ringWaitShare} | ${r.attnPairsComputed}/${r.attnPairsSkipped} | ${r.attnSavedMiBPerWorker} | ${r.peakRssMiB} |`);
+  console.log("\n| case | step ms | model GFLOP | GFLOP/s | ring wait share | attention work per worker (M pairs) | chunk pairs computed/skipped | saved attn MiB/worker | peak RSS MiB |\n|---|---|---|---|---|---|---|---|---|");
+  for (const r of results) console.log(`| ${r.case} | ${r.stepMs} | ${r.gflops} | ${r.gflopPerS} | ${r.ringWaitShare} | ${r.attnWorkM.join(" / ")} | ${r.attnPairsComputed}/${r.attnPairsSkipped} | ${r.attnSavedMiBPerWorker} | ${r.peakRssMiB} |`);
   console.log("\npeer: python3 trainer/bench/torch_step.py (PyTorch 1.13 + OpenBLAS, same model and FLOP count)");
 }

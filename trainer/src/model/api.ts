@@ -99,7 +99,8 @@ export interface Engine {
   /** Loss only (evaluation). */
   forward(params: Params, rows: readonly TrainRow[], examplesInGlobalBatch: number, mode: StageMode): Promise<LossResult>;
   /**
-   * Logits at the last position of `tokens` (one unpadded segment, positions 0..n−1), for decoding.
+   * Logits at the last position of `tokens` (one segment, positions 0..n−1), for decoding: a forward
+   * pass through the whole ring (the prompt is padded to whole layout pieces with a padding segment).
    * Returns text-head logits [vocabSize]; with `head: "vision"` the vision-head logits.
    */
   logitsLast(params: Params, tokens: Uint32Array, vision?: Uint8Array, head?: "text" | "vision"): Promise<Float32Array>;

@@ -13,7 +13,7 @@ import { EMBED, LM_HEAD, VISION_EMBED, VISION_HEAD, checkParams, paramShapes } f
 import { linear, referenceForwardBackward, referenceHidden } from "./reference.js";
 import { type PreparedRow, prepareRow, ropeTables, unmaskedPairs } from "./rows.js";
 import type { RowInput } from "../ring/block.js";
-import { attentionChunk, blockIndices, type Layout, pieceLength } from "../ring/layout.js";
+import { PIECES_PER_WORKER, attentionChunk, blockIndices, type Layout, pieceLength } from "../ring/layout.js";
 import { RingPool } from "../ring/pool.js";
 import type { WorkerStats } from "../ring/protocol.js";
 
@@ -153,11 +153,11 @@ class RingEngine implements Engine {
   }
 
   async logitsLast(params: Params, tokens: Uint32Array, vision?: Uint8Array, head: "text" | "vision" = "text"): Promise<Float32Array> {
-    const cfg = this.config, n = tokens.length;
+    const cfg = this.config, n = tokens.length, P = this.pool.size;
     if (n === 0) throw new Error("logitsLast: empty prompt");
-    // One worker, a ring of one: pad to a whole number of attention chunks with a padding segment.
-    const C = Math.min(256, 8 * Math.ceil(n / 8));
-    const L = C * Math.ceil(n / C);
+    // The prompt runs through the whole ring, padded (as a padding segment) to whole pieces of 8k tokens.
+    const pieces = P * PIECES_PER_WORKER[this.layout];
+    const L = pieces * 8 * Math.ceil(n / (pieces * 8));
     const row: TrainRow = {
       tokens: new Uint32Array(L), vision: new Uint8Array(L), loss: new Uint8Array(L),
       cuSeqlens: Int32Array.from([0, n]), weightText: new Float32Array(1), weightVision: new Float32Array(1),
@@ -165,11 +165,19 @@ class RingEngine implements Engine {
     row.tokens.set(tokens);
     if (vision) row.vision.set(vision);
     const prep = prepareRow(row, cfg, "vision-language", 1);
-    const idx = Int32Array.from({ length: L }, (_, i) => i);
+    const C = attentionChunk(pieceLength(L, P, this.layout));
+    const blocks = blockIndices(L, P, this.layout, prep.segId);
     const { cos, sin } = ropeTables(prep.pos, cfg.dim / cfg.heads, cfg.ropeTheta);
-    await this.sendParams(params, [0]);
-    const input = this.rowInput(params, prep, idx, cos, sin, C);
-    return (await this.pool.request<"logits">(0, { type: "logits", row: input, last: n - 1, head })).logits;
+    await this.sendParams(params, this.pool.workers.map((_, r) => r));
+    const outs = await Promise.all(blocks.map((idx, r) => {
+      const input = this.rowInput(params, prep, idx, cos, sin, C);
+      const at = idx.indexOf(n - 1);
+      if (at >= 0) input.logitsAt = { index: at, head };
+      return this.pool.request<"row">(r, { type: "row", row: input, train: false });
+    }));
+    const logits = outs.find((o) => o.out.logits)?.out.logits;
+    if (!logits) throw new Error("logitsLast: no worker held the last position");
+    return logits;
   }
 
   close(): Promise<void> {

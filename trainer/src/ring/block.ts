@@ -25,6 +25,8 @@ export interface RowInput {
   textW: Float32Array;
   visionTgt: Float32Array;
   visionW: Float32Array;
+  /** Decoding: also return the logits of this local position through this head. */
+  logitsAt?: { index: number; head: "text" | "vision" };
 }
 
 export interface RowOutput {
@@ -35,6 +37,8 @@ export interface RowOutput {
   visionCorrect: number;
   /** d(loss)/d(x0) [n, d] when training. */
   dx0?: Float32Array;
+  /** The logits asked for by `logitsAt`. */
+  logits?: Float32Array;
 }
 
 interface LayerSave { x: Float32Array; q: Float32Array; k: Float32Array; v: Float32Array; o: Float32Array; lse: Float32Array }
@@ -101,6 +105,12 @@ export class BlockModel {
       const vis = await this.head(x, n, row.visionTgt, row.visionW, VISION_HEAD, this.cfg.visionVocabSize, dxf);
       out.visionLoss = vis.loss; out.visionCorrect = vis.correct;
     }
+    if (row.logitsAt) {
+      const { index: j, head } = row.logitsAt;
+      const [name, vocab] = head === "vision" ? [VISION_HEAD, this.cfg.visionVocabSize] : [LM_HEAD, this.cfg.vocabSize];
+      const res = await this.kernels.runHead("logits", vocab, { x: [x.slice(j * d, (j + 1) * d), [1, d]], wn: [this.w(FINAL_NORM), [d]], W: [this.w(name), [vocab, d]] });
+      out.logits = res.logits!;
+    }
     if (!train || !dxf) return out;
 
     let dx: Float32Array = dxf;
@@ -149,26 +159,5 @@ export class BlockModel {
       }
     }
     return { loss, correct };
-  }
-
-  /** Logits of the last local position through the given head (a ring of one). */
-  async lastLogits(row: RowInput, last: number, headName: string, vocab: number): Promise<Float32Array> {
-    const { dim: d, heads: h } = this.cfg, hd = d / h;
-    const n = row.seg.length, C = row.C;
-    const lay: LocalLayout = { n, C, nc: n / C, seg: row.seg, pos: row.pos };
-    const chunkShape = BigInt64Array.from([-1n, BigInt(C), BigInt(h), BigInt(hd)]);
-    let x = row.x0;
-    for (let li = 0; li < this.cfg.layers; li++) {
-      const L = layerNames(li);
-      const { q, k, v } = await this.kernels.run("attnIn", {
-        x: [x, [n, d]], wn: [this.w(L.inputNorm), [d]], wq: [this.w(L.q), [d, d]], wk: [this.w(L.k), [d, d]], wv: [this.w(L.v), [d, d]],
-        cos: [row.cos, [n, hd]], sin: [row.sin, [n, hd]], chunkShape: [chunkShape, [4]],
-      });
-      const ctx: AttnCtx = { kernels: this.kernels, link: null, heads: h, headDim: hd, stats: this.attnStats, tag: `logits/${li}` };
-      const { oacc, m, l } = await ringAttentionForward(ctx, lay, q!, k!, v!);
-      x = (await this.kernels.run("postAttn", { x: [x, [n, d]], oacc: [oacc, [lay.nc, h, C, hd]], m: [m, [lay.nc, h, C, 1]], l: [l, [lay.nc, h, C, 1]], ...this.ffnWeights(li) })).y!;
-    }
-    const out = await this.kernels.runHead("logits", vocab, { x: [x.slice(last * d, (last + 1) * d), [1, d]], wn: [this.w(FINAL_NORM), [d]], W: [this.w(headName), [vocab, d]] });
-    return out.logits!;
   }
 }

@@ -10,7 +10,7 @@
  */
 export type Layout = "zigzag" | "contiguous" | "balanced";
 
-const PIECES_PER_WORKER: Record<Layout, number> = { contiguous: 1, zigzag: 2, balanced: 4 };
+export const PIECES_PER_WORKER: Record<Layout, number> = { contiguous: 1, zigzag: 2, balanced: 4 };
 
 export class LayoutError extends Error {}
 

@@ -22,7 +22,6 @@ export type Request =
   | { id: number; type: "params"; params: Params }
   | { id: number; type: "row"; row: RowInput; train: boolean }
   | { id: number; type: "grads" }
-  | { id: number; type: "logits"; row: RowInput; last: number; head: "text" | "vision" }
   | { id: number; type: "attn"; job: AttnJob }
   | { id: number; type: "stats" }
   /** Releases the sessions; the worker is terminated after it answers (terminating one mid-session-creation aborts the process). */
@@ -34,7 +33,6 @@ export type Reply =
   | { id: number; type: "ok" }
   | { id: number; type: "row"; out: RowOutput }
   | { id: number; type: "grads"; grads: Params }
-  | { id: number; type: "logits"; logits: Float32Array }
   | { id: number; type: "attn"; result: AttnResult }
   | { id: number; type: "stats"; stats: WorkerStats }
   | { id: number; type: "error"; message: string };

@@ -3,7 +3,6 @@
  * and answers the engine's requests one at a time, in order.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { VISION_HEAD, LM_HEAD } from "../model/params.js";
 import { OnnxKernels } from "../onnx/kernels.js";
 import { ringAttentionBackward, ringAttentionForward, type AttnCtx } from "./attention.js";
 import { BlockModel } from "./block.js";
@@ -51,11 +50,6 @@ async function handle(req: Request): Promise<{ reply: Reply; transfer: ArrayBuff
     case "grads": {
       const grads = model.takeGrads();
       return { reply: { id: req.id, type: "grads", grads }, transfer: [...grads.values()].map((g) => g.buffer as ArrayBuffer) };
-    }
-    case "logits": {
-      const vision = req.head === "vision";
-      const logits = await model.lastLogits(req.row, req.last, vision ? VISION_HEAD : LM_HEAD, vision ? cfg.visionVocabSize : cfg.vocabSize);
-      return { reply: { id: req.id, type: "logits", logits }, transfer: [] };
     }
     case "attn": {
       const result = await attention(kernels, req.job);

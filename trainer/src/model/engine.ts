@@ -58,7 +58,6 @@ class RingEngine implements Engine {
   }
 
   private async sendParams(params: Params, ranks: number[]): Promise<void> {
-    checkParams(params, this.config);
     // Workers get everything but the embeddings (the lookup and its gradient happen here).
     const forWorkers: Params = new Map([...params].filter(([name]) => name !== EMBED && name !== VISION_EMBED));
     await Promise.all(ranks.map((r) => this.pool.request<"ok">(r, { type: "params", params: forWorkers })));
@@ -87,69 +86,88 @@ class RingEngine implements Engine {
   }
 
   private async runRows(params: Params, rows: readonly TrainRow[], examples: number, mode: StageMode, train: boolean): Promise<LossResult | StepResult> {
+    this.usable();
     const t0 = performance.now();
     const cfg = this.config, d = cfg.dim, P = this.pool.size;
     const ranks = this.pool.workers.map((_, r) => r);
-    const before = await this.workerStats();
-    await this.sendParams(params, ranks);
-    const res = emptyLoss();
-    let unmasked = 0;
-    const dEmbed = train ? new Float32Array(cfg.vocabSize * d) : undefined;
-    const dVision = train && cfg.visionVocabSize > 0 ? new Float32Array(cfg.visionVocabSize * d) : undefined;
-    for (let i = 0; i < rows.length; i++) {
-      const prep = prepareRow(rows[i]!, cfg, mode, examples, i);
-      const L = prep.seqLen;
-      const C = attentionChunk(pieceLength(L, P, this.layout), this.attnBlock);
-      const blocks = blockIndices(L, P, this.layout, prep.segId);
-      const { cos, sin } = ropeTables(prep.pos, d / cfg.heads, cfg.ropeTheta);
-      const outs = await Promise.all(blocks.map((idx, r) => {
-        const row = this.rowInput(params, prep, idx, cos, sin, C);
-        return this.pool.request<"row">(r, { type: "row", row, train }, [row.x0.buffer, row.cos.buffer, row.sin.buffer] as ArrayBuffer[]);
-      }));
-      unmasked += unmaskedPairs(prep.segId);
-      res.textTargets += prep.textTargets;
-      res.visionTargets += prep.visionTargets;
-      outs.forEach(({ out }, r) => {
-        res.textLoss += out.textLoss / prep.coef;
-        res.visionLoss += out.visionLoss / prep.coef;
-        res.textCorrect += out.textCorrect;
-        res.visionCorrect += out.visionCorrect;
-        if (!out.dx0) return;
-        const idx = blocks[r]!;
-        for (let j = 0; j < idx.length; j++) {
-          const t = idx[j]!, table = prep.vision[t] === 1 ? dVision! : dEmbed!, base = prep.tokens[t]! * d;
-          for (let c = 0; c < d; c++) table[base + c]! += out.dx0[j * d + c]!;
-        }
-      });
-    }
-    res.loss = mode === "text" ? res.textLoss : 0.5 * (res.textLoss + res.visionLoss);
-    let grads: Params | undefined;
-    if (train) {
-      const perWorker = await Promise.all(ranks.map((r) => this.pool.request<"grads">(r, { type: "grads" }).then((x) => x.grads)));
-      grads = new Map();
-      for (const [name, shape] of paramShapes(cfg)) {
-        if (name === EMBED) { grads.set(name, dEmbed!); continue; }
-        if (name === VISION_EMBED) { grads.set(name, dVision!); continue; }
-        // Fixed reduction order (rank 0, 1, …) keeps resumed runs bit-identical.
-        const sum = new Float32Array(shape.reduce((a, b) => a * b, 1));
-        for (const g of perWorker) {
-          const part = g.get(name);
-          if (part) for (let j = 0; j < sum.length; j++) sum[j]! += part[j]!;
-        }
-        grads.set(name, sum);
+    // Every row is checked before any reaches a worker, so a bad row leaves no partial gradients behind.
+    const prepared = rows.map((row, i) => {
+      const prep = prepareRow(row, cfg, mode, examples, i);
+      return { prep, C: attentionChunk(pieceLength(prep.seqLen, P, this.layout), this.attnBlock), blocks: blockIndices(prep.seqLen, P, this.layout, prep.segId) };
+    });
+    checkParams(params, cfg);
+    return this.guard(async () => {
+      const before = await this.workerStats();
+      await this.sendParams(params, ranks);
+      const res = emptyLoss();
+      let unmasked = 0;
+      const dEmbed = train ? new Float32Array(cfg.vocabSize * d) : undefined;
+      const dVision = train && cfg.visionVocabSize > 0 ? new Float32Array(cfg.visionVocabSize * d) : undefined;
+      for (const { prep, C, blocks } of prepared) {
+        const { cos, sin } = ropeTables(prep.pos, d / cfg.heads, cfg.ropeTheta);
+        const outs = await Promise.all(blocks.map((idx, r) => {
+          const row = this.rowInput(params, prep, idx, cos, sin, C);
+          return this.pool.request<"row">(r, { type: "row", row, train }, [row.x0.buffer, row.cos.buffer, row.sin.buffer] as ArrayBuffer[]);
+        }));
+        unmasked += unmaskedPairs(prep.segId);
+        res.textTargets += prep.textTargets;
+        res.visionTargets += prep.visionTargets;
+        outs.forEach(({ out }, r) => {
+          res.textLoss += out.textLoss / prep.coef;
+          res.visionLoss += out.visionLoss / prep.coef;
+          res.textCorrect += out.textCorrect;
+          res.visionCorrect += out.visionCorrect;
+          if (!out.dx0) return;
+          const idx = blocks[r]!;
+          for (let j = 0; j < idx.length; j++) {
+            const t = idx[j]!, table = prep.vision[t] === 1 ? dVision! : dEmbed!, base = prep.tokens[t]! * d;
+            for (let c = 0; c < d; c++) table[base + c]! += out.dx0[j * d + c]!;
+          }
+        });
       }
+      res.loss = mode === "text" ? res.textLoss : 0.5 * (res.textLoss + res.visionLoss);
+      let grads: Params | undefined;
+      if (train) {
+        const perWorker = await Promise.all(ranks.map((r) => this.pool.request<"grads">(r, { type: "grads" }).then((x) => x.grads)));
+        grads = new Map();
+        for (const [name, shape] of paramShapes(cfg)) {
+          if (name === EMBED) { grads.set(name, dEmbed!); continue; }
+          if (name === VISION_EMBED) { grads.set(name, dVision!); continue; }
+          // Fixed reduction order (rank 0, 1, …) keeps resumed runs bit-identical.
+          const sum = new Float32Array(shape.reduce((a, b) => a * b, 1));
+          for (const g of perWorker) {
+            const part = g.get(name);
+            if (part) for (let j = 0; j < sum.length; j++) sum[j]! += part[j]!;
+          }
+          grads.set(name, sum);
+        }
+      }
+      const after = await this.workerStats();
+      const stats: EngineStats = {
+        wallMs: performance.now() - t0,
+        ringWaitMs: after.map((a, r) => a.ringWaitMs - before[r]!.ringWaitMs),
+        computeMs: after.map((a, r) => a.computeMs - before[r]!.computeMs),
+        graphMs: after.map((a, r) => Object.fromEntries(Object.entries(a.graphMs).map(([k, v]) => [k, Math.round(v - (before[r]!.graphMs[k] ?? 0))]))),
+        attnPairsComputed: after.reduce((s, a, r) => s + a.pairs - before[r]!.pairs, 0),
+        attnPairsSkipped: after.reduce((s, a, r) => s + a.skipped - before[r]!.skipped, 0),
+        unmaskedPairs: unmasked,
+      };
+      return grads ? { ...res, stats, grads } : { ...res, stats };
+    });
+  }
+
+  /** A worker that failed mid-ring leaves its neighbours waiting on a hop that never comes: the engine is then unusable. */
+  private broken: Error | undefined;
+  private usable(): void {
+    if (this.broken) throw new Error(`engine unusable after a ring worker failed (${this.broken.message.split("\n")[0]}); close it and create a new one`);
+  }
+  private async guard<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (e) {
+      this.broken = e instanceof Error ? e : new Error(String(e));
+      throw e;
     }
-    const after = await this.workerStats();
-    const stats: EngineStats = {
-      wallMs: performance.now() - t0,
-      ringWaitMs: after.map((a, r) => a.ringWaitMs - before[r]!.ringWaitMs),
-      computeMs: after.map((a, r) => a.computeMs - before[r]!.computeMs),
-      graphMs: after.map((a, r) => Object.fromEntries(Object.entries(a.graphMs).map(([k, v]) => [k, Math.round(v - (before[r]!.graphMs[k] ?? 0))]))),
-      attnPairsComputed: after.reduce((s, a, r) => s + a.pairs - before[r]!.pairs, 0),
-      attnPairsSkipped: after.reduce((s, a, r) => s + a.skipped - before[r]!.skipped, 0),
-      unmaskedPairs: unmasked,
-    };
-    return grads ? { ...res, stats, grads } : { ...res, stats };
   }
 
   async logitsLast(params: Params, tokens: Uint32Array, vision?: Uint8Array, head: "text" | "vision" = "text"): Promise<Float32Array> {
@@ -168,13 +186,17 @@ class RingEngine implements Engine {
     const C = attentionChunk(pieceLength(L, P, this.layout));
     const blocks = blockIndices(L, P, this.layout, prep.segId);
     const { cos, sin } = ropeTables(prep.pos, cfg.dim / cfg.heads, cfg.ropeTheta);
-    await this.sendParams(params, this.pool.workers.map((_, r) => r));
-    const outs = await Promise.all(blocks.map((idx, r) => {
-      const input = this.rowInput(params, prep, idx, cos, sin, C);
-      const at = idx.indexOf(n - 1);
-      if (at >= 0) input.logitsAt = { index: at, head };
-      return this.pool.request<"row">(r, { type: "row", row: input, train: false });
-    }));
+    this.usable();
+    checkParams(params, cfg);
+    const outs = await this.guard(async () => {
+      await this.sendParams(params, this.pool.workers.map((_, r) => r));
+      return Promise.all(blocks.map((idx, r) => {
+        const input = this.rowInput(params, prep, idx, cos, sin, C);
+        const at = idx.indexOf(n - 1);
+        if (at >= 0) input.logitsAt = { index: at, head };
+        return this.pool.request<"row">(r, { type: "row", row: input, train: false });
+      }));
+    });
     const logits = outs.find((o) => o.out.logits)?.out.logits;
     if (!logits) throw new Error("logitsLast: no worker held the last position");
     return logits;

@@ -60,8 +60,14 @@ export class RingPool {
 
   async close(): Promise<void> {
     if (this.closed) return;
-    // Let every worker finish what it is doing and release onnxruntime before it is terminated.
-    await Promise.allSettled(this.workers.map((_, r) => this.request<"ok">(r, { type: "close" })));
+    // Let every worker finish what it is doing and release onnxruntime before it is terminated
+    // (bounded: a worker stuck on a ring hop that will never come is terminated anyway).
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled(this.workers.map((_, r) => this.request<"ok">(r, { type: "close" }))),
+      new Promise((resolve) => { timer = setTimeout(resolve, 10_000); }),
+    ]);
+    clearTimeout(timer);
     this.closed = true;
     await Promise.all(this.workers.map((w) => w.terminate()));
   }

@@ -39,7 +39,13 @@ describe("engine input checks", () => {
     bad.loss[10] = 1; // first token of segment 1
     await expect(engine.forward(params, [makeRow(cfg, 32, [32], 2), bad], 1, "text")).rejects.toThrow(/row 1: token 10 starts segment 1/);
     const vis = makeRow(cfg, 32, [32], 3, 4);
-    await expect(engine.forward(params, [vis], 1, "text")).rejects.toThrow(/vision target at token 4 in a text stage/);
+    await expect(engine.forwardBackward(params, [makeRow(cfg, 32, [32], 2), vis], 1, "text")).rejects.toThrow(/vision target at token 4 in a text stage/);
+    // the rejected calls left nothing behind, and equal calls give bit-identical gradients
+    const good = [makeRow(cfg, 32, [12, 20], 4), makeRow(cfg, 32, [32], 5)];
+    const first = await engine.forwardBackward(params, good, 3, "text");
+    const second = await engine.forwardBackward(params, good, 3, "text");
+    expect(second.loss).toBe(first.loss);
+    for (const [name, g] of first.grads) expect(second.grads.get(name), name).toEqual(g);
     await expect(createEngine(cfg, { workers: 2, attnBlock: 5 }).then((e) => { engines.push(e); return e.forward(params, [makeRow(cfg, 32, [32], 2)], 1, "text"); })).rejects.toThrow(/does not divide/);
   });
 });

@@ -11,7 +11,6 @@ import { fileURLToPath } from "node:url";
 import { NeedleEvalRecord } from "@lwm/schemas";
 import { initParams, saveCheckpoint, toHfConfig, type LlamaConfig } from "@lwm/trainer";
 import { beforeAll, describe, expect, it } from "vitest";
-import { z } from "zod";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const CLI = join(repoRoot, "packages/cli/dist/main.js");
@@ -42,7 +41,7 @@ describe("lwm eval needle", () => {
     const r = evalNeedle(["--haystack", haystack, "--lengths", "128,200", "--depths", "0,0.5,1", "--needles", "1,2", "--trials", "2", "--max-new", "12", "--out", out, "--json"]);
     expect(r.stderr).toContain("needle 12/12");
     expect(r.status).toBe(0);
-    const records = z.array(NeedleEvalRecord).parse(JSON.parse(readFileSync(join(out, "needle.json"), "utf8")));
+    const records = NeedleEvalRecord.array().parse(JSON.parse(readFileSync(join(out, "needle.json"), "utf8")));
     expect(records).toHaveLength(12);
     expect(new Set(records.map((x) => `${x.needles}/${x.contextTokens}/${x.depth}`)).size).toBe(12);
     for (const x of records) {

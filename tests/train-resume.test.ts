@@ -96,6 +96,31 @@ describe("lwm train", () => {
     }
   }, 240_000);
 
+  it.skipIf(!existsSync(CLI))("on SIGTERM finishes the step, checkpoints where it is, exits 1, and resumes bit-identically", async () => {
+    const straight = join(root, "straight");
+    if (!existsSync(join(straight, "metrics.jsonl"))) expect(train(["--out", straight]).status).toBe(0);
+    const dir = join(root, "terminated");
+    const child = spawn(process.execPath, [CLI, "train", recipePath, "--data", join(root, "data"), "--workers", "2", "--out", dir], { stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr!.on("data", (b: Buffer) => (stderr += b.toString()));
+    const exited = new Promise<number | null>((res) => child.on("exit", (code) => res(code)));
+    const metrics = join(dir, "metrics.jsonl");
+    for (let i = 0; i < 6000; i++) {
+      if (existsSync(metrics) && readFileSync(metrics, "utf8").split('"kind":"step"').length > 6) break;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    child.kill("SIGTERM");
+    expect(await exited).toBe(1);
+    const stoppedAt = /stopped on request after step (\d+); checkpoint (\S+)/.exec(stderr);
+    expect(stoppedAt, stderr).not.toBeNull();
+    expect(readFileSync(join(dir, "latest.json"), "utf8")).toContain(`step-${stoppedAt![1]!.padStart(6, "0")}`);
+    expect(losses(dir).filter((r) => r.kind === "step")).toHaveLength(Number(stoppedAt![1]));
+
+    const resumed = train(["--out", dir, "--resume"]);
+    expect(resumed.status).toBe(0);
+    expect(losses(dir)).toEqual(losses(straight));
+  }, 240_000);
+
   it.skipIf(!existsSync(CLI))("refuses bad flags and recipes before any work, naming the field", () => {
     const bad = train(["--workers", "3", "--out", join(root, "never")]);
     expect(bad.status).toBe(2);

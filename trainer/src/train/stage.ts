@@ -41,6 +41,8 @@ export interface StageContext {
   createEngine: EngineFactory;
   backend: EngineOptions["backend"] | undefined;
   log: (line: string) => void;
+  /** Polled after every step: true asks the stage to checkpoint where it is and stop (SIGTERM, SIGINT). */
+  shouldStop: () => boolean;
 }
 
 export interface StageResult {
@@ -48,6 +50,8 @@ export interface StageResult {
   checkpoint: string;
   finalLoss: number | null;
   evalLoss: number | null;
+  /** True when the stage stopped early on request; `checkpoint` is then the step checkpoint to resume from. */
+  stopped: boolean;
 }
 
 /** Only the tensors `cfg` has (a text stage after a vision-language one drops the vision table). */
@@ -225,9 +229,14 @@ export async function runStage(ctx: StageContext): Promise<StageResult> {
       if (!Number.isFinite(rec.loss)) throw new Error(`stage "${stage.name}" step ${stageStep}: loss is ${rec.loss}; stopping (the last checkpoint is intact)`);
       const midStage = stageStep < sp.steps;
       if (midStage && t.evalEvery > 0 && stageStep % t.evalEvery === 0) await evaluate();
-      if (midStage && t.checkpointEvery > 0 && stageStep % t.checkpointEvery === 0) {
-        await checkpoint(`step-${String(stageStep).padStart(6, "0")}`, false);
+      const stop = midStage && ctx.shouldStop();
+      if (midStage && (stop || (t.checkpointEvery > 0 && stageStep % t.checkpointEvery === 0))) {
+        const dir = await checkpoint(`step-${String(stageStep).padStart(6, "0")}`, false);
         await ctx.files.renderCurve();
+        if (stop) {
+          ctx.log(`[${stage.name}] stopped on request after step ${stageStep}; checkpoint ${dir} (continue with --resume)\n`);
+          return { params, checkpoint: dir, finalLoss, evalLoss, stopped: true };
+        }
       }
     }
     await evaluate();
@@ -237,5 +246,5 @@ export async function runStage(ctx: StageContext): Promise<StageResult> {
   const dir = await checkpoint("final", true);
   await ctx.files.renderCurve();
   ctx.log(`[${stage.name}] done: ${sp.steps} steps, checkpoint ${dir}\n`);
-  return { params, checkpoint: dir, finalLoss, evalLoss };
+  return { params, checkpoint: dir, finalLoss, evalLoss, stopped: false };
 }

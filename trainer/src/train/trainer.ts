@@ -23,6 +23,8 @@ export interface TrainOptions {
   backend?: EngineOptions["backend"];
   /** Progress lines (stderr in the CLI). */
   log?: (line: string) => void;
+  /** Polled after every step; when it returns true the run checkpoints where it is and returns with `stopped`. */
+  shouldStop?: () => boolean;
 }
 
 export interface StageSummary {
@@ -38,6 +40,8 @@ export interface TrainSummary {
   metrics: string;
   curve: string;
   stages: StageSummary[];
+  /** True when the run stopped on request before its last stage was done (resume with --resume). */
+  stopped: boolean;
 }
 
 /**
@@ -73,13 +77,20 @@ export async function train(o: TrainOptions): Promise<TrainSummary> {
         createEngine: o.createEngine,
         backend: o.backend,
         log,
+        shouldStop: o.shouldStop ?? (() => false),
       });
+      if (result.stopped) return { runDir: o.runDir, metrics: files.metrics, curve: files.curve, stages: summaries, stopped: true };
       params = result.params;
       initFrom = relative(o.runDir, result.checkpoint);
       summaries.push({ stage: plan.stages[i]!.stage.name, steps: plan.stages[i]!.steps, finalLoss: result.finalLoss, evalLoss: result.evalLoss, checkpoint: result.checkpoint });
+      // Between stages the final checkpoint is already a clean place to stop.
+      if (i + 1 < plan.stages.length && o.shouldStop?.()) {
+        log(`stopped on request after stage "${plan.stages[i]!.stage.name}" (continue with --resume)\n`);
+        return { runDir: o.runDir, metrics: files.metrics, curve: files.curve, stages: summaries, stopped: true };
+      }
     }
     if (summaries.length === 0) await files.renderCurve();
-    return { runDir: o.runDir, metrics: files.metrics, curve: files.curve, stages: summaries };
+    return { runDir: o.runDir, metrics: files.metrics, curve: files.curve, stages: summaries, stopped: false };
   } finally {
     await Promise.all(datasets.map((d) => d.close()));
   }

@@ -5,7 +5,8 @@
  * Progressive RingAttention training on the recipe's packed stages (<data>/<stage>/manifest.json).
  * Everything checkable without data is checked first: a bad recipe or flag exits 2 naming the field,
  * before any work. Progress goes to stderr; --json prints the run summary as JSON on stdout.
- * Exit 0 done, 1 training failed (e.g. a non-finite loss), 2 usage, recipe or I/O error.
+ * SIGTERM/SIGINT finish the step in flight, write a checkpoint and exit 1 (continue with --resume).
+ * Exit 0 done, 1 training failed or stopped early, 2 usage, recipe or I/O error.
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -76,6 +77,15 @@ export async function run(argv: string[]): Promise<number> {
   const init = values.init as string | undefined;
   const dataRoot = (values.data as string | undefined) ?? "out";
   const runDir = (values.out as string | undefined) ?? join(dataRoot, "runs", recipe.name.replace(/[^A-Za-z0-9_.-]+/g, "_"));
+  // SIGTERM (preemption) or SIGINT: finish the step in flight, checkpoint, stop. A second signal aborts.
+  let stopRequested = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopRequested) process.exit(130);
+    stopRequested = true;
+    process.stderr.write(`lwm train: ${signal}: finishing the current step, then checkpointing (send again to abort without a checkpoint)\n`);
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
   try {
     const plan = planTraining(recipe, { ...(stages ? { stages } : {}), workers, layout, hasInit: init !== undefined });
     const summary = await train({
@@ -87,6 +97,7 @@ export async function run(argv: string[]): Promise<number> {
       createEngine,
       backend,
       log: (line) => process.stderr.write(line),
+      shouldStop: () => stopRequested,
     });
     if (values.json) process.stdout.write(JSON.stringify(summary) + "\n");
     else {
@@ -95,10 +106,17 @@ export async function run(argv: string[]): Promise<number> {
       }
       process.stdout.write(`metrics ${summary.metrics}\nloss curve ${summary.curve}\n`);
     }
+    if (summary.stopped) {
+      process.stderr.write(`lwm train: stopped before the end; continue with: lwm train ${recipePath} --resume --out ${runDir}\n`);
+      return 1;
+    }
     return 0;
   } catch (err) {
     if (err instanceof PlanError) return fail(err.message);
     process.stderr.write(`lwm train: ${(err as Error).message}\n`);
     return 1;
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
   }
 }

@@ -48,14 +48,18 @@ beforeAll(async () => {
 });
 
 describe("lwm train", () => {
-  /** Starts a run and SIGKILLs it as soon as latest.json names `checkpoint`; returns the run folder. */
-  async function killAt(name: string, checkpoint: string): Promise<string> {
+  /**
+   * Starts a run and SIGKILLs it as soon as latest.json names a step checkpoint of `stage` at or
+   * after `step` (any later one too, so a slow poll cannot miss the window); returns the run folder.
+   */
+  async function killAt(name: string, stage: string, step: number): Promise<string> {
     const dir = join(root, name);
     const child = spawn(process.execPath, [CLI, "train", recipePath, "--data", join(root, "data"), "--workers", "2", "--out", dir], { stdio: "ignore" });
     const exited = new Promise<NodeJS.Signals | null>((res) => child.on("exit", (_code, signal) => res(signal)));
     const latest = join(dir, "latest.json");
     for (let i = 0; i < 6000; i++) {
-      if (existsSync(latest) && readFileSync(latest, "utf8").includes(checkpoint)) break;
+      const at = existsSync(latest) ? new RegExp(`checkpoints/${stage}/step-(\\d+)`).exec(readFileSync(latest, "utf8")) : null;
+      if (at && Number(at[1]) >= step) break;
       await new Promise((r) => setTimeout(r, 5));
     }
     child.kill("SIGKILL");
@@ -73,8 +77,8 @@ describe("lwm train", () => {
     expect(losses(straight).filter((r) => r.kind === "step")).toHaveLength(56);
 
     // Killed in stage "a" after its step-8 checkpoint, and in stage "b" after its step-3 checkpoint.
-    for (const [name, checkpoint, minSteps] of [["killed-a", "a/step-000008", 8], ["killed-b", "b/step-000003", 43]] as const) {
-      const killed = await killAt(name, checkpoint);
+    for (const [name, stage, step, minSteps] of [["killed-a", "a", 8, 8], ["killed-b", "b", 3, 43]] as const) {
+      const killed = await killAt(name, stage, step);
       const partial = losses(killed).filter((r) => r.kind === "step").length;
       expect(partial).toBeGreaterThanOrEqual(minSteps);
       expect(partial).toBeLessThan(56);

@@ -63,6 +63,19 @@ describe("lwm eval needle", () => {
     expect(r.stdout).toMatch(/50%\s+[01]\.00/);
   }, 120_000);
 
+  it.skipIf(!existsSync(CLI))("reads PG-19-style JSONL haystacks ({\"text\": …} per line)", () => {
+    const jsonl = join(root, "hay.jsonl");
+    const docs = Array.from({ length: 40 }, (_, i) => JSON.stringify({ text: `Chapter ${i}. The lamps were lit early and the street was quiet again.` }));
+    writeFileSync(jsonl, docs.join("\n") + "\n");
+    const r = evalNeedle(["--haystack", jsonl, "--lengths", "150", "--depths", "0.5", "--trials", "1", "--max-new", "4", "--out", join(root, "jsonl"), "--json"]);
+    expect(r.status, r.stderr).toBe(0);
+    expect((JSON.parse(r.stdout) as { records: unknown[] }).records).toHaveLength(1);
+    writeFileSync(jsonl, '{"body": "no text field"}\n');
+    const bad = evalNeedle(["--haystack", jsonl, "--lengths", "150"]);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/hay\.jsonl: line 1: needs a string "text" field/);
+  }, 60_000);
+
   it.skipIf(!existsSync(CLI))("exits 2 naming the problem for bad flags", () => {
     expect(evalNeedle(["--haystack", haystack, "--depths", "50"]).stderr).toMatch(/--depths: expected a comma-separated list of fractions in \[0, 1\]/);
     expect(evalNeedle(["--haystack", join(root, "missing.txt")]).status).toBe(2);

@@ -34,7 +34,6 @@ export interface StageContext {
   /** Set when this stage was interrupted and is being resumed. */
   midStage: MidStage | null;
   initFrom: string;
-  initSeed: number;
   counters: RunCounters;
   metrics: MetricsLog;
   files: RunFiles;
@@ -87,7 +86,9 @@ export async function runStage(ctx: StageContext): Promise<StageResult> {
   const mode = stage.kind;
   const { counters, metrics } = ctx;
   let params = ctx.params;
-  if (cfg.visionVocabSize > 0 && !params.has(VISION_EMBED)) params = addVisionParams(params, cfg, ctx.initSeed + 1 + ctx.index);
+  // The vision table's init depends on the stage's own seed and place in the recipe only, so a run
+  // continued stage by stage gets the same weights as one run of all stages.
+  if (cfg.visionVocabSize > 0 && !params.has(VISION_EMBED)) params = addVisionParams(params, cfg, t.seed + 1 + sp.recipeIndex);
   params = restrictTo(params, cfg);
   checkParams(params, cfg);
 
@@ -137,7 +138,6 @@ export async function runStage(ctx: StageContext): Promise<StageResult> {
       loader: loader.state(),
       consumedTokens: counters.consumed,
       metricsLines: metrics.count,
-      initSeed: ctx.initSeed,
     };
     await saveCheckpoint(dir, {
       params,

@@ -23,8 +23,6 @@ export const TrainState = z.object({
   consumedTokens: z.record(z.string(), z.number().int().nonnegative()),
   /** metrics.jsonl lines written when this checkpoint was taken. */
   metricsLines: z.number().int().nonnegative(),
-  /** Seed that initialised (or extended, for vision) the weights; the shuffle seeds live in the recipe. */
-  initSeed: z.number().int(),
 });
 export type TrainState = z.infer<typeof TrainState>;
 

@@ -70,7 +70,6 @@ export async function train(o: TrainOptions): Promise<TrainSummary> {
         params,
         midStage: start.midStage && start.midStage.state.stageIndex === i ? start.midStage : null,
         initFrom,
-        initSeed: plan.stages[0]!.training.seed,
         counters,
         metrics: start.metrics,
         files,

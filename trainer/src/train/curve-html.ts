@@ -69,7 +69,10 @@ export function renderLossCurve(title: string, records: readonly MetricsRecord[]
     .map((s) => {
       const last = steps.filter((r) => r.stage === s.stage).at(-1);
       const ev = evals.filter((r) => r.stage === s.stage).at(-1);
-      return `<tr><td>${esc(s.stage)}</td><td>${s.seqLen}</td><td>${s.ropeTheta}</td><td>${last ? last.stageStep : 0}/${s.steps}</td><td>${last ? last.loss.toFixed(4) : "–"}</td><td>${ev ? ev.evalLoss.toFixed(4) : "–"}</td></tr>`;
+      const rates = steps.filter((r) => r.stage === s.stage).map((r) => [r.tokensPerSecond, r.modelGflops] as const).sort((a, b) => a[0] - b[0]);
+      const mid = rates[Math.floor(rates.length / 2)];
+      const speed = mid ? `<td>${mid[0].toFixed(0)}</td><td>${mid[1].toFixed(2)}</td>` : "<td>–</td><td>–</td>";
+      return `<tr><td>${esc(s.stage)}</td><td>${s.seqLen}</td><td>${s.ropeTheta}</td><td>${last ? last.stageStep : 0}/${s.steps}</td><td>${last ? last.loss.toFixed(4) : "–"}</td><td>${ev ? ev.evalLoss.toFixed(4) : "–"}</td>${speed}</tr>`;
     })
     .join("");
   return `<!doctype html>
@@ -81,7 +84,7 @@ export function renderLossCurve(title: string, records: readonly MetricsRecord[]
 ${axes}
 ${parts.join("\n")}
 </svg>
-<table><tr><th>stage</th><th>seq len</th><th>RoPE θ</th><th>steps</th><th>last train loss</th><th>last eval loss</th></tr>${rows}</table>
+<table><tr><th>stage</th><th>seq len</th><th>RoPE θ</th><th>steps</th><th>last train loss</th><th>last eval loss</th><th>tokens/s (median)</th><th>model GFLOP/s (median)</th></tr>${rows}</table>
 </body></html>
 `;
 }

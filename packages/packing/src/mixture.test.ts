@@ -52,6 +52,29 @@ describe("mixByTokenShare", () => {
     ]);
   });
 
+  it("closes the sources it did not finish when the budget stops the mix", async () => {
+    const closed: string[] = [];
+    async function* source(name: string): AsyncGenerator<number> {
+      try {
+        for (let i = 0; i < 100; i++) yield 10;
+      } finally {
+        closed.push(name);
+      }
+    }
+    const mixed = await collect(
+      mixByTokenShare(
+        [
+          { name: "a", share: 1, items: source("a") },
+          { name: "b", share: 1, items: source("b") },
+        ],
+        (x) => x,
+        { budgetTokens: 100 },
+      ),
+    );
+    expect(mixed).toHaveLength(10);
+    expect(closed.sort()).toEqual(["a", "b"]);
+  });
+
   it("rejects shares that do not sum to a positive number", async () => {
     await expect(collect(mixByTokenShare([{ name: "a", share: 0, items: [1] }], (x) => x))).rejects.toThrow(/positive/);
   });

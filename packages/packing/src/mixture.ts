@@ -39,28 +39,33 @@ export async function* mixByTokenShare<T>(
   });
   let taken = 0;
   const budget = options.budgetTokens ?? Infinity;
-  while (taken < budget) {
-    // Largest deficit between asked share and achieved share; ties go to the earlier source.
-    let pick: (typeof live)[number] | undefined;
-    let pickDeficit = -Infinity;
-    for (const s of live) {
-      if (s.done) continue;
-      const deficit = s.stat.asked * (taken + 1) - s.stat.tokens;
-      if (deficit > pickDeficit) {
-        pick = s;
-        pickDeficit = deficit;
+  try {
+    while (taken < budget) {
+      // Largest deficit between asked share and achieved share; ties go to the earlier source.
+      let pick: (typeof live)[number] | undefined;
+      let pickDeficit = -Infinity;
+      for (const s of live) {
+        if (s.done) continue;
+        const deficit = s.stat.asked * (taken + 1) - s.stat.tokens;
+        if (deficit > pickDeficit) {
+          pick = s;
+          pickDeficit = deficit;
+        }
       }
+      if (!pick) return;
+      const next = await pick.iterator.next();
+      if (next.done) {
+        pick.done = true;
+        continue;
+      }
+      const length = lengthOf(next.value);
+      pick.stat.tokens += length;
+      pick.stat.items += 1;
+      taken += length;
+      yield { source: pick.stat.source, value: next.value };
     }
-    if (!pick) return;
-    const next = await pick.iterator.next();
-    if (next.done) {
-      pick.done = true;
-      continue;
-    }
-    const length = lengthOf(next.value);
-    pick.stat.tokens += length;
-    pick.stat.items += 1;
-    taken += length;
-    yield { source: pick.stat.source, value: next.value };
+  } finally {
+    // The budget (or the consumer) stopped the mix early: let unfinished sources close their files.
+    for (const s of live) if (!s.done) await s.iterator.return?.();
   }
 }

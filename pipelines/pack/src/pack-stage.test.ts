@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { exampleIdOf } from "@lwm/core";
 import { LLAMA2_LWM_VOCAB, Stage, type ExampleRecord } from "@lwm/schemas";
 import { ShardReader, validate } from "@lwm/shards";
-import { packStage } from "./pack-stage.js";
+import { packStage, type PackStageOptions } from "./pack-stage.js";
 
 const SHA = "0".repeat(64);
 
@@ -30,6 +30,11 @@ async function* stream(source: string, lengths: number[]): AsyncIterable<Example
   for (const [i, n] of lengths.entries()) yield textExample(source, i, n);
 }
 
+/** packStage options for text-only Llama-2 shards; the test names what it varies. */
+function options(o: Pick<PackStageOptions, "stage" | "sources" | "rowsPerBatch" | "rowsPerShard" | "dir">): PackStageOptions {
+  return { ...o, layout: { layout: LLAMA2_LWM_VOCAB, tokenDtype: "uint16" }, tokenizerSha256: SHA, vqganSha256: null };
+}
+
 describe("packStage", () => {
   let dir: string;
   beforeAll(async () => {
@@ -44,19 +49,18 @@ describe("packStage", () => {
   const lengthsB = Array.from({ length: 400 }, (_, i) => 100 + ((i * 53) % 412));
 
   it("writes shards that the validator accepts, with the asked mixture and every example once", async () => {
-    const manifest = await packStage({
-      stage,
-      sources: new Map([
-        ["a", stream("a", lengthsA)],
-        ["b", stream("b", lengthsB)],
-      ]),
-      layout: { layout: LLAMA2_LWM_VOCAB, tokenDtype: "uint16" },
-      tokenizerSha256: SHA,
-      vqganSha256: null,
-      rowsPerBatch: 8,
-      rowsPerShard: 30,
-      dir: await mkdtemp(join(dir, "mix-")),
-    });
+    const manifest = await packStage(
+      options({
+        stage,
+        sources: new Map([
+          ["a", stream("a", lengthsA)],
+          ["b", stream("b", lengthsB)],
+        ]),
+        rowsPerBatch: 8,
+        rowsPerShard: 30,
+        dir: await mkdtemp(join(dir, "mix-")),
+      }),
+    );
     expect(manifest.shards.length).toBeGreaterThan(1);
     expect(manifest.totals.fill).toBeGreaterThan(0.9);
     const [a, b] = manifest.mixture;
@@ -72,16 +76,15 @@ describe("packStage", () => {
     const shardDir = await mkdtemp(join(dir, "rt-"));
     const lengths = Array.from({ length: 120 }, (_, i) => 5 + ((i * 97) % 500));
     const byId = new Map(lengths.map((n, i) => [textExample("a", i, n).exampleId, textExample("a", i, n)]));
-    const manifest = await packStage({
-      stage: Stage.parse({ name: "rt", seqLen: 512, ropeTheta: 1e6, mixture: { a: 1 } }),
-      sources: new Map([["a", stream("a", lengths)]]),
-      layout: { layout: LLAMA2_LWM_VOCAB, tokenDtype: "uint16" },
-      tokenizerSha256: SHA,
-      vqganSha256: null,
-      rowsPerBatch: 4,
-      rowsPerShard: 1000,
-      dir: shardDir,
-    });
+    const manifest = await packStage(
+      options({
+        stage: Stage.parse({ name: "rt", seqLen: 512, ropeTheta: 1e6, mixture: { a: 1 } }),
+        sources: new Map([["a", stream("a", lengths)]]),
+        rowsPerBatch: 4,
+        rowsPerShard: 1000,
+        dir: shardDir,
+      }),
+    );
     const report = await validate(join(shardDir, "manifest.json"));
     expect(report.errors).toEqual([]);
     expect(report.ok).toBe(true);
@@ -94,8 +97,8 @@ describe("packStage", () => {
         const row = await reader.row(r);
         for (let s = 0; s < row.exampleIds.length; s++) {
           const id = row.exampleIds[s]!;
-          const ex = byId.get(id)!;
-          expect(ex).toBeDefined();
+          const ex = byId.get(id);
+          if (ex === undefined) throw new Error(`row ${r} segment ${s}: example ${id} was never an input`);
           const start = row.cuSeqlens[s]!;
           const end = row.cuSeqlens[s + 1]!;
           expect(Array.from(row.tokens.subarray(start, end))).toEqual(Array.from(ex.tokens));
@@ -109,18 +112,18 @@ describe("packStage", () => {
     expect(seen.size).toBe(lengths.length);
   });
 
-  it("fails loudly on an example longer than seqLen", async () => {
+  it("fails on an example longer than seqLen, naming the stage, example and source", async () => {
+    const tooLong = textExample("a", 1, 65).exampleId;
     await expect(
-      packStage({
-        stage: Stage.parse({ name: "small", seqLen: 64, ropeTheta: 1e6, mixture: { a: 1 } }),
-        sources: new Map([["a", stream("a", [10, 65])]]),
-        layout: { layout: LLAMA2_LWM_VOCAB, tokenDtype: "uint16" },
-        tokenizerSha256: SHA,
-        vqganSha256: null,
-        rowsPerBatch: 4,
-        rowsPerShard: 10,
-        dir: await mkdtemp(join(dir, "bad-")),
-      }),
-    ).rejects.toThrow(/outside 1\.\.64/);
+      packStage(
+        options({
+          stage: Stage.parse({ name: "small", seqLen: 64, ropeTheta: 1e6, mixture: { a: 1 } }),
+          sources: new Map([["a", stream("a", [10, 65])]]),
+          rowsPerBatch: 4,
+          rowsPerShard: 10,
+          dir: await mkdtemp(join(dir, "bad-")),
+        }),
+      ),
+    ).rejects.toThrow(`stage small: example ${tooLong} of source "a" has 65 tokens, more than seqLen 64`);
   });
 });

@@ -18,7 +18,6 @@ export interface PackStageOptions {
   dir: string;
   /** Rows are packed with this many open rows (fill vs memory). */
   openRows?: number;
-  onRow?: (rows: number, realTokens: number) => void;
 }
 
 export function shardFileName(index: number): string {
@@ -58,7 +57,10 @@ export async function packStage(options: PackStageOptions): Promise<Manifest> {
 
   const inputs = new Map<string, string>();
   async function* items() {
-    for await (const { value } of mixed) {
+    for await (const { source, value } of mixed) {
+      if (value.tokens.length > stage.seqLen) {
+        throw new RangeError(`stage ${stage.name}: example ${value.exampleId} of source "${source}" has ${value.tokens.length} tokens, more than seqLen ${stage.seqLen} (the examples step must window long documents)`);
+      }
       const p = value.provenance;
       if ("file" in p) inputs.set(p.file, p.fileSha256);
       yield { length: value.tokens.length, value };
@@ -67,15 +69,10 @@ export async function packStage(options: PackStageOptions): Promise<Manifest> {
 
   const shards: ShardEntry[] = [];
   let writer: ShardWriter | undefined;
-  let rows = 0;
-  let realTokens = 0;
   try {
     for await (const bin of packSequences(items(), { seqLen: stage.seqLen, openRows: options.openRows })) {
       if (!writer) writer = await ShardWriter.create(join(dir, shardFileName(shards.length)), meta, { maxRows: options.rowsPerShard });
       await writer.append(assembleRow(stage.seqLen, layout.layout, bin.items));
-      rows++;
-      realTokens += bin.used;
-      options.onRow?.(rows, realTokens);
       if (writer.full) {
         shards.push(await writer.close());
         writer = undefined;

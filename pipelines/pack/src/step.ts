@@ -1,9 +1,9 @@
-import { copyFile, link, readFile } from "node:fs/promises";
+import { copyFile, link } from "node:fs/promises";
 import { isAbsolute, join, resolve } from "node:path";
 import { BOOKS_OUTPUTS, BOOKS_STEP_NAME, readExamples, readExamplesIndex } from "@lwm/books";
 import { ConfigError, exists, listFiles, publishDir, unitKey, type CompletedUnit, type Step, type StepContext, type StepPlan, type WorkUnit } from "@lwm/core";
-import { Manifest, type ExampleRecord, type Stage } from "@lwm/schemas";
-import { defaultRowsPerBatch, MANIFEST_FILE } from "@lwm/shards";
+import type { ExampleRecord, Manifest, Stage } from "@lwm/schemas";
+import { defaultRowsPerBatch, MANIFEST_FILE, readManifest } from "@lwm/shards";
 import { loadTokenizer, multimodalLayout } from "@lwm/tokenizer";
 import { packStage } from "./pack-stage.js";
 
@@ -35,6 +35,7 @@ async function planPack(ctx: StepContext): Promise<StepPlan> {
   const examplesRoot = join(ctx.outDir, "work", BOOKS_STEP_NAME, BOOKS_OUTPUTS.examples);
 
   const units: WorkUnit[] = [];
+  const stageOfUnit = new Map<string, string>();
   const inputs: StepPlan["inputs"] = [];
   for (const [i, stage] of recipe.stages.entries()) {
     const dir = join(examplesRoot, stage.name);
@@ -49,14 +50,16 @@ async function planPack(ctx: StepContext): Promise<StepPlan> {
     inputs.push(...files.map((f) => ({ ...f, path: join(stage.name, f.path) })));
     const rowsPerBatch = config.rowsPerBatch > 0 ? config.rowsPerBatch : defaultRowsPerBatch(stage.seqLen);
     const packed = { name: stage.name, seqLen: stage.seqLen, mixture: stage.mixture, budgetTokens: stage.budgetTokens ?? null };
+    const key = unitKey({
+      step: PACK_STEP_NAME,
+      version: PACK_STEP_VERSION,
+      kind: "stage",
+      config: { stage: packed, rowsPerBatch, rowsPerShard: config.rowsPerShard, layout: layout.layout, tokenizer: tokenizer.sha256 },
+      inputs: files.map((f) => `${f.path}:${f.sha256}`),
+    });
+    stageOfUnit.set(key, stage.name);
     units.push({
-      key: unitKey({
-        step: PACK_STEP_NAME,
-        version: PACK_STEP_VERSION,
-        kind: "stage",
-        config: { stage: packed, rowsPerBatch, rowsPerShard: config.rowsPerShard, layout: layout.layout, tokenizer: tokenizer.sha256 },
-        inputs: files.map((f) => `${f.path}:${f.sha256}`),
-      }),
+      key,
       label: `pack ${stage.name} (seqLen ${stage.seqLen})`,
       group: stage.name,
       size: index.tokens,
@@ -88,15 +91,16 @@ async function planPack(ctx: StepContext): Promise<StepPlan> {
       const outputs: { path: string; bytes: number; sha256: string }[] = [];
       const details: Record<string, Manifest["totals"]> = {};
       for (const { unit, dir } of completed) {
-        const stage = recipe.stages.find((s) => s.name === unit.group) as Stage;
-        const target = join(ctx.outDir, stage.name);
+        const stageName = stageOfUnit.get(unit.key);
+        if (stageName === undefined) throw new Error(`pack finalize: unit ${unit.label} is not one this plan made`);
+        const target = join(ctx.outDir, stageName);
         await publishDir(target, async (temp) => {
           for (const f of await listFiles(dir)) {
             if (f.path === MANIFEST_FILE || f.path.endsWith(".arrow")) await linkOrCopy(join(dir, f.path), join(temp, f.path));
           }
         });
-        outputs.push(...(await listFiles(target, stage.name)));
-        details[stage.name] = Manifest.parse(JSON.parse(await readFile(join(target, MANIFEST_FILE), "utf8"))).totals;
+        outputs.push(...(await listFiles(target, stageName)));
+        details[stageName] = (await readManifest(join(target, MANIFEST_FILE))).totals;
       }
       return { outputs, details };
     },
@@ -108,6 +112,7 @@ function examplesBySource(dir: string, stage: Stage): Map<string, AsyncIterable<
   return new Map(Object.keys(stage.mixture).map((source) => [source, readExamples(dir, { source })]));
 }
 
+/** A hard link where the file system allows one (shards are large and never rewritten in place), else a copy. */
 async function linkOrCopy(from: string, to: string): Promise<void> {
   try {
     await link(from, to);

@@ -6,15 +6,16 @@
  */
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "fflate";
 import { asyncBufferFromFile, parquetMetadataAsync } from "hyparquet";
+import { readExamplesIndex } from "@lwm/books";
 import { loadTokenizer, type Tokenizer } from "@lwm/tokenizer";
 import { beforeAll, describe, expect, it } from "vitest";
-import { buildEpub, gutenbergFile, lwm, prose, readRejects, recipeOf, repoRoot, verifyDocumentTokens, writeRecipe } from "./books-helpers.js";
+import { buildEpub, collectExamples, gutenbergFile, lwm, prose, readRejects, recipeOf, repoRoot, verifyDocumentTokens, writeRecipe } from "./books-helpers.js";
 
 const POLARS_DIR = join(repoRoot, "tests/interop/node_modules/nodejs-polars");
 const hasPolars = existsSync(POLARS_DIR);
@@ -28,6 +29,7 @@ interface PolarsFrame {
 }
 interface Polars {
   DataFrame(columns: Record<string, (string | null)[]>): PolarsFrame;
+  readIPCStream(data: Buffer): { height: number; columns: string[]; getColumn(name: string): { toArray(): unknown[] } };
 }
 
 interface Row {
@@ -123,6 +125,19 @@ describe("books step: input formats", () => {
     const lines = documents.filter((d) => d.provenance.kind === "jsonl" && d.provenance.file === "data/a.jsonl").map((d) => (d.provenance.kind === "jsonl" ? d.provenance.line : -1));
     expect(lines).toEqual(plain.map((_, i) => i));
     expect(report?.units.planned).toBeGreaterThan(expected.size * 2 + 2);
+
+    if (hasPolars) {
+      // The examples files are Arrow IPC streams that another implementation reads as they are.
+      const pl = createRequire(import.meta.url)(POLARS_DIR) as Polars;
+      const index = await readExamplesIndex(join(out, "work/books/examples/full"));
+      const part = index.parts[0];
+      const frame = pl.readIPCStream(await readFile(join(out, "work/books/examples/full", part?.file ?? "")));
+      expect(frame.height).toBe(part?.examples);
+      expect(frame.columns).toEqual(["example_id", "document_id", "provenance", "tokens"]);
+      const ours = await collectExamples(out, "full");
+      expect((frame.getColumn("example_id").toArray() as string[])[0]).toBe(ours[0]?.exampleId);
+      expect((frame.getColumn("tokens").toArray() as number[][])[0]).toEqual([...(ours[0]?.tokens ?? [])]);
+    }
 
     const epub = documents.find((d) => d.provenance.kind === "epub");
     expect(epub).toMatchObject({ title: "Ein Buch", language: "de" });

@@ -7,7 +7,7 @@ import { mkdir, mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadTokenizer } from "@lwm/tokenizer";
+import { LLAMA2_TOKENIZER_JSON, loadTokenizer } from "@lwm/tokenizer";
 import { describe, expect, it } from "vitest";
 import { buildEpub, lwm, prose, readDocuments, readRejects, recipeOf, repoRoot, verifyDocumentTokens, writeRecipe } from "./books-helpers.js";
 
@@ -99,4 +99,25 @@ describe("books step: quarantine", () => {
     expect(report?.rejects.byReason["invalid UTF-8"]).toBe(2);
     expect(report?.details.documents.duplicates).toBe(1);
   }, 120_000);
+
+  it("quarantines a document whose text the tokenizer turns into BOS/EOS ids", async () => {
+    // The bundled tokenizer encodes a literal "</s>" as text; a tokenizer.json that declares <s> and
+    // </s> as added tokens (as many Hugging Face exports do) matches them inside text.
+    const dir = await mkdtemp(join(tmpdir(), "books-special-"));
+    const bundled = JSON.parse(await readFile(LLAMA2_TOKENIZER_JSON, "utf8")) as { added_tokens: unknown[] };
+    bundled.added_tokens = [
+      { id: 1, content: "<s>", single_word: false, lstrip: false, rstrip: false, normalized: false, special: true },
+      { id: 2, content: "</s>", single_word: false, lstrip: false, rstrip: false, normalized: false, special: true },
+    ];
+    await writeFile(join(dir, "tokenizer.json"), JSON.stringify(bundled));
+    await writeFile(join(dir, "a.jsonl"), [JSON.stringify({ text: prose(21, 100) }), JSON.stringify({ text: `He wrote </s> in the margin. ${prose(22, 50)}` })].join("\n"));
+    const recipePath = await writeRecipe(dir, recipeOf({ tokenizer: "tokenizer.json", sources: [{ kind: "books", name: "j", paths: ["a.jsonl"] }] }));
+    const r = lwm(["run", recipePath, "--out", join(dir, "out")]);
+    expect(r.code, r.stderr).toBe(0);
+    const rejects = await readRejects(join(dir, "out"));
+    expect(rejects).toHaveLength(1);
+    expect(rejects[0]).toMatchObject({ source: "a.jsonl", position: { line: 1 } });
+    expect(rejects[0]?.reason).toMatch(/^special token in text: the text spells BOS\/EOS \("<s>" or "<\/s>"\), token 3 would be id 2$/);
+    expect((await readDocuments(join(dir, "out"))).map((d) => (d.provenance.kind === "jsonl" ? d.provenance.line : -1))).toEqual([0]);
+  }, 60_000);
 });

@@ -3,7 +3,6 @@ import { join } from "node:path";
 import {
   AtomicFileWriter,
   exists,
-  listFiles,
   publishDir,
   sha256File,
   stableStringify,
@@ -12,13 +11,18 @@ import {
   type FinalizeOutcome,
   type JsonValue,
   type RejectRecord,
+  type UnitRecord,
 } from "@lwm/core";
+import { z } from "zod";
 import type { TokenDtype } from "@lwm/schemas";
 import { ArrowStreamFile, readArrowRows } from "./arrow-io.js";
 import { DocumentEntry } from "./documents.js";
 import { EXAMPLES_INDEX_FILE, type ExamplesIndex } from "./examples.js";
 import { positionOf, TOKENIZE_FILES } from "./tokenize-unit.js";
 import { EXAMPLES_METADATA, WINDOW_FILES } from "./window-unit.js";
+
+/** What a window unit reports (window-unit.ts). */
+const WindowResult = z.object({ examples: z.number().int().nonnegative(), exampleTokens: z.number().int().nonnegative() });
 
 export interface PlannedStage {
   name: string;
@@ -65,6 +69,7 @@ const LWM_BANDS: [string, number, number][] = [
  */
 export async function finalizeBooks(input: FinalizeInput): Promise<FinalizeOutcome> {
   const dirOf = new Map(input.completed.map((c) => [c.unit.key, c.dir]));
+  const recordOf = new Map(input.completed.map((c) => [c.unit.key, c.record]));
   const documentsOf = new Map<string, DocumentEntry[]>();
   for (const t of input.tokenizeUnits) {
     const text = await readFile(join(dirOf.get(t.key) as string, TOKENIZE_FILES.documents), "utf8");
@@ -92,6 +97,7 @@ export async function finalizeBooks(input: FinalizeInput): Promise<FinalizeOutco
   }
 
   const stageDetails: Record<string, JsonValue> = {};
+  const stageOutputs: FinalizeOutcome["outputs"] = [];
   await publishDir(join(input.stepDir, BOOKS_OUTPUTS.examples), async (temp) => {
     for (const stage of input.stages) {
       const dir = join(temp, stage.name);
@@ -107,11 +113,18 @@ export async function finalizeBooks(input: FinalizeInput): Promise<FinalizeOutco
         if (!(await exists(from))) continue;
         const file = `part-${String(parts.length).padStart(5, "0")}.arrow`;
         const to = join(dir, file);
-        const counts = docs.some((d) => duplicateOf.has(d.documentId))
-          ? await writeWithout(from, to, duplicateOf, input.index.tokenDtype)
-          : await linkOrCopy(from, to);
-        if (counts.examples === 0) continue;
-        parts.push({ file, source: t.sourceName, ...counts, bytes: (await stat(to)).size, sha256: await sha256File(to) });
+        if (docs.some((d) => duplicateOf.has(d.documentId))) {
+          const counts = await writeWithout(from, to, duplicateOf, input.index.tokenDtype);
+          if (counts.examples === 0) continue;
+          parts.push({ file, source: t.sourceName, ...counts, bytes: (await stat(to)).size, sha256: await sha256File(to) });
+        } else {
+          // Unchanged: the window unit's own file (its record already holds counts, size and sha256).
+          const record = recordOf.get(windowKey) as UnitRecord;
+          const made = WindowResult.parse(record.result);
+          const fileRecord = record.files.find((f) => f.name === WINDOW_FILES.examples) as UnitRecord["files"][number];
+          await linkOrCopy(from, to);
+          parts.push({ file, source: t.sourceName, examples: made.examples, tokens: made.exampleTokens, bytes: fileRecord.bytes, sha256: fileRecord.sha256 });
+        }
       }
       const index: ExamplesIndex = {
         format: EXAMPLES_METADATA.format,
@@ -128,6 +141,10 @@ export async function finalizeBooks(input: FinalizeInput): Promise<FinalizeOutco
         parts,
       };
       await writeJsonAtomic(join(dir, EXAMPLES_INDEX_FILE), index as unknown as JsonValue);
+      const indexPath = join(dir, EXAMPLES_INDEX_FILE);
+      const folder = `${BOOKS_OUTPUTS.examples}/${stage.name}`;
+      stageOutputs.push({ path: `${folder}/${EXAMPLES_INDEX_FILE}`, bytes: (await stat(indexPath)).size, sha256: await sha256File(indexPath) });
+      for (const p of parts) stageOutputs.push({ path: `${folder}/${p.file}`, bytes: p.bytes, sha256: p.sha256 });
       stageDetails[stage.name] = {
         seqLen: stage.seqLen,
         minTokens: stage.minTokens,
@@ -157,8 +174,8 @@ export async function finalizeBooks(input: FinalizeInput): Promise<FinalizeOutco
     bands[name] = { documents: inBand.length, tokens: inBand.reduce((s, d) => s + d.tokens, 0) };
   }
   const outputs = [
-    ...(await listFiles(join(input.stepDir, BOOKS_OUTPUTS.examples), BOOKS_OUTPUTS.examples)),
-    ...(await listFiles(input.stepDir)).filter((f) => f.path === BOOKS_OUTPUTS.documents),
+    ...stageOutputs,
+    { path: BOOKS_OUTPUTS.documents, bytes: (await stat(join(input.stepDir, BOOKS_OUTPUTS.documents))).size, sha256: await sha256File(join(input.stepDir, BOOKS_OUTPUTS.documents)) },
   ];
   return {
     outputs,
@@ -192,23 +209,12 @@ function sumTokens(
 }
 
 /** Hard link (same bytes, no copy) where the filesystem allows, else a copy. */
-async function linkOrCopy(from: string, to: string): Promise<{ examples: number; tokens: number }> {
+async function linkOrCopy(from: string, to: string): Promise<void> {
   try {
     await link(from, to);
   } catch {
     await copyFile(from, to);
   }
-  return countExamples(to);
-}
-
-async function countExamples(path: string): Promise<{ examples: number; tokens: number }> {
-  let examples = 0;
-  let tokens = 0;
-  for await (const row of readArrowRows(path)) {
-    examples += 1;
-    tokens += row.tokens.length;
-  }
-  return { examples, tokens };
 }
 
 /** A copy of an examples file without the rows of removed duplicate documents. */

@@ -28,9 +28,10 @@ export const booksStep: Step = {
   version: BOOKS_STEP_VERSION,
   description: "books: ingest, clean, tokenize and window long documents per training stage",
   workerThreads: (threads) => threads,
-  // Each worker thread runs one unit at a time and encodes its batches on its own libuv thread
-  // (no rayon pool): the CPU in use stays at about one core per worker.
-  nativeEnv: () => ({ TOKENIZERS_PARALLELISM: "false" }),
+  // Tokenization, the bulk of the CPU work, runs on HF tokenizers' rayon pool of `threads` threads,
+  // shared by all workers; a worker thread only reads, cleans and writes (a few % of the work, done
+  // while its previous batch is being encoded), so the busy cores stay at about `threads`.
+  nativeEnv: (threads) => ({ RAYON_NUM_THREADS: String(threads) }),
   plan: planBooks,
 };
 

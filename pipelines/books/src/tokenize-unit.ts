@@ -66,6 +66,8 @@ export function readerFor(spec: Pick<TokenizeSpec, "file" | "format" | "part" | 
 interface PendingDocument {
   entry: Omit<DocumentEntry, "tokens">;
   text: string;
+  /** Position among the reader's items: orders rejects found at different times. */
+  ordinal: number;
 }
 
 /**
@@ -76,7 +78,8 @@ interface PendingDocument {
  */
 export async function tokenizeUnit(spec: TokenizeSpec): Promise<UnitOutcome> {
   const tokenizer = await tokenizerFor(spec.tokenizerPath);
-  const rejects: RejectRecord[] = [];
+  const rejects: { ordinal: number; reject: RejectRecord }[] = [];
+  let ordinal = 0;
   const arrow = new ArrowStreamFile(join(spec.outDir, TOKENIZE_FILES.tokens), spec.tokenDtype, new Map([["lwm.books.documents", "1"], ["token_dtype", spec.tokenDtype]]));
   const jsonlPath = join(spec.outDir, TOKENIZE_FILES.documents);
   await appendFile(jsonlPath, "");
@@ -90,9 +93,25 @@ export async function tokenizeUnit(spec: TokenizeSpec): Promise<UnitOutcome> {
     if (docs.length === 0) return;
     const encoded = tokenizer.encodeBatch(docs.map((d) => d.text));
     await inflight; // batches are written in order
-    inflight = encoded.then(async (ids) => {
-      const tokens: TokenArray[] = ids.map((t) => (spec.tokenDtype === "uint16" ? Uint16Array.from(t) : t));
-      const entries: DocumentEntry[] = docs.map((d, i) => ({ ...d.entry, tokens: (tokens[i] as TokenArray).length }));
+    inflight = encoded.then(async (encodedIds) => {
+      // HF tokenizers turns a literal "<s>" or "</s>" in the text into BOS/EOS ids; such a document
+      // would carry a spurious boundary, so it is quarantined rather than silently kept.
+      const kept: number[] = [];
+      encodedIds.forEach((t, i) => {
+        const at = t.findIndex((id) => id === tokenizer.bosId || id === tokenizer.eosId);
+        if (at < 0) kept.push(i);
+        else {
+          const doc = docs[i] as PendingDocument;
+          const reason = `special token in text: the text spells BOS/EOS ("<s>" or "</s>"), token ${at} would be id ${t[at]}`;
+          rejects.push({ ordinal: doc.ordinal, reject: { source: spec.file.name, position: positionOf(doc.entry.provenance), reason } });
+        }
+      });
+      if (kept.length === 0) return;
+      const tokens: TokenArray[] = kept.map((i) => {
+        const t = encodedIds[i] as Uint32Array;
+        return spec.tokenDtype === "uint16" ? Uint16Array.from(t) : t;
+      });
+      const entries: DocumentEntry[] = kept.map((i, k) => ({ ...(docs[i] as PendingDocument).entry, tokens: (tokens[k] as TokenArray).length }));
       arrow.write({
         document_id: { kind: "utf8", values: entries.map((e) => e.documentId) },
         content_sha256: { kind: "utf8", values: entries.map((e) => e.contentSha256) },
@@ -110,8 +129,9 @@ export async function tokenizeUnit(spec: TokenizeSpec): Promise<UnitOutcome> {
 
   try {
     for await (const item of readerFor(spec)) {
+      ordinal += 1;
       if (item.kind === "reject") {
-        rejects.push(item.reject);
+        rejects.push({ ordinal, reject: item.reject });
         continue;
       }
       const doc = item.document;
@@ -119,7 +139,7 @@ export async function tokenizeUnit(spec: TokenizeSpec): Promise<UnitOutcome> {
       const cleaned = cleanText(doc.text, spec.clean);
       const provenance = doc.provenanceOf(cleaned.ok ? cleaned.start : 0, cleaned.ok ? cleaned.end : doc.text.length);
       if (!cleaned.ok) {
-        rejects.push({ source: spec.file.name, position: positionOf(provenance), reason: cleaned.reason });
+        rejects.push({ ordinal, reject: { source: spec.file.name, position: positionOf(provenance), reason: cleaned.reason } });
         continue;
       }
       const title = doc.title ?? cleaned.title;
@@ -133,7 +153,7 @@ export async function tokenizeUnit(spec: TokenizeSpec): Promise<UnitOutcome> {
         ...(language !== undefined ? { language } : {}),
         ...(doc.sourceId !== undefined ? { sourceId: doc.sourceId } : {}),
       };
-      batch.push({ entry, text: cleaned.text });
+      batch.push({ entry, text: cleaned.text, ordinal });
       batchChars += cleaned.text.length;
       if (batchChars >= spec.batchChars) {
         await flush(batch);
@@ -149,7 +169,8 @@ export async function tokenizeUnit(spec: TokenizeSpec): Promise<UnitOutcome> {
     await arrow.abort();
     throw err;
   }
-  return { result: { documents: totals.documents, tokens: totals.tokens }, rejects, metrics: totals };
+  rejects.sort((a, b) => a.ordinal - b.ordinal);
+  return { result: { documents: totals.documents, tokens: totals.tokens }, rejects: rejects.map((r) => r.reject), metrics: totals };
 }
 
 /** A reject position from a document's provenance. */

@@ -8,13 +8,15 @@
  * <out>/needle.json (NeedleEvalRecord[]) and <out>/needle.html (heat map).
  * Exit 0 done, 2 usage or I/O error.
  */
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { writeFileAtomic } from "@lwm/core";
 import { NeedleEvalRecord } from "@lwm/schemas";
 import { loadTokenizer, type Tokenizer } from "@lwm/tokenizer";
-import { greedyDecode, loadCheckpoint, renderNeedleHeatmap, runNeedleGrid, sentenceEndIds } from "@lwm/trainer";
+import { greedyDecode, loadCheckpoint, renderNeedleHeatmap, runNeedleGrid, sentenceEndIds, type LoadedCheckpoint } from "@lwm/trainer";
 import { z } from "zod";
+import { errorMessage, isSystemError, parseCommandLine, usageError } from "../args.js";
 
 const USAGE =
   "usage: lwm eval needle --checkpoint DIR --haystack FILE[,FILE…] [--lengths 1000,2000] [--depths 0,0.5,1]\n" +
@@ -43,7 +45,7 @@ async function readHaystack(files: readonly string[], chars: number): Promise<st
     try {
       text = await readFile(file, "utf8");
     } catch (err) {
-      throw new UsageError(`--haystack ${file}: ${(err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (err as Error).message}`);
+      throw new UsageError(`--haystack ${file}: ${isSystemError(err) && err.code === "ENOENT" ? "no such file" : errorMessage(err)}`);
     }
     const docs = file.endsWith(".jsonl")
       ? text.split("\n").filter((l) => l.trim()).map((line, i) => {
@@ -85,30 +87,33 @@ function gridTable(records: readonly NeedleEvalRecord[]): string {
   return lines.join("\n");
 }
 
-async function writeAtomic(path: string, text: string): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, text);
-  await rename(tmp, path);
-}
-
 async function needle(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    allowPositionals: false,
-    options: {
-      checkpoint: { type: "string" },
-      haystack: { type: "string", multiple: true },
-      lengths: { type: "string" },
-      depths: { type: "string" },
-      needles: { type: "string" },
-      trials: { type: "string" },
-      "max-new": { type: "string" },
-      seed: { type: "string" },
-      tokenizer: { type: "string" },
-      out: { type: "string" },
-      json: { type: "boolean" },
-    },
-  });
+  const cl = parseCommandLine(
+    "eval",
+    USAGE,
+    () =>
+      parseArgs({
+        args: argv,
+        allowPositionals: true,
+        options: {
+          checkpoint: { type: "string" },
+          haystack: { type: "string", multiple: true },
+          lengths: { type: "string" },
+          depths: { type: "string" },
+          needles: { type: "string" },
+          trials: { type: "string" },
+          "max-new": { type: "string" },
+          seed: { type: "string" },
+          tokenizer: { type: "string" },
+          out: { type: "string" },
+          json: { type: "boolean" },
+          help: { type: "boolean", short: "h" },
+        },
+      }),
+    { count: 0, what: "no positional arguments" },
+  );
+  if (typeof cl === "number") return cl;
+  const { values } = cl;
   if (!values.checkpoint) throw new UsageError("--checkpoint DIR is required");
   const haystackFiles = (values.haystack ?? []).flatMap((h) => h.split(",")).filter(Boolean);
   if (haystackFiles.length === 0) throw new UsageError("--haystack FILE is required");
@@ -119,11 +124,11 @@ async function needle(argv: string[]): Promise<number> {
   const depths = values.depths === undefined ? [0, 0.25, 0.5, 0.75, 1] : numberList("depths", values.depths, (n) => n >= 0 && n <= 1, "fractions in [0, 1]");
   const needleCounts = values.needles === undefined ? [1] : numberList("needles", values.needles, (n) => isInt(n) && n <= 20, "needle counts 1..20");
 
-  let ckpt;
+  let ckpt: LoadedCheckpoint;
   try {
     ckpt = await loadCheckpoint(values.checkpoint);
   } catch (err) {
-    throw new UsageError(`--checkpoint ${values.checkpoint}: ${(err as Error).message}`);
+    throw new UsageError(`--checkpoint ${values.checkpoint}: ${errorMessage(err)}`);
   }
   const lengths = values.lengths === undefined
     ? [...new Set([Math.floor(ckpt.seqLen / 4), Math.floor(ckpt.seqLen / 2), ckpt.seqLen])]
@@ -135,7 +140,7 @@ async function needle(argv: string[]): Promise<number> {
   try {
     tokenizer = await loadTokenizer(values.tokenizer);
   } catch (err) {
-    throw new UsageError(`tokenizer: ${(err as Error).message}`);
+    throw new UsageError(`tokenizer: ${errorMessage(err)}`);
   }
   if (tokenizer.vocabSize > ckpt.dims.vocabSize) {
     throw new UsageError(`the tokenizer has ${tokenizer.vocabSize} ids but the checkpoint's vocab_size is ${ckpt.dims.vocabSize} (pass --tokenizer for the one it was trained with)`);
@@ -172,8 +177,8 @@ async function needle(argv: string[]): Promise<number> {
   await mkdir(outDir, { recursive: true });
   const jsonPath = join(outDir, "needle.json");
   const htmlPath = join(outDir, "needle.html");
-  await writeAtomic(jsonPath, JSON.stringify(records, null, 2) + "\n");
-  await writeAtomic(htmlPath, renderNeedleHeatmap(`needle in a haystack: ${label}`, records));
+  await writeFileAtomic(jsonPath, JSON.stringify(records, null, 2) + "\n");
+  await writeFileAtomic(htmlPath, renderNeedleHeatmap(`needle in a haystack: ${label}`, records));
   if (values.json) process.stdout.write(JSON.stringify({ records, json: jsonPath, html: htmlPath }) + "\n");
   else process.stdout.write(`${gridTable(records)}wrote ${jsonPath} and ${htmlPath}\n`);
   return 0;
@@ -193,10 +198,7 @@ export async function run(argv: string[]): Promise<number> {
     return await needle(rest);
   } catch (err) {
     // RangeError: a grid cell that cannot be laid out (context too short for the template, haystack too short).
-    if (err instanceof UsageError || err instanceof RangeError || (err as NodeJS.ErrnoException).code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" || (err as NodeJS.ErrnoException).code?.startsWith("ERR_PARSE_ARGS")) {
-      process.stderr.write(`lwm eval: ${(err as Error).message}\n`);
-      return 2;
-    }
+    if (err instanceof UsageError || err instanceof RangeError) return usageError("eval", err.message);
     throw err;
   }
 }

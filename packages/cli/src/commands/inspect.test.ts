@@ -1,25 +1,14 @@
-import { execFile } from "node:child_process";
-import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import { LLAMA2_LWM_VOCAB, LOSS_RULE, POSITION_RULE, type ExampleRecord } from "@lwm/schemas";
+import { join } from "node:path";
+import { LLAMA2_LWM_VOCAB, LOSS_RULE, POSITION_RULE, type ExampleRecord, type ShardMetadata } from "@lwm/schemas";
 import { assembleRow, manifestTotals, ShardWriter, writeManifest } from "@lwm/shards";
 import { loadTokenizer } from "@lwm/tokenizer";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { lwm, requireBuiltCli } from "../test-helpers/lwm.js";
 
-const MAIN = resolve(fileURLToPath(import.meta.url), "../../../dist/main.js");
 const SEQ = 1024;
 const V = LLAMA2_LWM_VOCAB;
-
-function lwm(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile(process.execPath, [MAIN, ...args], (err, stdout, stderr) => {
-      done({ code: err ? (typeof err.code === "number" ? err.code : -1) : 0, stdout, stderr });
-    });
-  });
-}
 
 let dir: string;
 let tokenizerSha = "";
@@ -59,10 +48,10 @@ function imageCaption(id: number): ExampleRecord {
 }
 
 beforeAll(async () => {
-  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: build the cli first (npx tsc -p packages/cli/tsconfig.build.json)`);
+  requireBuiltCli();
   dir = await mkdtemp(join(tmpdir(), "lwm-cli-inspect-"));
   const q = await chat(1, "You are a helpful assistant. USER: Who hunts the whale? ASSISTANT:", "Captain Ahab.");
-  const meta = { formatVersion: 1 as const, stage: "vl-1k", seqLen: SEQ, vocab: V, tokenDtype: "uint16" as const, tokenizerSha256: tokenizerSha, vqganSha256: "c".repeat(64), lossRule: LOSS_RULE, positionRule: POSITION_RULE, rowsPerBatch: 2 };
+  const meta: ShardMetadata = { formatVersion: 1, stage: "vl-1k", seqLen: SEQ, vocab: V, tokenDtype: "uint16", tokenizerSha256: tokenizerSha, vqganSha256: "c".repeat(64), lossRule: LOSS_RULE, positionRule: POSITION_RULE, rowsPerBatch: 2 };
   const writer = await ShardWriter.create(join(dir, "shard-00000.arrow"), meta);
   await writer.append(assembleRow(SEQ, V, [q, imageCaption(2)]));
   await writer.append(assembleRow(SEQ, V, [imageCaption(3), q, q]));

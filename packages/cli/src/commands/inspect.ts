@@ -9,6 +9,7 @@ import { parseArgs } from "node:util";
 import type { Provenance } from "@lwm/schemas";
 import { rowSegments, shardPaths, ShardError, ShardReader, summarizeShards, type PackedRow, type SegmentDetail, type ShardSummary } from "@lwm/shards";
 import { loadTokenizer, type Tokenizer } from "@lwm/tokenizer";
+import { errorMessage, parseCommandLine, usageError } from "../args.js";
 
 const USAGE = "usage: lwm inspect <shard.arrow|dir|manifest.json> [--row N] [--json] [--full] [--tokenizer tokenizer.json]\n";
 /** Characters of decoded text shown per segment without --full. */
@@ -160,42 +161,31 @@ async function inspectRow(paths: string[], n: number, json: boolean, full: boole
       await reader.close();
     }
   }
-  process.stderr.write(`lwm inspect: --row ${n} is out of range: the target has ${first} rows\n`);
-  return 2;
+  return usageError("inspect", `--row ${n} is out of range: the target has ${first} rows`);
 }
 
 export async function run(argv: string[]): Promise<number> {
-  let values: { row?: string; json?: boolean; full?: boolean; tokenizer?: string; help?: boolean };
-  let positionals: string[];
-  try {
-    ({ values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        row: { type: "string" },
-        json: { type: "boolean" },
-        full: { type: "boolean" },
-        tokenizer: { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-    }));
-  } catch (err) {
-    process.stderr.write(`lwm inspect: ${(err as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  if (values.help) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
-  if (positionals.length !== 1) {
-    process.stderr.write(`lwm inspect: expected one target, got ${positionals.length}\n${USAGE}`);
-    return 2;
-  }
+  const cl = parseCommandLine(
+    "inspect",
+    USAGE,
+    () =>
+      parseArgs({
+        args: argv,
+        allowPositionals: true,
+        options: {
+          row: { type: "string" },
+          json: { type: "boolean" },
+          full: { type: "boolean" },
+          tokenizer: { type: "string" },
+          help: { type: "boolean", short: "h" },
+        },
+      }),
+    { count: 1, what: "one target" },
+  );
+  if (typeof cl === "number") return cl;
+  const { values, positionals } = cl;
   const row = values.row === undefined ? undefined : Number(values.row);
-  if (row !== undefined && (!Number.isInteger(row) || row < 0)) {
-    process.stderr.write(`lwm inspect: --row must be a non-negative integer, got ${values.row}\n`);
-    return 2;
-  }
+  if (row !== undefined && (!Number.isInteger(row) || row < 0)) return usageError("inspect", `--row must be a non-negative integer, got ${values.row}`);
   try {
     const paths = await shardPaths(positionals[0]!);
     if (row !== undefined) return await inspectRow(paths, row, values.json ?? false, values.full ?? false, values.tokenizer);
@@ -208,7 +198,6 @@ export async function run(argv: string[]): Promise<number> {
       return 1;
     }
     // Missing paths, unreadable files, a manifest that is not a Manifest: nothing to inspect.
-    process.stderr.write(`lwm inspect: ${err instanceof Error ? err.message : String(err)}\n`);
-    return 2;
+    return usageError("inspect", errorMessage(err));
   }
 }

@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { formatZodError, Recipe } from "@lwm/schemas";
 import { createEngine, PlanError, planTraining, train } from "@lwm/trainer";
+import { errorMessage, isSystemError, parseCommandLine, usageError } from "../args.js";
 
 const USAGE =
   "usage: lwm train <recipe.json> [--stages a,b] [--workers P] [--layout zigzag|contiguous] [--backend onnx|reference]\n" +
@@ -22,61 +23,54 @@ const USAGE =
   "  --workers P  ring-attention workers; every stage's seqLen must be divisible by 2P (zigzag) or P (contiguous)\n";
 
 function fail(message: string): number {
-  process.stderr.write(`lwm train: ${message}\n`);
-  return 2;
+  return usageError("train", message);
 }
 
 export async function run(argv: string[]): Promise<number> {
-  let values: Record<string, string | boolean | undefined>;
-  let positionals: string[];
-  try {
-    ({ values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        stages: { type: "string" },
-        workers: { type: "string" },
-        layout: { type: "string" },
-        backend: { type: "string" },
-        resume: { type: "boolean" },
-        init: { type: "string" },
-        data: { type: "string" },
-        out: { type: "string" },
-        json: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-    }));
-  } catch (err) {
-    return fail(`${(err as Error).message}\n${USAGE}`);
-  }
-  if (values.help) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
-  if (positionals.length !== 1) return fail(`expected one recipe file, got ${positionals.length}\n${USAGE}`);
+  const cl = parseCommandLine(
+    "train",
+    USAGE,
+    () =>
+      parseArgs({
+        args: argv,
+        allowPositionals: true,
+        options: {
+          stages: { type: "string" },
+          workers: { type: "string", default: "1" },
+          layout: { type: "string", default: "zigzag" },
+          backend: { type: "string", default: "onnx" },
+          resume: { type: "boolean" },
+          init: { type: "string" },
+          data: { type: "string", default: "out" },
+          out: { type: "string" },
+          json: { type: "boolean" },
+          help: { type: "boolean", short: "h" },
+        },
+      }),
+    { count: 1, what: "one recipe file" },
+  );
+  if (typeof cl === "number") return cl;
+  const { values, positionals } = cl;
   const recipePath = positionals[0]!;
-  const workersText = (values.workers as string | undefined) ?? "1";
-  const workers = Number(workersText);
-  if (!/^\d+$/.test(workersText) || workers < 1) return fail(`--workers: must be a positive integer, got "${workersText}"`);
-  const layout = (values.layout as string | undefined) ?? "zigzag";
+  const workers = Number(values.workers);
+  if (!/^\d+$/.test(values.workers) || workers < 1) return fail(`--workers: must be a positive integer, got "${values.workers}"`);
+  const { layout, backend } = values;
   if (layout !== "zigzag" && layout !== "contiguous") return fail(`--layout: must be zigzag or contiguous, got "${layout}"`);
-  const backend = (values.backend as string | undefined) ?? "onnx";
   if (backend !== "onnx" && backend !== "reference") return fail(`--backend: must be onnx or reference, got "${backend}"`);
 
   let json: unknown;
   try {
     json = JSON.parse(await readFile(recipePath, "utf8"));
   } catch (err) {
-    return fail(`${recipePath}: ${(err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (err as Error).message}`);
+    return fail(`${recipePath}: ${isSystemError(err) && err.code === "ENOENT" ? "no such file" : errorMessage(err)}`);
   }
   const parsed = Recipe.safeParse(json);
   if (!parsed.success) return fail(formatZodError(parsed.error, recipePath));
   const recipe = parsed.data;
 
-  const stages = typeof values.stages === "string" ? values.stages.split(",").map((s) => s.trim()).filter(Boolean) : undefined;
-  const init = values.init as string | undefined;
-  const dataRoot = (values.data as string | undefined) ?? "out";
-  const runDir = (values.out as string | undefined) ?? join(dataRoot, "runs", recipe.name.replace(/[^A-Za-z0-9_.-]+/g, "_"));
+  const stages = values.stages?.split(",").map((s) => s.trim()).filter(Boolean);
+  const { init, data: dataRoot } = values;
+  const runDir = values.out ?? join(dataRoot, "runs", recipe.name.replace(/[^A-Za-z0-9_.-]+/g, "_"));
   // SIGTERM (preemption) or SIGINT: finish the step in flight, checkpoint, stop. A second signal aborts.
   let stopRequested = false;
   const onSignal = (signal: NodeJS.Signals) => {
@@ -113,7 +107,7 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   } catch (err) {
     if (err instanceof PlanError) return fail(err.message);
-    process.stderr.write(`lwm train: ${(err as Error).message}\n`);
+    process.stderr.write(`lwm train: ${errorMessage(err)}\n`);
     return 1;
   } finally {
     process.off("SIGINT", onSignal);

@@ -1,23 +1,12 @@
-import { execFile } from "node:child_process";
-import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { LLAMA2_LWM_VOCAB, LOSS_RULE, POSITION_RULE, type ExampleRecord } from "@lwm/schemas";
 import { assembleRow, BUFFER_INDEX, manifestTotals, ShardReader, ShardWriter, writeManifest } from "@lwm/shards";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { lwm, requireBuiltCli } from "../test-helpers/lwm.js";
 
-const MAIN = resolve(fileURLToPath(import.meta.url), "../../../dist/main.js");
 const SEQ = 64;
-
-function lwm(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile(process.execPath, [MAIN, ...args], (err, stdout, stderr) => {
-      done({ code: err ? (typeof err.code === "number" ? err.code : -1) : 0, stdout, stderr });
-    });
-  });
-}
 
 function textExample(i: number, n: number): ExampleRecord {
   const tokens = Uint16Array.from({ length: n }, (_, k) => (k === 0 ? 1 : k === n - 1 ? 2 : 100 + ((i * 31 + k) % 30000)));
@@ -36,7 +25,7 @@ let dir: string;
 let shard: string;
 
 beforeAll(async () => {
-  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: build the cli first (npx tsc -p packages/cli/tsconfig.build.json)`);
+  requireBuiltCli();
   dir = await mkdtemp(join(tmpdir(), "lwm-cli-validate-"));
   shard = join(dir, "shard-00000.arrow");
   const writer = await ShardWriter.create(shard, {

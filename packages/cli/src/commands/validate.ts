@@ -4,6 +4,7 @@
  */
 import { parseArgs } from "node:util";
 import { validate, ValidateTargetError, type ValidationReport } from "@lwm/shards";
+import { isSystemError, parseCommandLine, usageError } from "../args.js";
 
 const USAGE = "usage: lwm validate <shard.arrow|dir|manifest.json> [--json] [--max-errors N]\n";
 
@@ -21,39 +22,27 @@ function humanReport(report: ValidationReport): string {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  let values: { json?: boolean; "max-errors"?: string; help?: boolean };
-  let positionals: string[];
-  try {
-    ({ values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: { json: { type: "boolean" }, "max-errors": { type: "string" }, help: { type: "boolean", short: "h" } },
-    }));
-  } catch (err) {
-    process.stderr.write(`lwm validate: ${(err as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  if (values.help) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
-  if (positionals.length !== 1) {
-    process.stderr.write(`lwm validate: expected one target, got ${positionals.length}\n${USAGE}`);
-    return 2;
-  }
+  const cl = parseCommandLine(
+    "validate",
+    USAGE,
+    () =>
+      parseArgs({
+        args: argv,
+        allowPositionals: true,
+        options: { json: { type: "boolean" }, "max-errors": { type: "string" }, help: { type: "boolean", short: "h" } },
+      }),
+    { count: 1, what: "one target" },
+  );
+  if (typeof cl === "number") return cl;
+  const { values, positionals } = cl;
   const maxErrors = values["max-errors"] === undefined ? 100 : Number(values["max-errors"]);
-  if (!Number.isInteger(maxErrors) || maxErrors < 0) {
-    process.stderr.write(`lwm validate: --max-errors must be a non-negative integer, got ${values["max-errors"]}\n`);
-    return 2;
-  }
+  if (!Number.isInteger(maxErrors) || maxErrors < 0) return usageError("validate", `--max-errors must be a non-negative integer, got ${values["max-errors"]}`);
   let report: ValidationReport;
   try {
     report = await validate(positionals[0]!, { maxErrors });
   } catch (err) {
-    if (err instanceof ValidateTargetError || (err as NodeJS.ErrnoException).code !== undefined) {
-      process.stderr.write(`lwm validate: ${(err as Error).message}\n`);
-      return 2;
-    }
+    // A target that is not shards, or one the file system cannot read: nothing was validated.
+    if (err instanceof ValidateTargetError || isSystemError(err)) return usageError("validate", err.message);
     throw err;
   }
   process.stdout.write(values.json ? JSON.stringify(report) + "\n" : humanReport(report));

@@ -11,7 +11,7 @@ import { parseArgs } from "node:util";
 import { createEngine, initParams, type LlamaConfig, type TrainRow } from "../src/model/index.js";
 import { type Layout, blockIndices, pieceWork } from "../src/ring/layout.js";
 import { prepareRow } from "../src/model/rows.js";
-import { stepFlops } from "./flops.js";
+import { trainStepFlops } from "../src/train/flops.js";
 
 export const BENCH_MODEL: LlamaConfig = { vocabSize: 32000, visionVocabSize: 0, dim: 256, layers: 4, heads: 4, ffnDim: 688, normEps: 1e-6, ropeTheta: 1e6 };
 
@@ -73,7 +73,7 @@ async function runCase(c: Case) {
   }
   await engine.close();
   const st = last!.stats;
-  const flops = stepFlops(cfg, c.seqLen, st.unmaskedPairs);
+  const flops = trainStepFlops(cfg, c.seqLen, st.unmaskedPairs);
   const n = c.seqLen / c.workers, d = cfg.dim;
   // Saved per layer for backward on each worker: x, q, k, v, o (n·d each) and lse (n·heads), fp32.
   // Causal+segment attention work per worker (allowed query·key pairs, millions): the balance the layout achieves.

@@ -105,15 +105,14 @@ async function readJson(path: string): Promise<unknown> {
 }
 
 export async function loadCheckpoint(dir: string): Promise<LoadedCheckpoint> {
-  const configJson = await readJson(join(dir, CONFIG_FILE));
-  const { dims, seqLen } = fromHfConfig(configJson, join(dir, CONFIG_FILE));
+  const { dims, seqLen, config } = fromHfConfig(await readJson(join(dir, CONFIG_FILE)), join(dir, CONFIG_FILE));
   const { tensors } = await readSafetensors(join(dir, MODEL_FILE));
   const params = tensorsToParams(tensors, dims, join(dir, MODEL_FILE));
   const optPath = join(dir, OPTIMIZER_FILE);
   const optimizer = existsSync(optPath) ? (await readSafetensors(optPath)).tensors : null;
   const statePath = join(dir, STATE_FILE);
   const state = existsSync(statePath) ? await readJson(statePath) : null;
-  return { params, config: configJson as HfLlamaConfig, dims, seqLen, optimizer, state };
+  return { params, config, dims, seqLen, optimizer, state };
 }
 
 const SafetensorsIndex = z.object({ weight_map: z.record(z.string(), z.string()) });

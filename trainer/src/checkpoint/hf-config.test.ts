@@ -26,7 +26,7 @@ describe("config.json (Hugging Face Llama layout)", () => {
       eos_token_id: 2,
     });
     expect(c.vision_vocab_size).toBeUndefined();
-    expect(fromHfConfig(JSON.parse(JSON.stringify(c)), "config.json")).toEqual({ dims, seqLen: 32768 });
+    expect(fromHfConfig(JSON.parse(JSON.stringify(c)), "config.json")).toEqual({ dims, seqLen: 32768, config: c });
   });
 
   it("adds LWM's vision fields for a vision-language model", () => {

@@ -74,8 +74,8 @@ export function toHfConfig(cfg: LlamaConfig, seqLen: number, special: { bosId: n
   return out;
 }
 
-/** Parses a config.json (e.g. a downloaded Llama-2 checkpoint's) into model dimensions. */
-export function fromHfConfig(json: unknown, where: string): { dims: LlamaConfig; seqLen: number } {
+/** Parses a config.json (e.g. a downloaded Llama-2 checkpoint's) into model dimensions; `config` is the parsed file, defaults filled in. */
+export function fromHfConfig(json: unknown, where: string): { dims: LlamaConfig; seqLen: number; config: HfLlamaConfig } {
   const parsed = HfLlamaConfig.safeParse(json);
   if (!parsed.success) throw new Error(formatZodError(parsed.error, where));
   const c = parsed.data;
@@ -96,5 +96,6 @@ export function fromHfConfig(json: unknown, where: string): { dims: LlamaConfig;
       ropeTheta: c.rope_theta,
     },
     seqLen: c.lwm_seq_len ?? c.max_position_embeddings,
+    config: c,
   };
 }

@@ -40,7 +40,7 @@ export class StageDataset {
       for (const entry of manifest.shards) {
         const reader = await ShardReader.open(join(dir, entry.file));
         readers.push(reader);
-        const where = `${join(dir, entry.file)}`;
+        const where = join(dir, entry.file);
         if (reader.meta.stage !== manifest.stage || reader.meta.seqLen !== manifest.seqLen) {
           throw new Error(`${where}: shard metadata says stage "${reader.meta.stage}" seqLen ${reader.meta.seqLen}, manifest says "${manifest.stage}" ${manifest.seqLen}`);
         }

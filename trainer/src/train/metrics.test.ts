@@ -29,6 +29,6 @@ describe("metrics.jsonl", () => {
   it("names the line of a record that is not valid", async () => {
     const path = join(mkdtempSync(join(tmpdir(), "metrics-")), "metrics.jsonl");
     appendFileSync(path, JSON.stringify(evalRecord(1)) + "\n" + JSON.stringify({ kind: "step", stage: "a" }) + "\n");
-    await expect(readMetrics(path)).rejects.toThrow(/line 2: /);
+    await expect(readMetrics(path)).rejects.toThrow(/metrics\.jsonl: line 2: stageStep: /);
   });
 });

@@ -1,6 +1,8 @@
 import { existsSync } from "node:fs";
-import { appendFile, readFile, rename, writeFile } from "node:fs/promises";
+import { appendFile, readFile, writeFile } from "node:fs/promises";
 import { z } from "zod";
+import { formatZodError } from "@lwm/schemas";
+import { writeAtomic } from "./write-atomic.js";
 
 /** One line of metrics.jsonl. `step` counts optimizer steps over all stages (the curve's x axis). */
 export const StepRecord = z.object({
@@ -85,10 +87,7 @@ export class MetricsLog {
       return log;
     }
     if (keepLines > records.length) throw new Error(`${path}: has ${records.length} records, the checkpoint saw ${keepLines}`);
-    const kept = records.slice(0, keepLines);
-    const tmp = `${path}.tmp`;
-    await writeFile(tmp, kept.map((r) => JSON.stringify(r) + "\n").join(""));
-    await rename(tmp, path);
+    await writeAtomic(path, records.slice(0, keepLines).map((r) => JSON.stringify(r) + "\n").join(""));
     log.lines = keepLines;
     return log;
   }
@@ -116,7 +115,7 @@ export async function readMetrics(path: string): Promise<MetricsRecord[]> {
       throw new Error(`${path}: line ${i + 1} is not JSON (${(err as Error).message})`);
     }
     const r = MetricsRecord.safeParse(json);
-    if (!r.success) throw new Error(`${path}: line ${i + 1}: ${r.error.issues.map((x) => `${x.path.join(".")}: ${x.message}`).join("; ")}`);
+    if (!r.success) throw new Error(formatZodError(r.error, `${path}: line ${i + 1}`));
     return r.data;
   });
 }

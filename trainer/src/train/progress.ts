@@ -1,4 +1,4 @@
-/** One progress line per interval on stderr: step, loss, rate and ETA. */
+/** A duration for people: 42s, 3m07s, 2h05m ("unknown" when not a finite, non-negative number). */
 export function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds) || seconds < 0) return "unknown";
   const s = Math.round(seconds);
@@ -7,6 +7,7 @@ export function formatDuration(seconds: number): string {
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m`;
 }
 
+/** One progress line per interval on stderr: step, loss, rate and ETA. */
 export class StepProgress {
   private last = -Infinity;
   private readonly started = performance.now();

@@ -1,18 +1,12 @@
-import { randomBytes } from "node:crypto";
-import { readdir, rename, rm, writeFile } from "node:fs/promises";
+import { readdir, rm } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { renderLossCurve } from "./curve-html.js";
 import { readMetrics } from "./metrics.js";
+import { writeAtomic } from "./write-atomic.js";
 
 export const METRICS_FILE = "metrics.jsonl";
 export const CURVE_FILE = "loss.html";
 export const LATEST_FILE = "latest.json";
-
-export async function writeAtomic(path: string, text: string): Promise<void> {
-  const tmp = `${path}.tmp-${randomBytes(4).toString("hex")}`;
-  await writeFile(tmp, text);
-  await rename(tmp, path);
-}
 
 /**
  * The files of a run folder:

@@ -1,8 +1,8 @@
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join, relative } from "node:path";
-import type { VocabLayout } from "@lwm/schemas";
-import { loadCheckpoint, loadHfCheckpoint } from "../checkpoint/checkpoint.js";
+import { formatZodError, type VocabLayout } from "@lwm/schemas";
+import { loadCheckpoint, loadHfCheckpoint, STATE_FILE, type LoadedCheckpoint } from "../checkpoint/checkpoint.js";
 import type { TensorMap } from "../checkpoint/safetensors.js";
 import { StageDataset } from "../data/dataset.js";
 import type { LlamaConfig, Params } from "../model/api.js";
@@ -41,8 +41,9 @@ export async function openStages(plan: TrainPlan, dataRoot: string): Promise<Sta
       try {
         datasets.push(await StageDataset.open(dir, { stage: sp.stage.name, seqLen: sp.stage.seqLen }));
       } catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
         const missing = (err as NodeJS.ErrnoException).code === "ENOENT";
-        throw new PlanError(missing ? `stage "${sp.stage.name}": no packed shards at ${dir} (${(err as Error).message}); run the pipeline first or pass --data` : (err as Error).message);
+        throw new PlanError(missing ? `stage "${sp.stage.name}": no packed shards at ${dir} (${message}); run the pipeline first or pass --data` : message);
       }
     }
     const textVocab = datasets[0]!.vocab.textVocabSize;
@@ -88,23 +89,25 @@ export interface StartOptions {
 
 interface LatestCheckpoint {
   dir: string;
-  ckpt: Awaited<ReturnType<typeof loadCheckpoint>>;
+  ckpt: LoadedCheckpoint;
   state: TrainState;
 }
 
 async function readLatest(o: StartOptions): Promise<LatestCheckpoint> {
-  let pointer;
+  let json: unknown;
   try {
-    pointer = LatestPointer.parse(JSON.parse(await readFile(o.files.latest, "utf8")));
+    json = JSON.parse(await readFile(o.files.latest, "utf8"));
   } catch (err) {
-    throw new PlanError(`${o.files.latest}: ${(err as Error).message}`);
+    throw new PlanError(`${o.files.latest}: ${err instanceof Error ? err.message : String(err)}`);
   }
-  const dir = join(o.files.dir, pointer.checkpoint);
+  const pointer = LatestPointer.safeParse(json);
+  if (!pointer.success) throw new PlanError(formatZodError(pointer.error, o.files.latest));
+  const dir = join(o.files.dir, pointer.data.checkpoint);
   const ckpt = await loadCheckpoint(dir).catch((err: Error) => {
     throw new PlanError(`${o.files.latest} names ${dir}, which cannot be loaded: ${err.message}`);
   });
   const parsed = TrainState.safeParse(ckpt.state);
-  if (!parsed.success) throw new PlanError(`${dir}/state.json: ${parsed.error.issues.map((x) => `${x.path.join(".")}: ${x.message}`).join("; ")}`);
+  if (!parsed.success) throw new PlanError(formatZodError(parsed.error, join(dir, STATE_FILE)));
   return { dir, ckpt, state: parsed.data };
 }
 

@@ -61,6 +61,7 @@ export async function train(o: TrainOptions): Promise<TrainSummary> {
     const counters = { globalStep: start.globalStep, consumed: start.consumed };
     let { params, initFrom } = start;
     const summaries: StageSummary[] = [];
+    const summary = (stopped: boolean): TrainSummary => ({ runDir: o.runDir, metrics: files.metrics, curve: files.curve, stages: summaries, stopped });
     for (let i = start.startIndex; i < plan.stages.length; i++) {
       const result = await runStage({
         plan,
@@ -78,18 +79,18 @@ export async function train(o: TrainOptions): Promise<TrainSummary> {
         log,
         shouldStop: o.shouldStop ?? (() => false),
       });
-      if (result.stopped) return { runDir: o.runDir, metrics: files.metrics, curve: files.curve, stages: summaries, stopped: true };
+      if (result.stopped) return summary(true);
       params = result.params;
       initFrom = relative(o.runDir, result.checkpoint);
       summaries.push({ stage: plan.stages[i]!.stage.name, steps: plan.stages[i]!.steps, finalLoss: result.finalLoss, evalLoss: result.evalLoss, checkpoint: result.checkpoint });
       // Between stages the final checkpoint is already a clean place to stop.
       if (i + 1 < plan.stages.length && o.shouldStop?.()) {
         log(`stopped on request after stage "${plan.stages[i]!.stage.name}" (continue with --resume)\n`);
-        return { runDir: o.runDir, metrics: files.metrics, curve: files.curve, stages: summaries, stopped: true };
+        return summary(true);
       }
     }
     if (summaries.length === 0) await files.renderCurve();
-    return { runDir: o.runDir, metrics: files.metrics, curve: files.curve, stages: summaries, stopped: false };
+    return summary(false);
   } finally {
     await Promise.all(datasets.map((d) => d.close()));
   }

@@ -14,5 +14,5 @@ export const NeedleEvalRecord = z.object({
   accuracy: z.number().min(0).max(1),
   /** Fraction of all needles (trials × needles) whose number was in the answer; LWM's per-needle multi-needle score. */
   recall: z.number().min(0).max(1).optional(),
-});
+}).refine((r) => r.correct <= r.trials, { message: "correct cannot exceed trials", path: ["correct"] });
 export type NeedleEvalRecord = z.infer<typeof NeedleEvalRecord>;

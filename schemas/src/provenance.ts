@@ -2,16 +2,17 @@ import { z } from "zod";
 
 const Sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, "expected a lowercase hex sha256");
 
+const halfOpenRange = () =>
+  z
+    .object({ start: z.number().int().nonnegative(), end: z.number().int().nonnegative() })
+    .refine((r) => r.end >= r.start, { message: "end must be >= start", path: ["end"] });
+
 /** A byte range [start, end) of the raw (undecoded) source file. */
-export const ByteRange = z
-  .object({ start: z.number().int().nonnegative(), end: z.number().int().nonnegative() })
-  .refine((r) => r.end >= r.start, { message: "end must be >= start" });
+export const ByteRange = halfOpenRange();
 export type ByteRange = z.infer<typeof ByteRange>;
 
 /** A range [start, end) of token indices inside a tokenized document (windows record this). */
-export const TokenRange = z
-  .object({ start: z.number().int().nonnegative(), end: z.number().int().nonnegative() })
-  .refine((r) => r.end >= r.start, { message: "end must be >= start" });
+export const TokenRange = halfOpenRange();
 export type TokenRange = z.infer<typeof TokenRange>;
 
 /** Where an example came from: from any training row back to the bytes it was made of. */

@@ -12,6 +12,16 @@ function awkwardValues(n: number): Float32Array {
   return out;
 }
 
+/** A file laid out by hand: 8-byte header length, the JSON header, then `data` (for headers the writer would never make). */
+function handMade(name: string, header: Record<string, { dtype: string; shape: number[]; data_offsets: number[] }>, data: Buffer): string {
+  const path = join(mkdtempSync(join(tmpdir(), "st-")), name);
+  const headerJson = Buffer.from(JSON.stringify(header));
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(headerJson.length));
+  writeFileSync(path, Buffer.concat([len, headerJson, data]));
+  return path;
+}
+
 describe("safetensors", () => {
   it("round-trips F32 tensors bit-exactly, with metadata, and tiles the data section", async () => {
     const dir = mkdtempSync(join(tmpdir(), "st-"));
@@ -42,18 +52,14 @@ describe("safetensors", () => {
   });
 
   it("reads F16 and BF16 tensors as the float32 values they encode", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "st-"));
-    const path = join(dir, "h.safetensors");
     // 1.0, -2.0, 0.5 as IEEE half (0x3c00, 0xc000, 0x3800) and as bfloat16 (0x3f80, 0xc000, 0x3f00).
     const f16 = Buffer.from(new Uint16Array([0x3c00, 0xc000, 0x3800]).buffer);
     const bf16 = Buffer.from(new Uint16Array([0x3f80, 0xc000, 0x3f00]).buffer);
-    const headerJson = JSON.stringify({
-      h: { dtype: "F16", shape: [3], data_offsets: [0, 6] },
-      b: { dtype: "BF16", shape: [3], data_offsets: [6, 12] },
-    });
-    const len = Buffer.alloc(8);
-    len.writeBigUInt64LE(BigInt(headerJson.length));
-    writeFileSync(path, Buffer.concat([len, Buffer.from(headerJson), f16, bf16]));
+    const path = handMade(
+      "h.safetensors",
+      { h: { dtype: "F16", shape: [3], data_offsets: [0, 6] }, b: { dtype: "BF16", shape: [3], data_offsets: [6, 12] } },
+      Buffer.concat([f16, bf16]),
+    );
     const back = await readSafetensors(path);
     expect([...back.tensors.get("h")!.data]).toEqual([1, -2, 0.5]);
     expect([...back.tensors.get("b")!.data]).toEqual([1, -2, 0.5]);
@@ -61,22 +67,12 @@ describe("safetensors", () => {
   });
 
   it("rejects a header whose byte ranges leave a hole, naming the tensor", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "st-"));
-    const path = join(dir, "bad.safetensors");
-    const headerJson = JSON.stringify({ x: { dtype: "F32", shape: [1], data_offsets: [4, 8] } });
-    const len = Buffer.alloc(8);
-    len.writeBigUInt64LE(BigInt(headerJson.length));
-    writeFileSync(path, Buffer.concat([len, Buffer.from(headerJson), Buffer.alloc(8)]));
+    const path = handMade("bad.safetensors", { x: { dtype: "F32", shape: [1], data_offsets: [4, 8] } }, Buffer.alloc(8));
     await expect(readSafetensors(path)).rejects.toThrow(/tensor "x" starts at 4, expected 0/);
   });
 
   it("rejects a range that does not match dtype × shape", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "st-"));
-    const path = join(dir, "bad.safetensors");
-    const headerJson = JSON.stringify({ x: { dtype: "F32", shape: [3], data_offsets: [0, 8] } });
-    const len = Buffer.alloc(8);
-    len.writeBigUInt64LE(BigInt(headerJson.length));
-    writeFileSync(path, Buffer.concat([len, Buffer.from(headerJson), Buffer.alloc(8)]));
+    const path = handMade("bad.safetensors", { x: { dtype: "F32", shape: [3], data_offsets: [0, 8] } }, Buffer.alloc(8));
     await expect(readSafetensors(path)).rejects.toThrow(/tensor "x": byte range \[0, 8\) does not hold F32\[3\]/);
   });
 });

@@ -103,6 +103,11 @@ function compareEntry(entry: ShardEntry, got: ShardResult, errors: ErrorCollecto
   if (wrong.length > 0) errors.add(entry.file, "manifest.counts", `counts differ from the manifest: ${wrong.join(", ")}`);
 }
 
+/** False for a missing path (or one this process cannot stat) as well as for a directory. */
+async function isFile(path: string): Promise<boolean> {
+  return stat(path).then((s) => s.isFile(), () => false);
+}
+
 async function arrowFilesIn(dir: string): Promise<string[]> {
   return (await readdir(dir)).filter((f) => f.endsWith(".arrow")).sort();
 }
@@ -132,7 +137,7 @@ async function validateManifest(manifestPath: string, errors: ErrorCollector, re
     }
     listed.add(entry.file);
     const path = join(dir, entry.file);
-    if (!(await stat(path).then((s) => s.isFile(), () => false))) {
+    if (!(await isFile(path))) {
       errors.add(entry.file, "manifest.files", `listed in ${mname} but not found at ${path}`);
       continue;
     }
@@ -163,7 +168,7 @@ async function stageManifestsIn(dir: string): Promise<string[]> {
   const found: string[] = [];
   for (const name of entries) {
     const path = join(dir, name, MANIFEST_FILE);
-    if (await stat(path).then((s) => s.isFile(), () => false)) found.push(path);
+    if (await isFile(path)) found.push(path);
   }
   return found;
 }
@@ -183,7 +188,7 @@ export async function validate(target: string, options: ValidateOptions = {}): P
   });
   if (info.isDirectory()) {
     const manifest = join(target, MANIFEST_FILE);
-    if (await stat(manifest).then(() => true, () => false)) await validateManifest(manifest, errors, report);
+    if (await isFile(manifest)) await validateManifest(manifest, errors, report);
     else {
       const files = await arrowFilesIn(target);
       const stages = files.length > 0 ? [] : await stageManifestsIn(target);

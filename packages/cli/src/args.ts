@@ -1,8 +1,15 @@
 /**
- * The command-line conventions every `lwm` command shares: `-h/--help` prints the usage to stdout
- * (exit 0); a flag parseArgs rejects, or the wrong number of positional arguments, prints the
- * problem and the usage to stderr (exit 2).
+ * The command-line conventions every `lwm` command shares: node:util parseArgs in strict mode,
+ * `-h/--help` prints the usage to stdout (exit 0), and a flag parseArgs rejects, or the wrong
+ * number of positional arguments, prints the problem and the usage to stderr (exit 2).
  */
+import { parseArgs, type ParseArgsConfig } from "node:util";
+
+type Options = NonNullable<ParseArgsConfig["options"]>;
+type Config<O extends Options> = { args: string[]; options: O; allowPositionals: true; strict: true };
+
+/** What parseArgs returns for `options` (flags typed from the options literal). */
+export type CommandLine<O extends Options> = ReturnType<typeof parseArgs<Config<O>>>;
 
 /** Writes `lwm <command>: <message>` to stderr and returns exit code 2 (usage or I/O error). */
 export function usageError(command: string, message: string): number {
@@ -11,20 +18,20 @@ export function usageError(command: string, message: string): number {
 }
 
 /**
- * Runs `parse` (the command's own node:util parseArgs call, so its flags keep their precise types)
- * and applies the shared conventions. `positionals.count` is how many positional arguments the
- * command takes and `positionals.what` names them for the message. Returns the parsed command
- * line, or the exit code the command should return at once (0 after --help, 2 on bad usage).
+ * Parses `argv` against `options` plus -h/--help. `positionals.count` is how many positional
+ * arguments the command takes and `positionals.what` names them in the message. Returns the parsed
+ * command line, or the exit code the command should return at once (0 after --help, 2 on bad usage).
  */
-export function parseCommandLine<P extends { values: { help?: boolean | undefined }; positionals: string[] }>(
+export function parseCommandLine<const O extends Options>(
   command: string,
   usage: string,
-  parse: () => P,
+  argv: string[],
+  options: O,
   positionals: { count: number; what: string },
-): P | number {
-  let parsed: P;
+): CommandLine<O> | number {
+  let parsed: { values: Record<string, unknown>; positionals: string[] };
   try {
-    parsed = parse();
+    parsed = parseArgs({ args: argv, options: { ...options, help: { type: "boolean", short: "h" } }, allowPositionals: true, strict: true });
   } catch (err) {
     return usageError(command, `${errorMessage(err)}\n${usage}`);
   }
@@ -35,7 +42,8 @@ export function parseCommandLine<P extends { values: { help?: boolean | undefine
   if (parsed.positionals.length !== positionals.count) {
     return usageError(command, `expected ${positionals.what}, got ${parsed.positionals.length}\n${usage}`);
   }
-  return parsed;
+  // parseArgs checked every flag against `options`, so the values have the types `options` declares.
+  return parsed as CommandLine<O>;
 }
 
 /** The message of a thrown value (an Error's message, anything else as text). */

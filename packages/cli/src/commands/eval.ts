@@ -10,7 +10,6 @@
  */
 import { mkdir, readFile } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
-import { parseArgs } from "node:util";
 import { writeFileAtomic } from "@lwm/core";
 import { NeedleEvalRecord } from "@lwm/schemas";
 import { loadTokenizer, type Tokenizer } from "@lwm/tokenizer";
@@ -88,30 +87,19 @@ function gridTable(records: readonly NeedleEvalRecord[]): string {
 }
 
 async function needle(argv: string[]): Promise<number> {
-  const cl = parseCommandLine(
-    "eval",
-    USAGE,
-    () =>
-      parseArgs({
-        args: argv,
-        allowPositionals: true,
-        options: {
-          checkpoint: { type: "string" },
-          haystack: { type: "string", multiple: true },
-          lengths: { type: "string" },
-          depths: { type: "string" },
-          needles: { type: "string" },
-          trials: { type: "string" },
-          "max-new": { type: "string" },
-          seed: { type: "string" },
-          tokenizer: { type: "string" },
-          out: { type: "string" },
-          json: { type: "boolean" },
-          help: { type: "boolean", short: "h" },
-        },
-      }),
-    { count: 0, what: "no positional arguments" },
-  );
+  const cl = parseCommandLine("eval", USAGE, argv, {
+    checkpoint: { type: "string" },
+    haystack: { type: "string", multiple: true },
+    lengths: { type: "string" },
+    depths: { type: "string" },
+    needles: { type: "string" },
+    trials: { type: "string" },
+    "max-new": { type: "string" },
+    seed: { type: "string" },
+    tokenizer: { type: "string" },
+    out: { type: "string" },
+    json: { type: "boolean" },
+  }, { count: 0, what: "no positional arguments" });
   if (typeof cl === "number") return cl;
   const { values } = cl;
   if (!values.checkpoint) throw new UsageError("--checkpoint DIR is required");

@@ -5,7 +5,6 @@
  * decoded text («…» marks loss targets), vision blocks, weights and provenance.
  * Exit 0 ok, 1 the shards cannot be read as shards, 2 usage or I/O error.
  */
-import { parseArgs } from "node:util";
 import type { Provenance } from "@lwm/schemas";
 import { rowSegments, shardPaths, ShardError, ShardReader, summarizeShards, type PackedRow, type SegmentDetail, type ShardSummary } from "@lwm/shards";
 import { loadTokenizer, type Tokenizer } from "@lwm/tokenizer";
@@ -165,23 +164,12 @@ async function inspectRow(paths: string[], n: number, json: boolean, full: boole
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const cl = parseCommandLine(
-    "inspect",
-    USAGE,
-    () =>
-      parseArgs({
-        args: argv,
-        allowPositionals: true,
-        options: {
-          row: { type: "string" },
-          json: { type: "boolean" },
-          full: { type: "boolean" },
-          tokenizer: { type: "string" },
-          help: { type: "boolean", short: "h" },
-        },
-      }),
-    { count: 1, what: "one target" },
-  );
+  const cl = parseCommandLine("inspect", USAGE, argv, {
+    row: { type: "string" },
+    json: { type: "boolean" },
+    full: { type: "boolean" },
+    tokenizer: { type: "string" },
+  }, { count: 1, what: "one target" });
   if (typeof cl === "number") return cl;
   const { values, positionals } = cl;
   const row = values.row === undefined ? undefined : Number(values.row);

@@ -10,7 +10,6 @@
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { formatZodError, Recipe } from "@lwm/schemas";
 import { createEngine, PlanError, planTraining, train } from "@lwm/trainer";
 import { errorMessage, isSystemError, parseCommandLine, usageError } from "../args.js";
@@ -27,28 +26,17 @@ function fail(message: string): number {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const cl = parseCommandLine(
-    "train",
-    USAGE,
-    () =>
-      parseArgs({
-        args: argv,
-        allowPositionals: true,
-        options: {
-          stages: { type: "string" },
-          workers: { type: "string", default: "1" },
-          layout: { type: "string", default: "zigzag" },
-          backend: { type: "string", default: "onnx" },
-          resume: { type: "boolean" },
-          init: { type: "string" },
-          data: { type: "string", default: "out" },
-          out: { type: "string" },
-          json: { type: "boolean" },
-          help: { type: "boolean", short: "h" },
-        },
-      }),
-    { count: 1, what: "one recipe file" },
-  );
+  const cl = parseCommandLine("train", USAGE, argv, {
+    stages: { type: "string" },
+    workers: { type: "string", default: "1" },
+    layout: { type: "string", default: "zigzag" },
+    backend: { type: "string", default: "onnx" },
+    resume: { type: "boolean" },
+    init: { type: "string" },
+    data: { type: "string", default: "out" },
+    out: { type: "string" },
+    json: { type: "boolean" },
+  }, { count: 1, what: "one recipe file" });
   if (typeof cl === "number") return cl;
   const { values, positionals } = cl;
   const recipePath = positionals[0]!;

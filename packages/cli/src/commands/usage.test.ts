@@ -30,19 +30,6 @@ describe("lwm train", () => {
     expect(r.stdout).toMatch(/^usage: lwm train <recipe\.json>/);
   });
 
-  it.each([
-    [["train"], /^lwm train: expected one recipe file, got 0\n/],
-    [["train", "r.json", "--workers", "0"], /^lwm train: --workers: must be a positive integer, got "0"/],
-    [["train", "r.json", "--workers", "1.5"], /^lwm train: --workers: must be a positive integer, got "1\.5"/],
-    [["train", "r.json", "--layout", "striped"], /^lwm train: --layout: must be zigzag or contiguous, got "striped"/],
-    [["train", "r.json", "--backend", "gpu"], /^lwm train: --backend: must be onnx or reference, got "gpu"/],
-    [["train", "r.json", "--bogus"], /^lwm train: Unknown option '--bogus'/],
-  ])("exits 2 on %j", async (args, message) => {
-    const r = await lwm(args);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(message);
-  });
-
   it("names the recipe file when it is missing or not a recipe", async () => {
     const missing = join(dir, "missing.json");
     const r = await lwm(["train", missing]);
@@ -66,23 +53,31 @@ describe("lwm eval", () => {
     expect(unknown.stderr).toMatch(/^lwm eval: unknown evaluation "bleu" \(available: needle\)/);
   });
 
+  it("names the checkpoint folder it cannot load", async () => {
+    const ckpt = join(dir, "no-checkpoint");
+    const r = await lwm(["eval", "needle", "--checkpoint", ckpt, "--haystack", "h.txt"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(new RegExp(`^lwm eval: --checkpoint ${ckpt}: `));
+  });
+});
+
+describe("bad command lines", () => {
   it.each([
+    [["train"], /^lwm train: expected one recipe file, got 0\n/],
+    [["train", "r.json", "--workers", "0"], /^lwm train: --workers: must be a positive integer, got "0"/],
+    [["train", "r.json", "--workers", "1.5"], /^lwm train: --workers: must be a positive integer, got "1\.5"/],
+    [["train", "r.json", "--layout", "striped"], /^lwm train: --layout: must be zigzag or contiguous, got "striped"/],
+    [["train", "r.json", "--backend", "gpu"], /^lwm train: --backend: must be onnx or reference, got "gpu"/],
+    [["train", "r.json", "--bogus"], /^lwm train: Unknown option '--bogus'/],
     [["eval", "needle", "--haystack", "h.txt"], /^lwm eval: --checkpoint DIR is required/],
     [["eval", "needle", "--checkpoint", "c"], /^lwm eval: --haystack FILE is required/],
     [["eval", "needle", "--checkpoint", "c", "--haystack", "h.txt", "--depths", "0,1.5"], /^lwm eval: --depths: expected a comma-separated list of fractions in \[0, 1\], got "0,1\.5"/],
     [["eval", "needle", "--checkpoint", "c", "--haystack", "h.txt", "--trials", "0"], /^lwm eval: --trials: expected a comma-separated list of one positive integer, got "0"/],
     [["eval", "needle", "stray"], /^lwm eval: expected no positional arguments, got 1\n/],
     [["eval", "needle", "--bogus"], /^lwm eval: Unknown option '--bogus'/],
-  ])("exits 2 on %j", async (args, message) => {
+  ])("exit 2 before any work: lwm %j", async (args, message) => {
     const r = await lwm(args);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(message);
-  });
-
-  it("names the checkpoint folder it cannot load", async () => {
-    const ckpt = join(dir, "no-checkpoint");
-    const r = await lwm(["eval", "needle", "--checkpoint", ckpt, "--haystack", "h.txt"]);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(new RegExp(`^lwm eval: --checkpoint ${ckpt}: `));
   });
 });

@@ -2,7 +2,6 @@
  * `lwm validate <shard|dir|manifest> [--json] [--max-errors N]` — proves shards correct: every
  * rule of schemas/FORMAT.md on every row. Exit 0 valid, 1 invalid, 2 usage or I/O error.
  */
-import { parseArgs } from "node:util";
 import { validate, ValidateTargetError, type ValidationReport } from "@lwm/shards";
 import { isSystemError, parseCommandLine, usageError } from "../args.js";
 
@@ -22,17 +21,7 @@ function humanReport(report: ValidationReport): string {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const cl = parseCommandLine(
-    "validate",
-    USAGE,
-    () =>
-      parseArgs({
-        args: argv,
-        allowPositionals: true,
-        options: { json: { type: "boolean" }, "max-errors": { type: "string" }, help: { type: "boolean", short: "h" } },
-      }),
-    { count: 1, what: "one target" },
-  );
+  const cl = parseCommandLine("validate", USAGE, argv, { json: { type: "boolean" }, "max-errors": { type: "string" } }, { count: 1, what: "one target" });
   if (typeof cl === "number") return cl;
   const { values, positionals } = cl;
   const maxErrors = values["max-errors"] === undefined ? 100 : Number(values["max-errors"]);

@@ -1,13 +1,5 @@
 import type { NeedleEvalRecord } from "@lwm/schemas";
-
-/**
- * The needle grid as a self-contained HTML page: one inline-SVG heat map per needle count, context
- * length across, depth down (LWM's figure layout), red (0) to green (1) by accuracy, the value in
- * each cell.
- */
-function esc(s: string): string {
-  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
-}
+import { escapeHtml as esc } from "../train/html.js";
 
 function colour(a: number): string {
   // Red → yellow → green.
@@ -16,6 +8,11 @@ function colour(a: number): string {
   return `rgb(${r},${g},60)`;
 }
 
+/**
+ * The needle grid as a self-contained HTML page: one inline-SVG heat map per needle count, context
+ * length across, depth down (LWM's figure layout), red (0) to green (1) by accuracy, the value in
+ * each cell.
+ */
 export function renderNeedleHeatmap(title: string, records: readonly NeedleEvalRecord[]): string {
   const counts = [...new Set(records.map((r) => r.needles))].sort((a, b) => a - b);
   const panels = counts.map((count) => {

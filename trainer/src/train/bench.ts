@@ -16,6 +16,7 @@ import { createEngine } from "../model/engine.js";
 import type { LlamaConfig } from "../model/api.js";
 import { initParams } from "../model/params.js";
 import { AdamW } from "../optim/adamw.js";
+import { median as medianOf } from "./html.js";
 import { readMetrics, type StepRecord } from "./metrics.js";
 import { planTraining } from "./plan.js";
 import { train } from "./trainer.js";
@@ -23,7 +24,7 @@ import { train } from "./trainer.js";
 const SEQ = 2048;
 const model = { dim: 256, layers: 4, heads: 4, ffnDim: 688, normEps: 1e-6 };
 const vocab = { ...TINY_VOCAB, textVocabSize: 32000 };
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const median = (xs: number[]) => medianOf(xs) ?? Number.NaN;
 
 async function main(): Promise<void> {
   const root = mkdtempSync(join(tmpdir(), "lwm-train-bench-"));

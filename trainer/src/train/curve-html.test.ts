@@ -1,12 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { renderLossCurve } from "./curve-html.js";
-import type { MetricsRecord } from "./metrics.js";
+import type { MetricsRecord, StepRecord } from "./metrics.js";
 
 const stage = (name: string, startStep: number): MetricsRecord => ({
   kind: "stage", stage: name, kindOfStage: "text", seqLen: 64, ropeTheta: 1e6, steps: 2, batchRows: 2, trainRows: 10, evalRows: 2,
   initFrom: "x", initSha256: "0".repeat(64), startStep,
 });
-const step = (name: string, s: number, loss: number): MetricsRecord => ({
+const step = (name: string, s: number, loss: number): StepRecord => ({
   kind: "step", stage: name, stageStep: s, step: s, loss, textLoss: loss, visionLoss: 0, textAccuracy: 0.5, visionAccuracy: null, lr: 1e-3,
   gradNorm: 1, examples: 3, stageTokens: 128 * s, totalTokens: 128 * s, tokensPerSecond: 100, modelGflops: 0.1, seconds: 1, engineSeconds: 0.9,
 });
@@ -24,5 +24,11 @@ describe("renderLossCurve", () => {
     expect(html.match(/<polyline/g)).toHaveLength(2);
     expect(html.match(/<circle[^>]*fill="#d62728"><title>eval loss 3\.2000/g)).toHaveLength(1);
     expect(html).toContain("s128 (L=64");
+  });
+
+  it("tables each stage's median tokens/s and model GFLOP/s, each the median of its own column", () => {
+    const rate = (s: number, tokensPerSecond: number, modelGflops: number): MetricsRecord => ({ ...step("s64", s, 3), tokensPerSecond, modelGflops });
+    const html = renderLossCurve("run", [stage("s64", 0), rate(1, 100, 0.1), rate(2, 300, 0.2), rate(3, 200, 0.9)]);
+    expect(html).toContain("<td>200</td><td>0.20</td></tr>");
   });
 });

@@ -1,16 +1,9 @@
+import { escapeHtml as esc, median } from "./html.js";
 import type { EvalRecord, MetricsRecord, StageRecord, StepRecord } from "./metrics.js";
 
-/**
- * The loss curve across stages as one self-contained HTML page (inline SVG, no scripts, no network):
- * training loss per optimizer step, eval loss as dots, a dashed line and label where each stage starts.
- */
 const W = 900;
 const H = 420;
 const PAD = { left: 64, right: 20, top: 30, bottom: 48 };
-
-function esc(s: string): string {
-  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
-}
 
 function niceTicks(lo: number, hi: number, n: number): number[] {
   const span = hi - lo || 1;
@@ -22,6 +15,11 @@ function niceTicks(lo: number, hi: number, n: number): number[] {
   return out;
 }
 
+/**
+ * The loss curve across stages as one self-contained HTML page (inline SVG, no scripts, no network):
+ * training loss per optimizer step, eval loss as dots, a dashed line and label where each stage
+ * starts, and a table per stage with its last losses and median throughput.
+ */
 export function renderLossCurve(title: string, records: readonly MetricsRecord[]): string {
   const steps = records.filter((r): r is StepRecord => r.kind === "step" && Number.isFinite(r.loss));
   const evals = records.filter((r): r is EvalRecord => r.kind === "eval" && Number.isFinite(r.evalLoss));
@@ -69,9 +67,10 @@ export function renderLossCurve(title: string, records: readonly MetricsRecord[]
     .map((s) => {
       const last = steps.filter((r) => r.stage === s.stage).at(-1);
       const ev = evals.filter((r) => r.stage === s.stage).at(-1);
-      const rates = steps.filter((r) => r.stage === s.stage).map((r) => [r.tokensPerSecond, r.modelGflops] as const).sort((a, b) => a[0] - b[0]);
-      const mid = rates[Math.floor(rates.length / 2)];
-      const speed = mid ? `<td>${mid[0].toFixed(0)}</td><td>${mid[1].toFixed(2)}</td>` : "<td>–</td><td>–</td>";
+      const stageSteps = steps.filter((r) => r.stage === s.stage);
+      const tokensPerSecond = median(stageSteps.map((r) => r.tokensPerSecond));
+      const gflops = median(stageSteps.map((r) => r.modelGflops));
+      const speed = `<td>${tokensPerSecond?.toFixed(0) ?? "–"}</td><td>${gflops?.toFixed(2) ?? "–"}</td>`;
       return `<tr><td>${esc(s.stage)}</td><td>${s.seqLen}</td><td>${s.ropeTheta}</td><td>${last ? last.stageStep : 0}/${s.steps}</td><td>${last ? last.loss.toFixed(4) : "–"}</td><td>${ev ? ev.evalLoss.toFixed(4) : "–"}</td>${speed}</tr>`;
     })
     .join("");

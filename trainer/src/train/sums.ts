@@ -1,14 +1,8 @@
 import type { LossResult } from "../model/api.js";
 
 /** Loss terms and counters added up over the engine calls of one step (or one evaluation). */
-export interface LossSums {
-  loss: number;
-  textLoss: number;
-  visionLoss: number;
-  textCorrect: number;
-  textTargets: number;
-  visionCorrect: number;
-  visionTargets: number;
+export interface LossSums extends Omit<LossResult, "stats"> {
+  /** Attention (query, key) pairs the masks allowed, for the model-FLOP count. */
   unmaskedPairs: number;
   engineMs: number;
 }

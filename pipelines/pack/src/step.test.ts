@@ -1,0 +1,31 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ConfigError, silentLogger, WorkerPool, type StepContext } from "@lwm/core";
+import { Recipe } from "@lwm/schemas";
+import { packStep } from "./step.js";
+
+// The happy path (books → pack → lwm validate) runs in tests/main-job.test.ts on the sample data;
+// here: a plan that cannot work stops before any unit runs, naming the recipe field.
+describe("packStep.plan", () => {
+  let out: string;
+  beforeAll(async () => {
+    out = await mkdtemp(join(tmpdir(), "lwm-pack-step-"));
+  });
+  afterAll(async () => rm(out, { recursive: true, force: true }));
+
+  it("refuses a stage whose examples the books step has not made, naming the stage", async () => {
+    const recipe = Recipe.parse({
+      formatVersion: 1,
+      name: "t",
+      sources: [{ kind: "books", name: "pg19", paths: ["books/"] }],
+      stages: [{ name: "s2k", seqLen: 2048, ropeTheta: 1e6, mixture: { pg19: 1 } }],
+    });
+    const ctx: StepContext = { recipe, recipeDir: out, outDir: out, stepDir: join(out, "work", "pack"), logger: silentLogger, threads: 1, pool: new WorkerPool(0) };
+    const planned = packStep.plan(ctx);
+    await expect(planned).rejects.toBeInstanceOf(ConfigError);
+    await expect(planned).rejects.toMatchObject({ field: "stages[0]" });
+    await expect(planned).rejects.toThrow(/no examples for stage "s2k" at .*work\/books\/.*s2k: run \(and finalize\) the books step first/);
+  });
+});

@@ -1,11 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { collect } from "./test-helpers/collect.js";
 import { mixByTokenShare, type MixStats } from "./mixture.js";
-
-async function collect<T>(gen: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const x of gen) out.push(x);
-  return out;
-}
 
 describe("mixByTokenShare", () => {
   it("tracks the asked token shares at every prefix", async () => {

@@ -1,15 +1,10 @@
 import { describe, expect, it } from "vitest";
+import { collect } from "./test-helpers/collect.js";
 import { SequencePacker, packSequences } from "./packer.js";
 
 function lcg(seed: number): () => number {
   let s = seed >>> 0;
   return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
-}
-
-async function collect<T>(gen: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const x of gen) out.push(x);
-  return out;
 }
 
 describe("packSequences", () => {

@@ -27,6 +27,14 @@ const USAGE =
 
 class UsageError extends Error {}
 
+/** The value of a flag that takes one number, e.g. `--trials 3`; a list or a bad number is a UsageError. */
+function oneNumber(flag: string, text: string, check: (n: number) => boolean, what: string): number {
+  const n = text.trim() === "" ? NaN : Number(text);
+  if (!Number.isFinite(n) || !check(n)) throw new UsageError(`--${flag}: expected ${what}, got "${text}"`);
+  return n;
+}
+
+/** The values of a flag that takes a comma-separated list, e.g. `--depths 0,0.5,1`. */
 function numberList(flag: string, text: string, check: (n: number) => boolean, what: string): number[] {
   const out = text.split(",").map((s) => s.trim()).filter(Boolean).map(Number);
   if (out.length === 0 || out.some((n) => !Number.isFinite(n) || !check(n))) throw new UsageError(`--${flag}: expected a comma-separated list of ${what}, got "${text}"`);
@@ -106,9 +114,9 @@ async function needle(argv: string[]): Promise<number> {
   const haystackFiles = (values.haystack ?? []).flatMap((h) => h.split(",")).filter(Boolean);
   if (haystackFiles.length === 0) throw new UsageError("--haystack FILE is required");
   const isInt = (n: number) => Number.isInteger(n) && n > 0;
-  const trials = values.trials === undefined ? 3 : numberList("trials", values.trials, isInt, "one positive integer")[0]!;
-  const maxNew = values["max-new"] === undefined ? undefined : numberList("max-new", values["max-new"], isInt, "one positive integer")[0]!;
-  const seed = values.seed === undefined ? 0 : numberList("seed", values.seed, Number.isInteger, "one integer")[0]!;
+  const trials = values.trials === undefined ? 3 : oneNumber("trials", values.trials, isInt, "a positive integer");
+  const maxNew = values["max-new"] === undefined ? undefined : oneNumber("max-new", values["max-new"], isInt, "a positive integer");
+  const seed = values.seed === undefined ? 0 : oneNumber("seed", values.seed, Number.isInteger, "an integer");
   const depths = values.depths === undefined ? [0, 0.25, 0.5, 0.75, 1] : numberList("depths", values.depths, (n) => n >= 0 && n <= 1, "fractions in [0, 1]");
   const needleCounts = values.needles === undefined ? [1] : numberList("needles", values.needles, (n) => isInt(n) && n <= 20, "needle counts 1..20");
 

@@ -72,7 +72,9 @@ describe("bad command lines", () => {
     [["eval", "needle", "--haystack", "h.txt"], /^lwm eval: --checkpoint DIR is required/],
     [["eval", "needle", "--checkpoint", "c"], /^lwm eval: --haystack FILE is required/],
     [["eval", "needle", "--checkpoint", "c", "--haystack", "h.txt", "--depths", "0,1.5"], /^lwm eval: --depths: expected a comma-separated list of fractions in \[0, 1\], got "0,1\.5"/],
-    [["eval", "needle", "--checkpoint", "c", "--haystack", "h.txt", "--trials", "0"], /^lwm eval: --trials: expected a comma-separated list of one positive integer, got "0"/],
+    [["eval", "needle", "--checkpoint", "c", "--haystack", "h.txt", "--trials", "0"], /^lwm eval: --trials: expected a positive integer, got "0"/],
+    [["eval", "needle", "--checkpoint", "c", "--haystack", "h.txt", "--trials", "3,4"], /^lwm eval: --trials: expected a positive integer, got "3,4"/],
+    [["eval", "needle", "--checkpoint", "c", "--haystack", "h.txt", "--seed", "1.5"], /^lwm eval: --seed: expected an integer, got "1\.5"/],
     [["eval", "needle", "stray"], /^lwm eval: expected no positional arguments, got 1\n/],
     [["eval", "needle", "--bogus"], /^lwm eval: Unknown option '--bogus'/],
   ])("exit 2 before any work: lwm %j", async (args, message) => {

@@ -46,6 +46,11 @@ export function parseCommandLine<const O extends Options>(
   return parsed as CommandLine<O>;
 }
 
+/** A flag's whole-number value written as plain digits ("12"), or null for anything else ("", "1e2", "-1", "1.5"). */
+export function wholeNumber(text: string): number | null {
+  return /^\d+$/.test(text) ? Number(text) : null;
+}
+
 /** The message of a thrown value (an Error's message, anything else as text). */
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);

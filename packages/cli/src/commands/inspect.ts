@@ -8,7 +8,7 @@
 import type { Provenance } from "@lwm/schemas";
 import { rowSegments, shardPaths, ShardError, ShardReader, summarizeShards, type PackedRow, type SegmentDetail, type ShardSummary } from "@lwm/shards";
 import { loadTokenizer, type Tokenizer } from "@lwm/tokenizer";
-import { errorMessage, parseCommandLine, usageError } from "../args.js";
+import { errorMessage, parseCommandLine, usageError, wholeNumber } from "../args.js";
 
 const USAGE = "usage: lwm inspect <shard.arrow|dir|manifest.json> [--row N] [--json] [--full] [--tokenizer tokenizer.json]\n";
 /** Characters of decoded text shown per segment without --full. */
@@ -172,8 +172,8 @@ export async function run(argv: string[]): Promise<number> {
   }, { count: 1, what: "one target" });
   if (typeof cl === "number") return cl;
   const { values, positionals } = cl;
-  const row = values.row === undefined ? undefined : Number(values.row);
-  if (row !== undefined && (!Number.isInteger(row) || row < 0)) return usageError("inspect", `--row must be a non-negative integer, got ${values.row}`);
+  const row = values.row === undefined ? undefined : wholeNumber(values.row);
+  if (row === null) return usageError("inspect", `--row must be a non-negative integer, got ${values.row}`);
   try {
     const paths = await shardPaths(positionals[0]!);
     if (row !== undefined) return await inspectRow(paths, row, values.json ?? false, values.full ?? false, values.tokenizer);

@@ -12,7 +12,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { formatZodError, Recipe } from "@lwm/schemas";
 import { createEngine, PlanError, planTraining, train } from "@lwm/trainer";
-import { errorMessage, isSystemError, parseCommandLine, usageError } from "../args.js";
+import { errorMessage, isSystemError, parseCommandLine, usageError, wholeNumber } from "../args.js";
 
 const USAGE =
   "usage: lwm train <recipe.json> [--stages a,b] [--workers P] [--layout zigzag|contiguous] [--backend onnx|reference]\n" +
@@ -40,8 +40,8 @@ export async function run(argv: string[]): Promise<number> {
   if (typeof cl === "number") return cl;
   const { values, positionals } = cl;
   const recipePath = positionals[0]!;
-  const workers = Number(values.workers);
-  if (!/^\d+$/.test(values.workers) || workers < 1) return fail(`--workers: must be a positive integer, got "${values.workers}"`);
+  const workers = wholeNumber(values.workers);
+  if (workers === null || workers < 1) return fail(`--workers: must be a positive integer, got "${values.workers}"`);
   const { layout, backend } = values;
   if (layout !== "zigzag" && layout !== "contiguous") return fail(`--layout: must be zigzag or contiguous, got "${layout}"`);
   if (backend !== "onnx" && backend !== "reference") return fail(`--backend: must be onnx or reference, got "${backend}"`);

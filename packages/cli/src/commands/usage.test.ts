@@ -69,6 +69,8 @@ describe("bad command lines", () => {
     [["train", "r.json", "--layout", "striped"], /^lwm train: --layout: must be zigzag or contiguous, got "striped"/],
     [["train", "r.json", "--backend", "gpu"], /^lwm train: --backend: must be onnx or reference, got "gpu"/],
     [["train", "r.json", "--bogus"], /^lwm train: Unknown option '--bogus'/],
+    [["validate", "x.arrow", "--max-errors", ""], /^lwm validate: --max-errors must be a non-negative integer, got $/m],
+    [["inspect", "x.arrow", "--row", "1e2"], /^lwm inspect: --row must be a non-negative integer, got 1e2$/m],
     [["eval", "needle", "--haystack", "h.txt"], /^lwm eval: --checkpoint DIR is required/],
     [["eval", "needle", "--checkpoint", "c"], /^lwm eval: --haystack FILE is required/],
     [["eval", "needle", "--checkpoint", "c", "--haystack", "h.txt", "--depths", "0,1.5"], /^lwm eval: --depths: expected a comma-separated list of fractions in \[0, 1\], got "0,1\.5"/],

@@ -3,7 +3,7 @@
  * rule of schemas/FORMAT.md on every row. Exit 0 valid, 1 invalid, 2 usage or I/O error.
  */
 import { validate, ValidateTargetError, type ValidationReport } from "@lwm/shards";
-import { isSystemError, parseCommandLine, usageError } from "../args.js";
+import { isSystemError, parseCommandLine, usageError, wholeNumber } from "../args.js";
 
 const USAGE = "usage: lwm validate <shard.arrow|dir|manifest.json> [--json] [--max-errors N]\n";
 
@@ -24,8 +24,8 @@ export async function run(argv: string[]): Promise<number> {
   const cl = parseCommandLine("validate", USAGE, argv, { json: { type: "boolean" }, "max-errors": { type: "string" } }, { count: 1, what: "one target" });
   if (typeof cl === "number") return cl;
   const { values, positionals } = cl;
-  const maxErrors = values["max-errors"] === undefined ? 100 : Number(values["max-errors"]);
-  if (!Number.isInteger(maxErrors) || maxErrors < 0) return usageError("validate", `--max-errors must be a non-negative integer, got ${values["max-errors"]}`);
+  const maxErrors = values["max-errors"] === undefined ? 100 : wholeNumber(values["max-errors"]);
+  if (maxErrors === null) return usageError("validate", `--max-errors must be a non-negative integer, got ${values["max-errors"]}`);
   let report: ValidationReport;
   try {
     report = await validate(positionals[0]!, { maxErrors });

@@ -182,9 +182,10 @@ async function needle(argv: string[]): Promise<number> {
 
 export async function run(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
-  if (sub === undefined || sub === "--help" || sub === "-h") {
+  if (sub === undefined) return usageError("eval", `name an evaluation\n${USAGE}`);
+  if (sub === "--help" || sub === "-h") {
     process.stdout.write(USAGE);
-    return sub === undefined ? 2 : 0;
+    return 0;
   }
   if (sub !== "needle") {
     process.stderr.write(`lwm eval: unknown evaluation "${sub}" (available: needle)\n${USAGE}`);

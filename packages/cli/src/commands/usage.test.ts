@@ -17,6 +17,10 @@ describe("lwm", () => {
     const help = await lwm(["--help"]);
     expect(help.code).toBe(0);
     for (const name of ["run", "validate", "inspect", "train", "eval"]) expect(help.stdout).toMatch(new RegExp(`^  ${name} `, "m"));
+    const bare = await lwm([]);
+    expect(bare.code).toBe(2);
+    expect(bare.stdout).toBe("");
+    expect(bare.stderr).toMatch(/^usage: lwm <command>/);
     const unknown = await lwm(["fly"]);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/^lwm: unknown command "fly"/);
@@ -71,6 +75,7 @@ describe("bad command lines", () => {
     [["train", "r.json", "--bogus"], /^lwm train: Unknown option '--bogus'/],
     [["validate", "x.arrow", "--max-errors", ""], /^lwm validate: --max-errors must be a non-negative integer, got $/m],
     [["inspect", "x.arrow", "--row", "1e2"], /^lwm inspect: --row must be a non-negative integer, got 1e2$/m],
+    [["eval"], /^lwm eval: name an evaluation\nusage: lwm eval needle/],
     [["eval", "needle", "--haystack", "h.txt"], /^lwm eval: --checkpoint DIR is required/],
     [["eval", "needle", "--checkpoint", "c"], /^lwm eval: --haystack FILE is required/],
     [["eval", "needle", "--checkpoint", "c", "--haystack", "h.txt", "--depths", "0,1.5"], /^lwm eval: --depths: expected a comma-separated list of fractions in \[0, 1\], got "0,1\.5"/],

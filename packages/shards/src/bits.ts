@@ -3,6 +3,11 @@
  * convert between that and one byte (0|1) per token, the form PackedRow uses.
  */
 
+/** Bit `i` of an LSB-first bitmap, 0 or 1. */
+export function bitAt(bits: Uint8Array, i: number): number {
+  return (bits[i >> 3]! >> (i & 7)) & 1;
+}
+
 /** Writes the low bit of each of `flags` into `bits` starting at bit `bitOffset`; bits must be zeroed. */
 export function packBitsInto(flags: Uint8Array, bits: Uint8Array, bitOffset: number): void {
   const n = flags.length;

@@ -1,5 +1,6 @@
 import type { Provenance, ShardMetadata } from "@lwm/schemas";
 import type { ShardBatch } from "../batch.js";
+import { bitAt } from "../bits.js";
 import { parseProvenance, ShardReader, utf8At } from "../reader.js";
 
 /** Where a segment's example came from, as one line: the source file, or the QA document / generator. */
@@ -43,10 +44,6 @@ export interface ShardSummary {
   /** Segments and tokens per source, most tokens first. */
   sources: SourceCount[];
   bytes: number;
-}
-
-function bit(bits: Uint8Array, i: number): number {
-  return (bits[i >> 3]! >> (i & 7)) & 1;
 }
 
 /** Reads every row of the shards and summarises what they hold (see ShardSummary). */
@@ -102,8 +99,8 @@ function summarizeBatch(b: ShardBatch, s: ShardSummary, buckets: number[], sourc
       for (let j = buckets.length; j <= bucket; j++) buckets.push(0);
       buckets[bucket]!++;
       for (let i = start; i < end; i++) {
-        const v = bit(b.visionBits, b.visionBitOffset + base + i);
-        const l = bit(b.lossBits, b.lossBitOffset + base + i);
+        const v = bitAt(b.visionBits, b.visionBitOffset + base + i);
+        const l = bitAt(b.lossBits, b.lossBitOffset + base + i);
         if (v) {
           s.visionTokens++;
           s.visionLossTokens += l;

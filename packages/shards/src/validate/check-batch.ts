@@ -1,5 +1,6 @@
 import type { ShardMetadata } from "@lwm/schemas";
 import type { ShardBatch } from "../batch.js";
+import { bitAt } from "../bits.js";
 import { parseProvenance, utf8At } from "../reader.js";
 import { ShardError } from "../errors.js";
 import type { ErrorCollector } from "./report.js";
@@ -84,18 +85,15 @@ export function checkBatch(b: ShardBatch, meta: ShardMetadata, shard: string, fi
     for (let s = 0; s < nseg; s++) {
       const start = cuv[c0 + s]!;
       const end = cuv[c0 + s + 1]!;
-      {
-        const g = lOff + base + start;
-        if ((lBits[g >> 3]! >> (g & 7)) & 1) errors.add(shard, "loss.first-token", `segment ${s} starts with a loss token`, row, start);
-      }
+      if (bitAt(lBits, lOff + base + start)) errors.add(shard, "loss.first-token", `segment ${s} starts with a loss token`, row, start);
       let textLoss = 0;
       let visionLoss = 0;
       let pos = NO_RUN;
       for (let i = start; i < end; i++) {
         const g = base + i;
         const t = tok[g]!;
-        const lbit = (lBits[(lOff + g) >> 3]! >> ((lOff + g) & 7)) & 1;
-        if (((vBits[(vOff + g) >> 3]! >> ((vOff + g) & 7)) & 1) === 0) {
+        const lbit = bitAt(lBits, lOff + g);
+        if (bitAt(vBits, vOff + g) === 0) {
           textLoss += lbit;
           if (pos >= 0) {
             errors.add(shard, "vision.layout", `vision run ends ${pos === perFrame ? "without a frame delimiter" : `${pos} tokens into a frame`} (no <eov>)`, row, i);
@@ -132,8 +130,8 @@ export function checkBatch(b: ShardBatch, meta: ShardMetadata, shard: string, fi
     for (let i = used; i < seqLen; i++) {
       const g = base + i;
       if (tok[g] !== pad) errors.add(shard, "pad.tail", `padding token is ${tok[g]}, expected padId ${pad}`, row, i);
-      if ((vBits[(vOff + g) >> 3]! >> ((vOff + g) & 7)) & 1) errors.add(shard, "pad.tail", "padding token has vision set", row, i);
-      if ((lBits[(lOff + g) >> 3]! >> ((lOff + g) & 7)) & 1) {
+      if (bitAt(vBits, vOff + g)) errors.add(shard, "pad.tail", "padding token has vision set", row, i);
+      if (bitAt(lBits, lOff + g)) {
         errors.add(shard, "loss.padding", "padding token carries loss", row, i);
         stats.lossTokens++;
       }

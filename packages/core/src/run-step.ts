@@ -40,6 +40,8 @@ export interface StepReport {
   /** Summed unit metrics: all selected units, and those executed in this run. */
   metrics: { total: Record<string, number>; executed: Record<string, number> };
   timeMs: number;
+  /** CPU time of the whole process during the step (all threads, native pools included). */
+  cpuMs: { user: number; system: number };
   /** Executed-unit metrics per second of this run's wall time. */
   throughput: Record<string, number>;
   threads: { total: number; workers: number };
@@ -62,6 +64,7 @@ export const STEP_FILES = {
  */
 export async function runStep(step: Step, options: RunStepOptions): Promise<StepReport> {
   const started = Date.now();
+  const cpuStart = process.cpuUsage();
   const threads = options.threads ?? 1;
   const logger = options.logger.child(step.name);
   const stepDir = join(options.outDir, "work", step.name);
@@ -158,6 +161,7 @@ export async function runStep(step: Step, options: RunStepOptions): Promise<Step
       rejects: { ...countRejects(unitRejects), file: null },
       metrics: { total: sortKeys(totalMetrics), executed: sortKeys(executedMetrics) },
       timeMs: 0,
+      cpuMs: { user: 0, system: 0 },
       throughput: {},
       threads: { total: threads, workers },
       finalized: false,
@@ -179,6 +183,8 @@ export async function runStep(step: Step, options: RunStepOptions): Promise<Step
       report.finalized = true;
     }
     report.timeMs = Date.now() - started;
+    const cpu = process.cpuUsage(cpuStart);
+    report.cpuMs = { user: Math.round(cpu.user / 1000), system: Math.round(cpu.system / 1000) };
     const seconds = Math.max(report.timeMs / 1000, 1e-3);
     report.throughput = Object.fromEntries(Object.entries(report.metrics.executed).map(([k, v]) => [`${k}PerSecond`, round(v / seconds)]));
     const reportName = options.slice ? `report-slice-${options.slice.index}-of-${options.slice.count}.json` : STEP_FILES.report;

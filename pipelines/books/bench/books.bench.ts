@@ -41,6 +41,7 @@ async function peer(cleanedPath: string): Promise<void> {
   const texts = (await readFile(cleanedPath, "utf8")).split("\n").filter(Boolean).map((l) => JSON.parse(l) as string);
   const tokenizer = NativeTokenizer.fromFile(LLAMA2_TOKENIZER_JSON);
   const started = process.hrtime.bigint();
+  const cpuStart = process.cpuUsage();
   let tokens = 0;
   let batch: string[] = [];
   let chars = 0;
@@ -58,17 +59,24 @@ async function peer(cleanedPath: string): Promise<void> {
   }
   await flush();
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  process.stdout.write(JSON.stringify({ tokens, seconds }) + "\n");
+  const cpu = process.cpuUsage(cpuStart);
+  process.stdout.write(JSON.stringify({ tokens, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6 }) + "\n");
 }
 
-function runPeer(cleanedPath: string): { tokens: number; seconds: number } {
+interface PeerResult {
+  tokens: number;
+  seconds: number;
+  cpuSeconds: number;
+}
+
+function runPeer(cleanedPath: string): PeerResult {
   const run = spawnSync("npx", ["vite-node", fileURLToPath(import.meta.url), "--", "--peer", cleanedPath], {
     encoding: "utf8",
     cwd: join(here, ".."),
     env: { ...process.env, RAYON_NUM_THREADS: String(threads) },
   });
   if (run.status !== 0) throw new Error(`peer failed: ${run.stderr}`);
-  return JSON.parse(run.stdout.trim().split("\n").pop() as string) as { tokens: number; seconds: number };
+  return JSON.parse(run.stdout.trim().split("\n").pop() as string) as PeerResult;
 }
 
 async function rawBooks(): Promise<{ name: string; text: string }[]> {
@@ -123,7 +131,9 @@ async function main(): Promise<void> {
   console.log(`machine: ${cpus()[0]?.model ?? "?"}, ${availableParallelism()} cores, Node ${process.version}; thread budget ${threads} for both`);
 
   // Peer and step alternate, so that a change in machine load hits both alike.
-  const rows: [string, number, number][] = [];
+  const rows: [string, number, number, number][] = [];
+  let peerCpu = 0;
+  let stepCpu = 0;
   let peerSeconds = 0;
   let stepSeconds = 0;
   let wallSeconds = 0;
@@ -138,21 +148,27 @@ async function main(): Promise<void> {
     });
     const wall = Number(process.hrtime.bigint() - started) / 1e9;
     if (step.status !== 0) throw new Error(`books step failed: ${step.stderr}`);
-    const [report] = JSON.parse(step.stdout) as { timeMs: number; details: { tokens: { kept: number } } }[];
+    const [report] = JSON.parse(step.stdout) as { timeMs: number; cpuMs: { user: number; system: number }; details: { tokens: { kept: number } } }[];
     if (!report) throw new Error("no report");
     const stepTokens = report.details.tokens.kept;
     if (stepTokens !== peerResult.tokens) throw new Error(`token counts differ: step ${stepTokens}, peer ${peerResult.tokens}`);
     tokens = stepTokens;
+    const cpu = (report.cpuMs.user + report.cpuMs.system) / 1000;
+    peerCpu += peerResult.cpuSeconds;
+    stepCpu += cpu;
     peerSeconds += peerResult.seconds;
     stepSeconds += report.timeMs / 1000;
     wallSeconds += wall;
-    rows.push([`${rep + 1}: bare encodeBatch loop (peer, cleaned text in memory)`, peerResult.seconds, tokens / peerResult.seconds]);
-    rows.push([`${rep + 1}: books step (report time: plan + units + finalize)`, report.timeMs / 1000, tokens / (report.timeMs / 1000)]);
-    rows.push([`${rep + 1}: books step (process wall time, incl. Node start)`, wall, tokens / wall]);
+    rows.push([`${rep + 1}: bare encodeBatch loop (peer, cleaned text in memory)`, peerResult.seconds, tokens / peerResult.seconds, peerResult.cpuSeconds]);
+    rows.push([`${rep + 1}: books step (report time: plan + units + finalize)`, report.timeMs / 1000, tokens / (report.timeMs / 1000), cpu]);
+    rows.push([`${rep + 1}: books step (process wall time, incl. Node start)`, wall, tokens / wall, Number.NaN]);
   }
-  console.log("| run | seconds | ktok/s |\n|---|---|---|");
-  for (const [name, s, r] of rows) console.log(`| ${name} | ${s.toFixed(2)} | ${(r / 1000).toFixed(0)} |`);
-  console.log(`ratio books/peer over all reps: ${(peerSeconds / stepSeconds).toFixed(3)} (report time), ${(peerSeconds / wallSeconds).toFixed(3)} (wall time); ${tokens.toLocaleString()} tokens per run`);
+  console.log("| run | wall s | ktok/s | CPU s (all threads) |\n|---|---|---|---|");
+  for (const [name, s, r, c] of rows) console.log(`| ${name} | ${s.toFixed(2)} | ${(r / 1000).toFixed(0)} | ${Number.isNaN(c) ? "–" : c.toFixed(1)} |`);
+  console.log(
+    `ratio books/peer over all reps: ${(peerSeconds / stepSeconds).toFixed(3)} (report wall time), ${(peerSeconds / wallSeconds).toFixed(3)} (process wall time), ` +
+      `${(peerCpu / stepCpu).toFixed(3)} (CPU time); ${tokens.toLocaleString()} tokens per run`,
+  );
   if (!values.keep) await rm(dir, { recursive: true, force: true });
 }
 

@@ -35,7 +35,8 @@ export interface PlannedStage {
 
 export interface PlannedTokenizeUnit {
   key: string;
-  sourceName: string;
+  /** Books sources that list this file part (usually one). */
+  sourceNames: string[];
   /** Stage name → window unit key (only stages whose mixture has this source). */
   windowKeys: Map<string, string>;
 }
@@ -116,14 +117,14 @@ export async function finalizeBooks(input: FinalizeInput): Promise<FinalizeOutco
         if (docs.some((d) => duplicateOf.has(d.documentId))) {
           const counts = await writeWithout(from, to, duplicateOf, input.index.tokenDtype);
           if (counts.examples === 0) continue;
-          parts.push({ file, source: t.sourceName, ...counts, bytes: (await stat(to)).size, sha256: await sha256File(to) });
+          parts.push({ file, source: t.sourceNames.join(","), ...counts, bytes: (await stat(to)).size, sha256: await sha256File(to) });
         } else {
           // Unchanged: the window unit's own file (its record already holds counts, size and sha256).
           const record = recordOf.get(windowKey) as UnitRecord;
           const made = WindowResult.parse(record.result);
           const fileRecord = record.files.find((f) => f.name === WINDOW_FILES.examples) as UnitRecord["files"][number];
           await linkOrCopy(from, to);
-          parts.push({ file, source: t.sourceName, examples: made.examples, tokens: made.exampleTokens, bytes: fileRecord.bytes, sha256: fileRecord.sha256 });
+          parts.push({ file, source: t.sourceNames.join(","), examples: made.examples, tokens: made.exampleTokens, bytes: fileRecord.bytes, sha256: fileRecord.sha256 });
         }
       }
       const index: ExamplesIndex = {
@@ -150,7 +151,7 @@ export async function finalizeBooks(input: FinalizeInput): Promise<FinalizeOutco
         minTokens: stage.minTokens,
         maxTokens: stage.maxTokens ?? null,
         documents,
-        documentTokens: sumTokens(input.tokenizeUnits, documentsOf, (d, t) => stage.sources.includes(t.sourceName) && !duplicateOf.has(d.documentId) && inStage(d.tokens, stage)),
+        documentTokens: sumTokens(input.tokenizeUnits, documentsOf, (d, t) => t.windowKeys.has(stage.name) && !duplicateOf.has(d.documentId) && inStage(d.tokens, stage)),
         examples: index.examples,
         exampleTokens: index.tokens,
       };

@@ -103,13 +103,18 @@ async function planBooks(ctx: StepContext): Promise<StepPlan> {
         inputs: [sha256, file.name, stableStringify(part as unknown as JsonValue)],
       });
       const label = `tokenize ${file.name}${part.kind === "lines" ? ` bytes ${part.range.start}-${part.range.end}` : part.kind === "rowGroups" ? ` row groups ${part.range.start}-${part.range.end}` : ""}`;
-      units.push({
-        key,
-        label,
-        group: key,
-        size: file.bytes,
-        execute: async (dir) => (await ctx.pool.run(TOKENIZE_MODULE, "tokenizeUnit", { ...spec, outDir: dir })) as Awaited<ReturnType<WorkUnit["execute"]>>,
-      });
+      // The same file part listed twice (e.g. by two sources with the same settings) is one unit,
+      // and its documents count once, in every stage that takes either source.
+      if (!planned.has(key)) {
+        planned.add(key);
+        units.push({
+          key,
+          label,
+          group: key,
+          size: file.bytes,
+          execute: async (dir) => (await ctx.pool.run(TOKENIZE_MODULE, "tokenizeUnit", { ...spec, outDir: dir })) as Awaited<ReturnType<WorkUnit["execute"]>>,
+        });
+      }
       const windowKeys = new Map<string, string>();
       for (const stage of stages) {
         if (!stage.sources.includes(source.name)) continue;
@@ -143,7 +148,12 @@ async function planBooks(ctx: StepContext): Promise<StepPlan> {
           },
         });
       }
-      tokenizeUnits.push({ key, sourceName: source.name, windowKeys });
+      const listed = tokenizeUnits.find((t) => t.key === key);
+      if (!listed) tokenizeUnits.push({ key, sourceNames: [source.name], windowKeys });
+      else {
+        listed.sourceNames.push(source.name);
+        for (const [stage, k] of windowKeys) listed.windowKeys.set(stage, k);
+      }
     }
   }
   return {

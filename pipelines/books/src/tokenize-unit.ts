@@ -92,6 +92,8 @@ export async function tokenizeUnit(spec: TokenizeSpec): Promise<UnitOutcome> {
   const flush = async (docs: PendingDocument[]): Promise<void> => {
     if (docs.length === 0) return;
     const encoded = tokenizer.encodeBatch(docs.map((d) => d.text));
+    // Handled below (after the previous batch): this only keeps an early failure from counting as unhandled.
+    encoded.catch(() => undefined);
     await inflight; // batches are written in order
     inflight = encoded.then(async (encodedIds) => {
       // HF tokenizers turns a literal "<s>" or "</s>" in the text into BOS/EOS ids; such a document

@@ -1,0 +1,45 @@
+/**
+ * Sources and stages: a stage takes only the books sources in its mixture; a file listed by two
+ * sources is tokenized once and counted once.
+ */
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { readExamplesIndex } from "@lwm/books";
+import { describe, expect, it } from "vitest";
+import { collectExamples, lwm, prose, readDocuments, readRejects, writeRecipe } from "./books-helpers.js";
+
+describe("books step: sources per stage", () => {
+  it("puts each source's documents only in the stages that mix it, and a shared file once", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "books-sources-"));
+    await writeFile(join(dir, "shared.txt"), prose(31, 700));
+    await writeFile(join(dir, "only-b.txt"), prose(32, 900));
+    const recipePath = await writeRecipe(dir, {
+      formatVersion: 1,
+      name: "sources",
+      sources: [
+        { kind: "books", name: "a", paths: ["shared.txt"] },
+        { kind: "books", name: "b", paths: ["shared.txt", "only-b.txt"] },
+      ],
+      stages: [
+        { name: "sa", seqLen: 256, ropeTheta: 1e6, mixture: { a: 1 } },
+        { name: "sb", seqLen: 256, ropeTheta: 1e6, mixture: { b: 1 } },
+      ],
+    });
+    const out = join(dir, "out");
+    const r = lwm(["run", recipePath, "--out", out, "--json"]);
+    expect(r.code, r.stderr).toBe(0);
+    const [report] = JSON.parse(r.stdout) as { units: { planned: number } }[];
+    // 2 tokenize units + 2 window units: sa and sb have equal settings, so they share the shared file's window unit.
+    expect(report?.units.planned).toBe(4);
+
+    expect((await readDocuments(out)).map((d) => ("file" in d.provenance ? d.provenance.file : ""))).toEqual(["shared.txt", "only-b.txt"]);
+    expect(await readRejects(out)).toEqual([]);
+    const files = async (stage: string) => [...new Set((await collectExamples(out, stage)).map((e) => ("file" in e.provenance ? e.provenance.file : "")))];
+    expect(await files("sa")).toEqual(["shared.txt"]);
+    expect(await files("sb")).toEqual(["shared.txt", "only-b.txt"]);
+    const sb = await readExamplesIndex(join(out, "work/books/examples/sb"));
+    expect(sb.documents).toBe(2);
+    expect(sb.parts.map((p) => p.source)).toEqual(["a,b", "b"]);
+  }, 60_000);
+});

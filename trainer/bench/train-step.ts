@@ -64,10 +64,13 @@ async function runCase(c: Case) {
   const row = benchRow(c.seqLen, 7);
   const E = row.cuSeqlens.length - 1; // examples in the (one-row) batch
   await engine.forwardBackward(params, [row], E, "text"); // warm-up: sessions, arenas
-  const walls: number[] = [], waits: number[] = [];
+  const walls: number[] = [], waits: number[] = [], cpus: number[] = [];
   let last;
   for (let i = 0; i < c.steps; i++) {
+    const cpu0 = process.cpuUsage();
     last = await engine.forwardBackward(params, [row], E, "text");
+    const cpu = process.cpuUsage(cpu0);
+    cpus.push((cpu.user + cpu.system) / 1000);
     walls.push(last.stats.wallMs);
     waits.push(Math.max(...last.stats.ringWaitMs) / last.stats.wallMs);
   }
@@ -83,7 +86,9 @@ async function runCase(c: Case) {
   return {
     case: c.id, seqLen: c.seqLen, workers: c.workers, threadsPerWorker: c.threads, layout: c.layout,
     stepMs: Math.round(median(walls)), gflops: +(flops / 1e9).toFixed(1), gflopPerS: +(flops / 1e6 / median(walls)).toFixed(1),
-    ringWaitShare: +median(waits).toFixed(3), computeMs: st.computeMs.map(Math.round), ringWaitMs: st.ringWaitMs.map(Math.round),
+    ringWaitShare: +median(waits).toFixed(3),
+    // CPU time of all threads of the process: less sensitive than wall time to other jobs on the machine.
+    cpuMs: Math.round(median(cpus)), gflopPerCpuS: +(flops / 1e6 / median(cpus)).toFixed(1), computeMs: st.computeMs.map(Math.round), ringWaitMs: st.ringWaitMs.map(Math.round),
     attnWorkM: attnWork, graphMs: st.graphMs, attnPairsComputed: st.attnPairsComputed, attnPairsSkipped: st.attnPairsSkipped, loss: +last!.loss.toFixed(4),
     attnSavedMiBPerWorker: +attnSavedMiB.toFixed(1), peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
   };
@@ -104,7 +109,7 @@ if (values.case) {
     results.push(r);
     console.log(JSON.stringify(r));
   }
-  console.log("\n| case | step ms | model GFLOP | GFLOP/s | ring wait share | attention work per worker (M pairs) | chunk pairs computed/skipped | saved attn MiB/worker | peak RSS MiB |\n|---|---|---|---|---|---|---|---|---|");
-  for (const r of results) console.log(`| ${r.case} | ${r.stepMs} | ${r.gflops} | ${r.gflopPerS} | ${r.ringWaitShare} | ${r.attnWorkM.join(" / ")} | ${r.attnPairsComputed}/${r.attnPairsSkipped} | ${r.attnSavedMiBPerWorker} | ${r.peakRssMiB} |`);
+  console.log("\n| case | step ms | model GFLOP | GFLOP/s | CPU ms | GFLOP per CPU-s | ring wait share | attention work per worker (M pairs) | chunk pairs computed/skipped | saved attn MiB/worker | peak RSS MiB |\n|---|---|---|---|---|---|---|---|---|---|---|");
+  for (const r of results) console.log(`| ${r.case} | ${r.stepMs} | ${r.gflops} | ${r.gflopPerS} | ${r.cpuMs} | ${r.gflopPerCpuS} | ${r.ringWaitShare} | ${r.attnWorkM.join(" / ")} | ${r.attnPairsComputed}/${r.attnPairsSkipped} | ${r.attnSavedMiBPerWorker} | ${r.peakRssMiB} |`);
   console.log("\npeer: python3 trainer/bench/torch_step.py (PyTorch 1.13 + OpenBLAS, same model and FLOP count)");
 }

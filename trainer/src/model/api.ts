@@ -143,8 +143,11 @@ export { paramShapes, initParams, addVisionParams, checkParams, zerosLike, layer
 
 /*
  * Also exported from "./index.js" (model/):
- *   createEngine(cfg: LlamaConfig, opts: EngineOptions): Promise<Engine>        — engine.ts
- *   greedyDecode(params, cfg, prompt: Uint32Array, n: number, { kvCache: boolean }): Uint32Array — decode.ts
- *   referenceForward / referenceForwardBackward (float64 oracle)                  — reference.ts
+ *   createEngine(cfg: LlamaConfig, opts: EngineOptions): Promise<Engine>                          — engine.ts
+ *   greedyDecode(params, cfg, prompt: Uint32Array, n: number, { kvCache: boolean; eosId?: number }): Uint32Array — decode.ts
+ *   referenceForwardBackward(params, cfg, rows: PreparedRow[], mode, withGrads), referenceHidden(…) — reference.ts (float64 oracle)
+ *   prepareRow(row, cfg, mode, E, rowIndex): PreparedRow; RowError; unmaskedPairs(segId)             — rows.ts
+ *   LayoutError (seqLen / attention block not divisible for the layout)                           — ../ring/layout.ts
  * The worker script is loaded from trainer/dist/ring/worker.js: build the package before using the "onnx" backend.
+ * Design notes and the test map: ./README.md.
  */

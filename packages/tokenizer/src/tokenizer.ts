@@ -80,7 +80,7 @@ export class Tokenizer {
   async decode(ids: ArrayLike<number>): Promise<string> {
     const kept: number[] = [];
     for (let i = 0; i < ids.length; i += 1) {
-      const id = ids[i] as number;
+      const id = ids[i]!;
       this.checkId(id);
       if (id !== this.bosId && id !== this.eosId) kept.push(id);
     }

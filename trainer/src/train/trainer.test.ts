@@ -31,7 +31,6 @@ describe("progressive training (reference engine)", () => {
     const summary = await train({ plan, dataRoot: join(root, "data"), runDir, resume: false, createEngine, backend: "reference" });
 
     const records = await readMetrics(summary.metrics);
-    if (process.env.SHOW) console.log(records.map((r) => JSON.stringify(r)).join("\n"));
     const stages = records.filter((r): r is StageRecord => r.kind === "stage");
     const steps = records.filter((r): r is StepRecord => r.kind === "step");
     const evals = records.filter((r): r is EvalRecord => r.kind === "eval");

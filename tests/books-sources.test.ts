@@ -5,7 +5,7 @@
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { readExamplesIndex } from "@lwm/books";
+import { readExamples, readExamplesIndex } from "@lwm/books";
 import { describe, expect, it } from "vitest";
 import { collectExamples, lwm, prose, readDocuments, readRejects, writeRecipe } from "./books-helpers.js";
 
@@ -41,5 +41,13 @@ describe("books step: sources per stage", () => {
     const sb = await readExamplesIndex(join(out, "work/books/examples/sb"));
     expect(sb.documents).toBe(2);
     expect(sb.parts.map((p) => p.source)).toEqual(["a,b", "b"]);
+    // Read by source (as the pack step does): the shared file belongs to both.
+    const bySource = async (source: string) => {
+      const seen = new Set<string>();
+      for await (const e of readExamples(join(out, "work/books/examples/sb"), { source })) seen.add("file" in e.provenance ? e.provenance.file : "");
+      return [...seen];
+    };
+    expect(await bySource("a")).toEqual(["shared.txt"]);
+    expect(await bySource("b")).toEqual(["shared.txt", "only-b.txt"]);
   }, 60_000);
 });

@@ -8,6 +8,10 @@ export interface ProgressOptions {
   /** Minimum milliseconds between lines. */
   intervalMs?: number;
   label?: string;
+  /** Shown in the unit's place: e.g. bytes as MB (default: the value itself). */
+  format?: (amount: number) => string;
+  /** Appended to each line, e.g. "(9/19 units)". */
+  suffix?: () => string;
   now?: () => number;
 }
 
@@ -47,7 +51,9 @@ export class Progress {
     const rate = this.done / seconds;
     const pct = total > 0 ? ((100 * this.done) / total).toFixed(1) : "100.0";
     const eta = rate > 0 && total > this.done ? formatDuration((total - this.done) / rate) : this.done >= total ? "0s" : "unknown";
-    return `${label ? `${label}: ` : ""}${this.done}/${total} ${unit} (${pct}%), ${rate.toFixed(2)} ${unit}/s, ETA ${eta}`;
+    const f = this.options.format ?? ((x: number) => String(x));
+    const suffix = this.options.suffix ? ` ${this.options.suffix()}` : "";
+    return `${label ? `${label}: ` : ""}${f(this.done)}/${f(total)} ${unit} (${pct}%), ${f(rate)} ${unit}/s, ETA ${eta}${suffix}`;
   }
 }
 

@@ -103,12 +103,17 @@ export async function runStep(step: Step, options: RunStepOptions): Promise<Step
 
     const executedMetrics: Record<string, number> = {};
     const failures: { unit: string; error: string }[] = [];
+    // Progress is weighted by unit size (input bytes) when the step gives sizes, else by unit count.
+    const weighted = pending.some((u) => u.size !== undefined);
+    const weightOf = (u: WorkUnit): number => (weighted ? (u.size ?? 0) : 1);
+    let unitsDone = 0;
     const progress = new Progress({
-      unit: "units",
-      total: pending.length,
+      unit: weighted ? "MB" : "units",
+      total: pending.reduce((sum, u) => sum + weightOf(u), 0),
       logger,
       label: step.name,
       intervalMs: options.progressIntervalMs ?? 10_000,
+      ...(weighted ? { format: (bytes: number) => (bytes / 1e6).toFixed(1), suffix: () => `(${unitsDone}/${pending.length} units)` } : {}),
     });
     const limit = pLimit(Math.max(1, threads));
     const finished = new Map<string, Promise<boolean>>();
@@ -129,7 +134,8 @@ export async function runStep(step: Step, options: RunStepOptions): Promise<Step
             records.set(unit.key, record);
             for (const [name, value] of Object.entries(record.metrics)) executedMetrics[name] = (executedMetrics[name] ?? 0) + value;
             await appendFile(executions, `${JSON.stringify({ event: "done", key: unit.key, label: unit.label, pid: process.pid, time: new Date().toISOString() })}\n`);
-            progress.advance(1);
+            unitsDone += 1;
+            progress.advance(weightOf(unit));
             return true;
           } catch (err) {
             const message = err instanceof Error ? err.message : String(err);

@@ -27,6 +27,7 @@ export const ExamplesIndex = z.object({
   parts: z.array(
     z.object({
       file: z.string().regex(/^part-\d{5}\.arrow$/),
+      /** The books source(s) that list this file part: one name, or several joined by ",". */
       source: z.string(),
       examples: z.number().int().nonnegative(),
       tokens: z.number().int().nonnegative(),
@@ -49,12 +50,13 @@ export async function readExamplesIndex(dir: string): Promise<ExamplesIndex> {
  * parts as listed in index.json (recipe source order, then files in sorted order, then position in
  * the file), and within a part, documents in file order and each document's windows in order.
  * Reads one record batch at a time. Each record is checked against ExampleRecord. With `source`,
- * only that recipe source's examples (the pack step mixes sources by token share).
+ * only the examples of parts that recipe source lists (the pack step mixes sources by token share;
+ * a file part listed by two sources belongs to both).
  */
 export async function* readExamples(dir: string, options: { source?: string } = {}): AsyncIterable<ExampleRecord> {
   const index = await readExamplesIndex(dir);
   for (const part of index.parts) {
-    if (options.source !== undefined && part.source !== options.source) continue;
+    if (options.source !== undefined && !part.source.split(",").includes(options.source)) continue;
     const path = join(dir, part.file);
     for await (const row of readArrowRows(path)) {
       const n = row.tokens.length;

@@ -111,7 +111,7 @@ async function planBooks(ctx: StepContext): Promise<StepPlan> {
           key,
           label,
           group: key,
-          size: file.bytes,
+          size: part.kind === "lines" ? part.range.end - part.range.start : Math.round(file.bytes / parts.length),
           execute: async (dir) => (await ctx.pool.run(TOKENIZE_MODULE, "tokenizeUnit", { ...spec, outDir: dir })) as Awaited<ReturnType<WorkUnit["execute"]>>,
         });
       }

@@ -55,7 +55,7 @@ export function readerFor(spec: Pick<TokenizeSpec, "file" | "format" | "part" | 
     case "txt":
       return readTxt(file, spec.maxDocumentBytes);
     case "jsonl":
-      return readJsonl(file, part.kind === "lines" ? part.range : undefined);
+      return readJsonl(file, part.kind === "lines" ? part.range : undefined, spec.maxDocumentBytes);
     case "parquet":
       return readParquet(file, part.kind === "rowGroups" ? part.range : { start: 0, end: Number.MAX_SAFE_INTEGER });
     case "epub":

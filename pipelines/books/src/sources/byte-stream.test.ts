@@ -52,3 +52,17 @@ describe("byte streams", () => {
     expect(new TextDecoder().decode(await jsonlLineBytes(path, third?.start ?? 0, third?.end ?? 0))).toBe(rows[3]);
   });
 });
+
+describe("readJsonl", () => {
+  it("streams records with line numbers and quarantines a record over the size bound", async () => {
+    const { readJsonl } = await import("./jsonl.js");
+    const dir = await mkdtemp(join(tmpdir(), "books-jsonl-"));
+    const path = join(dir, "r.jsonl");
+    await writeFile(path, [JSON.stringify({ text: "short" }), JSON.stringify({ text: "x".repeat(500) }), JSON.stringify({ text: "again" })].join("\n"));
+    const file = { path, name: "r.jsonl", sha256: "0".repeat(64), fields: { text: "text" } };
+    const items = await collect(readJsonl(file, undefined, 100));
+    expect(items.map((i) => (i.kind === "document" ? i.document.text : i.reject.reason))).toEqual(["short", "record too large: 511 bytes > maxDocumentBytes 100", "again"]);
+    const third = items[2];
+    expect(third?.kind === "document" && third.document.provenanceOf(0, 5)).toMatchObject({ kind: "jsonl", line: 2, bytes: { start: 529, end: 545 } });
+  });
+});

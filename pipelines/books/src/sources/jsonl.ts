@@ -15,7 +15,7 @@ export interface LineRange {
  * are read whole. A bad line (invalid UTF-8, malformed JSON, no text field) is quarantined and the
  * rest goes on; a corrupt compressed stream quarantines the rest of the file.
  */
-export async function* readJsonl(file: InputFile, range?: LineRange): AsyncGenerator<SourceItem> {
+export async function* readJsonl(file: InputFile, range?: LineRange, maxRecordBytes = Number.MAX_SAFE_INTEGER): AsyncGenerator<SourceItem> {
   const compression = compressionOf(file.path);
   if (range && compression !== "none") throw new Error(`${file.name}: byte ranges need an uncompressed file`);
   const chunks = compression === "none" ? fileChunks(file.path, range?.start ?? 0, range?.end) : decompress(fileChunks(file.path), compression);
@@ -24,7 +24,10 @@ export async function* readJsonl(file: InputFile, range?: LineRange): AsyncGener
   try {
     for await (const line of lines(chunks, range?.start ?? 0)) {
       sawAny = true;
-      const item = parseLine(file, line.bytes, lineNo, { start: line.start, end: line.end });
+      const item =
+        line.bytes.length > maxRecordBytes
+          ? reject(file.name, { line: lineNo, bytes: { start: line.start, end: line.end } }, `record too large: ${line.bytes.length} bytes > maxDocumentBytes ${maxRecordBytes}`)
+          : parseLine(file, line.bytes, lineNo, { start: line.start, end: line.end });
       if (item) yield item;
       lineNo += 1;
     }

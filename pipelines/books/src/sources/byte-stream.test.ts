@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { gzipSync } from "fflate";
 import { describe, expect, it } from "vitest";
 import { decompress, fileChunks, lines } from "./byte-stream.js";
-import { jsonlLineBytes, jsonlRanges } from "./jsonl.js";
+import { jsonlLineBytes, jsonlRanges, readJsonl } from "./jsonl.js";
 
 async function* chunked(data: Uint8Array, size: number): AsyncGenerator<Uint8Array> {
   for (let i = 0; i < data.length; i += size) yield data.subarray(i, i + size);
@@ -55,7 +55,6 @@ describe("byte streams", () => {
 
 describe("readJsonl", () => {
   it("streams records with line numbers and quarantines a record over the size bound", async () => {
-    const { readJsonl } = await import("./jsonl.js");
     const dir = await mkdtemp(join(tmpdir(), "books-jsonl-"));
     const path = join(dir, "r.jsonl");
     await writeFile(path, [JSON.stringify({ text: "short" }), JSON.stringify({ text: "x".repeat(500) }), JSON.stringify({ text: "again" })].join("\n"));

@@ -52,7 +52,7 @@ describe("books step: resume and slices", () => {
     const child = lwmSpawn(["run", recipePath, "--out", out, "--threads", "1"]);
     const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
     let doneBeforeKill = 0;
-    for (let i = 0; i < 2000; i += 1) {
+    for (let i = 0; i < 6000; i += 1) {
       doneBeforeKill = (await executions(out)).filter((e) => e.event === "done").length;
       if (doneBeforeKill >= 2) break;
       await new Promise((r) => setTimeout(r, 10));

@@ -107,7 +107,7 @@ describe("books step: input formats", () => {
       }),
     );
     const out = join(dir, "out");
-    const r = lwm(["run", recipePath, "--out", out, "--json"]);
+    const r = lwm(["run", "--steps", "books", recipePath, "--out", out, "--json"]);
     expect(r.code, r.stderr).toBe(0);
     const [report] = JSON.parse(r.stdout) as { units: { planned: number } }[];
     expect(await readRejects(out)).toEqual([]);

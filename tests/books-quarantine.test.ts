@@ -53,7 +53,7 @@ describe("books step: quarantine", () => {
 
     const recipePath = await writeRecipe(dir, recipeOf({ sources: [{ kind: "books", name: "mixed", paths: ["data"] }] }));
     const out = join(dir, "out");
-    const r = lwm(["run", recipePath, "--out", out, "--json"]);
+    const r = lwm(["run", "--steps", "books", recipePath, "--out", out, "--json"]);
     expect(r.code, r.stderr).toBe(0);
 
     const rejects = await readRejects(out);
@@ -112,7 +112,7 @@ describe("books step: quarantine", () => {
     await writeFile(join(dir, "tokenizer.json"), JSON.stringify(bundled));
     await writeFile(join(dir, "a.jsonl"), [JSON.stringify({ text: prose(21, 100) }), JSON.stringify({ text: `He wrote </s> in the margin. ${prose(22, 50)}` })].join("\n"));
     const recipePath = await writeRecipe(dir, recipeOf({ tokenizer: "tokenizer.json", sources: [{ kind: "books", name: "j", paths: ["a.jsonl"] }] }));
-    const r = lwm(["run", recipePath, "--out", join(dir, "out")]);
+    const r = lwm(["run", "--steps", "books", recipePath, "--out", join(dir, "out")]);
     expect(r.code, r.stderr).toBe(0);
     const rejects = await readRejects(join(dir, "out"));
     expect(rejects).toHaveLength(1);

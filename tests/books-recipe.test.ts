@@ -15,7 +15,7 @@ async function attempt(mutate: (recipe: Record<string, unknown>) => void): Promi
   const recipe = recipeOf({ sources: [{ kind: "books", name: "gen", paths: ["data"] }] }) as unknown as Record<string, unknown>;
   mutate(recipe);
   const path = await writeRecipe(dir, recipe);
-  const r = lwm(["run", path, "--out", join(dir, "out")]);
+  const r = lwm(["run", "--steps", "books", path, "--out", join(dir, "out")]);
   return { code: r.code, stderr: r.stderr, workDir: join(dir, "out", "work") };
 }
 
@@ -42,9 +42,9 @@ describe("lwm run: bad recipes stop before any work", () => {
 
   it("usage errors exit 2", () => {
     expect(lwm(["run"]).code).toBe(2);
-    expect(lwm(["run", "x.json", "--task-index", "3", "--task-count", "3"]).stderr).toMatch(/--task-index must be an integer in \[0, 2\]/);
-    expect(lwm(["run", "x.json", "--task-index", "1"]).stderr).toMatch(/--task-index and --task-count go together/);
-    expect(lwm(["run", "x.json", "--steps", "books,nope"]).stderr).toMatch(/unknown step\(s\) nope/);
-    expect(lwm(["run", "/nonexistent/recipe.json"]).code).toBe(2);
+    expect(lwm(["run", "--steps", "books", "x.json", "--task-index", "3", "--task-count", "3"]).stderr).toMatch(/--task-index must be an integer in \[0, 2\]/);
+    expect(lwm(["run", "--steps", "books", "x.json", "--task-index", "1"]).stderr).toMatch(/--task-index and --task-count go together/);
+    expect(lwm(["run", "--steps", "books", "x.json", "--steps", "books,nope"]).stderr).toMatch(/unknown step\(s\) nope/);
+    expect(lwm(["run", "--steps", "books", "/nonexistent/recipe.json"]).code).toBe(2);
   });
 });

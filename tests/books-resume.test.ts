@@ -45,11 +45,11 @@ describe("books step: resume and slices", () => {
   it("after SIGKILL, a rerun finishes with byte-identical output and runs no finished unit again", async () => {
     const { dir, recipePath } = await corpus();
     const reference = join(dir, "reference");
-    expect(lwm(["run", recipePath, "--out", reference, "--threads", "1"]).code).toBe(0);
+    expect(lwm(["run", "--steps", "books", recipePath, "--out", reference, "--threads", "1"]).code).toBe(0);
     const total = (await executions(reference)).filter((e) => e.event === "done").length;
 
     const out = join(dir, "out");
-    const child = lwmSpawn(["run", recipePath, "--out", out, "--threads", "1"]);
+    const child = lwmSpawn(["run", "--steps", "books", recipePath, "--out", out, "--threads", "1"]);
     const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
     let doneBeforeKill = 0;
     for (let i = 0; i < 6000; i += 1) {
@@ -64,7 +64,7 @@ describe("books step: resume and slices", () => {
     expect(finished.size).toBeGreaterThanOrEqual(1);
     expect(finished.size).toBeLessThan(total);
 
-    const r = lwm(["run", recipePath, "--out", out, "--threads", "1", "--json"]);
+    const r = lwm(["run", "--steps", "books", recipePath, "--out", out, "--threads", "1", "--json"]);
     expect(r.code, r.stderr).toBe(0);
     const [report] = JSON.parse(r.stdout) as Report[];
     expect(report?.units.skipped).toBe(finished.size);
@@ -82,16 +82,16 @@ describe("books step: resume and slices", () => {
   it("3 concurrent slices + a finalizing run equal one run, duplicates across slices included", async () => {
     const { dir, recipePath } = await corpus();
     const single = join(dir, "single");
-    expect(lwm(["run", recipePath, "--out", single, "--threads", "2"]).code).toBe(0);
+    expect(lwm(["run", "--steps", "books", recipePath, "--out", single, "--threads", "2"]).code).toBe(0);
 
     const sliced = join(dir, "sliced");
-    const children = [0, 1, 2].map((i) => lwmSpawn(["run", recipePath, "--out", sliced, "--threads", "1", "--task-index", String(i), "--task-count", "3"]));
+    const children = [0, 1, 2].map((i) => lwmSpawn(["run", "--steps", "books", recipePath, "--out", sliced, "--threads", "1", "--task-index", String(i), "--task-count", "3"]));
     const codes = await Promise.all(children.map((c) => new Promise<number | null>((resolve) => c.on("exit", (code) => resolve(code)))));
     expect(codes).toEqual([0, 0, 0]);
     const sliceReports = await Promise.all([0, 1, 2].map(async (i) => JSON.parse(await readFile(join(sliced, `work/books/report-slice-${i}-of-3.json`), "utf8")) as Report));
     expect(sliceReports.every((s) => !s.finalized && s.units.executed > 0)).toBe(true);
 
-    const r = lwm(["run", recipePath, "--out", sliced, "--json"]);
+    const r = lwm(["run", "--steps", "books", recipePath, "--out", sliced, "--json"]);
     expect(r.code, r.stderr).toBe(0);
     const [fin] = JSON.parse(r.stdout) as Report[];
     expect(fin?.units.executed).toBe(0);
@@ -104,18 +104,18 @@ describe("books step: resume and slices", () => {
   it("a changed stage seqLen redoes only that stage's windows, and a rerun redoes nothing", async () => {
     const { dir, recipePath } = await corpus();
     const out = join(dir, "out");
-    expect(lwm(["run", recipePath, "--out", out]).code).toBe(0);
+    expect(lwm(["run", "--steps", "books", recipePath, "--out", out]).code).toBe(0);
     const recipe = JSON.parse(await readFile(recipePath, "utf8")) as { stages: { seqLen: number }[] };
     (recipe.stages[1] as { seqLen: number }).seqLen = 2048;
     const changed = join(dir, "changed.json");
     await writeFile(changed, JSON.stringify(recipe));
-    const r = lwm(["run", changed, "--out", out, "--json"]);
+    const r = lwm(["run", "--steps", "books", changed, "--out", out, "--json"]);
     expect(r.code, r.stderr).toBe(0);
     const [report] = JSON.parse(r.stdout) as Report[];
     expect(report?.units.executed).toBe(12); // one window unit per file for the changed stage
     expect(report?.metrics.executed.tokens).toBeUndefined(); // no tokenize unit ran
     expect(report?.metrics.executed.examples).toBeGreaterThan(0);
-    const again = JSON.parse(lwm(["run", changed, "--out", out, "--json"]).stdout) as Report[];
+    const again = JSON.parse(lwm(["run", "--steps", "books", changed, "--out", out, "--json"]).stdout) as Report[];
     expect(again[0]?.units.executed).toBe(0);
   }, 180_000);
 });

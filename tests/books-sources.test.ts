@@ -27,7 +27,7 @@ describe("books step: sources per stage", () => {
       ],
     });
     const out = join(dir, "out");
-    const r = lwm(["run", recipePath, "--out", out, "--json"]);
+    const r = lwm(["run", "--steps", "books", recipePath, "--out", out, "--json"]);
     expect(r.code, r.stderr).toBe(0);
     const [report] = JSON.parse(r.stdout) as { units: { planned: number } }[];
     // 2 tokenize units + 2 window units: sa and sb have equal settings, so they share the shared file's window unit.

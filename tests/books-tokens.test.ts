@@ -38,7 +38,7 @@ async function checkCorpus(paths: string[], expectedDocuments: number): Promise<
   const recipe = recipeOf({ sources: [{ kind: "books", name: "books", paths }] });
   const recipePath = await writeRecipe(dir, recipe);
   const out = join(dir, "out");
-  const r = lwm(["run", recipePath, "--out", out, "--threads", "2"]);
+  const r = lwm(["run", "--steps", "books", recipePath, "--out", out, "--threads", "2"]);
   expect(r.stderr).not.toMatch(/ERROR/);
   expect(r.code).toBe(0);
 
@@ -89,7 +89,7 @@ describe("books step: tokens", () => {
   it.skipIf(!hasSharedBooks)("keeps PG titles and languages and the German book without a header", async () => {
     const dir = await mkdtemp(join(tmpdir(), "books-meta-"));
     const recipePath = await writeRecipe(dir, recipeOf({ sources: [{ kind: "books", name: "pg", paths: [join(sharedBooks, "pg22367_die_verwandlung_de.txt"), join(sharedBooks, "pg4650_candide_fr.txt")], language: "de" }] }));
-    expect(lwm(["run", recipePath, "--out", join(dir, "out")]).code).toBe(0);
+    expect(lwm(["run", "--steps", "books", recipePath, "--out", join(dir, "out")]).code).toBe(0);
     const [kafka, candide] = await readDocuments(join(dir, "out"));
     expect(kafka?.language).toBe("de");
     expect(candide).toMatchObject({ title: "Candide", language: "fr" });

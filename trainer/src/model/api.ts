@@ -119,7 +119,7 @@ export interface EngineOptions {
   layout?: "zigzag" | "contiguous" | "balanced";
   /** "onnx" (default): onnxruntime-node graphs in ring workers. "reference": the float64 TS reference, full attention, no workers. */
   backend?: "onnx" | "reference";
-  /** Query/key chunk of the blockwise attention inside a worker (default: min(512, chunk)); must divide the layout's chunk length. */
+  /** Query/key chunk of the blockwise attention inside a worker (default: the largest divisor of the layout's piece ≤ 256); must divide the piece. */
   attnBlock?: number;
   /** Rows per LM-head + cross-entropy call, bounding the logits held at once (default 512). */
   headChunk?: number;

@@ -96,17 +96,23 @@ export function attnInBack(dm: GraphDims): GraphBuilder {
 
 // ---------------------------------------------------------------- one (query chunk, key chunk) step of ring attention
 
-/** Online-softmax step: folds the scores of one key chunk into (o, m, l) of one query chunk, all heads at once. */
-export function attnStep(dm: GraphDims): GraphBuilder {
-  const g = new GraphBuilder("attn_fwd");
+/**
+ * Online-softmax step: folds the scores of one key chunk into (o, m, l) of one query chunk, all heads
+ * at once. `masked` false is the variant for pairs the masks allow entirely (key chunk wholly before
+ * the query chunk, one segment): no mask inputs, no Where over the [h, a, b] scores.
+ */
+export function attnStep(dm: GraphDims, masked = true): GraphBuilder {
+  const g = new GraphBuilder(masked ? "attn_fwd" : "attn_fwd_full");
   const h = dm.heads, hd = dm.dim / h;
   const q = g.input("q", [h, "a", hd]), k = g.input("k", [h, "b", hd]), v = g.input("v", [h, "b", hd]);
-  const segq = g.input("segq", ["a", 1]), posq = g.input("posq", ["a", 1]), segk = g.input("segk", [1, "b"]), posk = g.input("posk", [1, "b"]);
+  let s = g.matmul(g.mul(q, g.constF([1 / Math.sqrt(hd)])), g.transpose(k, [0, 2, 1])); // scale the small operand
+  if (masked) {
+    const segq = g.input("segq", ["a", 1]), posq = g.input("posq", ["a", 1]), segk = g.input("segk", [1, "b"]), posk = g.input("posk", [1, "b"]);
+    s = g.op("Where", [allowedMask(g, segq, posq, segk, posk), s, g.constF([MASKED])]);
+  }
   const o = g.input("o", [h, "a", hd]), m = g.input("m", [h, "a", 1]), l = g.input("l", [h, "a", 1]);
-  const s = g.mul(g.matmul(q, g.transpose(k, [0, 2, 1])), g.constF([1 / Math.sqrt(hd)]));
-  const sm = g.op("Where", [allowedMask(g, segq, posq, segk, posk), s, g.constF([MASKED])]);
-  const mNew = g.op("Max", [m, g.maxLast(sm)]);
-  const p = g.exp(g.sub(sm, mNew));
+  const mNew = g.op("Max", [m, g.maxLast(s)]);
+  const p = g.exp(g.sub(s, mNew));
   const alpha = g.exp(g.sub(m, mNew));
   g.output("o2", g.add(g.mul(o, alpha), g.matmul(p, v)));
   g.output("m2", mNew);
@@ -115,21 +121,25 @@ export function attnStep(dm: GraphDims): GraphBuilder {
 }
 
 /** Backward of one chunk pair with p recomputed from the saved lse: accumulates dq (local) and dk, dv (travelling). */
-export function attnStepBack(dm: GraphDims): GraphBuilder {
-  const g = new GraphBuilder("attn_bwd");
+export function attnStepBack(dm: GraphDims, masked = true): GraphBuilder {
+  const g = new GraphBuilder(masked ? "attn_bwd" : "attn_bwd_full");
   const h = dm.heads, hd = dm.dim / h, scale = g.constF([1 / Math.sqrt(hd)]);
   const q = g.input("q", [h, "a", hd]), k = g.input("k", [h, "b", hd]), v = g.input("v", [h, "b", hd]);
   const dO = g.input("do", [h, "a", hd]), lse = g.input("lse", [h, "a", 1]), D = g.input("D", [h, "a", 1]);
-  const segq = g.input("segq", ["a", 1]), posq = g.input("posq", ["a", 1]), segk = g.input("segk", [1, "b"]), posk = g.input("posk", [1, "b"]);
   const dq = g.input("dq", [h, "a", hd]), dk = g.input("dk", [h, "b", hd]), dv = g.input("dv", [h, "b", hd]);
-  const s = g.mul(g.matmul(q, g.transpose(k, [0, 2, 1])), scale);
-  const sm = g.op("Where", [allowedMask(g, segq, posq, segk, posk), s, g.constF([MASKED])]);
-  const p = g.exp(g.sub(sm, lse));
+  const qs = g.mul(q, scale);
+  let s = g.matmul(qs, g.transpose(k, [0, 2, 1]));
+  if (masked) {
+    const segq = g.input("segq", ["a", 1]), posq = g.input("posq", ["a", 1]), segk = g.input("segk", [1, "b"]), posk = g.input("posk", [1, "b"]);
+    s = g.op("Where", [allowedMask(g, segq, posq, segk, posk), s, g.constF([MASKED])]);
+  }
+  const p = g.exp(g.sub(s, lse));
   g.output("dv2", g.add(dv, g.matmul(g.transpose(p, [0, 2, 1]), dO)));
   const dp = g.matmul(dO, g.transpose(v, [0, 2, 1]));
-  const ds = g.mul(g.mul(p, g.sub(dp, D)), scale);
-  g.output("dq2", g.add(dq, g.matmul(ds, k)));
-  g.output("dk2", g.add(dk, g.matmul(g.transpose(ds, [0, 2, 1]), q)));
+  const ds = g.mul(p, g.sub(dp, D));
+  // s = (q·scale)·kᵀ: dq = ds·k·scale, dk = dsᵀ·(q·scale); the scale is applied to [h, ·, hd] tensors, not to ds
+  g.output("dq2", g.add(dq, g.mul(g.matmul(ds, k), scale)));
+  g.output("dk2", g.add(dk, g.matmul(g.transpose(ds, [0, 2, 1]), qs)));
   return g;
 }
 

@@ -12,7 +12,7 @@ export type Feed = Float32Array | BigInt64Array;
 export type Feeds = Record<string, [Feed, readonly number[]]>;
 export type Outputs = Record<string, Float32Array>;
 
-export type GraphName = "attnIn" | "attnInBack" | "attnStep" | "attnStepBack" | "postAttn" | "postAttnBack";
+export type GraphName = "attnIn" | "attnInBack" | "attnStep" | "attnStepBack" | "attnStepFull" | "attnStepBackFull" | "postAttn" | "postAttnBack";
 
 export interface KernelDims extends GraphDims { vocabSize: number; visionVocabSize: number }
 
@@ -30,6 +30,7 @@ export class OnnxKernels {
     const k = new OnnxKernels(dims, intraOpThreads);
     const graphs: Record<GraphName, GraphBuilder> = {
       attnIn: attnIn(dims), attnInBack: attnInBack(dims), attnStep: attnStep(dims), attnStepBack: attnStepBack(dims),
+      attnStepFull: attnStep(dims, false), attnStepBackFull: attnStepBack(dims, false),
       postAttn: postAttn(dims), postAttnBack: postAttnBack(dims),
     };
     for (const [name, g] of Object.entries(graphs)) k.sessions.set(name, await k.session(g));

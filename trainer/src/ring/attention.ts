@@ -5,7 +5,7 @@
  * k, v, dk, dv around the ring, so after P hops every dk/dv is back with its owner. Chunk pairs that
  * the causal and segment masks forbid entirely are skipped.
  */
-import type { OnnxKernels } from "../onnx/kernels.js";
+import type { Feeds, OnnxKernels } from "../onnx/kernels.js";
 import type { RingLink } from "./link.js";
 
 /** A worker's slice of a row: n = nc·C tokens, each chunk of C contiguous in the global row. */
@@ -18,7 +18,8 @@ export interface LocalLayout {
   pos: Float32Array;
 }
 
-export interface AttnStats { pairs: number; skipped: number }
+/** Chunk pairs computed (of which `unmasked` needed no mask) and skipped as fully masked. */
+export interface AttnStats { pairs: number; unmasked: number; skipped: number }
 
 export interface AttnCtx {
   kernels: OnnxKernels;
@@ -37,8 +38,24 @@ function fullyMasked(qSeg: Float32Array, qPos: Float32Array, a: number, kSeg: Fl
   return kPos[k0]! > qPos[q1]! || kSeg[k0]! > qSeg[q1]! || kSeg[k1]! < qSeg[q0]!;
 }
 
+/** True when every query of chunk a may attend to every key of chunk b: b lies wholly before a, all one segment. */
+function fullyVisible(qSeg: Float32Array, qPos: Float32Array, a: number, kSeg: Float32Array, kPos: Float32Array, b: number, C: number): boolean {
+  const q0 = a * C, k1 = b * C + C - 1;
+  return kPos[k1]! <= qPos[q0]! && kSeg[b * C]! === qSeg[q0 + C - 1]!;
+}
+
 interface KvBlock { owner: number; k: Float32Array; v: Float32Array; seg: Float32Array; pos: Float32Array }
 interface KvGradBlock extends KvBlock { dk: Float32Array; dv: Float32Array }
+
+/** Segment ids and global positions of query chunk a and key chunk b, for the masked graphs. */
+function masks(lay: LocalLayout, kv: { seg: Float32Array; pos: Float32Array }, a: number, b: number, C: number): Feeds {
+  return {
+    segq: [lay.seg.subarray(a * C, (a + 1) * C), [C, 1]],
+    posq: [lay.pos.subarray(a * C, (a + 1) * C), [C, 1]],
+    segk: [kv.seg.subarray(b * C, (b + 1) * C), [1, C]],
+    posk: [kv.pos.subarray(b * C, (b + 1) * C), [1, C]],
+  };
+}
 
 export async function ringAttentionForward(ctx: AttnCtx, lay: LocalLayout, q: Float32Array, k: Float32Array, v: Float32Array): Promise<{ oacc: Float32Array; m: Float32Array; l: Float32Array }> {
   const { heads: h, headDim: hd, link } = ctx, { C, nc } = lay;
@@ -53,14 +70,13 @@ export async function ringAttentionForward(ctx: AttnCtx, lay: LocalLayout, q: Fl
       for (let b = 0; b < nc; b++) {
         if (fullyMasked(lay.seg, lay.pos, a, cur.seg, cur.pos, b, C)) { ctx.stats.skipped++; continue; }
         ctx.stats.pairs++;
-        const out = await ctx.kernels.run("attnStep", {
+        const full = fullyVisible(lay.seg, lay.pos, a, cur.seg, cur.pos, b, C);
+        if (full) ctx.stats.unmasked++;
+        const out = await ctx.kernels.run(full ? "attnStepFull" : "attnStep", {
           q: [q.subarray(a * S, (a + 1) * S), [h, C, hd]],
           k: [cur.k.subarray(b * S, (b + 1) * S), [h, C, hd]],
           v: [cur.v.subarray(b * S, (b + 1) * S), [h, C, hd]],
-          segq: [lay.seg.subarray(a * C, (a + 1) * C), [C, 1]],
-          posq: [lay.pos.subarray(a * C, (a + 1) * C), [C, 1]],
-          segk: [cur.seg.subarray(b * C, (b + 1) * C), [1, C]],
-          posk: [cur.pos.subarray(b * C, (b + 1) * C), [1, C]],
+          ...(full ? {} : masks(lay, cur, a, b, C)),
           o: [oacc.subarray(a * S, (a + 1) * S), [h, C, hd]],
           m: [m.subarray(a * R, (a + 1) * R), [h, C, 1]],
           l: [l.subarray(a * R, (a + 1) * R), [h, C, 1]],
@@ -91,17 +107,16 @@ export async function ringAttentionBackward(
       for (let b = 0; b < nc; b++) {
         if (fullyMasked(lay.seg, lay.pos, a, cur.seg, cur.pos, b, C)) { ctx.stats.skipped++; continue; }
         ctx.stats.pairs++;
-        const out = await ctx.kernels.run("attnStepBack", {
+        const full = fullyVisible(lay.seg, lay.pos, a, cur.seg, cur.pos, b, C);
+        if (full) ctx.stats.unmasked++;
+        const out = await ctx.kernels.run(full ? "attnStepBackFull" : "attnStepBack", {
           q: [q.subarray(a * S, (a + 1) * S), [h, C, hd]],
           k: [cur.k.subarray(b * S, (b + 1) * S), [h, C, hd]],
           v: [cur.v.subarray(b * S, (b + 1) * S), [h, C, hd]],
           do: [dO.subarray(a * S, (a + 1) * S), [h, C, hd]],
           lse: [lse.subarray(a * R, (a + 1) * R), [h, C, 1]],
           D: [D.subarray(a * R, (a + 1) * R), [h, C, 1]],
-          segq: [lay.seg.subarray(a * C, (a + 1) * C), [C, 1]],
-          posq: [lay.pos.subarray(a * C, (a + 1) * C), [C, 1]],
-          segk: [cur.seg.subarray(b * C, (b + 1) * C), [1, C]],
-          posk: [cur.pos.subarray(b * C, (b + 1) * C), [1, C]],
+          ...(full ? {} : masks(lay, cur, a, b, C)),
           dq: [dq.subarray(a * S, (a + 1) * S), [h, C, hd]],
           dk: [cur.dk.subarray(b * S, (b + 1) * S), [h, C, hd]],
           dv: [cur.dv.subarray(b * S, (b + 1) * S), [h, C, hd]],

@@ -45,7 +45,7 @@ interface LayerSave { x: Float32Array; q: Float32Array; k: Float32Array; v: Floa
 
 export class BlockModel {
   grads: Params = new Map();
-  readonly attnStats: AttnStats = { pairs: 0, skipped: 0 };
+  readonly attnStats: AttnStats = { pairs: 0, unmasked: 0, skipped: 0 };
   private params: Params = new Map();
   private calls = 0;
 

@@ -55,7 +55,7 @@ export class RingAttention {
       fromLocal(out.dk, result.dk, blocks[r]!); fromLocal(out.dv, result.dv, blocks[r]!);
     });
     const stats = after.map((a, r) => ({
-      computeMs: a.computeMs - before[r]!.computeMs, ringWaitMs: a.ringWaitMs - before[r]!.ringWaitMs, pairs: a.pairs - before[r]!.pairs, skipped: a.skipped - before[r]!.skipped,
+      computeMs: a.computeMs - before[r]!.computeMs, ringWaitMs: a.ringWaitMs - before[r]!.ringWaitMs, pairs: a.pairs - before[r]!.pairs, unmasked: a.unmasked - before[r]!.unmasked, skipped: a.skipped - before[r]!.skipped,
       graphMs: Object.fromEntries(Object.entries(a.graphMs).map(([k, v]) => [k, v - (before[r]!.graphMs[k] ?? 0)])),
     }));
     return { ...out, stats };

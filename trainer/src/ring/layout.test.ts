@@ -48,8 +48,8 @@ describe("sequence layouts over ring workers", () => {
     expect(() => pieceLength(100, 4, "zigzag")).toThrow(/seqLen 100 is not divisible by 8/);
     expect(() => blockIndices(64, 2, "balanced")).toThrow(/segment ids/);
     expect(() => attentionChunk(96, 40)).toThrow(/does not divide/);
-    expect(attentionChunk(1536)).toBe(512);
+    expect(attentionChunk(1536)).toBe(256);
     expect(attentionChunk(96)).toBe(96);
-    expect(attentionChunk(600)).toBe(300);
+    expect(attentionChunk(600)).toBe(200);
   });
 });

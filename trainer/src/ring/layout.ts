@@ -66,12 +66,18 @@ export function blockIndices(L: number, P: number, layout: Layout, segId?: Int32
   });
 }
 
-/** The attention chunk: `requested` if given (must divide the piece), else the largest divisor of the piece ≤ 512. */
+/**
+ * The attention chunk: `requested` if given (must divide the piece), else the largest divisor of the
+ * piece ≤ 256 — [heads, 256, 256] score tiles stay in a 2 MiB L2; measured at 8K (bench/attention.ts,
+ * CPU time): 256 and 128 ≈ 37 GFLOP/s, 512 ≈ 27, 64 ≈ 27.
+ */
+const MAX_DEFAULT_CHUNK = 256;
+
 export function attentionChunk(piece: number, requested?: number): number {
   if (requested !== undefined) {
     if (piece % requested !== 0) throw new LayoutError(`attention block ${requested} does not divide the per-worker piece of ${piece} tokens`);
     return requested;
   }
-  for (let c = Math.min(512, piece); c >= 1; c--) if (piece % c === 0) return c;
+  for (let c = Math.min(MAX_DEFAULT_CHUNK, piece); c >= 1; c--) if (piece % c === 0) return c;
   return 1;
 }

@@ -27,7 +27,7 @@ export type Request =
   /** Releases the sessions; the worker is terminated after it answers (terminating one mid-session-creation aborts the process). */
   | { id: number; type: "close" };
 
-export interface WorkerStats { computeMs: number; ringWaitMs: number; pairs: number; skipped: number; graphMs: Record<string, number> }
+export interface WorkerStats { computeMs: number; ringWaitMs: number; pairs: number; unmasked: number; skipped: number; graphMs: Record<string, number> }
 
 export type Reply =
   | { id: number; type: "ok" }

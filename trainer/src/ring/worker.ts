@@ -61,7 +61,7 @@ async function handle(req: Request): Promise<{ reply: Reply; transfer: ArrayBuff
       return { reply: { id: req.id, type: "ok" }, transfer: [] };
     case "stats":
       return {
-        reply: { id: req.id, type: "stats", stats: { computeMs: kernels.computeMs, ringWaitMs: link ? link.waitMs : 0, pairs: model.attnStats.pairs, skipped: model.attnStats.skipped, graphMs: Object.fromEntries(kernels.graphMs) } },
+        reply: { id: req.id, type: "stats", stats: { computeMs: kernels.computeMs, ringWaitMs: link ? link.waitMs : 0, pairs: model.attnStats.pairs, unmasked: model.attnStats.unmasked, skipped: model.attnStats.skipped, graphMs: Object.fromEntries(kernels.graphMs) } },
         transfer: [],
       };
   }

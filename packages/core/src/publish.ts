@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdir, readdir, rename, rm, stat } from "node:fs/promises";
+import { copyFile, link, mkdir, readdir, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { sha256File } from "./hash.js";
 
@@ -48,4 +48,16 @@ export async function listFiles(dir: string, prefix = ""): Promise<{ path: strin
     else if (entry.isFile()) out.push({ path: rel, bytes: (await stat(full)).size, sha256: await sha256File(full) });
   }
   return out;
+}
+
+/**
+ * Puts `from`'s bytes at `to`: a hard link where the file system allows one (published outputs are
+ * large and never rewritten in place, so sharing the inode with the unit's copy is safe), else a copy.
+ */
+export async function linkOrCopy(from: string, to: string): Promise<void> {
+  try {
+    await link(from, to);
+  } catch {
+    await copyFile(from, to);
+  }
 }

@@ -1,8 +1,9 @@
-import { link, mkdir, readFile, stat, copyFile } from "node:fs/promises";
+import { mkdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import {
   AtomicFileWriter,
   exists,
+  linkOrCopy,
   publishDir,
   sha256File,
   stableStringify,
@@ -209,14 +210,6 @@ function sumTokens(
   return sum;
 }
 
-/** Hard link (same bytes, no copy) where the filesystem allows, else a copy. */
-async function linkOrCopy(from: string, to: string): Promise<void> {
-  try {
-    await link(from, to);
-  } catch {
-    await copyFile(from, to);
-  }
-}
 
 /** A copy of an examples file without the rows of removed duplicate documents. */
 async function writeWithout(from: string, to: string, duplicateOf: Map<string, string>, dtype: TokenDtype): Promise<{ examples: number; tokens: number }> {

@@ -1,7 +1,6 @@
-import { copyFile, link } from "node:fs/promises";
 import { isAbsolute, join, resolve } from "node:path";
 import { BOOKS_OUTPUTS, BOOKS_STEP_NAME, readExamples, readExamplesIndex } from "@lwm/books";
-import { ConfigError, exists, listFiles, publishDir, unitKey, type CompletedUnit, type Step, type StepContext, type StepPlan, type WorkUnit } from "@lwm/core";
+import { ConfigError, exists, linkOrCopy, listFiles, publishDir, unitKey, type CompletedUnit, type Step, type StepContext, type StepPlan, type WorkUnit } from "@lwm/core";
 import type { ExampleRecord, Manifest, Stage } from "@lwm/schemas";
 import { defaultRowsPerBatch, MANIFEST_FILE, readManifest } from "@lwm/shards";
 import { loadTokenizer, multimodalLayout } from "@lwm/tokenizer";
@@ -112,12 +111,4 @@ function examplesBySource(dir: string, stage: Stage): Map<string, AsyncIterable<
   return new Map(Object.keys(stage.mixture).map((source) => [source, readExamples(dir, { source })]));
 }
 
-/** A hard link where the file system allows one (shards are large and never rewritten in place), else a copy. */
-async function linkOrCopy(from: string, to: string): Promise<void> {
-  try {
-    await link(from, to);
-  } catch {
-    await copyFile(from, to);
-  }
-}
 

@@ -132,7 +132,7 @@ describe("the main job on the bundled sample", () => {
     }
     writeFileSync(join(dir, "recipe.json"), JSON.stringify(recipe));
     const run = join(root, "run");
-    const res = lwm(["train", join(dir, "recipe.json"), "--data", out, "--out", run, "--workers", "2", "--json"]);
+    const res = lwm(["train", join(dir, "recipe.json"), "--data", out, "--out", run, "--workers", "2", "--layout", "balanced", "--json"]);
     expect(res.status, res.stderr).toBe(0);
     const lines = readFileSync(join(run, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { kind: string; stage: string; loss?: number; initFrom?: string });
     const steps = lines.filter((l) => l.kind === "step");

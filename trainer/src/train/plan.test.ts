@@ -26,7 +26,9 @@ describe("planTraining", () => {
     expect(() => planTraining(recipe, { ...base, stages: ["s32"] })).toThrow(/--stages: unknown stage "s32" \(the recipe has s64, s128\)/);
     expect(() => planTraining(recipe, { ...base, stages: ["s128", "s64"] })).toThrow(/--stages: give stages in the recipe's order/);
     expect(() => planTraining(recipe, { ...base, workers: 3 })).toThrow(/--workers 3: stages\[0\]\.seqLen 64 \(stage "s64"\) is not divisible by 2·P = 6/);
-    expect(() => planTraining(recipe, { ...base, workers: 3, layout: "contiguous" })).toThrow(/not divisible by P = 3/);
+    expect(() => planTraining(recipe, { ...base, workers: 3, layout: "contiguous" })).toThrow(/not divisible by 1·P = 3/);
+    expect(() => planTraining(recipe, { ...base, workers: 32, layout: "balanced" })).toThrow(/not divisible by 4·P = 128; the balanced layout/);
+    expect(planTraining(recipe, { ...base, workers: 4, layout: "balanced" }).layout).toBe("balanced");
     expect(() => planTraining(recipe, { ...base, workers: 64, layout: "contiguous" })).not.toThrow();
     const badBatch = Recipe.parse({ ...input, stages: [{ ...input.stages[0]!, training: { steps: 1, tokensPerBatch: 100, lr: { peak: 1 } } }] });
     expect(() => planTraining(badBatch, base)).toThrow(/stages\[0\]\.training\.tokensPerBatch: 100 is not a multiple of seqLen 64/);

@@ -1,4 +1,5 @@
 import type { ModelConfig, Recipe, Stage, TrainingConfig } from "@lwm/schemas";
+import { PIECES_PER_WORKER, type Layout } from "../ring/layout.js";
 
 /** A recipe or flag problem found before any work: the CLI exits 2 with this message. */
 export class PlanError extends Error {}
@@ -21,14 +22,14 @@ export interface TrainPlan {
   model: ModelConfig | undefined;
   stages: StagePlan[];
   workers: number;
-  layout: "zigzag" | "contiguous";
+  layout: Layout;
 }
 
 export interface PlanOptions {
   /** Stage names to train, in recipe order; default: all. */
   stages?: readonly string[];
   workers: number;
-  layout: "zigzag" | "contiguous";
+  layout: Layout;
   /** True when --init gives the model, so recipe.model may be absent. */
   hasInit: boolean;
 }
@@ -60,7 +61,7 @@ export function planTraining(recipe: Recipe, o: PlanOptions): TrainPlan {
     if (dim % heads !== 0) throw new PlanError(`model.heads: dim ${dim} is not a multiple of heads ${heads}`);
     if ((dim / heads) % 2 !== 0) throw new PlanError(`model.heads: head dim ${dim / heads} (dim/heads) must be even for RoPE`);
   }
-  const chunks = o.layout === "zigzag" ? 2 * o.workers : o.workers;
+  const chunks = PIECES_PER_WORKER[o.layout] * o.workers;
   const stages = indices.map((i): StagePlan => {
     const stage = recipe.stages[i]!;
     const where = `stages[${i}]`;
@@ -71,9 +72,8 @@ export function planTraining(recipe: Recipe, o: PlanOptions): TrainPlan {
     }
     if (stage.seqLen % chunks !== 0) {
       throw new PlanError(
-        o.layout === "zigzag"
-          ? `--workers ${o.workers}: ${where}.seqLen ${stage.seqLen} (stage "${stage.name}") is not divisible by 2·P = ${chunks}; the zigzag layout splits each row into 2P equal chunks`
-          : `--workers ${o.workers}: ${where}.seqLen ${stage.seqLen} (stage "${stage.name}") is not divisible by P = ${chunks}; each ring worker holds seqLen/P tokens`,
+        `--workers ${o.workers}: ${where}.seqLen ${stage.seqLen} (stage "${stage.name}") is not divisible by ${PIECES_PER_WORKER[o.layout]}·P = ${chunks}; ` +
+          `the ${o.layout} layout splits each row into ${chunks} equal pieces`,
       );
     }
     if (t.lr.decay === "cosine" && t.steps !== undefined && t.lr.warmupSteps >= t.steps) {

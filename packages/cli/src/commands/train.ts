@@ -1,5 +1,5 @@
 /**
- * `lwm train <recipe.json> [--stages a,b] [--workers P] [--layout zigzag|contiguous]
+ * `lwm train <recipe.json> [--stages a,b] [--workers P] [--layout zigzag|balanced|contiguous]
  *   [--backend onnx|reference] [--resume] [--init HF_DIR] [--data DIR] [--out DIR] [--json]`
  *
  * Progressive RingAttention training on the recipe's packed stages (<data>/<stage>/manifest.json).
@@ -15,11 +15,13 @@ import { createEngine, PlanError, planTraining, train } from "@lwm/trainer";
 import { errorMessage, isSystemError, parseCommandLine, usageError, wholeNumber } from "../args.js";
 
 const USAGE =
-  "usage: lwm train <recipe.json> [--stages a,b] [--workers P] [--layout zigzag|contiguous] [--backend onnx|reference]\n" +
+  "usage: lwm train <recipe.json> [--stages a,b] [--workers P] [--layout zigzag|balanced|contiguous] [--backend onnx|reference]\n" +
   "                 [--resume] [--init HF_DIR] [--data DIR] [--out DIR] [--json]\n" +
   "  --data DIR   folder holding <stage>/manifest.json (the pipeline's --out; default: out)\n" +
   "  --out DIR    run folder: metrics.jsonl, loss.html, checkpoints/ (default: <data>/runs/<recipe name>)\n" +
-  "  --workers P  ring-attention workers; every stage's seqLen must be divisible by 2P (zigzag) or P (contiguous)\n";
+  "  --workers P  ring-attention workers; every stage's seqLen must be divisible by 2P (zigzag), 4P (balanced) or P (contiguous)\n" +
+  "  --layout     how a row is dealt to the ring: zigzag (causal balance for one document per row), balanced (pieces dealt\n" +
+  "               by their real attention work under the row's segments: best for packed rows), contiguous\n";
 
 function fail(message: string): number {
   return usageError("train", message);
@@ -43,7 +45,7 @@ export async function run(argv: string[]): Promise<number> {
   const workers = wholeNumber(values.workers);
   if (workers === null || workers < 1) return fail(`--workers: must be a positive integer, got "${values.workers}"`);
   const { layout, backend } = values;
-  if (layout !== "zigzag" && layout !== "contiguous") return fail(`--layout: must be zigzag or contiguous, got "${layout}"`);
+  if (layout !== "zigzag" && layout !== "contiguous" && layout !== "balanced") return fail(`--layout: must be zigzag, balanced or contiguous, got "${layout}"`);
   if (backend !== "onnx" && backend !== "reference") return fail(`--backend: must be onnx or reference, got "${backend}"`);
 
   let json: unknown;

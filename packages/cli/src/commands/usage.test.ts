@@ -70,7 +70,7 @@ describe("bad command lines", () => {
     [["train"], /^lwm train: expected one recipe file, got 0\n/],
     [["train", "r.json", "--workers", "0"], /^lwm train: --workers: must be a positive integer, got "0"/],
     [["train", "r.json", "--workers", "1.5"], /^lwm train: --workers: must be a positive integer, got "1\.5"/],
-    [["train", "r.json", "--layout", "striped"], /^lwm train: --layout: must be zigzag or contiguous, got "striped"/],
+    [["train", "r.json", "--layout", "striped"], /^lwm train: --layout: must be zigzag, balanced or contiguous, got "striped"/],
     [["train", "r.json", "--backend", "gpu"], /^lwm train: --backend: must be onnx or reference, got "gpu"/],
     [["train", "r.json", "--bogus"], /^lwm train: Unknown option '--bogus'/],
     [["validate", "x.arrow", "--max-errors", ""], /^lwm validate: --max-errors must be a non-negative integer, got $/m],

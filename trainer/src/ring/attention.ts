@@ -44,6 +44,27 @@ function fullyVisible(qSeg: Float32Array, qPos: Float32Array, a: number, kSeg: F
   return kPos[k1]! <= qPos[q0]! && kSeg[b * C]! === qSeg[q0 + C - 1]!;
 }
 
+/**
+ * The (query chunk a, key chunk b) pairs of this block that the masks allow at all, with `full`
+ * when no mask is needed; counts computed, unmasked and skipped pairs. Forward and backward walk
+ * the same pairs, so they share this.
+ */
+function* allowedPairs(ctx: AttnCtx, lay: LocalLayout, kv: { seg: Float32Array; pos: Float32Array }): Generator<{ a: number; b: number; full: boolean }> {
+  const { C, nc } = lay;
+  for (let a = 0; a < nc; a++) {
+    for (let b = 0; b < nc; b++) {
+      if (fullyMasked(lay.seg, lay.pos, a, kv.seg, kv.pos, b, C)) {
+        ctx.stats.skipped++;
+        continue;
+      }
+      ctx.stats.pairs++;
+      const full = fullyVisible(lay.seg, lay.pos, a, kv.seg, kv.pos, b, C);
+      if (full) ctx.stats.unmasked++;
+      yield { a, b, full };
+    }
+  }
+}
+
 interface KvBlock { owner: number; k: Float32Array; v: Float32Array; seg: Float32Array; pos: Float32Array }
 interface KvGradBlock extends KvBlock { dk: Float32Array; dv: Float32Array }
 
@@ -66,25 +87,19 @@ export async function ringAttentionForward(ctx: AttnCtx, lay: LocalLayout, q: Fl
     const tag = `${ctx.tag}/fwd/${t}`;
     // Send a copy before computing, so the neighbour's next block is already on its way.
     if (link && t < P - 1) link.send({ tag, owner: cur.owner, arrays: { k: cur.k.slice(), v: cur.v.slice(), seg: cur.seg.slice(), pos: cur.pos.slice() } });
-    for (let a = 0; a < nc; a++) {
-      for (let b = 0; b < nc; b++) {
-        if (fullyMasked(lay.seg, lay.pos, a, cur.seg, cur.pos, b, C)) { ctx.stats.skipped++; continue; }
-        ctx.stats.pairs++;
-        const full = fullyVisible(lay.seg, lay.pos, a, cur.seg, cur.pos, b, C);
-        if (full) ctx.stats.unmasked++;
-        const out = await ctx.kernels.run(full ? "attnStepFull" : "attnStep", {
-          q: [q.subarray(a * S, (a + 1) * S), [h, C, hd]],
-          k: [cur.k.subarray(b * S, (b + 1) * S), [h, C, hd]],
-          v: [cur.v.subarray(b * S, (b + 1) * S), [h, C, hd]],
-          ...(full ? {} : masks(lay, cur, a, b, C)),
-          o: [oacc.subarray(a * S, (a + 1) * S), [h, C, hd]],
-          m: [m.subarray(a * R, (a + 1) * R), [h, C, 1]],
-          l: [l.subarray(a * R, (a + 1) * R), [h, C, 1]],
-        });
-        oacc.set(out.o2!, a * S);
-        m.set(out.m2!, a * R);
-        l.set(out.l2!, a * R);
-      }
+    for (const { a, b, full } of allowedPairs(ctx, lay, cur)) {
+      const out = await ctx.kernels.run(full ? "attnStepFull" : "attnStep", {
+        q: [q.subarray(a * S, (a + 1) * S), [h, C, hd]],
+        k: [cur.k.subarray(b * S, (b + 1) * S), [h, C, hd]],
+        v: [cur.v.subarray(b * S, (b + 1) * S), [h, C, hd]],
+        ...(full ? {} : masks(lay, cur, a, b, C)),
+        o: [oacc.subarray(a * S, (a + 1) * S), [h, C, hd]],
+        m: [m.subarray(a * R, (a + 1) * R), [h, C, 1]],
+        l: [l.subarray(a * R, (a + 1) * R), [h, C, 1]],
+      });
+      oacc.set(out.o2!, a * S);
+      m.set(out.m2!, a * R);
+      l.set(out.l2!, a * R);
     }
     if (link && t < P - 1) {
       const msg = await link.recv(tag);
@@ -103,28 +118,22 @@ export async function ringAttentionBackward(
   const dq = new Float32Array(nc * S);
   let cur: KvGradBlock = { owner: link ? link.rank : 0, k, v, seg: lay.seg, pos: lay.pos, dk: new Float32Array(nc * S), dv: new Float32Array(nc * S) };
   for (let t = 0; t < P; t++) {
-    for (let a = 0; a < nc; a++) {
-      for (let b = 0; b < nc; b++) {
-        if (fullyMasked(lay.seg, lay.pos, a, cur.seg, cur.pos, b, C)) { ctx.stats.skipped++; continue; }
-        ctx.stats.pairs++;
-        const full = fullyVisible(lay.seg, lay.pos, a, cur.seg, cur.pos, b, C);
-        if (full) ctx.stats.unmasked++;
-        const out = await ctx.kernels.run(full ? "attnStepBackFull" : "attnStepBack", {
-          q: [q.subarray(a * S, (a + 1) * S), [h, C, hd]],
-          k: [cur.k.subarray(b * S, (b + 1) * S), [h, C, hd]],
-          v: [cur.v.subarray(b * S, (b + 1) * S), [h, C, hd]],
-          do: [dO.subarray(a * S, (a + 1) * S), [h, C, hd]],
-          lse: [lse.subarray(a * R, (a + 1) * R), [h, C, 1]],
-          D: [D.subarray(a * R, (a + 1) * R), [h, C, 1]],
-          ...(full ? {} : masks(lay, cur, a, b, C)),
-          dq: [dq.subarray(a * S, (a + 1) * S), [h, C, hd]],
-          dk: [cur.dk.subarray(b * S, (b + 1) * S), [h, C, hd]],
-          dv: [cur.dv.subarray(b * S, (b + 1) * S), [h, C, hd]],
-        });
-        dq.set(out.dq2!, a * S);
-        cur.dk.set(out.dk2!, b * S);
-        cur.dv.set(out.dv2!, b * S);
-      }
+    for (const { a, b, full } of allowedPairs(ctx, lay, cur)) {
+      const out = await ctx.kernels.run(full ? "attnStepBackFull" : "attnStepBack", {
+        q: [q.subarray(a * S, (a + 1) * S), [h, C, hd]],
+        k: [cur.k.subarray(b * S, (b + 1) * S), [h, C, hd]],
+        v: [cur.v.subarray(b * S, (b + 1) * S), [h, C, hd]],
+        do: [dO.subarray(a * S, (a + 1) * S), [h, C, hd]],
+        lse: [lse.subarray(a * R, (a + 1) * R), [h, C, 1]],
+        D: [D.subarray(a * R, (a + 1) * R), [h, C, 1]],
+        ...(full ? {} : masks(lay, cur, a, b, C)),
+        dq: [dq.subarray(a * S, (a + 1) * S), [h, C, hd]],
+        dk: [cur.dk.subarray(b * S, (b + 1) * S), [h, C, hd]],
+        dv: [cur.dv.subarray(b * S, (b + 1) * S), [h, C, hd]],
+      });
+      dq.set(out.dq2!, a * S);
+      cur.dk.set(out.dk2!, b * S);
+      cur.dv.set(out.dv2!, b * S);
     }
     if (link) {
       // k, v, dk, dv move on together; after P hops every block is home with its full dk, dv.

@@ -87,6 +87,9 @@ export const TrainingConfig = z
   .refine((t) => t.steps !== undefined || t.tokens !== undefined, { message: "give steps or tokens", path: ["steps"] });
 export type TrainingConfig = z.infer<typeof TrainingConfig>;
 
+/** Folders of the output root that are not stages. */
+export const RESERVED_STAGE_NAMES: readonly string[] = ["work", "runs"];
+
 export const StageKind = z.enum(["text", "vision-language"]);
 
 /**
@@ -95,7 +98,12 @@ export const StageKind = z.enum(["text", "vision-language"]);
  */
 export const Stage = z
   .object({
-    name: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, "stage names are lowercase [a-z0-9_-] (they name folders)"),
+    name: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9_-]*$/, "stage names are lowercase [a-z0-9_-] (they name folders)")
+      .refine((name) => !RESERVED_STAGE_NAMES.includes(name), {
+        message: `a stage cannot be named ${RESERVED_STAGE_NAMES.join(" or ")}: out/<stage>/ would collide with the pipeline's out/work/ or the trainer's out/runs/`,
+      }),
     kind: StageKind.default("text"),
     seqLen: z.number().int().min(16),
     ropeTheta: z.number().positive(),

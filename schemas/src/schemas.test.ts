@@ -64,6 +64,9 @@ describe("Recipe", () => {
     expect(problems(Recipe, recipe({ stages: [{ name: "../x", seqLen: 1024, ropeTheta: 1e4, mixture: { pg19: 1 } }] }))).toMatch(
       /^recipe\.json: stages\[0\]\.name: stage names are lowercase/,
     );
+    expect(problems(Recipe, recipe({ stages: [{ name: "work", seqLen: 1024, ropeTheta: 1e4, mixture: { pg19: 1 } }] }))).toMatch(
+      /^recipe\.json: stages\[0\]\.name: a stage cannot be named work or runs/,
+    );
   });
 });
 

@@ -1,4 +1,5 @@
 export { booksStep, BOOKS_STEP_NAME, BOOKS_STEP_VERSION } from "./step.js";
+export { loadRecipeTokenizer } from "./recipe-tokenizer.js";
 export { readExamples, readExamplesIndex, ExamplesIndex, EXAMPLES_INDEX_FILE } from "./examples.js";
 export { BOOKS_OUTPUTS } from "./finalize.js";
 export { DocumentEntry } from "./documents.js";

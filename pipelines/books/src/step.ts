@@ -1,9 +1,9 @@
-import { isAbsolute, resolve } from "node:path";
-import { ConfigError, sha256File, stableStringify, unitKey, type JsonValue, type Step, type StepContext, type StepPlan, type WorkUnit } from "@lwm/core";
-import type { BooksSource, Stage, TokenDtype } from "@lwm/schemas";
-import { loadTokenizer } from "@lwm/tokenizer";
+import { sha256File, stableStringify, unitKey, type JsonValue, type Step, type StepContext, type StepPlan, type WorkUnit } from "@lwm/core";
+import type { BooksSource, Stage } from "@lwm/schemas";
+import { multimodalLayout } from "@lwm/tokenizer";
 import { finalizeBooks, type PlannedStage, type PlannedTokenizeUnit } from "./finalize.js";
 import { listSourceFiles } from "./inputs.js";
+import { loadRecipeTokenizer } from "./recipe-tokenizer.js";
 import { jsonlRanges } from "./sources/jsonl.js";
 import { compressionOf } from "./sources/byte-stream.js";
 import { rowGroupRanges } from "./sources/parquet.js";
@@ -39,14 +39,8 @@ async function planBooks(ctx: StepContext): Promise<StepPlan> {
   const { recipe } = ctx;
   const config = recipe.steps.books;
   const sources = recipe.sources.map((source, index) => ({ source, index })).filter((s): s is { source: BooksSource; index: number } => s.source.kind === "books");
-  const tokenizerPath = recipe.tokenizer === undefined ? undefined : isAbsolute(recipe.tokenizer) ? recipe.tokenizer : resolve(ctx.recipeDir, recipe.tokenizer);
-  let tokenizer;
-  try {
-    tokenizer = await loadTokenizer(tokenizerPath);
-  } catch (err) {
-    throw new ConfigError("tokenizer", err instanceof Error ? err.message : String(err));
-  }
-  const tokenDtype: TokenDtype = tokenizer.vocabSize <= 0x10000 ? "uint16" : "uint32";
+  const tokenizer = await loadRecipeTokenizer(ctx);
+  const { tokenDtype } = multimodalLayout(tokenizer);
   const files = await listSourceFiles(sources, ctx.recipeDir);
   ctx.logger.info(`${files.length} input files (${files.reduce((s, f) => s + f.bytes, 0)} bytes), tokenizer ${tokenizer.sha256.slice(0, 12)}`);
 
@@ -82,7 +76,7 @@ async function planBooks(ctx: StepContext): Promise<StepPlan> {
         clean: { stripGutenberg: config.stripGutenberg, minChars: config.minChars },
         ...(source.language !== undefined ? { language: source.language } : {}),
         maxDocumentBytes: config.maxDocumentBytes,
-        ...(tokenizerPath !== undefined ? { tokenizerPath } : {}),
+        tokenizerPath: tokenizer.path,
         tokenDtype,
         batchChars: config.tokenizeBatchChars,
       };

@@ -1,9 +1,9 @@
-import { isAbsolute, join, resolve } from "node:path";
-import { BOOKS_OUTPUTS, BOOKS_STEP_NAME, readExamples, readExamplesIndex } from "@lwm/books";
+import { join } from "node:path";
+import { BOOKS_OUTPUTS, BOOKS_STEP_NAME, loadRecipeTokenizer, readExamples, readExamplesIndex } from "@lwm/books";
 import { ConfigError, exists, linkOrCopy, listFiles, publishDir, unitKey, type CompletedUnit, type Step, type StepContext, type StepPlan, type WorkUnit } from "@lwm/core";
 import type { ExampleRecord, Manifest, Stage } from "@lwm/schemas";
 import { defaultRowsPerBatch, MANIFEST_FILE, readManifest } from "@lwm/shards";
-import { loadTokenizer, multimodalLayout } from "@lwm/tokenizer";
+import { multimodalLayout } from "@lwm/tokenizer";
 import { packStage } from "./pack-stage.js";
 
 export const PACK_STEP_NAME = "pack";
@@ -28,8 +28,7 @@ export const packStep: Step = {
 async function planPack(ctx: StepContext): Promise<StepPlan> {
   const { recipe } = ctx;
   const config = recipe.steps.pack;
-  const tokenizerPath = recipe.tokenizer === undefined ? undefined : isAbsolute(recipe.tokenizer) ? recipe.tokenizer : resolve(ctx.recipeDir, recipe.tokenizer);
-  const tokenizer = await loadTokenizer(tokenizerPath);
+  const tokenizer = await loadRecipeTokenizer(ctx);
   const layout = multimodalLayout(tokenizer);
   const examplesRoot = join(ctx.outDir, "work", BOOKS_STEP_NAME, BOOKS_OUTPUTS.examples);
 

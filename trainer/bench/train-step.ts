@@ -15,7 +15,7 @@ import { trainStepFlops } from "../src/train/flops.js";
 
 export const BENCH_MODEL: LlamaConfig = { vocabSize: 32000, visionVocabSize: 0, dim: 256, layers: 4, heads: 4, ffnDim: 688, normEps: 1e-6, ropeTheta: 1e6 };
 
-interface Case { id: string; seqLen: number; workers: number; threads: number; layout: Layout; steps: number; attnBlock?: number }
+interface Case { id: string; seqLen: number; workers: number; threads: number; layout: Layout; steps: number; attnBlock?: number; headChunk?: number }
 const CASES: Case[] = [
   { id: "2k-p1-t1", seqLen: 2048, workers: 1, threads: 1, layout: "zigzag", steps: 3 },
   { id: "2k-p1-t2", seqLen: 2048, workers: 1, threads: 2, layout: "zigzag", steps: 3 },
@@ -59,7 +59,7 @@ const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length
 
 async function runCase(c: Case) {
   const cfg = BENCH_MODEL;
-  const engine = await createEngine(cfg, { workers: c.workers, layout: c.layout, intraOpThreads: c.threads, workerDir: WORKER_DIR, attnBlock: c.attnBlock });
+  const engine = await createEngine(cfg, { workers: c.workers, layout: c.layout, intraOpThreads: c.threads, workerDir: WORKER_DIR, attnBlock: c.attnBlock, headChunk: c.headChunk });
   const params = initParams(cfg, 0);
   const row = benchRow(c.seqLen, 7);
   const E = row.cuSeqlens.length - 1; // examples in the (one-row) batch
@@ -94,10 +94,10 @@ async function runCase(c: Case) {
   };
 }
 
-const { values } = parseArgs({ options: { case: { type: "string" }, only: { type: "string" }, block: { type: "string" } } });
+const { values } = parseArgs({ options: { case: { type: "string" }, only: { type: "string" }, block: { type: "string" }, "head-chunk": { type: "string" } } });
 if (values.case) {
   const found = CASES.find((x) => x.id === values.case);
-  const c = found && values.block ? { ...found, attnBlock: Number(values.block) } : found;
+  const c = found && { ...found, ...(values.block ? { attnBlock: Number(values.block) } : {}), ...(values["head-chunk"] ? { headChunk: Number(values["head-chunk"]) } : {}) };
   if (!c) throw new Error(`unknown case ${values.case}; cases: ${CASES.map((x) => x.id).join(", ")}`);
   console.log(JSON.stringify(await runCase(c)));
 } else {

@@ -15,6 +15,7 @@ import { type PreparedRow, prepareRow, ropeTables, unmaskedPairs } from "./rows.
 import type { RowInput } from "../ring/block.js";
 import { PIECES_PER_WORKER, attentionChunk, blockIndices, type Layout, pieceLength } from "../ring/layout.js";
 import { RingPool } from "../ring/pool.js";
+import { readGradSum, reduceSlice, writeParams } from "../ring/shared.js";
 import type { WorkerStats } from "../ring/protocol.js";
 
 export const DEFAULT_WORKER_FILE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../dist/ring/worker.js");
@@ -57,10 +58,19 @@ class RingEngine implements Engine {
     return this.runRows(params, rows, examples, mode, false);
   }
 
-  private async sendParams(params: Params, ranks: number[]): Promise<void> {
-    // Workers get everything but the embeddings (the lookup and its gradient happen here).
-    const forWorkers: Params = new Map([...params].filter(([name]) => name !== EMBED && name !== VISION_EMBED));
-    await Promise.all(ranks.map((r) => this.pool.request<"ok">(r, { type: "params", params: forWorkers })));
+  /** Workers get everything but the embeddings (the lookup and its gradient happen here), through shared memory. */
+  private async sendParams(params: Params): Promise<void> {
+    writeParams(this.pool.flat, this.pool.shared, params);
+    await Promise.all(this.pool.workers.map((_, r) => this.pool.request<"ok">(r, { type: "params" })));
+  }
+
+  /** The workers' parameter gradients summed: a ring of one hands its own over; a larger ring reduces in parallel, each worker one slice. */
+  private async collectGrads(): Promise<Params> {
+    const P = this.pool.size, ranks = this.pool.workers.map((_, r) => r);
+    if (P === 1) return (await this.pool.request<"grads">(0, { type: "grads" })).grads;
+    await Promise.all(ranks.map((r) => this.pool.request<"ok">(r, { type: "shareGrads" })));
+    await Promise.all(ranks.map((r) => this.pool.request<"ok">(r, { type: "reduce", ...reduceSlice(this.pool.flat, r, P) })));
+    return readGradSum(this.pool.flat, this.pool.shared, P);
   }
 
   private async workerStats(): Promise<WorkerStats[]> {
@@ -89,7 +99,6 @@ class RingEngine implements Engine {
     this.usable();
     const t0 = performance.now();
     const cfg = this.config, d = cfg.dim, P = this.pool.size;
-    const ranks = this.pool.workers.map((_, r) => r);
     // Every row is checked before any reaches a worker, so a bad row leaves no partial gradients behind.
     const prepared = rows.map((row, i) => {
       const prep = prepareRow(row, cfg, mode, examples, i);
@@ -98,48 +107,48 @@ class RingEngine implements Engine {
     checkParams(params, cfg);
     return this.guard(async () => {
       const before = await this.workerStats();
-      await this.sendParams(params, ranks);
+      await this.sendParams(params);
       const res = emptyLoss();
       let unmasked = 0;
       const dEmbed = train ? new Float32Array(cfg.vocabSize * d) : undefined;
       const dVision = train && cfg.visionVocabSize > 0 ? new Float32Array(cfg.visionVocabSize * d) : undefined;
       for (const { prep, C, blocks } of prepared) {
         const { cos, sin } = ropeTables(prep.pos, d / cfg.heads, cfg.ropeTheta);
-        const outs = await Promise.all(blocks.map((idx, r) => {
+        const pending = blocks.map((idx, r) => {
           const row = this.rowInput(params, prep, idx, cos, sin, C);
           return this.pool.request<"row">(r, { type: "row", row, train }, [row.x0.buffer, row.cos.buffer, row.sin.buffer] as ArrayBuffer[]);
-        }));
+        });
+        // Every reply gets a handler now (a later one may fail while an earlier one is awaited).
+        Promise.all(pending).catch(() => undefined);
         unmasked += unmaskedPairs(prep.segId);
         res.textTargets += prep.textTargets;
         res.visionTargets += prep.visionTargets;
-        outs.forEach(({ out }, r) => {
+        // In rank order (tokens of different workers may share an embedding row, and float addition does not commute exactly),
+        // each as soon as it is back, while later ranks may still compute.
+        for (let r = 0; r < pending.length; r++) {
+          const { out } = await pending[r]!;
           res.textLoss += out.textLoss / prep.coef;
           res.visionLoss += out.visionLoss / prep.coef;
           res.textCorrect += out.textCorrect;
           res.visionCorrect += out.visionCorrect;
-          if (!out.dx0) return;
+          if (!out.dx0) continue;
           const idx = blocks[r]!;
           for (let j = 0; j < idx.length; j++) {
             const t = idx[j]!, table = prep.vision[t] === 1 ? dVision! : dEmbed!, base = prep.tokens[t]! * d;
             for (let c = 0; c < d; c++) table[base + c]! += out.dx0[j * d + c]!;
           }
-        });
+        }
       }
       res.loss = mode === "text" ? res.textLoss : 0.5 * (res.textLoss + res.visionLoss);
       let grads: Params | undefined;
       if (train) {
-        const perWorker = await Promise.all(ranks.map((r) => this.pool.request<"grads">(r, { type: "grads" }).then((x) => x.grads)));
+        // Fixed reduction order (rank 0, 1, …) keeps resumed runs bit-identical.
+        const summed = await this.collectGrads();
         grads = new Map();
         for (const [name, shape] of paramShapes(cfg)) {
-          if (name === EMBED) { grads.set(name, dEmbed!); continue; }
-          if (name === VISION_EMBED) { grads.set(name, dVision!); continue; }
-          // Fixed reduction order (rank 0, 1, …) keeps resumed runs bit-identical.
-          const sum = new Float32Array(shape.reduce((a, b) => a * b, 1));
-          for (const g of perWorker) {
-            const part = g.get(name);
-            if (part) for (let j = 0; j < sum.length; j++) sum[j]! += part[j]!;
-          }
-          grads.set(name, sum);
+          if (name === EMBED) grads.set(name, dEmbed!);
+          else if (name === VISION_EMBED) grads.set(name, dVision!);
+          else grads.set(name, summed.get(name) ?? new Float32Array(shape.reduce((a, b) => a * b, 1)));
         }
       }
       const after = await this.workerStats();
@@ -189,7 +198,7 @@ class RingEngine implements Engine {
     this.usable();
     checkParams(params, cfg);
     const outs = await this.guard(async () => {
-      await this.sendParams(params, this.pool.workers.map((_, r) => r));
+      await this.sendParams(params);
       return Promise.all(blocks.map((idx, r) => {
         const input = this.rowInput(params, prep, idx, cos, sin, C);
         const at = idx.indexOf(n - 1);

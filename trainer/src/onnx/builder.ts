@@ -9,7 +9,7 @@ import protobuf from "protobufjs";
 const PROTO = `
 syntax = "proto2"; package onnx;
 message AttributeProto { enum AttributeType { UNDEFINED=0; FLOAT=1; INT=2; STRING=3; TENSOR=4; GRAPH=5; FLOATS=6; INTS=7; STRINGS=8; }
-  optional string name=1; optional float f=2; optional int64 i=3; optional bytes s=4; optional TensorProto t=5;
+  optional string name=1; optional float f=2; optional int64 i=3; optional bytes s=4; optional TensorProto t=5; optional GraphProto g=6;
   repeated float floats=7; repeated int64 ints=8; optional AttributeType type=20; }
 message ValueInfoProto { optional string name=1; optional TypeProto type=2; }
 message NodeProto { repeated string input=1; repeated string output=2; optional string name=3; optional string op_type=4;
@@ -28,13 +28,13 @@ message OperatorSetIdProto { optional string domain=1; optional int64 version=2;
 const ModelProto = protobuf.parse(PROTO, { keepCase: true }).root.lookupType("onnx.ModelProto");
 
 const FLOAT = 1, INT64 = 7, BOOL = 9;
-const ATTR_FLOAT = 1, ATTR_INT = 2, ATTR_STRING = 3, ATTR_INTS = 7;
+const ATTR_FLOAT = 1, ATTR_INT = 2, ATTR_STRING = 3, ATTR_GRAPH = 5, ATTR_INTS = 7;
 
 export type Dim = number | string;
 /** A value in the graph, by name. */
 export type V = string;
 
-export type Attr = { f: number } | { i: number } | { ints: number[] } | { s: string };
+export type Attr = { f: number } | { i: number } | { ints: number[] } | { s: string } | { g: GraphBuilder };
 export const f = (x: number): Attr => ({ f: x });
 export const i = (x: number): Attr => ({ i: x });
 export const ints = (x: number[]): Attr => ({ ints: x });
@@ -48,6 +48,9 @@ function valueInfo(name: string, elemType: number, dims?: Dim[]): ValueInfoObj {
   return { name, type: { tensor_type: tensor } };
 }
 
+export type ElemType = "float" | "int64" | "bool";
+const ELEM: Record<ElemType, number> = { float: FLOAT, int64: INT64, bool: BOOL };
+
 export class GraphBuilder {
   private nodes: NodeObj[] = [];
   private inputs: ValueInfoObj[] = [];
@@ -57,30 +60,36 @@ export class GraphBuilder {
   readonly inputNames: string[] = [];
   readonly outputNames: string[] = [];
 
-  constructor(readonly name: string) {}
+  /** `prefix` keeps a subgraph's generated names apart from its parent's (ONNX names are global across scopes). */
+  constructor(readonly name: string, private readonly prefix = "") {}
 
-  input(name: string, dims: Dim[], elemType: "float" | "int64" = "float"): V {
-    this.inputs.push(valueInfo(name, elemType === "float" ? FLOAT : INT64, dims));
+  /** A graph for a control-flow attribute (Loop body); it may read this graph's values by name. */
+  subgraph(name: string): GraphBuilder {
+    return new GraphBuilder(name, `${this.prefix}${name}_`);
+  }
+
+  input(name: string, dims: Dim[], elemType: ElemType = "float"): V {
+    this.inputs.push(valueInfo(name, ELEM[elemType], dims));
     this.inputNames.push(name);
     return name;
   }
 
   /** Marks `value` as the graph output `name` (through an Identity when the names differ). */
-  output(name: string, value: V): void {
-    if (value !== name) this.nodes.push({ input: [value], output: [name], name: `n${this.counter++}`, op_type: "Identity", attribute: [] });
-    this.outputs.push(valueInfo(name, FLOAT));
+  output(name: string, value: V, elemType: ElemType = "float"): void {
+    if (value !== name) this.nodes.push({ input: [value], output: [name], name: `${this.prefix}n${this.counter++}`, op_type: "Identity", attribute: [] });
+    this.outputs.push(valueInfo(name, ELEM[elemType]));
     this.outputNames.push(name);
   }
 
   /** A float constant (scalar when dims is []). */
   constF(values: number[], dims: number[] = []): V {
-    const name = `c${this.counter++}`;
+    const name = `${this.prefix}c${this.counter++}`;
     this.inits.push({ name, data_type: FLOAT, dims, float_data: values });
     return name;
   }
   /** An int64 constant (shapes, axes). */
   constI(values: number[], dims: number[] = [values.length]): V {
-    const name = `c${this.counter++}`;
+    const name = `${this.prefix}c${this.counter++}`;
     this.inits.push({ name, data_type: INT64, dims, int64_data: values });
     return name;
   }
@@ -89,14 +98,15 @@ export class GraphBuilder {
     return this.opN(opType, inputs, 1, attrs)[0]!;
   }
   opN(opType: string, inputs: V[], nOut: number, attrs: Record<string, Attr> = {}): V[] {
-    const outs = Array.from({ length: nOut }, () => `t${this.counter++}`);
+    const outs = Array.from({ length: nOut }, () => `${this.prefix}t${this.counter++}`);
     const attribute = Object.entries(attrs).map(([name, a]) =>
       "f" in a ? { name, type: ATTR_FLOAT, f: a.f }
       : "i" in a ? { name, type: ATTR_INT, i: a.i }
       : "s" in a ? { name, type: ATTR_STRING, s: new TextEncoder().encode(a.s) }
+      : "g" in a ? { name, type: ATTR_GRAPH, g: a.g.toGraph() }
       : { name, type: ATTR_INTS, ints: a.ints },
     );
-    this.nodes.push({ input: inputs, output: outs, name: `n${this.counter++}`, op_type: opType, attribute });
+    this.nodes.push({ input: inputs, output: outs, name: `${this.prefix}n${this.counter++}`, op_type: opType, attribute });
     return outs;
   }
 
@@ -120,9 +130,12 @@ export class GraphBuilder {
   maxLast(a: V) { return this.op("ReduceMax", [a], { axes: ints([-1]), keepdims: i(1) }); }
   meanLast(a: V) { return this.op("ReduceMean", [a], { axes: ints([-1]), keepdims: i(1) }); }
 
+  toGraph(): object {
+    return { name: this.name, node: this.nodes, input: this.inputs, output: this.outputs, initializer: this.inits };
+  }
+
   toBytes(): Uint8Array {
-    const graph = { name: this.name, node: this.nodes, input: this.inputs, output: this.outputs, initializer: this.inits };
-    const model = { ir_version: 8, producer_name: "lwm-trainer", graph, opset_import: [{ domain: "", version: 17 }] };
+    const model = { ir_version: 8, producer_name: "lwm-trainer", graph: this.toGraph(), opset_import: [{ domain: "", version: 17 }] };
     const err = ModelProto.verify(model);
     if (err) throw new Error(`onnx builder (${this.name}): ${err}`);
     return ModelProto.encode(ModelProto.create(model)).finish();

@@ -201,27 +201,51 @@ export function postAttnBack(dm: GraphDims): GraphBuilder {
 
 /**
  * Loss of `n` positions against int64 targets `tgt` [n,1] with per-position weights `w` [n,1];
- * `train` adds the gradients. Written to touch the [n, V] logits as few times as possible (they are
- * the largest tensors of a step): the target logit is gathered, and the one-hot is never built —
- * dlogits = softmax·w with −w scattered onto the target column.
+ * `train` adds the gradients. One call covers all of a worker's positions: an ONNX Loop walks them
+ * `chunk` rows at a time (n = trips·chunk; the caller pads with rows of weight 0 and `valid` 0), so
+ * the [chunk, V] logits — the largest tensors of a step — never leave the graph, and the head's weight
+ * gradient is carried through the loop (starting from `dW0`, the gradient accumulated so far) instead
+ * of coming back to JS once per chunk. Inside a chunk the logits are touched as few times as possible:
+ * the target logit is gathered, and the one-hot is never built — dlogits = softmax·w with −w scattered
+ * onto the target column.
  */
 export function headLoss(dim: number, vocab: number, eps: number, train: boolean): GraphBuilder {
   const g = new GraphBuilder(train ? "head_loss_bwd" : "head_loss");
   const x = g.input("x", ["n", dim]), wn = g.input("wn", [dim]), W = g.input("W", [vocab, dim]);
-  const tgt = g.input("tgt", ["n", 1], "int64"), w = g.input("w", ["n", 1]);
+  const tgt = g.input("tgt", ["n", 1], "int64"), w = g.input("w", ["n", 1]), valid = g.input("valid", ["n", 1]);
+  const trips = g.input("trips", [], "int64"), chunk = g.input("chunk", [1], "int64");
+  const dW0 = train ? g.input("dW0", [vocab, dim]) : undefined;
   const { y: xn, r } = rmsnorm(g, x, wn, eps);
-  const logits = g.gemm(xn, W, 0, 1);
-  const z = g.sub(logits, g.maxLast(logits));
-  const e = g.exp(z);
-  const se = g.sumLast(e);
-  const zt = g.op("GatherElements", [z, tgt], { axis: i(1) });
-  g.output("loss", g.sumAxes(g.mul(g.sub(g.log(se), zt), w), [0, 1]));
-  // the target's logit is the max (argmax, counting exact ties as right)
-  g.output("correct", g.sumAxes(g.op("Cast", [g.op("GreaterOrEqual", [zt, g.constF([0])])], { to: i(1) }), [0, 1]));
+
+  const b = g.subgraph("chunk");
+  const it = b.input("it", [], "int64"), cond = b.input("cond", [], "bool");
+  const lossIn = b.input("loss_in", [1]), correctIn = b.input("correct_in", [1]);
+  const dWIn = train ? b.input("dW_in", [vocab, dim]) : undefined;
+  const start = b.mul(b.reshape(it, [1]), chunk);
+  const rows = (t: V) => b.op("Slice", [t, start, b.add(start, chunk), b.constI([0])]);
+  const xc = rows(xn), tc = rows(tgt), wc = rows(w);
+  const logits = b.gemm(xc, W, 0, 1);
+  const z = b.sub(logits, b.maxLast(logits));
+  const e = b.exp(z);
+  const se = b.sumLast(e);
+  const zt = b.op("GatherElements", [z, tc], { axis: i(1) });
+  b.output("cond_out", cond, "bool");
+  b.output("loss_out", b.add(lossIn, b.sumAxes(b.mul(b.sub(b.log(se), zt), wc), [0, 1], 1)));
+  // the target's logit is the max (argmax, counting exact ties as right); padding rows do not count
+  const hit = b.op("Cast", [b.op("GreaterOrEqual", [zt, b.constF([0])])], { to: i(1) });
+  b.output("correct_out", b.add(correctIn, b.sumAxes(b.mul(hit, rows(valid)), [0, 1], 1)));
   if (train) {
-    const dlog = g.op("ScatterElements", [g.mul(e, g.div(w, se)), tgt, g.neg(w)], { axis: i(1), reduction: { s: "add" } });
-    g.output("dW", g.gemm(dlog, xn, 1, 0));
-    const { dx, dw } = rmsnormBack(g, g.gemm(dlog, W), x, wn, r, dim);
+    const dlog = b.op("ScatterElements", [b.mul(e, b.div(wc, se)), tc, b.neg(wc)], { axis: i(1), reduction: { s: "add" } });
+    b.output("dW_out", b.op("Gemm", [dlog, xc, dWIn!], { transA: i(1) }));
+    b.output("dxn", b.gemm(dlog, W));
+  }
+  const zero = g.constF([0], [1]);
+  const outs = g.opN("Loop", [trips, "", zero, zero, ...(train ? [dW0!] : [])], train ? 4 : 2, { body: { g: b } });
+  g.output("loss", outs[0]!);
+  g.output("correct", outs[1]!);
+  if (train) {
+    g.output("dW", outs[2]!);
+    const { dx, dw } = rmsnormBack(g, g.reshape(outs[3]!, [-1, dim]), x, wn, r, dim);
     g.output("dx", dx);
     g.output("dwn", dw);
   }

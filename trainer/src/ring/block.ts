@@ -137,27 +137,30 @@ export class BlockModel {
     return { wo: [this.w(L.o), [d, d]], wn: [this.w(L.postNorm), [d]], wg: [this.w(L.gate), [f, d]], wu: [this.w(L.up), [f, d]], wd: [this.w(L.down), [d, f]] };
   }
 
-  /** Final norm + one head + cross-entropy over the positions that carry a target of that head, `headChunk` rows per call. */
+  /**
+   * Final norm + one head + cross-entropy over the positions that carry a target of that head, in one
+   * call (the graph loops over chunks of at most `headChunk` rows; the rows are padded to whole chunks).
+   */
   private async head(x: Float32Array, n: number, tgt: Float32Array, wt: Float32Array, headName: string, vocab: number, dxf: Float32Array | undefined) {
     const d = this.cfg.dim;
     const idx: number[] = [];
     for (let t = 0; t < n; t++) if (tgt[t]! >= 0) idx.push(t);
-    let loss = 0, correct = 0;
-    for (let s = 0; s < idx.length; s += this.headChunk) {
-      const rows = idx.slice(s, s + this.headChunk), m = rows.length;
-      const xs = new Float32Array(m * d), ts = new BigInt64Array(m), ws = new Float32Array(m);
-      rows.forEach((t, r) => { xs.set(x.subarray(t * d, (t + 1) * d), r * d); ts[r] = BigInt(tgt[t]!); ws[r] = wt[t]!; });
-      const out = await this.kernels.runHead(dxf ? "lossGrad" : "loss", vocab, {
-        x: [xs, [m, d]], wn: [this.w(FINAL_NORM), [d]], W: [this.w(headName), [vocab, d]], tgt: [ts, [m, 1]], w: [ws, [m, 1]],
-      });
-      loss += out.loss![0]!;
-      correct += out.correct![0]!;
-      if (dxf) {
-        this.accumulate(headName, out.dW!);
-        this.accumulate(FINAL_NORM, out.dwn!);
-        rows.forEach((t, r) => dxf.set(out.dx!.subarray(r * d, (r + 1) * d), t * d));
-      }
+    if (idx.length === 0) return { loss: 0, correct: 0 };
+    const trips = Math.ceil(idx.length / this.headChunk), chunk = Math.ceil(idx.length / trips), m = trips * chunk;
+    const xs = new Float32Array(m * d), ts = new BigInt64Array(m), ws = new Float32Array(m), valid = new Float32Array(m);
+    idx.forEach((t, r) => { xs.set(x.subarray(t * d, (t + 1) * d), r * d); ts[r] = BigInt(tgt[t]!); ws[r] = wt[t]!; valid[r] = 1; });
+    const feeds: Feeds = {
+      x: [xs, [m, d]], wn: [this.w(FINAL_NORM), [d]], W: [this.w(headName), [vocab, d]], tgt: [ts, [m, 1]], w: [ws, [m, 1]], valid: [valid, [m, 1]],
+      trips: [BigInt64Array.of(BigInt(trips)), []], chunk: [BigInt64Array.of(BigInt(chunk)), [1]],
+    };
+    // The head's weight gradient accumulates inside the graph, from what earlier rows left.
+    if (dxf) feeds.dW0 = [this.grads.get(headName) ?? new Float32Array(vocab * d), [vocab, d]];
+    const out = await this.kernels.runHead(dxf ? "lossGrad" : "loss", vocab, feeds);
+    if (dxf) {
+      this.grads.set(headName, out.dW!);
+      this.accumulate(FINAL_NORM, out.dwn!);
+      idx.forEach((t, r) => dxf.set(out.dx!.subarray(r * d, (r + 1) * d), t * d));
     }
-    return { loss, correct };
+    return { loss: out.loss![0]!, correct: out.correct![0]! };
   }
 }

@@ -2,6 +2,7 @@
 import { MessageChannel, Worker } from "node:worker_threads";
 import type { LlamaConfig } from "../model/api.js";
 import type { Reply, Request, WorkerInit } from "./protocol.js";
+import { FlatParams, type SharedBuffers, createSharedBuffers } from "./shared.js";
 
 type Pending = { resolve: (r: Reply) => void; reject: (e: Error) => void };
 export type RequestBody = Request extends infer R ? (R extends { id: number } ? Omit<R, "id"> : never) : never;
@@ -11,7 +12,7 @@ export class RingPool {
   private pending: Map<number, Pending>[] = [];
   private closed = false;
 
-  private constructor(readonly workers: Worker[]) {
+  private constructor(readonly workers: Worker[], readonly flat: FlatParams, readonly shared: SharedBuffers) {
     workers.forEach((w, rank) => {
       const pend = new Map<number, Pending>();
       this.pending.push(pend);
@@ -30,10 +31,11 @@ export class RingPool {
 
   static start(cfg: LlamaConfig, size: number, headChunk: number, workerFile: string, intraOpThreads = 1): RingPool {
     const channels = Array.from({ length: size }, () => new MessageChannel());
+    const flat = new FlatParams(cfg), shared = createSharedBuffers(flat, size);
     const workers: Worker[] = [];
     for (let rank = 0; rank < size; rank++) {
       // channel r carries rank r → rank r+1
-      const init: WorkerInit = { cfg, rank, size, headChunk, intraOpThreads };
+      const init: WorkerInit = { cfg, rank, size, headChunk, intraOpThreads, shared };
       const transferList = [];
       if (size > 1) {
         init.next = channels[rank]!.port1;
@@ -42,7 +44,7 @@ export class RingPool {
       }
       workers.push(new Worker(workerFile, { workerData: init, transferList }));
     }
-    return new RingPool(workers);
+    return new RingPool(workers, flat, shared);
   }
 
   get size(): number {

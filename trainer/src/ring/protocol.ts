@@ -2,6 +2,7 @@
 import type { MessagePort } from "node:worker_threads";
 import type { LlamaConfig, Params } from "../model/api.js";
 import type { RowInput, RowOutput } from "./block.js";
+import type { SharedBuffers } from "./shared.js";
 
 export interface WorkerInit {
   cfg: LlamaConfig;
@@ -9,6 +10,8 @@ export interface WorkerInit {
   size: number;
   headChunk: number;
   intraOpThreads: number;
+  /** Parameters and gradient regions shared with the engine (shared.ts). */
+  shared: SharedBuffers;
   /** Port to rank+1 and from rank−1 (absent for a ring of one). */
   next?: MessagePort;
   prev?: MessagePort;
@@ -19,9 +22,15 @@ export interface AttnJob { seg: Float32Array; pos: Float32Array; C: number; q: F
 export interface AttnResult { o: Float32Array; dq: Float32Array; dk: Float32Array; dv: Float32Array }
 
 export type Request =
-  | { id: number; type: "params"; params: Params }
+  /** Copy the weights the engine published in the shared buffer. */
+  | { id: number; type: "params" }
   | { id: number; type: "row"; row: RowInput; train: boolean }
+  /** Hand the accumulated gradients over (transferred; a ring of one). */
   | { id: number; type: "grads" }
+  /** Copy the accumulated gradients into this worker's shared region, then… */
+  | { id: number; type: "shareGrads" }
+  /** …sum elements [from, to) of every worker's region into the shared sum. */
+  | { id: number; type: "reduce"; from: number; to: number }
   | { id: number; type: "attn"; job: AttnJob }
   | { id: number; type: "stats" }
   /** Releases the sessions; the worker is terminated after it answers (terminating one mid-session-creation aborts the process). */

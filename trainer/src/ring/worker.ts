@@ -8,6 +8,8 @@ import { ringAttentionBackward, ringAttentionForward, type AttnCtx } from "./att
 import { BlockModel } from "./block.js";
 import { RingLink } from "./link.js";
 import type { AttnJob, AttnResult, Reply, Request, WorkerInit } from "./protocol.js";
+import { FlatParams, readParams, reduceGrads, writeGrads } from "./shared.js";
+import type { Params } from "../model/api.js";
 
 const init = workerData as WorkerInit;
 const port = parentPort;
@@ -16,7 +18,9 @@ if (!port) throw new Error("ring worker must run in a worker thread");
 const { cfg } = init;
 const link = init.next && init.prev ? new RingLink(init.rank, init.size, init.next, init.prev) : null;
 const kernelsReady = OnnxKernels.create({ dim: cfg.dim, heads: cfg.heads, ffnDim: cfg.ffnDim, normEps: cfg.normEps, vocabSize: cfg.vocabSize, visionVocabSize: cfg.visionVocabSize }, init.intraOpThreads);
+const flat = new FlatParams(cfg);
 let model: BlockModel | undefined;
+let params: Params | undefined;
 let attnCalls = 0;
 
 /** Ring attention alone, forward then backward (o = oacc/l, D = rowsum(dO⊙o) computed here). */
@@ -41,7 +45,8 @@ async function handle(req: Request): Promise<{ reply: Reply; transfer: ArrayBuff
   model ??= new BlockModel(kernels, cfg, link, init.headChunk);
   switch (req.type) {
     case "params":
-      model.setParams(req.params);
+      params = readParams(flat, init.shared, params);
+      model.setParams(params);
       return { reply: { id: req.id, type: "ok" }, transfer: [] };
     case "row": {
       const out = await model.run(req.row, req.train);
@@ -51,6 +56,12 @@ async function handle(req: Request): Promise<{ reply: Reply; transfer: ArrayBuff
       const grads = model.takeGrads();
       return { reply: { id: req.id, type: "grads", grads }, transfer: [...grads.values()].map((g) => g.buffer as ArrayBuffer) };
     }
+    case "shareGrads":
+      writeGrads(flat, init.shared, init.rank, model.takeGrads());
+      return { reply: { id: req.id, type: "ok" }, transfer: [] };
+    case "reduce":
+      reduceGrads(flat, init.shared, init.size, req.from, req.to);
+      return { reply: { id: req.id, type: "ok" }, transfer: [] };
     case "attn": {
       const result = await attention(kernels, req.job);
       return { reply: { id: req.id, type: "attn", result }, transfer: [] };

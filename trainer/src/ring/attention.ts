@@ -66,7 +66,23 @@ function* allowedPairs(ctx: AttnCtx, lay: LocalLayout, kv: { seg: Float32Array; 
 }
 
 interface KvBlock { owner: number; k: Float32Array; v: Float32Array; seg: Float32Array; pos: Float32Array }
-interface KvGradBlock extends KvBlock { dk: Float32Array; dv: Float32Array }
+/** dk, dv of the travelling block, one array per key chunk (see `chunks`). */
+interface KvGradBlock extends KvBlock { dk: Float32Array[]; dv: Float32Array[] }
+
+/**
+ * Accumulators are kept as one array per chunk: each step's output *replaces* its chunk's array
+ * (onnxruntime hands back fresh arrays), so nothing is copied per chunk pair — only once per block,
+ * by `joined`, where a contiguous buffer is needed (the ring, the next graph).
+ */
+function chunks(buf: Float32Array, nc: number): Float32Array[] {
+  const size = buf.length / nc;
+  return Array.from({ length: nc }, (_, a) => buf.subarray(a * size, (a + 1) * size));
+}
+function joined(parts: Float32Array[]): Float32Array {
+  const size = parts[0]!.length, out = new Float32Array(parts.length * size);
+  parts.forEach((p, a) => out.set(p, a * size));
+  return out;
+}
 
 /** Segment ids and global positions of query chunk a and key chunk b, for the masked graphs. */
 function masks(lay: LocalLayout, kv: { seg: Float32Array; pos: Float32Array }, a: number, b: number, C: number): Feeds {
@@ -81,7 +97,7 @@ function masks(lay: LocalLayout, kv: { seg: Float32Array; pos: Float32Array }, a
 export async function ringAttentionForward(ctx: AttnCtx, lay: LocalLayout, q: Float32Array, k: Float32Array, v: Float32Array): Promise<{ oacc: Float32Array; m: Float32Array; l: Float32Array }> {
   const { heads: h, headDim: hd, link } = ctx, { C, nc } = lay;
   const S = h * C * hd, R = h * C, P = link ? link.size : 1;
-  const oacc = new Float32Array(nc * S), m = new Float32Array(nc * R).fill(-Infinity), l = new Float32Array(nc * R);
+  const o = chunks(new Float32Array(nc * S), nc), m = chunks(new Float32Array(nc * R).fill(-Infinity), nc), l = chunks(new Float32Array(nc * R), nc);
   let cur: KvBlock = { owner: link ? link.rank : 0, k, v, seg: lay.seg, pos: lay.pos };
   for (let t = 0; t < P; t++) {
     const tag = `${ctx.tag}/fwd/${t}`;
@@ -93,20 +109,20 @@ export async function ringAttentionForward(ctx: AttnCtx, lay: LocalLayout, q: Fl
         k: [cur.k.subarray(b * S, (b + 1) * S), [h, C, hd]],
         v: [cur.v.subarray(b * S, (b + 1) * S), [h, C, hd]],
         ...(full ? {} : masks(lay, cur, a, b, C)),
-        o: [oacc.subarray(a * S, (a + 1) * S), [h, C, hd]],
-        m: [m.subarray(a * R, (a + 1) * R), [h, C, 1]],
-        l: [l.subarray(a * R, (a + 1) * R), [h, C, 1]],
+        o: [o[a]!, [h, C, hd]],
+        m: [m[a]!, [h, C, 1]],
+        l: [l[a]!, [h, C, 1]],
       });
-      oacc.set(out.o2!, a * S);
-      m.set(out.m2!, a * R);
-      l.set(out.l2!, a * R);
+      o[a] = out.o2!;
+      m[a] = out.m2!;
+      l[a] = out.l2!;
     }
     if (link && t < P - 1) {
       const msg = await link.recv(tag);
       cur = { owner: msg.owner, k: msg.arrays.k!, v: msg.arrays.v!, seg: msg.arrays.seg!, pos: msg.arrays.pos! };
     }
   }
-  return { oacc, m, l };
+  return { oacc: joined(o), m: joined(m), l: joined(l) };
 }
 
 /** dO, lse, D are the local query block's; returns dq and this worker's own dk, dv after the full ring. */
@@ -115,8 +131,8 @@ export async function ringAttentionBackward(
 ): Promise<{ dq: Float32Array; dk: Float32Array; dv: Float32Array }> {
   const { heads: h, headDim: hd, link } = ctx, { C, nc } = lay;
   const S = h * C * hd, R = h * C, P = link ? link.size : 1;
-  const dq = new Float32Array(nc * S);
-  let cur: KvGradBlock = { owner: link ? link.rank : 0, k, v, seg: lay.seg, pos: lay.pos, dk: new Float32Array(nc * S), dv: new Float32Array(nc * S) };
+  const dq = chunks(new Float32Array(nc * S), nc);
+  let cur: KvGradBlock = { owner: link ? link.rank : 0, k, v, seg: lay.seg, pos: lay.pos, dk: chunks(new Float32Array(nc * S), nc), dv: chunks(new Float32Array(nc * S), nc) };
   for (let t = 0; t < P; t++) {
     for (const { a, b, full } of allowedPairs(ctx, lay, cur)) {
       const out = await ctx.kernels.run(full ? "attnStepBackFull" : "attnStepBack", {
@@ -127,24 +143,24 @@ export async function ringAttentionBackward(
         lse: [lse.subarray(a * R, (a + 1) * R), [h, C, 1]],
         D: [D.subarray(a * R, (a + 1) * R), [h, C, 1]],
         ...(full ? {} : masks(lay, cur, a, b, C)),
-        dq: [dq.subarray(a * S, (a + 1) * S), [h, C, hd]],
-        dk: [cur.dk.subarray(b * S, (b + 1) * S), [h, C, hd]],
-        dv: [cur.dv.subarray(b * S, (b + 1) * S), [h, C, hd]],
+        dq: [dq[a]!, [h, C, hd]],
+        dk: [cur.dk[b]!, [h, C, hd]],
+        dv: [cur.dv[b]!, [h, C, hd]],
       });
-      dq.set(out.dq2!, a * S);
-      cur.dk.set(out.dk2!, b * S);
-      cur.dv.set(out.dv2!, b * S);
+      dq[a] = out.dq2!;
+      cur.dk[b] = out.dk2!;
+      cur.dv[b] = out.dv2!;
     }
     if (link) {
       // k, v, dk, dv move on together; after P hops every block is home with its full dk, dv.
       const tag = `${ctx.tag}/bwd/${t}`;
       // seg/pos of the own block are still the query side's mask, so they travel as copies.
-      link.send({ tag, owner: cur.owner, arrays: { k: cur.k, v: cur.v, seg: cur.seg.slice(), pos: cur.pos.slice(), dk: cur.dk, dv: cur.dv } });
+      link.send({ tag, owner: cur.owner, arrays: { k: cur.k, v: cur.v, seg: cur.seg.slice(), pos: cur.pos.slice(), dk: joined(cur.dk), dv: joined(cur.dv) } });
       const msg = await link.recv(tag);
       const a = msg.arrays;
-      cur = { owner: msg.owner, k: a.k!, v: a.v!, seg: a.seg!, pos: a.pos!, dk: a.dk!, dv: a.dv! };
+      cur = { owner: msg.owner, k: a.k!, v: a.v!, seg: a.seg!, pos: a.pos!, dk: chunks(a.dk!, nc), dv: chunks(a.dv!, nc) };
     }
   }
   if (link && cur.owner !== link.rank) throw new Error(`ring worker ${link.rank}: dk/dv of block ${cur.owner} came home`);
-  return { dq, dk: cur.dk, dv: cur.dv };
+  return { dq: joined(dq), dk: joined(cur.dk), dv: joined(cur.dv) };
 }

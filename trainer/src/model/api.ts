@@ -111,9 +111,10 @@ export interface EngineOptions {
   /** P ring workers (worker threads), each holding seqLen/P tokens of every row. */
   workers: number;
   /**
-   * How the sequence is split: "zigzag" (default) gives worker i chunks i and 2P−1−i of 2P equal
-   * chunks so causal work is balanced; "contiguous" gives worker i the i-th of P chunks; "balanced"
-   * deals 4P chunks out by their attention work under the row's segments (ring/layout.ts).
+   * How the sequence is split: "balanced" (default) deals 4P chunks out by their attention work
+   * under the row's segments (ring/layout.ts); "zigzag" gives worker i chunks i and 2P−1−i of 2P
+   * equal chunks, which balances the causal work of one document per row; "contiguous" gives
+   * worker i the i-th of P chunks.
    * seqLen must be divisible by 2P (zigzag), P (contiguous) or 4P (balanced).
    */
   layout?: "zigzag" | "contiguous" | "balanced";
@@ -121,7 +122,7 @@ export interface EngineOptions {
   backend?: "onnx" | "reference";
   /** Query/key chunk of the blockwise attention inside a worker (default: the largest divisor of the layout's piece ≤ 256); must divide the piece. */
   attnBlock?: number;
-  /** Rows per LM-head + cross-entropy call, bounding the logits held at once (default 512). */
+  /** Rows per step of the LM-head + cross-entropy loop, bounding the logits held at once (default 512). */
   headChunk?: number;
   /** Directory holding the compiled worker script (default: this package's dist/ring). */
   workerDir?: string;

@@ -26,7 +26,7 @@ export async function createEngine(cfgIn: LlamaConfig, optsIn: EngineOptions): P
   if ((opts.backend ?? "onnx") === "reference") return new ReferenceEngine(cfg);
   const workerFile = opts.workerDir ? path.join(opts.workerDir, "worker.js") : DEFAULT_WORKER_FILE;
   if (!existsSync(workerFile)) throw new Error(`ring worker script not found at ${workerFile}: build the trainer first (npx tsc -p trainer/tsconfig.build.json)`);
-  return new RingEngine(cfg, RingPool.start(cfg, opts.workers, opts.headChunk ?? 512, workerFile, opts.intraOpThreads ?? 1), opts.layout ?? "zigzag", opts.attnBlock);
+  return new RingEngine(cfg, RingPool.start(cfg, opts.workers, opts.headChunk ?? 512, workerFile, opts.intraOpThreads ?? 1), opts.layout ?? "balanced", opts.attnBlock);
 }
 
 function emptyLoss(): Omit<LossResult, "stats"> {

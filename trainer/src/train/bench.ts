@@ -40,14 +40,14 @@ async function main(): Promise<void> {
     console.log(`model dim ${model.dim}, ${model.layers} layers, ${model.heads} heads, ffn ${model.ffnDim}, vocab 32000; rows of ${SEQ} tokens, 2 rows per step (micro-batch 1 row)`);
     console.log("workers layout  | step s (median) | engine s | loop overhead | tokens/s | model GFLOP/s");
     for (const workers of [1, 2]) {
-      const plan = planTraining(recipe, { workers, layout: "zigzag", hasInit: false });
+      const plan = planTraining(recipe, { workers, layout: "balanced", hasInit: false });
       const runDir = join(root, `run-${workers}`);
       await train({ plan, dataRoot: join(root, "data"), runDir, resume: false, createEngine });
       const steps = (await readMetrics(join(runDir, "metrics.jsonl"))).filter((r): r is StepRecord => r.kind === "step").slice(1); // first step warms up
       const s = median(steps.map((r) => r.seconds));
       const e = median(steps.map((r) => r.engineSeconds));
       console.log(
-        `${String(workers).padStart(7)} zigzag  | ${s.toFixed(3).padStart(15)} | ${e.toFixed(3).padStart(8)} | ${(((s - e) / s) * 100).toFixed(1).padStart(12)}% | ${median(steps.map((r) => r.tokensPerSecond)).toFixed(0).padStart(8)} | ${median(steps.map((r) => r.modelGflops)).toFixed(2).padStart(13)}`,
+        `${String(workers).padStart(7)} balanced| ${s.toFixed(3).padStart(15)} | ${e.toFixed(3).padStart(8)} | ${(((s - e) / s) * 100).toFixed(1).padStart(12)}% | ${median(steps.map((r) => r.tokensPerSecond)).toFixed(0).padStart(8)} | ${median(steps.map((r) => r.modelGflops)).toFixed(2).padStart(13)}`,
       );
     }
 

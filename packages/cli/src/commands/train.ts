@@ -1,5 +1,5 @@
 /**
- * `lwm train <recipe.json> [--stages a,b] [--workers P] [--layout zigzag|balanced|contiguous]
+ * `lwm train <recipe.json> [--stages a,b] [--workers P] [--layout balanced|zigzag|contiguous]
  *   [--backend onnx|reference] [--resume] [--init HF_DIR] [--data DIR] [--out DIR] [--json]`
  *
  * Progressive RingAttention training on the recipe's packed stages (<data>/<stage>/manifest.json).
@@ -19,9 +19,9 @@ const USAGE =
   "                 [--resume] [--init HF_DIR] [--data DIR] [--out DIR] [--json]\n" +
   "  --data DIR   folder holding <stage>/manifest.json (the pipeline's --out; default: out)\n" +
   "  --out DIR    run folder: metrics.jsonl, loss.html, checkpoints/ (default: <data>/runs/<recipe name>)\n" +
-  "  --workers P  ring-attention workers; every stage's seqLen must be divisible by 2P (zigzag), 4P (balanced) or P (contiguous)\n" +
-  "  --layout     how a row is dealt to the ring: zigzag (causal balance for one document per row), balanced (pieces dealt\n" +
-  "               by their real attention work under the row's segments: best for packed rows), contiguous\n";
+  "  --workers P  ring-attention workers; every stage's seqLen must be divisible by 4P (balanced), 2P (zigzag) or P (contiguous)\n" +
+  "  --layout     how a row is dealt to the ring: balanced (default: 4P pieces dealt by their real attention work under the\n" +
+  "               row's segments, best for packed rows), zigzag (causal balance for one document per row), contiguous\n";
 
 function fail(message: string): number {
   return usageError("train", message);
@@ -31,7 +31,7 @@ export async function run(argv: string[]): Promise<number> {
   const cl = parseCommandLine("train", USAGE, argv, {
     stages: { type: "string" },
     workers: { type: "string", default: "1" },
-    layout: { type: "string", default: "zigzag" },
+    layout: { type: "string", default: "balanced" },
     backend: { type: "string", default: "onnx" },
     resume: { type: "boolean" },
     init: { type: "string" },

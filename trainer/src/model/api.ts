@@ -104,7 +104,21 @@ export interface Engine {
    * Returns text-head logits [vocabSize]; with `head: "vision"` the vision-head logits.
    */
   logitsLast(params: Params, tokens: Uint32Array, vision?: Uint8Array, head?: "text" | "vision"): Promise<Float32Array>;
+  /**
+   * The text prompt `tokens` through the model once, as the start of KV-cache decoding: the text
+   * logits at the last position and every layer's rotated keys and values (decode.ts continues from it).
+   */
+  prefill(params: Params, tokens: Uint32Array): Promise<Prefill>;
   close(): Promise<void>;
+}
+
+/** A prompt's decoding state after one forward pass. */
+export interface Prefill {
+  /** Text logits at the last prompt position [vocabSize]. */
+  logits: Float32Array;
+  /** Per layer, the RoPE-rotated keys and the values of every prompt position, [n, dim] in natural order. */
+  k: Float32Array[];
+  v: Float32Array[];
 }
 
 export interface EngineOptions {

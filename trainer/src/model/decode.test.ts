@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import type { LlamaConfig } from "./api.js";
-import { greedyDecode } from "./decode.js";
-import { createEngine } from "./engine.js";
+import { greedyDecode, greedyDecodeFrom, referencePrefill } from "./decode.js";
+import { createEngine, promptPadding } from "./engine.js";
 import { linear, referenceHidden } from "./reference.js";
 import { LM_HEAD } from "./params.js";
 import { randomParams } from "./test-helpers/rows.js";
@@ -49,5 +49,42 @@ describe("engine.logitsLast", () => {
     const ref = await createEngine(cfg, { workers: 1, backend: "reference" });
     const refLogits = await ref.logitsLast(params, prompt);
     for (let i = 0; i < want.length; i++) expect(refLogits[i]).toBeCloseTo(want[i]!, 5);
+  });
+});
+
+describe("engine.prefill (the prompt through the onnx ring, then the KV cache)", () => {
+  const engines: { close(): Promise<void> }[] = [];
+  afterAll(async () => { await Promise.all(engines.map((e) => e.close())); });
+  const maxDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i]!)), 0);
+
+  for (const P of [1, 2]) {
+    it(`P=${P}: keys, values and last logits equal the reference's; decoding from it gives the tokens of full recomputation`, async () => {
+      const params = randomParams(cfg, 5, 0.4);
+      const prompt = Uint32Array.from({ length: 77 }, (_, i) => (i * 11 + 5) % cfg.vocabSize);
+      const engine = await createEngine(cfg, { workers: P });
+      engines.push(engine);
+      const got = await engine.prefill(params, prompt);
+      const want = referencePrefill(params, cfg, prompt);
+      expect(got.k.length).toBe(cfg.layers);
+      for (let li = 0; li < cfg.layers; li++) {
+        expect(got.k[li]!.length).toBe(prompt.length * cfg.dim);
+        expect(maxDiff(got.k[li]!, want.k[li]!)).toBeLessThan(1e-4);
+        expect(maxDiff(got.v[li]!, want.v[li]!)).toBeLessThan(1e-4);
+      }
+      expect(maxDiff(got.logits, want.logits)).toBeLessThan(1e-4);
+      const fromRing = greedyDecodeFrom(params, cfg, got, 20, {});
+      const full = greedyDecode(params, cfg, prompt, 20, { kvCache: false });
+      expect(Array.from(fromRing)).toEqual(Array.from(full));
+      expect(new Set(fromRing).size).toBeGreaterThan(2);
+    });
+  }
+
+  it("pads a prompt to whole attention chunks, never to tiny ones", () => {
+    expect(promptPadding(45, 8)).toEqual({ C: 8, L: 64 });
+    expect(promptPadding(8000, 8)).toEqual({ C: 256, L: 8192 });
+    // 8·263 tokens per piece would make C = 8 if the chunk had to divide the piece exactly
+    const { C, L } = promptPadding(4 * 8 * 263, 4);
+    expect(C).toBeGreaterThanOrEqual(128);
+    expect(L).toBeLessThanOrEqual(4 * 8 * 263 * (17 / 16));
   });
 });

@@ -1,9 +1,11 @@
 /**
  * Greedy decoding of a text prompt (float64, as the reference): with a KV cache each new token costs
  * one position of every layer; without it every step recomputes the whole prefix. Both must give the
- * same tokens — the test of that equality is what makes the cache trustworthy.
+ * same tokens — the test of that equality is what makes the cache trustworthy. The cache can also
+ * start from an engine's `prefill` (the prompt through the onnxruntime ring in one pass), which is
+ * how long prompts are decoded: only the new tokens go through this float64 step.
  */
-import type { LlamaConfig, Params } from "./api.js";
+import type { LlamaConfig, Params, Prefill } from "./api.js";
 import { EMBED, FINAL_NORM, LM_HEAD, layerNames } from "./params.js";
 import { linear, referenceHidden, rmsnorm, rope } from "./reference.js";
 import { ropeTables } from "./rows.js";
@@ -34,6 +36,21 @@ class KvCache {
   constructor(private readonly cfg: LlamaConfig, capacity: number) {
     this.k = Array.from({ length: cfg.layers }, () => new Float64Array(capacity * cfg.dim));
     this.v = Array.from({ length: cfg.layers }, () => new Float64Array(capacity * cfg.dim));
+  }
+  /** A cache holding a prefilled prompt, with room for `extra` more positions. */
+  static from(cfg: LlamaConfig, prefill: Prefill, extra: number): KvCache {
+    const n = (prefill.k[0]?.length ?? 0) / cfg.dim;
+    if (prefill.k.length !== cfg.layers || prefill.v.length !== cfg.layers) throw new Error(`prefill: ${prefill.k.length} layers of keys, the model has ${cfg.layers}`);
+    const cache = new KvCache(cfg, n + extra);
+    prefill.k.forEach((k, li) => cache.k[li]!.set(k));
+    prefill.v.forEach((v, li) => cache.v[li]!.set(v));
+    cache.length = n;
+    return cache;
+  }
+  /** The first `length` positions as a Prefill's keys and values (float32). */
+  export(): { k: Float32Array[]; v: Float32Array[] } {
+    const n = this.length * this.cfg.dim;
+    return { k: this.k.map((a) => Float32Array.from(a.subarray(0, n))), v: this.v.map((a) => Float32Array.from(a.subarray(0, n))) };
   }
   /** Runs token `id` at position `this.length` through every layer and returns its final hidden state. */
   step(params: Params, id: number): Float64Array {
@@ -73,31 +90,51 @@ class KvCache {
   }
 }
 
+/** The float64 reference's prefill: the prompt one position at a time through the cache. */
+export function referencePrefill(params: Params, cfg: LlamaConfig, prompt: Uint32Array): Prefill {
+  if (prompt.length === 0) throw new Error("prefill: empty prompt");
+  const cache = new KvCache(cfg, prompt.length);
+  let h: Float64Array = new Float64Array(cfg.dim);
+  for (const id of prompt) h = cache.step(params, id);
+  return { logits: Float32Array.from(linear(h, 1, cfg.dim, param(params, LM_HEAD), cfg.vocabSize)), ...cache.export() };
+}
+
+/** Greedy continuation: emits argmax(logits), feeds it through the cache, until `n` tokens or EOS. */
+function continueGreedy(params: Params, cfg: LlamaConfig, cache: KvCache, logits: ArrayLike<number>, n: number, eosId: number | undefined): Uint32Array {
+  const head = param(params, LM_HEAD);
+  const out: number[] = [];
+  let id = argmax(logits);
+  while (out.length < n) {
+    out.push(id);
+    if (id === eosId || out.length === n) break;
+    id = argmax(linear(cache.step(params, id), 1, cfg.dim, head, cfg.vocabSize));
+  }
+  return Uint32Array.from(out);
+}
+
+/** Continues a prefilled prompt with up to `n` greedily chosen text tokens (the KV cache grows from the prefill); returns the new tokens. */
+export function greedyDecodeFrom(params: Params, cfg: LlamaConfig, prefill: Prefill, n: number, opts: Omit<DecodeOptions, "kvCache">): Uint32Array {
+  return continueGreedy(params, cfg, KvCache.from(cfg, prefill, n), prefill.logits, n, opts.eosId);
+}
+
 /** Appends up to `n` greedily chosen text tokens to `prompt`; returns only the new tokens. */
 export function greedyDecode(params: Params, cfg: LlamaConfig, prompt: Uint32Array, n: number, opts: DecodeOptions): Uint32Array {
   if (prompt.length === 0) throw new Error("greedyDecode: empty prompt");
   const d = cfg.dim, head = param(params, LM_HEAD);
-  const out: number[] = [];
-  const next = (hidden: Float64Array) => argmax(linear(hidden, 1, d, head, cfg.vocabSize));
   if (opts.kvCache) {
     const cache = new KvCache(cfg, prompt.length + n);
     let h: Float64Array = new Float64Array(d);
     for (const id of prompt) h = cache.step(params, id);
-    while (out.length < n) {
-      const id = next(h);
-      out.push(id);
-      if (id === opts.eosId || out.length === n) break;
-      h = cache.step(params, id);
-    }
-  } else {
-    const seq = Array.from(prompt);
-    while (out.length < n) {
-      const hidden = referenceHidden(params, cfg, Uint32Array.from(seq), new Uint8Array(seq.length));
-      const id = next(hidden.subarray((seq.length - 1) * d));
-      out.push(id);
-      seq.push(id);
-      if (id === opts.eosId) break;
-    }
+    return continueGreedy(params, cfg, cache, linear(h, 1, d, head, cfg.vocabSize), n, opts.eosId);
+  }
+  const out: number[] = [];
+  const seq = Array.from(prompt);
+  while (out.length < n) {
+    const hidden = referenceHidden(params, cfg, Uint32Array.from(seq), new Uint8Array(seq.length));
+    const id = argmax(linear(hidden.subarray((seq.length - 1) * d), 1, d, head, cfg.vocabSize));
+    out.push(id);
+    seq.push(id);
+    if (id === opts.eosId) break;
   }
   return Uint32Array.from(out);
 }

@@ -8,8 +8,9 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { type Engine, type EngineOptions, EngineOptionsSchema, type EngineStats, LlamaConfig, type LossResult, type Params, type StageMode, type StepResult, type TrainRow } from "./api.js";
+import { type Engine, type EngineOptions, EngineOptionsSchema, type EngineStats, LlamaConfig, type LossResult, type Params, type Prefill, type StageMode, type StepResult, type TrainRow } from "./api.js";
 import { EMBED, LM_HEAD, VISION_EMBED, VISION_HEAD, checkParams, paramShapes } from "./params.js";
+import { referencePrefill } from "./decode.js";
 import { linear, referenceForwardBackward, referenceHidden } from "./reference.js";
 import { type PreparedRow, prepareRow, ropeTables, unmaskedPairs } from "./rows.js";
 import type { RowInput } from "../ring/block.js";
@@ -31,6 +32,17 @@ export async function createEngine(cfgIn: LlamaConfig, optsIn: EngineOptions): P
 
 function emptyLoss(): Omit<LossResult, "stats"> {
   return { loss: 0, textLoss: 0, visionLoss: 0, textCorrect: 0, textTargets: 0, visionCorrect: 0, visionTargets: 0 };
+}
+
+/**
+ * How a prompt of n tokens is padded for the ring: every one of `pieces` pieces a whole number of
+ * attention chunks C. The largest C ≤ 256 whose padding stays within 1/16 of the shortest padding
+ * (so a prompt never runs on tiny chunks, and never pads much).
+ */
+export function promptPadding(n: number, pieces: number): { C: number; L: number } {
+  const options = [256, 128, 64, 32, 16, 8].map((C) => ({ C, L: pieces * C * Math.ceil(n / (pieces * C)) }));
+  const shortest = Math.min(...options.map((o) => o.L));
+  return options.find((o) => o.L <= shortest + shortest / 16)!;
 }
 
 /** Gathers rows `idx` of a [*, width] table (float64 or float32) into a new Float32Array. */
@@ -179,12 +191,25 @@ class RingEngine implements Engine {
     }
   }
 
-  async logitsLast(params: Params, tokens: Uint32Array, vision?: Uint8Array, head: "text" | "vision" = "text"): Promise<Float32Array> {
-    const cfg = this.config, n = tokens.length, P = this.pool.size;
-    if (n === 0) throw new Error("logitsLast: empty prompt");
-    // The prompt runs through the whole ring, padded (as a padding segment) to whole pieces of 8k tokens.
+  logitsLast(params: Params, tokens: Uint32Array, vision?: Uint8Array, head: "text" | "vision" = "text"): Promise<Float32Array> {
+    return this.runPrompt(params, tokens, vision, head, false).then((r) => r.logits);
+  }
+
+  async prefill(params: Params, tokens: Uint32Array): Promise<Prefill> {
+    const { logits, kv } = await this.runPrompt(params, tokens, undefined, "text", true);
+    return { logits, ...kv! };
+  }
+
+  /**
+   * One prompt (one segment, positions 0..n−1) forward through the whole ring, padded with a padding
+   * segment to whole layout pieces; the logits at n−1 and, with `withKv`, every layer's keys and
+   * values back in natural order [n, dim].
+   */
+  private async runPrompt(params: Params, tokens: Uint32Array, vision: Uint8Array | undefined, head: "text" | "vision", withKv: boolean) {
+    const cfg = this.config, n = tokens.length, P = this.pool.size, d = cfg.dim, hd = d / cfg.heads;
+    if (n === 0) throw new Error("prompt: empty");
     const pieces = P * PIECES_PER_WORKER[this.layout];
-    const L = pieces * 8 * Math.ceil(n / (pieces * 8));
+    const { C, L } = promptPadding(n, pieces);
     const row: TrainRow = {
       tokens: new Uint32Array(L), vision: new Uint8Array(L), loss: new Uint8Array(L),
       cuSeqlens: Int32Array.from([0, n]), weightText: new Float32Array(1), weightVision: new Float32Array(1),
@@ -192,9 +217,8 @@ class RingEngine implements Engine {
     row.tokens.set(tokens);
     if (vision) row.vision.set(vision);
     const prep = prepareRow(row, cfg, "vision-language", 1);
-    const C = attentionChunk(pieceLength(L, P, this.layout));
     const blocks = blockIndices(L, P, this.layout, prep.segId);
-    const { cos, sin } = ropeTables(prep.pos, cfg.dim / cfg.heads, cfg.ropeTheta);
+    const { cos, sin } = ropeTables(prep.pos, hd, cfg.ropeTheta);
     this.usable();
     checkParams(params, cfg);
     const outs = await this.guard(async () => {
@@ -203,12 +227,33 @@ class RingEngine implements Engine {
         const input = this.rowInput(params, prep, idx, cos, sin, C);
         const at = idx.indexOf(n - 1);
         if (at >= 0) input.logitsAt = { index: at, head };
+        input.returnKv = withKv;
         return this.pool.request<"row">(r, { type: "row", row: input, train: false });
       }));
     });
     const logits = outs.find((o) => o.out.logits)?.out.logits;
-    if (!logits) throw new Error("logitsLast: no worker held the last position");
-    return logits;
+    if (!logits) throw new Error("prompt: no worker held the last position");
+    if (!withKv) return { logits };
+    // Worker-local chunked [nc, heads, C, hd] → natural order [n, d], dropping the padding.
+    const k = Array.from({ length: cfg.layers }, () => new Float32Array(n * d));
+    const v = Array.from({ length: cfg.layers }, () => new Float32Array(n * d));
+    outs.forEach(({ out }, r) => {
+      const idx = blocks[r]!;
+      for (let li = 0; li < cfg.layers; li++) {
+        const kl = out.kv!.k[li]!, vl = out.kv!.v[li]!;
+        for (let j = 0; j < idx.length; j++) {
+          const t = idx[j]!;
+          if (t >= n) continue;
+          const a = Math.floor(j / C), c = j % C;
+          for (let h = 0; h < cfg.heads; h++) {
+            const src = ((a * cfg.heads + h) * C + c) * hd, dst = t * d + h * hd;
+            k[li]!.set(kl.subarray(src, src + hd), dst);
+            v[li]!.set(vl.subarray(src, src + hd), dst);
+          }
+        }
+      }
+    });
+    return { logits, kv: { k, v } };
   }
 
   close(): Promise<void> {
@@ -245,6 +290,10 @@ class ReferenceEngine implements Engine {
     const xf = referenceHidden(params, cfg, tokens, vision ?? new Uint8Array(n));
     const W = params.get(head === "vision" ? VISION_HEAD : LM_HEAD)!;
     return Float32Array.from(linear(xf.subarray((n - 1) * d), 1, d, W, head === "vision" ? cfg.visionVocabSize : cfg.vocabSize));
+  }
+  async prefill(params: Params, tokens: Uint32Array): Promise<Prefill> {
+    checkParams(params, this.config);
+    return referencePrefill(params, this.config, tokens);
   }
   async close(): Promise<void> {}
 }

@@ -27,6 +27,8 @@ export interface RowInput {
   visionW: Float32Array;
   /** Decoding: also return the logits of this local position through this head. */
   logitsAt?: { index: number; head: "text" | "vision" };
+  /** Prefill: also return every layer's keys and values. */
+  returnKv?: boolean;
 }
 
 export interface RowOutput {
@@ -39,6 +41,8 @@ export interface RowOutput {
   dx0?: Float32Array;
   /** The logits asked for by `logitsAt`. */
   logits?: Float32Array;
+  /** With `returnKv`: per layer, the rotated keys and the values, chunked [nc, heads, C, headDim] like q. */
+  kv?: { k: Float32Array[]; v: Float32Array[] };
 }
 
 interface LayerSave { x: Float32Array; q: Float32Array; k: Float32Array; v: Float32Array; o: Float32Array; lse: Float32Array }
@@ -83,6 +87,7 @@ export class BlockModel {
     const link = useRing ? this.link : null;
     const ctx = (li: number): AttnCtx => ({ kernels: this.kernels, link, heads: h, headDim: hd, stats: this.attnStats, tag: `${call}/${li}` });
     const saves: LayerSave[] = [];
+    const kv = row.returnKv ? { k: [] as Float32Array[], v: [] as Float32Array[] } : undefined;
 
     let x = row.x0;
     for (let li = 0; li < this.cfg.layers; li++) {
@@ -91,13 +96,15 @@ export class BlockModel {
         x: [x, [n, d]], wn: [this.w(L.inputNorm), [d]], wq: [this.w(L.q), [d, d]], wk: [this.w(L.k), [d, d]], wv: [this.w(L.v), [d, d]],
         cos: [row.cos, [n, hd]], sin: [row.sin, [n, hd]], chunkShape: [chunkShape, [4]],
       });
+      kv?.k.push(k!);
+      kv?.v.push(v!);
       const { oacc, m, l } = await ringAttentionForward(ctx(li), lay, q!, k!, v!);
       const post = await this.kernels.run("postAttn", { x: [x, [n, d]], oacc: [oacc, [lay.nc, h, C, hd]], m: [m, [lay.nc, h, C, 1]], l: [l, [lay.nc, h, C, 1]], ...this.ffnWeights(li) });
       if (train) saves.push({ x, q: q!, k: k!, v: v!, o: post.o!, lse: post.lse! });
       x = post.y!;
     }
 
-    const out: RowOutput = { textLoss: 0, textCorrect: 0, visionLoss: 0, visionCorrect: 0 };
+    const out: RowOutput = { textLoss: 0, textCorrect: 0, visionLoss: 0, visionCorrect: 0, ...(kv ? { kv } : {}) };
     const dxf = train ? new Float32Array(n * d) : undefined;
     const text = await this.head(x, n, row.textTgt, row.textW, LM_HEAD, this.cfg.vocabSize, dxf);
     out.textLoss = text.loss; out.textCorrect = text.correct;

@@ -1,9 +1,10 @@
 /**
  * `lwm eval needle --checkpoint DIR --haystack FILE[,FILE…] [--lengths 1000,2000] [--depths 0,0.5,1]
- *   [--needles 1,2] [--trials N] [--max-new N] [--seed S] [--tokenizer tokenizer.json] [--out DIR] [--json]`
+ *   [--needles 1,2] [--trials N] [--max-new N] [--seed S] [--workers P] [--tokenizer tokenizer.json] [--out DIR] [--json]`
  *
  * LWM's needle-in-a-haystack test (lwm-spec §8) on a checkpoint folder written by `lwm train` (or any
- * Hugging Face Llama safetensors folder): greedy decoding with a KV cache; a trial is correct when
+ * Hugging Face Llama safetensors folder): each prompt goes through the onnxruntime ring in one pass
+ * (prefill), then greedy decoding continues from its KV cache; a trial is correct when
  * the needle's 7-digit number appears in the answer. Prints the accuracy grid, writes
  * <out>/needle.json (NeedleEvalRecord[]) and <out>/needle.html (heat map).
  * Exit 0 done, 2 usage or I/O error.
@@ -13,17 +14,19 @@ import { basename, dirname, join, resolve } from "node:path";
 import { writeFileAtomic } from "@lwm/core";
 import { NeedleEvalRecord } from "@lwm/schemas";
 import { loadTokenizer, type Tokenizer } from "@lwm/tokenizer";
-import { greedyDecode, loadCheckpoint, renderNeedleHeatmap, runNeedleGrid, sentenceEndIds, type LoadedCheckpoint } from "@lwm/trainer";
+import { createEngine, greedyDecodeFrom, loadCheckpoint, renderNeedleHeatmap, runNeedleGrid, sentenceEndIds, type LoadedCheckpoint } from "@lwm/trainer";
 import { z } from "zod";
 import { errorMessage, isSystemError, parseCommandLine, usageError } from "../args.js";
 
 const USAGE =
   "usage: lwm eval needle --checkpoint DIR --haystack FILE[,FILE…] [--lengths 1000,2000] [--depths 0,0.5,1]\n" +
-  "                       [--needles 1,2] [--trials N] [--max-new N] [--seed S] [--tokenizer tokenizer.json] [--out DIR] [--json]\n" +
+  "                       [--needles 1,2] [--trials N] [--max-new N] [--seed S] [--workers P] [--tokenizer tokenizer.json]\n" +
+  "                       [--out DIR] [--json]\n" +
   "  --haystack  .txt files, or .jsonl with a \"text\" field per line (PG-19 style), concatenated in order\n" +
   "  --lengths   prompt lengths in tokens (default: ¼, ½ and all of the checkpoint's trained length)\n" +
   "  --depths    needle depths as fractions 0..1 (default 0,0.25,0.5,0.75,1)\n" +
-  "  --needles   needle counts; with N > 1 every needle is asked for (default 1)\n";
+  "  --needles   needle counts; with N > 1 every needle is asked for (default 1)\n" +
+  "  --workers   ring-attention workers for the prompt's forward pass (default 1)\n";
 
 class UsageError extends Error {}
 
@@ -104,6 +107,7 @@ async function needle(argv: string[]): Promise<number> {
     trials: { type: "string" },
     "max-new": { type: "string" },
     seed: { type: "string" },
+    workers: { type: "string" },
     tokenizer: { type: "string" },
     out: { type: "string" },
     json: { type: "boolean" },
@@ -117,6 +121,7 @@ async function needle(argv: string[]): Promise<number> {
   const trials = values.trials === undefined ? 3 : oneNumber("trials", values.trials, isInt, "a positive integer");
   const maxNew = values["max-new"] === undefined ? undefined : oneNumber("max-new", values["max-new"], isInt, "a positive integer");
   const seed = values.seed === undefined ? 0 : oneNumber("seed", values.seed, Number.isInteger, "an integer");
+  const workers = values.workers === undefined ? 1 : oneNumber("workers", values.workers, isInt, "a positive integer");
   const depths = values.depths === undefined ? [0, 0.25, 0.5, 0.75, 1] : numberList("depths", values.depths, (n) => n >= 0 && n <= 1, "fractions in [0, 1]");
   const needleCounts = values.needles === undefined ? [1] : numberList("needles", values.needles, (n) => isInt(n) && n <= 20, "needle counts 1..20");
 
@@ -151,6 +156,7 @@ async function needle(argv: string[]): Promise<number> {
   const started = Date.now();
   const cells = needleCounts.length * lengths.length * depths.length;
   let done = 0;
+  const engine = await createEngine(cfg, { workers });
   const records = await runNeedleGrid({
     checkpoint: label,
     lengths,
@@ -162,13 +168,13 @@ async function needle(argv: string[]): Promise<number> {
     tokenizer,
     haystack,
     sentenceEnds: sentenceEndIds(tokenizer),
-    generate: async (prompt, n) => greedyDecode(params, cfg, prompt, n, { kvCache: true, eosId: tokenizer.eosId }),
+    generate: async (prompt, n) => greedyDecodeFrom(params, cfg, await engine.prefill(params, prompt), n, { eosId: tokenizer.eosId }),
     onCell: (r) => {
       done += 1;
       const s = (Date.now() - started) / 1000;
       process.stderr.write(`needle ${done}/${cells}: ${r.needles} needle(s), ${r.contextTokens} tokens, depth ${Math.round(r.depth * 100)}%: ${r.correct}/${r.trials} | ETA ${Math.round((s / done) * (cells - done))}s\n`);
     },
-  });
+  }).finally(() => engine.close());
   for (const r of records) NeedleEvalRecord.parse(r);
   await mkdir(outDir, { recursive: true });
   const jsonPath = join(outDir, "needle.json");

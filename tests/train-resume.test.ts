@@ -128,7 +128,7 @@ describe("lwm train", () => {
   it.skipIf(!existsSync(CLI))("refuses bad flags and recipes before any work, naming the field", () => {
     const bad = train(["--workers", "3", "--out", join(root, "never")]);
     expect(bad.status).toBe(2);
-    expect(bad.stderr).toMatch(/--workers 3: stages\[0\]\.seqLen 32 \(stage "a"\) is not divisible by 2·P = 6/);
+    expect(bad.stderr).toMatch(/--workers 3: stages\[0\]\.seqLen 32 \(stage "a"\) is not divisible by 4·P = 12; the balanced layout/);
     expect(existsSync(join(root, "never"))).toBe(false);
 
     const unknown = train(["--stages", "a,zz"]);

@@ -35,7 +35,8 @@ export interface SharedBuffers {
 }
 
 export function createSharedBuffers(flat: FlatParams, workers: number): SharedBuffers {
-  return { params: new SharedArrayBuffer(flat.total * 4), grads: new SharedArrayBuffer(flat.total * 4 * (workers + 1)) };
+  // A ring of one hands its gradients over directly (nothing to sum).
+  return { params: new SharedArrayBuffer(flat.total * 4), grads: new SharedArrayBuffer(workers > 1 ? flat.total * 4 * (workers + 1) : 0) };
 }
 
 /** Main thread: publishes the weights for the workers. */

@@ -2,6 +2,7 @@
  * Training-step benchmark of the onnxruntime RingAttention engine (small Llama, full 32000 vocabulary).
  *   npm run bench -w @lwm/trainer                          — builds, then runs every case, each in a fresh process
  *   node trainer/bench/dist/bench/train-step.js --case ID  — one case, prints one JSON line
+ *   node trainer/bench/dist/bench/train-step.js --scaling N — N interleaved rounds of the 8K ring-scaling cases
  * Prints model GFLOP/s, ring-wait share, attention pairs computed/skipped and memory per case.
  */
 import { execFileSync } from "node:child_process";
@@ -94,18 +95,38 @@ async function runCase(c: Case) {
   };
 }
 
-const { values } = parseArgs({ options: { case: { type: "string" }, only: { type: "string" }, block: { type: "string" }, "head-chunk": { type: "string" } } });
-if (values.case) {
+/** One case in a fresh process (onnxruntime arenas and V8 heaps do not carry over between cases). */
+function runInChild(id: string) {
+  const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), "--case", id], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+  return JSON.parse(out.trim().split("\n").pop()!) as { case: string; stepMs: number; gflopPerS: number; cpuMs: number; gflopPerCpuS: number; ringWaitShare: number; attnWorkM: number[]; attnPairsComputed: number; attnPairsSkipped: number; gflops: number; attnSavedMiBPerWorker: number; peakRssMiB: number };
+}
+
+/**
+ * Ring scaling at 8K, P = 1 → P = 2, in interleaved rounds (the machine drifts between rounds): P = 2
+ * against one worker with the same 2-thread budget as intra-op threads, and against one worker with
+ * one thread. The bound is what a perfect ring (P = 2 at exactly half the 1-thread step) would reach
+ * against the 2-thread worker.
+ */
+function scaling(rounds: number): void {
+  console.log("| round | P=1, 2 intra-op threads (ms) | P=2 balanced (ms) | P=1, 1 thread (ms) | P=2 vs 2-thread P=1 | P=2 vs 1-thread P=1 | bound 2·t2/t1 |\n|---|---|---|---|---|---|---|");
+  for (let r = 1; r <= rounds; r++) {
+    const t2 = runInChild("8k-p1-t2").stepMs, p2 = runInChild("8k-p2-balanced").stepMs, t1 = runInChild("8k-p1-t1").stepMs;
+    console.log(`| ${r} | ${t2} | ${p2} | ${t1} | ${(t2 / p2).toFixed(2)}× | ${(t1 / p2).toFixed(2)}× | ${((2 * t2) / t1).toFixed(2)} |`);
+  }
+}
+
+const { values } = parseArgs({ options: { case: { type: "string" }, only: { type: "string" }, block: { type: "string" }, "head-chunk": { type: "string" }, scaling: { type: "string" } } });
+if (values.scaling) {
+  scaling(Number(values.scaling));
+} else if (values.case) {
   const found = CASES.find((x) => x.id === values.case);
   const c = found && { ...found, ...(values.block ? { attnBlock: Number(values.block) } : {}), ...(values["head-chunk"] ? { headChunk: Number(values["head-chunk"]) } : {}) };
   if (!c) throw new Error(`unknown case ${values.case}; cases: ${CASES.map((x) => x.id).join(", ")}`);
   console.log(JSON.stringify(await runCase(c)));
 } else {
-  const me = fileURLToPath(import.meta.url);
   const results = [];
   for (const c of CASES.filter((x) => !values.only || x.id.startsWith(values.only))) {
-    const out = execFileSync(process.execPath, [me, "--case", c.id], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
-    const r = JSON.parse(out.trim().split("\n").pop()!);
+    const r = runInChild(c.id);
     results.push(r);
     console.log(JSON.stringify(r));
   }

@@ -205,9 +205,8 @@ export function postAttnBack(dm: GraphDims): GraphBuilder {
  * `chunk` rows at a time (n = trips·chunk; the caller pads with rows of weight 0 and `valid` 0), so
  * the [chunk, V] logits — the largest tensors of a step — never leave the graph, and the head's weight
  * gradient is carried through the loop (starting from `dW0`, the gradient accumulated so far) instead
- * of coming back to JS once per chunk. Inside a chunk the logits are touched as few times as possible:
- * the target logit is gathered, and the one-hot is never built — dlogits = softmax·w with −w scattered
- * onto the target column.
+ * of coming back to JS once per chunk. Inside a chunk the [chunk, V] tensors are touched as few times
+ * as possible: one softmax pass, two row maxima, and the two products that read the probabilities.
  */
 export function headLoss(dim: number, vocab: number, eps: number, train: boolean): GraphBuilder {
   const g = new GraphBuilder(train ? "head_loss_bwd" : "head_loss");
@@ -225,19 +224,25 @@ export function headLoss(dim: number, vocab: number, eps: number, train: boolean
   const rows = (t: V) => b.op("Slice", [t, start, b.add(start, chunk), b.constI([0])]);
   const xc = rows(xn), tc = rows(tgt), wc = rows(w);
   const logits = b.gemm(xc, W, 0, 1);
-  const z = b.sub(logits, b.maxLast(logits));
-  const e = b.exp(z);
-  const se = b.sumLast(e);
-  const zt = b.op("GatherElements", [z, tc], { axis: i(1) });
+  // Row-wise softmax in one pass (MLAS keeps each 128 KiB row in cache); the row's max logit mx and
+  // max probability pmax = 1/Σexp(z − mx) give lse = mx − log(pmax) without an exp pass of our own.
+  const p = b.op("Softmax", [logits], { axis: i(-1) });
+  const mx = b.maxLast(logits);
+  const zt = b.op("GatherElements", [logits, tc], { axis: i(1) });
+  const nll = b.sub(b.sub(mx, b.log(b.maxLast(p))), zt);
   b.output("cond_out", cond, "bool");
-  b.output("loss_out", b.add(lossIn, b.sumAxes(b.mul(b.sub(b.log(se), zt), wc), [0, 1], 1)));
+  b.output("loss_out", b.add(lossIn, b.sumAxes(b.mul(nll, wc), [0, 1], 1)));
   // the target's logit is the max (argmax, counting exact ties as right); padding rows do not count
-  const hit = b.op("Cast", [b.op("GreaterOrEqual", [zt, b.constF([0])])], { to: i(1) });
+  const hit = b.op("Cast", [b.op("GreaterOrEqual", [zt, mx])], { to: i(1) });
   b.output("correct_out", b.add(correctIn, b.sumAxes(b.mul(hit, rows(valid)), [0, 1], 1)));
   if (train) {
-    const dlog = b.op("ScatterElements", [b.mul(e, b.div(wc, se)), tc, b.neg(wc)], { axis: i(1), reduction: { s: "add" } });
-    b.output("dW_out", b.op("Gemm", [dlog, xc, dWIn!], { transA: i(1) }));
-    b.output("dxn", b.gemm(dlog, W));
+    // dlogits = w·(p − onehot), never built: the weights go on the small [chunk, d] side of each
+    // product and the one-hot part is a row update of dW and a gather of W.
+    const xw = b.mul(xc, wc);
+    const dW = b.op("Gemm", [p, xw, dWIn!], { transA: i(1) });
+    b.output("dW_out", b.op("ScatterND", [dW, tc, b.neg(xw)], { reduction: { s: "add" } }));
+    const Wt = b.op("Gather", [W, b.reshape(tc, [-1])], { axis: i(0) });
+    b.output("dxn", b.mul(b.sub(b.gemm(p, W), Wt), wc));
   }
   const zero = g.constF([0], [1]);
   const outs = g.opN("Loop", [trips, "", zero, zero, ...(train ? [dW0!] : [])], train ? 4 : 2, { body: { g: b } });

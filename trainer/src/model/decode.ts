@@ -90,13 +90,19 @@ class KvCache {
   }
 }
 
+/** The prompt one position at a time through a new cache with room for `extra` more; the last position's text logits (float64). */
+function fillCache(params: Params, cfg: LlamaConfig, prompt: Uint32Array, extra: number): { cache: KvCache; logits: Float64Array } {
+  const cache = new KvCache(cfg, prompt.length + extra);
+  let h: Float64Array = new Float64Array(cfg.dim);
+  for (const id of prompt) h = cache.step(params, id);
+  return { cache, logits: linear(h, 1, cfg.dim, param(params, LM_HEAD), cfg.vocabSize) };
+}
+
 /** The float64 reference's prefill: the prompt one position at a time through the cache. */
 export function referencePrefill(params: Params, cfg: LlamaConfig, prompt: Uint32Array): Prefill {
   if (prompt.length === 0) throw new Error("prefill: empty prompt");
-  const cache = new KvCache(cfg, prompt.length);
-  let h: Float64Array = new Float64Array(cfg.dim);
-  for (const id of prompt) h = cache.step(params, id);
-  return { logits: Float32Array.from(linear(h, 1, cfg.dim, param(params, LM_HEAD), cfg.vocabSize)), ...cache.export() };
+  const { cache, logits } = fillCache(params, cfg, prompt, 0);
+  return { logits: Float32Array.from(logits), ...cache.export() };
 }
 
 /** Greedy continuation: emits argmax(logits), feeds it through the cache, until `n` tokens or EOS. */
@@ -122,10 +128,8 @@ export function greedyDecode(params: Params, cfg: LlamaConfig, prompt: Uint32Arr
   if (prompt.length === 0) throw new Error("greedyDecode: empty prompt");
   const d = cfg.dim, head = param(params, LM_HEAD);
   if (opts.kvCache) {
-    const cache = new KvCache(cfg, prompt.length + n);
-    let h: Float64Array = new Float64Array(d);
-    for (const id of prompt) h = cache.step(params, id);
-    return continueGreedy(params, cfg, cache, linear(h, 1, d, head, cfg.vocabSize), n, opts.eosId);
+    const { cache, logits } = fillCache(params, cfg, prompt, n);
+    return continueGreedy(params, cfg, cache, logits, n, opts.eosId);
   }
   const out: number[] = [];
   const seq = Array.from(prompt);

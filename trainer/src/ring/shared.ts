@@ -39,14 +39,10 @@ export function createSharedBuffers(flat: FlatParams, workers: number): SharedBu
   return { params: new SharedArrayBuffer(flat.total * 4), grads: new SharedArrayBuffer(workers > 1 ? flat.total * 4 * (workers + 1) : 0) };
 }
 
-/** Main thread: publishes the weights for the workers. */
+/** Main thread: publishes the weights for the workers (`params` already passed checkParams). */
 export function writeParams(flat: FlatParams, shared: SharedBuffers, params: Params): void {
   const view = new Float32Array(shared.params);
-  for (const [name, { at, size }] of flat.offsets) {
-    const p = params.get(name);
-    if (!p || p.length !== size) throw new Error(`engine: parameter ${name} is missing or has ${p?.length ?? 0} values, expected ${size}`);
-    view.set(p, at);
-  }
+  for (const [name, { at }] of flat.offsets) view.set(params.get(name)!, at);
 }
 
 /** Worker: its own copy of the published weights (reusing `into` when given). */

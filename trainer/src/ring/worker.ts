@@ -50,8 +50,8 @@ async function handle(req: Request): Promise<{ reply: Reply; transfer: ArrayBuff
       return { reply: { id: req.id, type: "ok" }, transfer: [] };
     case "row": {
       const out = await model.run(req.row, req.train);
-      const owned = [out.dx0, ...(out.kv?.k ?? []), ...(out.kv?.v ?? [])].filter((a) => a !== undefined && a.byteOffset === 0 && a.byteLength === a.buffer.byteLength);
-      return { reply: { id: req.id, type: "row", out }, transfer: owned.map((a) => a!.buffer as ArrayBuffer) };
+      const owned = [out.dx0, ...(out.kv?.k ?? []), ...(out.kv?.v ?? [])].filter((a): a is Float32Array => a !== undefined && a.byteOffset === 0 && a.byteLength === a.buffer.byteLength);
+      return { reply: { id: req.id, type: "row", out }, transfer: owned.map((a) => a.buffer as ArrayBuffer) };
     }
     case "grads": {
       const grads = model.takeGrads();

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { LaunchConfig } from "./launch.js";
 
 export const RECIPE_FORMAT_VERSION = 1;
 
@@ -146,6 +147,8 @@ export const Recipe = z
       .default({ books: BooksStepConfig.parse({}), pack: PackStepConfig.parse({}) }),
     stages: z.array(Stage).min(1),
     model: ModelConfig.optional(),
+    /** Defaults for `lwm launch` (slices, parallelism, sbatch and Kubernetes settings). */
+    launch: LaunchConfig.optional(),
   })
   .superRefine((r, ctx) => {
     const names = new Set<string>();

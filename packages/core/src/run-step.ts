@@ -24,6 +24,8 @@ export interface RunStepOptions {
   slice?: TaskSlice;
   /** Milliseconds between progress lines (default 10 s). */
   progressIntervalMs?: number;
+  /** Asked before each unit starts: true stops the run (units in flight finish, the rest are reported as not run). */
+  shouldStop?: () => boolean;
 }
 
 /** A step's report: <stepDir>/report.json (or report-slice-<i>-of-<n>.json). Logs, not outputs: it carries times. */
@@ -127,6 +129,10 @@ export async function runStep(step: Step, options: RunStepOptions): Promise<Step
           return false;
         }
         return limit(async () => {
+          if (options.shouldStop?.()) {
+            failures.push({ unit: unit.label, error: "not run: stopped on request" });
+            return false;
+          }
           await appendFile(executions, `${JSON.stringify({ event: "start", key: unit.key, label: unit.label, pid: process.pid, time: new Date().toISOString() })}\n`);
           try {
             const unitDirs = new Map((unit.dependsOn ?? []).map((k) => [k, join(unitsDir, k)]));

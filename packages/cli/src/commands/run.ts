@@ -2,7 +2,8 @@ import { readFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { checkSlice, ConfigError, createLogger, runStep, type Step, type StepReport, type TaskSlice } from "@lwm/core";
+import { checkSlice, ConfigError, createLogger, runStep, sha256Hex, type Step, type StepReport, type TaskSlice } from "@lwm/core";
+import { markersForRun } from "@lwm/launch";
 import { formatZodError, Recipe } from "@lwm/schemas";
 
 /**
@@ -112,11 +113,25 @@ export async function run(argv: string[]): Promise<number> {
       if (process.env[name] === undefined) process.env[name] = value;
     }
   }
+  // SIGTERM (scancel, preemption, a Job's pod deleted): start no new unit, let the units in flight
+  // finish, mark the run failed and exit 1. A second SIGTERM exits at once.
+  let stopRequested = false;
+  const onSigterm = () => {
+    if (stopRequested) process.exit(143);
+    stopRequested = true;
+    logger.warn("SIGTERM: finishing the units in flight, then stopping (send again to stop at once)");
+  };
+  process.on("SIGTERM", onSigterm);
+  const recipeSha256 = sha256Hex(text);
   const reports: StepReport[] = [];
   let code = 0;
   for (const step of steps) {
+    // Launched steps (lwm launch) get start/done/failed markers; done only once every unit is in place.
+    const markers = await markersForRun({ outDir, step: step.name, stepVersion: step.version, recipeSha256 }, slice ?? null);
+    await markers?.start();
     try {
       const report = await runStep(step, {
+        shouldStop: () => stopRequested,
         recipe: parsed.data,
         recipeDir: dirname(recipePath),
         outDir,
@@ -127,9 +142,11 @@ export async function run(argv: string[]): Promise<number> {
       });
       reports.push(report);
       if (!report.ok) {
+        await markers?.failed(stopRequested ? "stopped by SIGTERM" : report.failures.map((f) => `${f.unit}: ${f.error}`).join("; "));
         code = 1;
         break;
       }
+      await markers?.done(report.units);
       // A later step plans against this step's published outputs, which only the unsliced
       // (finalizing) run writes: a sliced run does one step's slice at a time.
       const next = steps[steps.indexOf(step) + 1];
@@ -138,6 +155,7 @@ export async function run(argv: string[]): Promise<number> {
         break;
       }
     } catch (err) {
+      await markers?.failed(err instanceof Error ? err.message : String(err));
       if (err instanceof ConfigError) {
         process.stderr.write(`lwm run: invalid recipe\n  ${recipePath}: ${err.message}\n`);
         return 1;
@@ -145,6 +163,7 @@ export async function run(argv: string[]): Promise<number> {
       throw err;
     }
   }
+  process.off("SIGTERM", onSigterm);
   if (values.json) process.stdout.write(`${JSON.stringify(reports, null, 2)}\n`);
   else {
     for (const r of reports) {

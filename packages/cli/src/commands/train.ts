@@ -9,10 +9,10 @@
  * Exit 0 done, 1 training failed or stopped early, 2 usage, recipe or I/O error.
  */
 import { readFile } from "node:fs/promises";
-import { join } from "node:path";
 import { formatZodError, Recipe } from "@lwm/schemas";
 import { createEngine, PlanError, planTraining, train } from "@lwm/trainer";
 import { errorMessage, isSystemError, parseCommandLine, usageError, wholeNumber } from "../args.js";
+import { defaultRunDir } from "../run-dir.js";
 
 const USAGE =
   "usage: lwm train <recipe.json> [--stages a,b] [--workers P] [--layout zigzag|balanced|contiguous] [--backend onnx|reference]\n" +
@@ -60,7 +60,7 @@ export async function run(argv: string[]): Promise<number> {
 
   const stages = values.stages?.split(",").map((s) => s.trim()).filter(Boolean);
   const { init, data: dataRoot } = values;
-  const runDir = values.out ?? join(dataRoot, "runs", recipe.name.replace(/[^A-Za-z0-9_.-]+/g, "_"));
+  const runDir = values.out ?? defaultRunDir(dataRoot, recipe.name);
   // SIGTERM (preemption) or SIGINT: finish the step in flight, checkpoint, stop. A second signal aborts.
   let stopRequested = false;
   const onSignal = (signal: NodeJS.Signals) => {

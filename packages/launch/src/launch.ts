@@ -140,7 +140,7 @@ export async function waitSlurm(out: string, steps: readonly string[], log: (lin
     const states = await squeue();
     const statuses = await launchStatus(out, steps);
     const text = statuses.map(formatStatus).join("\n");
-    if (text !== last) log(text);
+    if (text !== last) for (const line of statuses.map(formatStatus)) log(line);
     last = text;
     if (!ids.some((id) => states.has(id))) return statuses;
     await new Promise((resolve) => setTimeout(resolve, intervalMs));

@@ -70,6 +70,27 @@ describe("lwm launch --executor local", () => {
     expect(pack!.finalize.state).toBe("missing");
   }, 120_000);
 
+  it("k8s writes the plans and Jobs; a slice of a launched step stops cleanly on SIGTERM and marks itself failed", async () => {
+    const out = join(root, "k8s");
+    const k8s = lwmSync(["launch", recipe, "--executor", "k8s", "--tasks", "3", "--parallel", "2", "--mount-path", root, "--out", out]);
+    expect(k8s.code, k8s.stderr).toBe(0);
+    expect(k8s.stderr).toContain(`kubectl apply -f ${join(out, "work", "k8s-jobs.yaml")}`);
+    expect(readFileSync(join(out, "work", "k8s-jobs.yaml"), "utf8")).toMatch(/completionMode: Indexed/);
+    expect(JSON.parse(readFileSync(join(out, "work", "books", "launch.json"), "utf8"))).toMatchObject({ step: "books", tasks: 3, parallel: 2, executor: "k8s" });
+
+    // What a pod runs: slice 1 of 3; SIGTERM (pod deleted, node drained) once it has started.
+    const slice = lwmAsync(["run", recipe, "--out", out, "--steps", "books", "--threads", "1", "--task-index", "1", "--task-count", "3"]);
+    await until(() => markerPid(marker(out, "books", 3, 1, "start")) !== null, 120, "slice 1 to start");
+    process.kill(markerPid(marker(out, "books", 3, 1, "start"))!, "SIGTERM");
+    const stopped = await slice;
+    expect(stopped.code).toBe(1);
+    expect(stopped.stderr).toMatch(/SIGTERM: finishing the units in flight, then stopping/);
+    expect(JSON.parse(readFileSync(marker(out, "books", 3, 1, "failed"), "utf8"))).toMatchObject({ state: "failed", error: "stopped by SIGTERM", slice: { index: 1, count: 3 } });
+    expect(existsSync(marker(out, "books", 3, 1, "done"))).toBe(false);
+    const status = lwmSync(["launch", recipe, "--status", "--steps", "books", "--out", out]);
+    expect(status.stdout).toMatch(/books {2}3 slices \(k8s\): 0 done, 3 missing \[0: not started; 1: failed: stopped by SIGTERM; 2: not started\]/);
+  }, 180_000);
+
   it("answers usage mistakes with exit 2 before any work", () => {
     const bad = lwmSync(["launch", recipe, "--executor", "yarn", "--out", join(root, "never")]);
     expect(bad.code).toBe(2);

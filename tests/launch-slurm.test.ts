@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { lwmAsync, lwmSync, marker, outputFiles, repoRoot, SAMPLE_RECIPE, until } from "./launch-helpers.js";
+import { lwmSync, marker, outputFiles, repoRoot, SAMPLE_RECIPE, until } from "./launch-helpers.js";
 
 const root = mkdtempSync(join(tmpdir(), "lwm-launch-slurm-"));
 const cluster = join(root, "slurm");

@@ -18,4 +18,4 @@ export {
   type CompletedUnit,
   type FinalizeOutcome,
 } from "./step.js";
-export { runStep, STEP_FILES, type RunStepOptions, type StepReport } from "./run-step.js";
+export { runStep, isAlive, STEP_FILES, type RunStepOptions, type StepReport } from "./run-step.js";

@@ -317,7 +317,8 @@ function parseJsonOrUndefined(text: string): unknown {
   }
 }
 
-function isAlive(pid: number): boolean {
+/** Whether a process of this machine with that pid is alive (EPERM: alive, another user's). */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -35,7 +35,7 @@ const SIGTERM_NOTE =
   "# which skips every unit already done.";
 
 function header(plan: StepLaunch, settings: SlurmLaunchConfig, name: string, log: string): string[] {
-  const lines = [
+  const lines: string[] = [
     "#!/bin/bash",
     `#SBATCH --job-name=${shellWord(name)}`,
     `#SBATCH --output=${shellWord(log)}`,
@@ -45,6 +45,12 @@ function header(plan: StepLaunch, settings: SlurmLaunchConfig, name: string, log
     "#SBATCH --ntasks=1",
     `#SBATCH --cpus-per-task=${plan.threads}`,
   ];
+  return [...lines, ...settingLines(settings)];
+}
+
+/** The recipe's / flags' sbatch settings as #SBATCH lines. */
+function settingLines(settings: SlurmLaunchConfig): string[] {
+  const lines: string[] = [];
   if (settings.partition) lines.push(`#SBATCH --partition=${shellWord(settings.partition)}`);
   if (settings.account) lines.push(`#SBATCH --account=${shellWord(settings.account)}`);
   if (settings.time) lines.push(`#SBATCH --time=${shellWord(settings.time)}`);
@@ -106,10 +112,7 @@ export function trainScript(lwm: LwmInvocation, o: TrainScriptOptions): string {
     // SIGTERM to the batch shell (lwm train itself, through exec) 5 minutes before the time limit.
     "#SBATCH --signal=B:TERM@300",
   ];
-  if (o.settings.partition) lines.push(`#SBATCH --partition=${shellWord(o.settings.partition)}`);
-  if (o.settings.account) lines.push(`#SBATCH --account=${shellWord(o.settings.account)}`);
-  if (o.settings.time) lines.push(`#SBATCH --time=${shellWord(o.settings.time)}`);
-  if (o.settings.mem) lines.push(`#SBATCH --mem=${shellWord(o.settings.mem)}`);
+  lines.push(...settingLines(o.settings));
   const args = ["train", o.recipe, "--data", o.out, "--out", o.runDir, "--workers", String(o.workers)];
   lines.push(
     "# SIGTERM: lwm train finishes the step in flight, writes a checkpoint and exits 1; a requeued run",

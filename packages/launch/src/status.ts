@@ -4,6 +4,7 @@
  * or never started.
  */
 import { hostname } from "node:os";
+import { isAlive } from "@lwm/core";
 import { readRunMarkers, type RunMarkerSet } from "./markers.js";
 import { markerScope, slicesOf, type StepLaunch } from "./plan.js";
 
@@ -66,15 +67,6 @@ function runStatus(markers: RunMarkerSet, queued: string | undefined, asked: boo
       : { state: "running", detail: `started on ${start.host} at ${start.time} (no scheduler to ask)` };
   }
   return { state: "missing", detail: queued ? `scheduler: ${queued}, never started` : "not started" };
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 /** The slices a relaunch submits again. */

@@ -11,6 +11,7 @@ import { runLocalStep, type LocalStepResult, type LwmInvocation } from "./local.
 import { pruneMarkers } from "./markers.js";
 import { markerScope, readStepLaunch, runArgs, writeStepLaunch, type Executor, type StepLaunch } from "./plan.js";
 import { chainJobIds, slurmDryRun, slurmQueue, squeue, submitSlurm, trainScript, type SubmittedStep, type TrainScriptOptions } from "./slurm.js";
+import { runProgram } from "./shell.js";
 import { formatStatus, stepStatus, type StepStatus } from "./status.js";
 
 export interface LaunchRequest {
@@ -76,6 +77,12 @@ export interface SlurmLaunch {
 
 /** Submits the steps' chain to Slurm and writes the trainer's sbatch script (when `train` is given). */
 export async function launchSlurm(r: LaunchRequest, train: Omit<TrainScriptOptions, "recipe" | "out" | "settings"> | null): Promise<SlurmLaunch> {
+  // Before anything is written: is there a Slurm to submit to?
+  try {
+    await runProgram("sbatch", ["--version"]);
+  } catch (err) {
+    throw new Error(`cannot run sbatch (${err instanceof Error ? err.message : String(err)}): launch from a machine of the Slurm cluster, or use --dry-run`);
+  }
   const steps = await submitSlurm(await preparePlans(r), r.lwm, r.slurm, r.log);
   let script: string | null = null;
   if (train) {

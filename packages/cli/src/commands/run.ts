@@ -3,7 +3,6 @@ import { availableParallelism } from "node:os";
 import { dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { checkSlice, ConfigError, createLogger, runStep, sha256Hex, type Step, type StepReport, type TaskSlice } from "@lwm/core";
-import { markersForRun } from "@lwm/launch";
 import { formatZodError, Recipe } from "@lwm/schemas";
 
 /**
@@ -123,6 +122,8 @@ export async function run(argv: string[]): Promise<number> {
   };
   process.on("SIGTERM", onSigterm);
   const recipeSha256 = sha256Hex(text);
+  // Loaded here, past every usage check: a mistyped command line stays quick.
+  const { markersForRun } = await import("@lwm/launch");
   const reports: StepReport[] = [];
   let code = 0;
   for (const step of steps) {

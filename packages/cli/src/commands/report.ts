@@ -12,7 +12,7 @@ import { reportPath } from "../report-hint.js";
 const USAGE =
   "usage: lwm report <out dir> [--runs DIR]… [--out report.html] [--no-validate] [--json]\n" +
   "  <out dir>      the output root of lwm run (holds <stage>/manifest.json and work/)\n" +
-  "  --runs DIR     a training run folder (repeatable); <out dir>/runs/* are found without it\n" +
+  "  --runs DIR     training run folders (repeat the flag or give DIR,DIR); <out dir>/runs/* are found without it\n" +
   "  --out FILE     where to write the page (default: <out dir>/report.html)\n" +
   "  --no-validate  skip running the validator on every shard (the page says so)\n" +
   "  --json         print {report, bytes, sections, problems} as JSON on stdout\n";
@@ -32,7 +32,7 @@ export async function run(argv: string[]): Promise<number> {
   try {
     result = await buildReport({
       outDir,
-      runs: values.runs ?? [],
+      runs: (values.runs ?? []).flatMap((r) => r.split(",")).filter(Boolean),
       validate: values["no-validate"] !== true,
       log: (line) => process.stderr.write(`lwm report: ${line}\n`),
     });

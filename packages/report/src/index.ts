@@ -8,6 +8,7 @@ export { buildReport, MAX_REPORT_BYTES, type ReportOptions, type ReportResult } 
 export { SECTIONS, stagesSection, stepsSection, lineageSection, visionSection, qaSection, trainingSection } from "./sections.js";
 export { absent, present, runSection, type Gathered, type GatherContext, type RenderedSection, type Section } from "./section.js";
 export { html, trusted, page, dataUri, anchorId, Html, CONTENT_SECURITY_POLICY } from "./render/html.js";
+export { contactSheet, CONTACT_SHEET_FRAMES, type Thumbnail } from "./render/contact-sheet.js";
 export { barChart, shareBar, type BarChartOptions, type BarGroup, type BarSeries, type ShareBarPart } from "./render/charts.js";
 export { discover, type DatasetFiles } from "./gather/discover.js";
 export type { StageData, StageValidation } from "./gather/stages.js";

@@ -47,7 +47,11 @@ export const lineageSection: Section<LineageData> = {
   render: renderLineage,
 };
 
-/** Placeholder until the vision step lands: says whether the dataset has vision rows at all. */
+/**
+ * Placeholder until the vision step lands: says whether the dataset has vision rows at all. The
+ * real section decodes a few vision rows (lineage's sampled rows) with the recipe's VQ decoder and
+ * renders each with `contactSheet` (render/contact-sheet.ts) beside its caption.
+ */
 export const visionSection: Section<never> = {
   id: "vision",
   title: "Vision",

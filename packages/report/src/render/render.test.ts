@@ -2,6 +2,7 @@ import type { MetricsRecord } from "@lwm/trainer";
 import { describe, expect, it } from "vitest";
 import { cutText, sampleRowIndices } from "../gather/lineage.js";
 import { barChart, shareBar } from "./charts.js";
+import { CONTACT_SHEET_FRAMES, contactSheet } from "./contact-sheet.js";
 import { anchorId, html, page, trusted } from "./html.js";
 import { thinned } from "./training.js";
 
@@ -63,5 +64,19 @@ describe("sampling and thinning", () => {
     expect(t.filter((r) => r.kind === "stage")).toHaveLength(2);
     expect(steps.some((r) => r.step === 5000)).toBe(true);
     expect(steps.at(-1)!.step).toBe(10000);
+  });
+});
+
+describe("contact sheets", () => {
+  it("shows at most 16 frames as data: JPEG images, evenly sampled, with the caption escaped", () => {
+    const frames = Array.from({ length: 40 }, (_, i) => ({ jpeg: new Uint8Array([0xff, 0xd8, i]), width: 64, height: 64, seconds: i / 2 }));
+    const sheet = contactSheet(frames, `a <b>cat</b> "on" a mat`, "row 3").text;
+    const srcs = [...sheet.matchAll(/<img src="([^"]*)"/g)].map((m) => m[1]!);
+    expect(srcs).toHaveLength(CONTACT_SHEET_FRAMES);
+    for (const s of srcs) expect(s).toMatch(/^data:image\/jpeg;base64,/);
+    expect(sheet).toContain("a &lt;b&gt;cat&lt;/b&gt; &quot;on&quot; a mat");
+    expect(sheet).toContain("0.00 s");
+    expect(sheet).toContain("19.50 s");
+    expect(sheet).toContain("16 of 40 frames shown.");
   });
 });

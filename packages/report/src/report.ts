@@ -4,7 +4,7 @@
  */
 import { resolve } from "node:path";
 import { discover } from "./gather/discover.js";
-import { gatherStage } from "./gather/stages.js";
+import { gatherStage, type StageData } from "./gather/stages.js";
 import { anchorId, html, page, type Html } from "./render/html.js";
 import { SECTIONS } from "./sections.js";
 import type { GatherContext, RenderedSection } from "./section.js";
@@ -51,7 +51,7 @@ export async function buildReport(options: ReportOptions): Promise<ReportResult>
   const outDir = resolve(options.outDir);
   const files = await discover(outDir, (options.runs ?? []).map((r) => resolve(r)));
   const validate = options.validate ?? true;
-  const stages = [];
+  const stages: StageData[] = [];
   for (const name of files.stages) {
     log(`stage ${name}: reading${validate ? " and validating" : ""} shards`);
     stages.push(await gatherStage(outDir, name, validate));

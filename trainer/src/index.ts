@@ -32,9 +32,10 @@ export { planTraining, PlanError, type TrainPlan, type StagePlan, type PlanOptio
 export { train, paramsSha256, METRICS_FILE, CURVE_FILE, LATEST_FILE, type TrainOptions, type TrainSummary, type StageSummary, type EngineFactory } from "./train/trainer.js";
 export { MetricsRecord, StepRecord, EvalRecord, StageRecord, readMetrics } from "./train/metrics.js";
 export { TrainState } from "./train/state.js";
-export { renderLossCurve } from "./train/curve-html.js";
+export { renderLossCurve, lossCurveSvg, lossStageTable } from "./train/curve-html.js";
+export { escapeHtml, median, niceTicks } from "./train/html.js";
 export { computeParams, trainStepFlops } from "./train/flops.js";
 export { CITIES, drawNeedles, needleText, questionText, scoreAnswer, buildNeedlePrompt, needleDepths, PROMPT_PREFIX, promptSuffix, type Needle, type NeedlePrompt } from "./eval/needle.js";
 export { runNeedleGrid, sentenceEndIds, type NeedleGridOptions, type NeedleTokenizer } from "./eval/needle-run.js";
-export { renderNeedleHeatmap } from "./eval/heatmap-html.js";
+export { renderNeedleHeatmap, needleHeatmapSvgs } from "./eval/heatmap-html.js";
 export { writeSyntheticStage, TINY_VOCAB, TINY_VL_VOCAB, type SyntheticStageOptions } from "./data/synthetic.js";

@@ -10,6 +10,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(argv
   validate: { summary: "prove shards correct: lwm validate <shard|dir|manifest> [--json]", load: () => import("./commands/validate.js") },
   inspect: { summary: "show what shards hold: lwm inspect <shard|dir|manifest> [--row N] [--json]", load: () => import("./commands/inspect.js") },
   train: { summary: "progressive RingAttention training: lwm train <recipe.json> [--stages a,b] [--workers P] [--resume] [--init HF_DIR] [--out DIR]", load: () => import("./commands/train.js") },
+  report: { summary: "one HTML page of a dataset and its runs: lwm report <out dir> [--runs DIR…] [--out report.html] [--no-validate]", load: () => import("./commands/report.js") },
   eval: { summary: "evaluate a checkpoint: lwm eval needle --checkpoint DIR --haystack FILES [--lengths ..] [--depths ..]", load: () => import("./commands/eval.js") },
 };
 

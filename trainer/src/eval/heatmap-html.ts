@@ -9,13 +9,12 @@ function colour(a: number): string {
 }
 
 /**
- * The needle grid as a self-contained HTML page: one inline-SVG heat map per needle count, context
- * length across, depth down (LWM's figure layout), red (0) to green (1) by accuracy, the value in
- * each cell.
+ * One inline-SVG heat map per needle count (no scripts, no URLs): context length across, depth down
+ * (LWM's figure layout), red (0) to green (1) by accuracy, the value in each cell.
  */
-export function renderNeedleHeatmap(title: string, records: readonly NeedleEvalRecord[]): string {
+export function needleHeatmapSvgs(records: readonly NeedleEvalRecord[]): string[] {
   const counts = [...new Set(records.map((r) => r.needles))].sort((a, b) => a - b);
-  const panels = counts.map((count) => {
+  return counts.map((count) => {
     const rs = records.filter((r) => r.needles === count);
     const lengths = [...new Set(rs.map((r) => r.contextTokens))].sort((a, b) => a - b);
     const depths = [...new Set(rs.map((r) => r.depth))].sort((a, b) => a - b);
@@ -47,15 +46,19 @@ export function renderNeedleHeatmap(title: string, records: readonly NeedleEvalR
     parts.push(`<text x="${left + (lengths.length * cell) / 2}" y="${h - 10}" text-anchor="middle" font-size="12">context length (tokens)</text>`);
     parts.push(`<text x="14" y="${top + (depths.length * cell) / 2}" text-anchor="middle" font-size="12" transform="rotate(-90 14 ${top + (depths.length * cell) / 2})">needle depth</text>`);
     parts.push(`<text x="${left}" y="18" font-size="13" font-weight="bold">${count} needle${count > 1 ? "s" : ""}</text>`);
-    return `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" role="img" aria-label="${count}-needle accuracy">${parts.join("")}</svg>`;
+    return `<svg width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" role="img" aria-label="${count}-needle accuracy">${parts.join("")}</svg>`;
   });
+}
+
+/** The needle grid as a self-contained HTML page: the heat maps of `needleHeatmapSvgs`. */
+export function renderNeedleHeatmap(title: string, records: readonly NeedleEvalRecord[]): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title>
 <style>body{font-family:system-ui,sans-serif;margin:24px;color:#222}svg{margin:0 24px 24px 0}</style>
 </head><body>
 <h1>${esc(title)}</h1>
 <p>Needle in a haystack: accuracy per (context length, depth); a trial is correct when every needle's 7-digit number appears in the greedy answer.</p>
-${panels.join("\n")}
+${needleHeatmapSvgs(records).join("\n")}
 </body></html>
 `;
 }

@@ -1,26 +1,15 @@
-import { escapeHtml as esc, median } from "./html.js";
+import { escapeHtml as esc, median, niceTicks } from "./html.js";
 import type { EvalRecord, MetricsRecord, StageRecord, StepRecord } from "./metrics.js";
 
 const W = 900;
 const H = 420;
 const PAD = { left: 64, right: 20, top: 30, bottom: 48 };
 
-function niceTicks(lo: number, hi: number, n: number): number[] {
-  const span = hi - lo || 1;
-  const raw = span / n;
-  const mag = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? raw;
-  const out: number[] = [];
-  for (let v = Math.ceil(lo / step) * step; v <= hi + 1e-12; v += step) out.push(Number(v.toPrecision(12)));
-  return out;
-}
-
 /**
- * The loss curve across stages as one self-contained HTML page (inline SVG, no scripts, no network):
- * training loss per optimizer step, eval loss as dots, a dashed line and label where each stage
- * starts, and a table per stage with its last losses and median throughput.
+ * The loss curve across stages as an inline SVG (no scripts, no URLs): training loss per optimizer
+ * step, eval loss as dots, a dashed line and label where each stage starts.
  */
-export function renderLossCurve(title: string, records: readonly MetricsRecord[]): string {
+export function lossCurveSvg(records: readonly MetricsRecord[]): string {
   const steps = records.filter((r): r is StepRecord => r.kind === "step" && Number.isFinite(r.loss));
   const evals = records.filter((r): r is EvalRecord => r.kind === "eval" && Number.isFinite(r.evalLoss));
   const stages = records.filter((r): r is StageRecord => r.kind === "stage");
@@ -63,6 +52,17 @@ export function renderLossCurve(title: string, records: readonly MetricsRecord[]
     `<text x="16" y="${H / 2}" text-anchor="middle" font-size="12" transform="rotate(-90 16 ${H / 2})">loss</text>` +
     `<line x1="${W - 190}" x2="${W - 170}" y1="14" y2="14" stroke="#1f77b4" stroke-width="2"/><text x="${W - 165}" y="18" font-size="11">train</text>` +
     `<circle cx="${W - 110}" cy="14" r="4" fill="#d62728"/><text x="${W - 102}" y="18" font-size="11">eval (held out)</text>`;
+  return `<svg width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" role="img" aria-label="loss curve">
+${axes}
+${parts.join("\n")}
+</svg>`;
+}
+
+/** A table row per stage: its length, θ, steps done, last train and eval loss, median tokens/s and model GFLOP/s. */
+export function lossStageTable(records: readonly MetricsRecord[]): string {
+  const steps = records.filter((r): r is StepRecord => r.kind === "step" && Number.isFinite(r.loss));
+  const evals = records.filter((r): r is EvalRecord => r.kind === "eval" && Number.isFinite(r.evalLoss));
+  const stages = records.filter((r): r is StageRecord => r.kind === "stage");
   const rows = stages
     .map((s) => {
       const last = steps.filter((r) => r.stage === s.stage).at(-1);
@@ -74,16 +74,21 @@ export function renderLossCurve(title: string, records: readonly MetricsRecord[]
       return `<tr><td>${esc(s.stage)}</td><td>${s.seqLen}</td><td>${s.ropeTheta}</td><td>${last ? last.stageStep : 0}/${s.steps}</td><td>${last ? last.loss.toFixed(4) : "–"}</td><td>${ev ? ev.evalLoss.toFixed(4) : "–"}</td>${speed}</tr>`;
     })
     .join("");
+  return `<table><tr><th>stage</th><th>seq len</th><th>RoPE θ</th><th>steps</th><th>last train loss</th><th>last eval loss</th><th>tokens/s (median)</th><th>model GFLOP/s (median)</th></tr>${rows}</table>`;
+}
+
+/**
+ * The loss curve across stages as one self-contained HTML page (inline SVG, no scripts, no network):
+ * the curve and a table per stage with its last losses and median throughput.
+ */
+export function renderLossCurve(title: string, records: readonly MetricsRecord[]): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title>
 <style>body{font-family:system-ui,sans-serif;margin:24px;color:#222}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}</style>
 </head><body>
 <h1>${esc(title)}</h1>
-<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" role="img" aria-label="loss curve">
-${axes}
-${parts.join("\n")}
-</svg>
-<table><tr><th>stage</th><th>seq len</th><th>RoPE θ</th><th>steps</th><th>last train loss</th><th>last eval loss</th><th>tokens/s (median)</th><th>model GFLOP/s (median)</th></tr>${rows}</table>
+${lossCurveSvg(records)}
+${lossStageTable(records)}
 </body></html>
 `;
 }

@@ -5,8 +5,7 @@
  * decoded text («…» marks loss targets), vision blocks, weights and provenance.
  * Exit 0 ok, 1 the shards cannot be read as shards, 2 usage or I/O error.
  */
-import type { Provenance } from "@lwm/schemas";
-import { rowSegments, shardPaths, ShardError, ShardReader, summarizeShards, type PackedRow, type SegmentDetail, type ShardSummary } from "@lwm/shards";
+import { describeProvenance, rowSegments, segmentText, shardPaths, ShardError, ShardReader, summarizeShards, type ShardSummary } from "@lwm/shards";
 import { loadTokenizer, type Tokenizer } from "@lwm/tokenizer";
 import { errorMessage, parseCommandLine, usageError, wholeNumber } from "../args.js";
 
@@ -47,54 +46,6 @@ function formatSummary(s: ShardSummary): string {
   return out.join("\n") + "\n";
 }
 
-function describeProvenance(p: Provenance): string {
-  switch (p.kind) {
-    case "text-file":
-      return `text-file ${p.file} bytes [${p.bytes.start}, ${p.bytes.end})${p.tokens ? ` tokens [${p.tokens.start}, ${p.tokens.end})` : ""}`;
-    case "jsonl":
-      return `jsonl ${p.file} line ${p.line} bytes [${p.bytes.start}, ${p.bytes.end})`;
-    case "parquet":
-      return `parquet ${p.file} row group ${p.rowGroup} row ${p.row}`;
-    case "epub":
-      return `epub ${p.file} entries ${p.entries.join(", ")}`;
-    case "media":
-      return `media ${p.file} frames at ${p.frameTimestamps.map((t) => `${t}s`).join(", ")}`;
-    case "qa":
-      return `qa on ${p.document} from chunks ${p.chunkIds.join(", ")} by ${p.model}`;
-    case "synthetic":
-      return `synthetic ${p.generator} seed ${p.seed} #${p.index}`;
-  }
-}
-
-/** Text of a segment: text spans decoded (BOS/EOS shown as <s>/</s>), vision blocks summarised, «…» around loss targets. */
-async function renderSegment(row: PackedRow, seg: SegmentDetail, tokenizer: Tokenizer | null, bos: number, eos: number): Promise<string> {
-  const parts: string[] = [];
-  let block = 0;
-  for (const span of seg.spans) {
-    let text: string;
-    if (span.kind === "vision") {
-      const b = seg.visionBlocks.find((v) => v.start <= span.start && span.start < v.end);
-      if (b && b.start !== span.start) continue; // one marker per block
-      text = `[vision ${++block}: ${b?.frames ?? 0} frame${b?.frames === 1 ? "" : "s"}]`;
-    } else {
-      const ids = row.tokens.subarray(span.start, span.end);
-      const pieces: string[] = [];
-      let from = 0;
-      for (let i = 0; i <= ids.length; i++) {
-        const special = i < ids.length && (ids[i] === bos || ids[i] === eos);
-        if (i === ids.length || special) {
-          if (i > from) pieces.push(tokenizer ? await tokenizer.decode(ids.subarray(from, i)) : `[${Array.from(ids.subarray(from, i)).join(" ")}]`);
-          if (special) pieces.push(ids[i] === bos ? "<s>" : "</s>");
-          from = i + 1;
-        }
-      }
-      text = pieces.join("");
-    }
-    parts.push(span.loss ? `«${text}»` : text);
-  }
-  return parts.join("");
-}
-
 const weight = (w: number) => (w === 0 ? "0" : w.toPrecision(6));
 
 function preview(text: string, full: boolean): string {
@@ -130,7 +81,7 @@ async function inspectRow(paths: string[], n: number, json: boolean, full: boole
       const { vocab, seqLen } = reader.meta;
       const segments = rowSegments(row, vocab);
       const tokenizer = await openTokenizer(tokenizerPath, reader.meta.tokenizerSha256);
-      const texts = await Promise.all(segments.map((s) => renderSegment(row, s, tokenizer, vocab.bosId, vocab.eosId)));
+      const texts = await Promise.all(segments.map((s) => segmentText(row, s, tokenizer, vocab)));
       const used = row.cuSeqlens[row.cuSeqlens.length - 1]!;
       if (json) {
         const out = {

@@ -4,6 +4,7 @@ import { dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { checkSlice, ConfigError, createLogger, runStep, sha256Hex, type Step, type StepReport, type TaskSlice } from "@lwm/core";
 import { formatZodError, Recipe } from "@lwm/schemas";
+import { reportHint } from "../report-hint.js";
 
 /**
  * The step registry, in pipeline order. Adding a step is one entry: its name (as `--steps` names
@@ -173,5 +174,6 @@ export async function run(argv: string[]): Promise<number> {
       );
     }
   }
+  (values.json ? process.stderr : process.stdout).write(reportHint(values.out ?? "out"));
   return code;
 }

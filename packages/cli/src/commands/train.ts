@@ -13,6 +13,7 @@ import { formatZodError, Recipe } from "@lwm/schemas";
 import { createEngine, PlanError, planTraining, train } from "@lwm/trainer";
 import { errorMessage, isSystemError, parseCommandLine, usageError, wholeNumber } from "../args.js";
 import { defaultRunDir } from "../run-dir.js";
+import { reportHint } from "../report-hint.js";
 
 const USAGE =
   "usage: lwm train <recipe.json> [--stages a,b] [--workers P] [--layout zigzag|balanced|contiguous] [--backend onnx|reference]\n" +
@@ -90,6 +91,7 @@ export async function run(argv: string[]): Promise<number> {
       }
       process.stdout.write(`metrics ${summary.metrics}\nloss curve ${summary.curve}\n`);
     }
+    (values.json ? process.stderr : process.stdout).write(reportHint(dataRoot, runDir));
     if (summary.stopped) {
       process.stderr.write(`lwm train: stopped before the end; continue with: lwm train ${recipePath} --resume --out ${runDir}\n`);
       return 1;

@@ -1,0 +1,143 @@
+/**
+ * `lwm report` end to end, as a user gets there: the bundled sample through `lwm run`, a tiny
+ * `lwm train` on its 2k stage and `lwm eval needle` on the checkpoint, then `lwm report out`. The
+ * page is checked as HTML always, and in a real browser (Debian's chromium through playwright-core)
+ * when /usr/bin/chromium is there: no console errors, no network request, the manifest's numbers
+ * on the page, every chart an SVG with marks, a screenshot that is not blank.
+ */
+import { execFile } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { Manifest } from "@lwm/schemas";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { decodePng, luminanceVariance } from "./png.js";
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const CLI = join(repoRoot, "packages/cli/dist/main.js");
+const SAMPLE = join(repoRoot, "datasets/sample");
+const CHROMIUM = "/usr/bin/chromium";
+const hasChromium = existsSync(CHROMIUM);
+if (!hasChromium) console.warn(`skipped: the browser test of lwm report needs Debian's chromium at ${CHROMIUM} (apt-get install chromium)`);
+/** The flags a closed network needs: nothing phones home, nothing updates. */
+const CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"];
+
+/** Runs `lwm <args>` in a child process without blocking this one (a long sync spawn starves vitest's RPC). */
+function lwm(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    execFile(process.execPath, [CLI, ...args], { env: { ...process.env, LWM_LOG_LEVEL: "warn" }, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+      done({ status: err ? (typeof err.code === "number" ? err.code : -1) : 0, stdout, stderr });
+    });
+  });
+}
+
+let root: string;
+let out: string;
+let report: string;
+let stdout: { run: string; train: string; report: string };
+
+beforeAll(async () => {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: npm run build first`);
+  root = mkdtempSync(join(tmpdir(), "lwm-report-e2e-"));
+  out = join(root, "out");
+  const run = await lwm(["run", join(SAMPLE, "recipe.json"), "--out", out, "--threads", "2"]);
+  expect(run.status, run.stderr).toBe(0);
+  // The sample recipe, trained for three steps of its 2k stage: enough for a curve, an eval loss and a checkpoint.
+  const recipe = JSON.parse(readFileSync(join(SAMPLE, "recipe.json"), "utf8")) as { sources: { paths: string[] }[]; stages: { training: unknown }[] };
+  recipe.sources[0]!.paths = [join(SAMPLE, "books")];
+  recipe.stages[0]!.training = { steps: 3, tokensPerBatch: 2048, evalRows: 2, lr: { peak: 1e-3 } };
+  writeFileSync(join(root, "recipe.json"), JSON.stringify(recipe));
+  const train = await lwm(["train", join(root, "recipe.json"), "--data", out, "--stages", "2k"]);
+  expect(train.status, train.stderr).toBe(0);
+  const needle = await lwm(["eval", "needle", "--checkpoint", join(out, "runs/sample/checkpoints/2k/final"), "--haystack", join(SAMPLE, "books/the-orchard-ledger.txt"), "--lengths", "256", "--depths", "0,1", "--trials", "1", "--max-new", "4"]);
+  expect(needle.status, needle.stderr).toBe(0);
+  const made = await lwm(["report", out]);
+  expect(made.status, made.stderr).toBe(0);
+  report = join(out, "report.html");
+  stdout = { run: run.stdout, train: train.stdout, report: made.stdout };
+}, 240_000);
+
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+describe("lwm report on the sample dataset and a sample training run", () => {
+  it("lwm run and lwm train say how to make the report; lwm report says where it wrote it and what is absent", () => {
+    expect(stdout.run).toContain(`report: lwm report ${out} writes ${join(out, "report.html")}`);
+    expect(stdout.train).toContain(`report: lwm report ${out} writes ${join(out, "report.html")}`);
+    expect(stdout.report).toMatch(new RegExp(`^wrote ${report.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} \\(\\d+ KiB\\)`));
+    expect(stdout.report).toContain("absent: Vision: this dataset has no vision stages");
+    expect(stdout.report).not.toContain("problem:");
+  });
+
+  it("writes one self-contained page under 5 MB with each stage's manifest numbers, the validator's verdict, the run and its needle grid", () => {
+    const page = readFileSync(report, "utf8");
+    expect(Buffer.byteLength(page)).toBeLessThan(5 * 1024 * 1024);
+    expect(page).not.toMatch(/<script|https?:\/\//i);
+    expect(page).toContain("Content-Security-Policy");
+    for (const stage of ["2k", "8k"]) {
+      const m = Manifest.parse(JSON.parse(readFileSync(join(out, stage, "manifest.json"), "utf8")));
+      expect(page).toContain(`<td class="n">${m.totals.rows.toLocaleString("en-US")}</td><td class="n">${m.totals.tokens.toLocaleString("en-US")}</td><td class="n">${(100 * m.totals.fill).toFixed(1)}%</td>`);
+      for (const s of m.shards) expect(page).toContain(s.sha256.slice(0, 12));
+    }
+    expect(page.match(/<td class="ok">valid<\/td>/g)).toHaveLength(4);
+    expect(page).toContain("Run sample");
+    expect(page).toContain("checkpoints/2k/final-needle/needle.json");
+    expect(page).toContain("text-file books/the-orchard-ledger.txt bytes [");
+  });
+
+  it("--no-validate, --out and --json: the page says it did not validate; exit 2 naming a missing folder", async () => {
+    const other = join(root, "other.html");
+    const r = await lwm(["report", out, "--no-validate", "--out", other, "--json"]);
+    expect(r.status, r.stderr).toBe(0);
+    const printed = JSON.parse(r.stdout) as { report: string; bytes: number; sections: { id: string; present: boolean }[] };
+    expect(printed.report).toBe(other);
+    expect(printed.sections.filter((s) => s.present).map((s) => s.id)).toEqual(["stages", "steps", "lineage", "training"]);
+    expect(readFileSync(other, "utf8")).toContain("Shards were not validated");
+    const missing = await lwm(["report", join(root, "nowhere")]);
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toMatch(/nowhere: not a folder/);
+  }, 60_000);
+
+  it.skipIf(!hasChromium)("opens in chromium with no console error and no network request, the numbers visible, every chart drawn, not blank", async () => {
+    const { chromium } = await import("playwright-core");
+    const context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), "lwm-chromium-")), {
+      executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS, viewport: { width: 1200, height: 900 },
+    });
+    try {
+      const errors: string[] = [];
+      const requests: string[] = [];
+      context.on("request", (r) => requests.push(r.url()));
+      const page = await context.newPage();
+      page.on("console", (m) => {
+        if (m.type() === "error" || m.type() === "warning") errors.push(m.text());
+      });
+      page.on("pageerror", (e) => errors.push(e.message));
+      const url = pathToFileURL(report).href;
+      await page.goto(url, { waitUntil: "load" });
+      expect(errors).toEqual([]);
+      expect(requests).toEqual([url]);
+
+      const text = await page.locator("body").innerText();
+      const m2k = Manifest.parse(JSON.parse(readFileSync(join(out, "2k", "manifest.json"), "utf8")));
+      expect(text).toContain(m2k.totals.tokens.toLocaleString("en-US"));
+      expect(text).toContain(`${(100 * m2k.totals.fill).toFixed(1)}%`);
+      const charts = await page.locator("svg").evaluateAll((svgs) => svgs.map((s) => ({
+        label: s.getAttribute("aria-label") ?? "",
+        marks: s.querySelectorAll("rect, polyline, circle").length,
+        height: s.getBoundingClientRect().height,
+      })));
+      // Per stage: segment lengths, modality, mixture; the loss curve; one needle heat map.
+      expect(charts.length).toBe(2 * 3 + 2);
+      for (const c of charts) {
+        expect(c.marks, c.label).toBeGreaterThan(0);
+        expect(c.height, c.label).toBeGreaterThan(20);
+      }
+      expect(charts.map((c) => c.label)).toEqual(expect.arrayContaining(["loss curve", "1-needle accuracy", "mixture asked vs achieved of stage 2k"]));
+      const shot = decodePng(await page.screenshot({ fullPage: false }));
+      expect(shot.width).toBe(1200);
+      expect(luminanceVariance(shot)).toBeGreaterThan(100);
+    } finally {
+      await context.close();
+    }
+  }, 120_000);
+});

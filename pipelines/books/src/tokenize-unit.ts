@@ -57,9 +57,9 @@ export function readerFor(spec: Pick<TokenizeSpec, "file" | "format" | "part" | 
     case "jsonl":
       return readJsonl(file, part.kind === "lines" ? part.range : undefined, spec.maxDocumentBytes);
     case "parquet":
-      return readParquet(file, part.kind === "rowGroups" ? part.range : { start: 0, end: Number.MAX_SAFE_INTEGER });
+      return readParquet(file, part.kind === "rowGroups" ? part.range : { start: 0, end: Number.MAX_SAFE_INTEGER }, spec.maxDocumentBytes);
     case "epub":
-      return readEpub(file);
+      return readEpub(file, spec.maxDocumentBytes);
   }
 }
 

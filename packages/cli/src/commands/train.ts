@@ -12,7 +12,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { formatZodError, Recipe } from "@lwm/schemas";
 import { createEngine, PlanError, planTraining, train } from "@lwm/trainer";
-import { errorMessage, isSystemError, parseCommandLine, usageError, wholeNumber } from "../args.js";
+import { errorMessage, isSystemError, parseCommandLine, usageError, wholeNumber, withoutBom } from "../args.js";
 
 const USAGE =
   "usage: lwm train <recipe.json> [--stages a,b] [--workers P] [--layout zigzag|balanced|contiguous] [--backend onnx|reference]\n" +
@@ -50,7 +50,7 @@ export async function run(argv: string[]): Promise<number> {
 
   let json: unknown;
   try {
-    json = JSON.parse(await readFile(recipePath, "utf8"));
+    json = JSON.parse(withoutBom(await readFile(recipePath, "utf8")));
   } catch (err) {
     return fail(`${recipePath}: ${isSystemError(err) && err.code === "ENOENT" ? "no such file" : errorMessage(err)}`);
   }

@@ -68,16 +68,17 @@ export async function listSourceFiles(sources: readonly { source: BooksSource; i
       }
       if (info.isDirectory()) {
         const walked = await walk(abs, givenName, new Set([await realpath(abs)]));
-        rejects.push(...walked.rejects);
+        const folderRejects = walked.rejects;
         for (const entry of walked.files) {
           const format = source.format === "auto" ? formatOfName(entry.rel) : formatOfName(entry.rel) === undefined ? undefined : source.format;
           if (!format) continue;
           const path = join(abs, entry.rel);
           const name = posix.join(givenName, entry.rel);
           const problem = entry.kind === "file" ? await readProblem(path) : `not a regular file: ${entry.kind}`;
-          if (problem) rejects.push(refused(name, problem));
+          if (problem) folderRejects.push(refused(name, problem));
           else files.push({ sourceIndex: index, source, path, name, format, bytes: entry.bytes });
         }
+        rejects.push(...folderRejects.sort((a, b) => (a.source < b.source ? -1 : a.source > b.source ? 1 : 0)));
       } else {
         const format = source.format === "auto" ? formatOfName(given) : source.format;
         if (!format) throw new ConfigError(field, `cannot tell the format of ${given} from its name; set sources[${index}].format`);

@@ -33,6 +33,8 @@ export interface EncodeDocumentsOptions {
 }
 
 const DEFAULT_PIECE_CHARS = 16 * 1024;
+/** Characters per native batch inside encodeDocuments (see encodeInBatches). */
+const BATCH_CHARS = 1024 * 1024;
 
 
 export interface LoadTokenizerOptions {
@@ -120,7 +122,7 @@ export class Tokenizer {
     const prefix = pieces.some((p) => p.prefixed) ? await this.encode("\n") : new Uint32Array(0);
     let pieceIds: (Uint32Array | Error)[];
     try {
-      pieceIds = await this.encodeBatch(pieces.map((p) => p.text));
+      pieceIds = await this.encodeInBatches(pieces.map((p) => p.text));
     } catch {
       // One bad text fails the whole native batch: redo document by document to isolate it.
       pieceIds = new Array<Uint32Array | Error>(pieces.length);
@@ -128,7 +130,7 @@ export class Tokenizer {
         const indices = pieces.flatMap((p, i) => (p.doc === doc ? [i] : []));
         if (indices.length === 0) continue;
         try {
-          const ids = await this.encodeBatch(indices.map((i) => (pieces[i] as { text: string }).text));
+          const ids = await this.encodeInBatches(indices.map((i) => (pieces[i] as { text: string }).text));
           indices.forEach((i, k) => (pieceIds[i] = ids[k] as Uint32Array));
         } catch (err) {
           for (const i of indices) pieceIds[i] = err instanceof Error ? err : new Error(String(err));
@@ -151,6 +153,28 @@ export class Tokenizer {
       parts[piece.doc]?.push(piece.prefixed ? ids.subarray(prefix.length) : ids);
     });
     return texts.map((_, doc) => results[doc] ?? { ok: true, ids: concatIds(parts[doc] ?? []) });
+  }
+
+  /**
+   * encodeBatch over consecutive groups of about BATCH_CHARS characters: the native library keeps a
+   * full Encoding (strings, offsets, masks: ~100 bytes a token) for every text of a batch, so the
+   * groups bound that memory whatever the total length, and each group still spreads over all threads.
+   */
+  private async encodeInBatches(texts: readonly string[]): Promise<Uint32Array[]> {
+    const out: Uint32Array[] = [];
+    let group: string[] = [];
+    let chars = 0;
+    for (const text of texts) {
+      group.push(text);
+      chars += text.length;
+      if (chars >= BATCH_CHARS) {
+        out.push(...(await this.encodeBatch(group)));
+        group = [];
+        chars = 0;
+      }
+    }
+    out.push(...(await this.encodeBatch(group)));
+    return out;
   }
 
   /** The text of `ids`; BOS, EOS and the file's special tokens are not rendered. */

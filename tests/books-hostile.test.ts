@@ -178,6 +178,34 @@ describe("books step: hostile inputs", () => {
   }, 120_000);
 });
 
+/** A python with pyarrow, named by LWM_PYTHON (tests that write Parquet with pyarrow skip without it). */
+const PYTHON = process.env.LWM_PYTHON;
+const hasPyarrow = PYTHON !== undefined && spawnSync(PYTHON, ["-c", "import pyarrow"]).status === 0;
+if (!hasPyarrow) console.warn("skipped: set LWM_PYTHON to a python with pyarrow for the Parquet consistency case");
+
+describe("books step: Parquet agrees with JSONL", () => {
+  it.skipIf(!hasPyarrow)("numeric text is rejected and a zero-row file leaves a reject, as in JSONL", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "books-parquet-"));
+    const script = [
+      "import sys, pyarrow as pa, pyarrow.parquet as pq",
+      "d = sys.argv[1]",
+      "pq.write_table(pa.table({'text': pa.array([42, 7], pa.int64())}), d + '/numeric.parquet')",
+      "pq.write_table(pa.table({'text': pa.array([], pa.string())}), d + '/zero.parquet')",
+      `pq.write_table(pa.table({'text': [${JSON.stringify(prose(51, 300))}]}), d + '/good.parquet')`,
+    ].join("\n");
+    const py = spawnSync(PYTHON as string, ["-c", script, dir], { encoding: "utf8" });
+    expect(py.status, py.stderr).toBe(0);
+    const recipe = recipeOf({ sources: [{ kind: "books", name: "p", paths: ["numeric.parquet", "zero.parquet", "good.parquet"] }] });
+    const r = lwm(["run", "--steps", "books", await writeRecipe(dir, recipe), "--out", join(dir, "out")]);
+    expect(r.code, r.stderr).toBe(0);
+    expect((await readRejects(join(dir, "out"))).map((x) => [x.source, x.position, x.reason])).toEqual([
+      ["numeric.parquet", { rowGroup: 0, row: 0 }, 'text column "text" is not a string (it holds a bigint)'],
+      ["numeric.parquet", { rowGroup: 0, row: 1 }, 'text column "text" is not a string (it holds a bigint)'],
+      ["zero.parquet", {}, "no rows: the Parquet file is empty"],
+    ]);
+  }, 120_000);
+});
+
 describe("lwm run: bad configuration and output folders stop at once, without a stack trace", () => {
   it("names a misspelt recipe key and the nearest known one; reads a recipe with a BOM", async () => {
     const dir = await mkdtemp(join(tmpdir(), "recipe-keys-"));

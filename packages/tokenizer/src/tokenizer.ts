@@ -98,8 +98,8 @@ export class Tokenizer {
   /**
    * Documents of any length → their ids, exactly as `encode` gives them, one result per text. A
    * long document is cut at safe boundaries (safe-cuts.ts) into pieces of about `pieceChars`, and
-   * the pieces of all documents are encoded in one parallel batch, so time and memory grow
-   * linearly with the text. A document that cannot be tokenized (e.g. a lone surrogate, or an
+   * the pieces of all documents are encoded in parallel native batches (encodeInBatches), so time
+   * and memory grow linearly with the text. A document that cannot be tokenized (e.g. a lone surrogate, or an
    * error of the native library) gets its reason and leaves the others alone.
    */
   async encodeDocuments(texts: readonly string[], options: EncodeDocumentsOptions = {}): Promise<DocumentIds[]> {

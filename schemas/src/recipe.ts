@@ -147,6 +147,8 @@ export const ModelConfig = strictObject({
 export type ModelConfig = z.infer<typeof ModelConfig>;
 
 export const Recipe = strictObject({
+    /** The JSON Schema the file follows (schemas/json/), for editors; not read otherwise. */
+    $schema: z.string().optional(),
     formatVersion: z.literal(RECIPE_FORMAT_VERSION),
     name: z.string().min(1),
     /** A tokenizer.json; default: the bundled Llama-2 tokenizer. */

@@ -17,6 +17,10 @@ function distance(a: string, b: string): number {
 
 /** The known key nearest to `key`, when it is near enough to be a likely misspelling. */
 export function nearestKey(key: string, known: readonly string[]): string | undefined {
+  // A shortened or lengthened name ("warmup" for "warmupSteps") is as likely as a typo.
+  const lower = key.toLowerCase();
+  const affix = known.find((name) => lower.length >= 3 && (name.toLowerCase().startsWith(lower) || lower.startsWith(name.toLowerCase())));
+  if (affix) return affix;
   let best: { name: string; d: number } | undefined;
   for (const name of known) {
     const d = distance(key, name);

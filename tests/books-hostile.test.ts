@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { loadTokenizer } from "@lwm/tokenizer";
 import { describe, expect, it } from "vitest";
+import { zstdBomb } from "../pipelines/books/src/test-helpers/bombs.js";
 import { CLI, gutenbergFile, lwm, prose, readDocuments, readRejects, recipeOf, repoRoot, verifyDocumentTokens, writeRecipe, type CliResult } from "./books-helpers.js";
 
 const isRoot = process.getuid?.() === 0;
@@ -23,18 +24,6 @@ if (!hasMkfifo) console.warn("skipped: mkfifo not found; the FIFO cases need it"
 function lwmAsNobody(args: string[]): CliResult {
   const r = spawnSync("runuser", ["-u", "nobody", "--", process.execPath, CLI, ...args], { encoding: "utf8", cwd: repoRoot, timeout: 120_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-/** A zstd frame of RLE blocks: `total` bytes of "x" from total/32768 bytes of file. */
-function zstdBomb(total: number): Uint8Array {
-  const blocks = total / (128 * 1024);
-  const out = new Uint8Array(6 + blocks * 4);
-  out.set([0x28, 0xb5, 0x2f, 0xfd, 0x00, 7 << 3]);
-  for (let b = 0; b < blocks; b += 1) {
-    const header = (b === blocks - 1 ? 1 : 0) | (1 << 1) | ((128 * 1024) << 3);
-    out.set([header & 0xff, (header >> 8) & 0xff, (header >> 16) & 0xff, 0x78], 6 + b * 4);
-  }
-  return out;
 }
 
 const MiB = 1024 * 1024;

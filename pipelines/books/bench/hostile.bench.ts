@@ -13,9 +13,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { createGzip } from "node:zlib";
-import { createWriteStream } from "node:fs";
-import { once } from "node:events";
+import { writeGzipBomb, zstdBomb } from "../src/test-helpers/bombs.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(here, "../../..");
@@ -33,26 +31,6 @@ function words(seed: number, n: number): string {
     out.push(vocab[state % vocab.length] as string);
   }
   return out.join(" ");
-}
-
-async function gzipOf(path: string, total: number): Promise<void> {
-  const gzip = createGzip({ level: 9 });
-  const done = once(gzip.pipe(createWriteStream(path)), "finish");
-  const block = Buffer.alloc(MiB, "x");
-  for (let i = 0; i < total / MiB; i += 1) if (!gzip.write(block)) await once(gzip, "drain");
-  gzip.end();
-  await done;
-}
-
-function zstdBomb(total: number): Uint8Array {
-  const blocks = total / (128 * 1024);
-  const out = new Uint8Array(6 + blocks * 4);
-  out.set([0x28, 0xb5, 0x2f, 0xfd, 0x00, 7 << 3]);
-  for (let b = 0; b < blocks; b += 1) {
-    const header = (b === blocks - 1 ? 1 : 0) | (1 << 1) | ((128 * 1024) << 3);
-    out.set([header & 0xff, (header >> 8) & 0xff, (header >> 16) & 0xff, 0x78], 6 + b * 4);
-  }
-  return out;
 }
 
 async function main(): Promise<void> {
@@ -80,7 +58,7 @@ async function main(): Promise<void> {
   await writeFile(join(data, "locked", "x.txt"), words(9, 100));
   await chmod(join(data, "locked"), 0o000);
   spawnSync("mkfifo", [join(data, "fifo.jsonl")]);
-  await gzipOf(join(data, "bomb-1GiB.jsonl.gz"), 1024 * MiB);
+  await writeGzipBomb(join(data, "bomb-1GiB.jsonl.gz"), 1024 * MiB, 9);
   await writeFile(join(data, "bomb-5GiB.jsonl.zst"), zstdBomb(5 * 1024 * MiB));
   await writeFile(join(data, "one-line-50MB.txt"), words(10, 10_000_000).slice(0, 50 * 1000 * 1000));
   await writeFile(join(data, "no-body.txt"), "*** START OF THE PROJECT GUTENBERG EBOOK X ***\n\n*** END OF THE PROJECT GUTENBERG EBOOK X ***\nSection 1. licence\n");

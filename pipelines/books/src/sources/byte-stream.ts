@@ -2,6 +2,7 @@ import { constants, createReadStream } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
 import { Gunzip } from "fflate";
 import { Decompress as ZstdDecompress } from "fzstd";
+import { concatBytes } from "./bytes.js";
 import { ZstdBlockCutter } from "./zstd-blocks.js";
 
 export type Compression = "none" | "gzip" | "zstd";
@@ -120,7 +121,7 @@ export async function* lines(chunks: AsyncIterable<Uint8Array>, base = 0, maxLin
     const line: Line =
       dropping || length > maxLineBytes
         ? { bytes: new Uint8Array(0), tooLong: true, start: lineStart, end: lineStart + length }
-        : { bytes: pendingLength === 0 ? piece : concat([...pending, piece], length), start: lineStart, end: lineStart + length };
+        : { bytes: pendingLength === 0 ? piece : concatBytes([...pending, piece], length), start: lineStart, end: lineStart + length };
     pending = [];
     pendingLength = 0;
     dropping = false;
@@ -146,15 +147,4 @@ export async function* lines(chunks: AsyncIterable<Uint8Array>, base = 0, maxLin
     }
   }
   if (pendingLength > 0) yield finish(new Uint8Array(0));
-}
-
-function concat(parts: Uint8Array[], length: number): Uint8Array {
-  if (parts.length === 1) return parts[0] as Uint8Array;
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }

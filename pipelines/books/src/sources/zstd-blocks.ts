@@ -5,6 +5,8 @@
  * its memory stays bounded whatever the input (one block regenerates at most 128 KiB).
  */
 
+import { concatBytes } from "./bytes.js";
+
 const ZSTD_MAGIC = 0xfd2fb528;
 const BLOCK_MAX = 128 * 1024;
 
@@ -88,7 +90,7 @@ export class ZstdBlockCutter {
   }
 
   private take(): Uint8Array {
-    const piece = this.held.length === 1 ? (this.held[0] as Uint8Array) : concat(this.held, this.heldLength);
+    const piece = this.held.length === 1 ? (this.held[0] as Uint8Array) : concatBytes(this.held, this.heldLength);
     this.held = [];
     this.heldLength = 0;
     return piece.slice();
@@ -178,14 +180,4 @@ function readLE(bytes: Uint8Array, at: number, n: number): number {
   let v = 0;
   for (let i = n - 1; i >= 0; i -= 1) v = v * 256 + (bytes[at + i] as number);
   return v;
-}
-
-function concat(parts: Uint8Array[], length: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }

@@ -1,7 +1,8 @@
 import { z } from "zod";
+import { strictObject } from "./strict.js";
 
 /** sbatch options for `lwm launch --executor slurm` (flags of the same name override them). */
-export const SlurmLaunchConfig = z.object({
+export const SlurmLaunchConfig = strictObject({
   partition: z.string().min(1).optional(),
   account: z.string().min(1).optional(),
   /** Wall-clock limit per slice, as sbatch takes it ("30:00", "1-00:00:00"). */
@@ -14,7 +15,7 @@ export const SlurmLaunchConfig = z.object({
 export type SlurmLaunchConfig = z.infer<typeof SlurmLaunchConfig>;
 
 /** Where the Kubernetes Jobs run and find the shared volume. */
-export const K8sLaunchConfig = z.object({
+export const K8sLaunchConfig = strictObject({
   image: z.string().min(1).optional(),
   namespace: z.string().min(1).optional(),
   /** PersistentVolumeClaim of the shared volume holding the recipe, its inputs and --out. */
@@ -25,7 +26,7 @@ export const K8sLaunchConfig = z.object({
 export type K8sLaunchConfig = z.infer<typeof K8sLaunchConfig>;
 
 /** The recipe's `launch` section: defaults for `lwm launch`. */
-export const LaunchConfig = z.object({
+export const LaunchConfig = strictObject({
   tasks: z.number().int().positive().optional(),
   parallel: z.number().int().positive().optional(),
   slurm: SlurmLaunchConfig.optional(),

@@ -1,12 +1,13 @@
 import { z } from "zod";
 import { LaunchConfig } from "./launch.js";
+import { strictObject } from "./strict.js";
 
 export const RECIPE_FORMAT_VERSION = 1;
 
 /** Input formats of the books step. "auto" picks by extension. */
 export const BookFormat = z.enum(["auto", "txt", "jsonl", "parquet", "epub"]);
 
-export const BooksSource = z.object({
+export const BooksSource = strictObject({
   kind: z.literal("books"),
   /** Unique name; stage mixtures refer to it. */
   name: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/),
@@ -20,13 +21,23 @@ export const BooksSource = z.object({
   languageField: z.string().optional(),
   /** Known language for every document of this source (ISO 639-1), when the files don't say. */
   language: z.string().optional(),
+  /** A source of which nothing is accepted fails the books step unless this is true. */
+  allowEmpty: z.boolean().default(false),
 });
 export type BooksSource = z.infer<typeof BooksSource>;
 
 export const Source = z.discriminatedUnion("kind", [BooksSource]);
 export type Source = z.infer<typeof Source>;
 
-export const BooksStepConfig = z.object({
+/** Upper bounds checked at the border, so a typo of a few zeros fails at once, naming the field. */
+export const MAX_DOCUMENT_BYTES = 256 * 1024 * 1024;
+export const MAX_UNIT_BYTES = 1024 * 1024 * 1024;
+/** 4 Mi tokens: four times LWM's longest context (1M); a row of seqLen tokens is allocated whole. */
+export const MAX_SEQ_LEN = 4 * 1024 * 1024;
+/** Rows per shard × seqLen stays within this many tokens, so a shard stays well under 2 GiB. */
+export const MAX_SHARD_TOKENS = 256 * 1024 * 1024;
+
+export const BooksStepConfig = strictObject({
   /** Strip Project Gutenberg headers, footers and licence. */
   stripGutenberg: z.boolean().default(true),
   /** Drop exact duplicates (by cleaned-content hash) across all inputs. */
@@ -34,24 +45,28 @@ export const BooksStepConfig = z.object({
   /** Documents shorter than this many characters after cleaning are rejected. */
   minChars: z.number().int().nonnegative().default(1),
   /** Units of work: approximate bytes of input per tokenize unit. */
-  unitBytes: z.number().int().positive().default(8 * 1024 * 1024),
-  /** A single document (a .txt file, a record) larger than this many bytes is rejected. */
-  maxDocumentBytes: z.number().int().positive().default(256 * 1024 * 1024),
+  unitBytes: z.number().int().positive().max(MAX_UNIT_BYTES).default(8 * 1024 * 1024),
+  /**
+   * A single document (a .txt file, a record, an EPUB's entries, a Parquet row group) larger than
+   * this many bytes is rejected, before it is read or inflated: memory stays bounded by it. At most
+   * 256 MiB: a JavaScript string holds at most 2^29 − 24 UTF-16 units.
+   */
+  maxDocumentBytes: z.number().int().positive().max(MAX_DOCUMENT_BYTES).default(MAX_DOCUMENT_BYTES),
   /** Characters of cleaned text per tokenizer encodeBatch call. */
-  tokenizeBatchChars: z.number().int().positive().default(4 * 1024 * 1024),
+  tokenizeBatchChars: z.number().int().positive().max(MAX_DOCUMENT_BYTES).default(4 * 1024 * 1024),
 });
 export type BooksStepConfig = z.infer<typeof BooksStepConfig>;
 
-export const PackStepConfig = z.object({
+export const PackStepConfig = strictObject({
   /** Rows per Arrow record batch; 0 picks about 1M tokens per batch. */
-  rowsPerBatch: z.number().int().nonnegative().default(0),
+  rowsPerBatch: z.number().int().nonnegative().max(MAX_SHARD_TOKENS).default(0),
   /** Rows per shard file (shards stay well under 2 GiB). */
-  rowsPerShard: z.number().int().positive().default(4096),
+  rowsPerShard: z.number().int().positive().max(MAX_SHARD_TOKENS).default(4096),
   seed: z.number().int().default(0),
 });
 export type PackStepConfig = z.infer<typeof PackStepConfig>;
 
-export const LrSchedule = z.object({
+export const LrSchedule = strictObject({
   peak: z.number().positive(),
   warmupSteps: z.number().int().nonnegative().default(0),
   decay: z.enum(["constant", "cosine"]).default("constant"),
@@ -59,8 +74,7 @@ export const LrSchedule = z.object({
   minRatio: z.number().min(0).max(1).default(0.1),
 });
 
-export const TrainingConfig = z
-  .object({
+export const TrainingConfig = strictObject({
     /** Optimizer steps of this stage; give `steps` or `tokens`. */
     steps: z.number().int().positive().optional(),
     /** Token budget of this stage (converted to steps by tokensPerBatch). */
@@ -97,8 +111,7 @@ export const StageKind = z.enum(["text", "vision-language"]);
  * One context length of progressive training. The name is the join key between packing, the
  * shards under out/<name>/ and training.
  */
-export const Stage = z
-  .object({
+export const Stage = strictObject({
     name: z
       .string()
       .regex(/^[a-z0-9][a-z0-9_-]*$/, "stage names are lowercase [a-z0-9_-] (they name folders)")
@@ -106,10 +119,12 @@ export const Stage = z
         message: `a stage cannot be named ${RESERVED_STAGE_NAMES.join(" or ")}: out/<stage>/ would collide with the pipeline's out/work/ or the trainer's out/runs/`,
       }),
     kind: StageKind.default("text"),
-    seqLen: z.number().int().min(16),
+    seqLen: z.number().int().min(16).max(MAX_SEQ_LEN),
     ropeTheta: z.number().positive(),
     /** Source name → share of this stage's tokens. Shares are normalised. */
-    mixture: z.record(z.string(), z.number().positive()),
+    mixture: z.record(z.string(), z.number().positive()).refine((m) => Object.keys(m).length > 0, { message: "a stage's mixture names at least one source" }),
+    /** A stage that receives no example fails the books step unless this is true. */
+    allowEmpty: z.boolean().default(false),
     /** Documents whose token count lies outside [minTokens, maxTokens] are not used in this stage (lwm-spec §5.1). */
     minTokens: z.number().int().nonnegative().default(0),
     maxTokens: z.number().int().positive().optional(),
@@ -123,7 +138,7 @@ export const Stage = z
   });
 export type Stage = z.infer<typeof Stage>;
 
-export const ModelConfig = z.object({
+export const ModelConfig = strictObject({
   dim: z.number().int().positive(),
   layers: z.number().int().positive(),
   heads: z.number().int().positive(),
@@ -132,15 +147,15 @@ export const ModelConfig = z.object({
 });
 export type ModelConfig = z.infer<typeof ModelConfig>;
 
-export const Recipe = z
-  .object({
+export const Recipe = strictObject({
+    /** The JSON Schema the file follows (schemas/json/), for editors; not read otherwise. */
+    $schema: z.string().optional(),
     formatVersion: z.literal(RECIPE_FORMAT_VERSION),
     name: z.string().min(1),
     /** A tokenizer.json; default: the bundled Llama-2 tokenizer. */
     tokenizer: z.string().optional(),
     sources: z.array(Source).min(1),
-    steps: z
-      .object({
+    steps: strictObject({
         books: BooksStepConfig.default(BooksStepConfig.parse({})),
         pack: PackStepConfig.default(PackStepConfig.parse({})),
       })

@@ -70,6 +70,36 @@ describe("Recipe", () => {
   });
 });
 
+describe("Recipe: strict keys and bounds", () => {
+  it("names every unknown key and the nearest known one, at every level", () => {
+    const bad = {
+      ...recipe(),
+      stagse: [],
+      sources: [{ kind: "books", name: "pg19", paths: ["a"], textFeild: "body" }],
+      steps: { books: { minchars: 3, stripGutenbergg: false }, pack: { rowsPerShrad: 8 } },
+      stages: [{ name: "s", seqLen: 1024, ropeTheta: 1e4, mixture: { pg19: 1 }, maxToken: 5, training: { steps: 1, tokensPerBatch: 1024, lr: { peak: 1, warmup: 2 } } }],
+    };
+    expect(problems(Recipe, bad)?.replace(/^recipe\.json: /, "").split("\n  ").sort()).toEqual(
+      [
+        '(root): unknown key "stagse" (did you mean "stages"?)',
+        'sources[0]: unknown key "textFeild" (did you mean "textField"?)',
+        'stages[0]: unknown key "maxToken" (did you mean "maxTokens"?)',
+        'stages[0].training.lr: unknown key "warmup" (did you mean "warmupSteps"?)',
+        'steps.books: unknown key "minchars" (did you mean "minChars"?); unknown key "stripGutenbergg" (did you mean "stripGutenberg"?)',
+        'steps.pack: unknown key "rowsPerShrad" (did you mean "rowsPerShard"?)',
+      ].sort(),
+    );
+  });
+
+  it("accepts $schema at the root, and checks bounds at the border naming the field", () => {
+    expect(Recipe.safeParse({ $schema: "../../schemas/json/recipe.schema.json", ...recipe() }).success).toBe(true);
+    const message = problems(Recipe, recipe({ stages: [{ name: "s", seqLen: 1e10, ropeTheta: 1, mixture: {} }], steps: { books: { maxDocumentBytes: 2 ** 40 } } }));
+    expect(message).toContain("stages[0].seqLen: Too big: expected number to be <=4194304");
+    expect(message).toContain("stages[0].mixture: a stage's mixture names at least one source");
+    expect(message).toContain("steps.books.maxDocumentBytes: Too big: expected number to be <=268435456");
+  });
+});
+
 describe("tokenDtypeFor", () => {
   it("stores tokens as uint16 while every id of both tables fits, uint32 beyond", () => {
     expect(tokenDtypeFor(LLAMA2_LWM_VOCAB)).toBe("uint16");

@@ -60,3 +60,26 @@ export function errorMessage(err: unknown): string {
 export function isSystemError(err: unknown): err is NodeJS.ErrnoException {
   return err instanceof Error && typeof (err as NodeJS.ErrnoException).code === "string";
 }
+
+/**
+ * `--flag -1` written as `--flag=-1` for the string flags of `options`, so that a negative value
+ * reaches the flag's own check (and its clear message) instead of parseArgs's "ambiguous" error.
+ */
+export function joinNegativeValues(argv: readonly string[], options: Record<string, { type: "string" | "boolean" }>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i += 1) {
+    const arg = argv[i] as string;
+    const next = argv[i + 1];
+    const name = arg.startsWith("--") ? arg.slice(2) : undefined;
+    if (name !== undefined && options[name]?.type === "string" && next !== undefined && /^-\d/.test(next)) {
+      out.push(`${arg}=${next}`);
+      i += 1;
+    } else out.push(arg);
+  }
+  return out;
+}
+
+/** JSON text with a leading UTF-8 byte-order mark (as some Windows editors save it) removed. */
+export function withoutBom(text: string): string {
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}

@@ -160,7 +160,7 @@ export async function runStep(step: Step, options: RunStepOptions): Promise<Step
     for (const record of records.values()) {
       for (const [name, value] of Object.entries(record.metrics)) totalMetrics[name] = (totalMetrics[name] ?? 0) + value;
     }
-    const unitRejects: RejectRecord[] = selected.flatMap((u) => records.get(u.key)?.rejects ?? []);
+    const unitRejects: RejectRecord[] = [...(plan.rejects ?? []), ...selected.flatMap((u) => records.get(u.key)?.rejects ?? [])];
     const report: StepReport = {
       step: step.name,
       version: step.version,
@@ -186,13 +186,25 @@ export async function runStep(step: Step, options: RunStepOptions): Promise<Step
         dir: join(unitsDir, unit.key),
         record: records.get(unit.key) as UnitRecord,
       }));
-      const outcome = await plan.finalize(completed);
-      const rejects = [...unitRejects, ...(outcome.rejects ?? [])];
-      await writeFileAtomic(join(stepDir, STEP_FILES.rejects), rejects.map((r) => `${stableStringify(r)}\n`).join(""));
-      report.outputs = outcome.outputs;
-      report.details = outcome.details;
-      report.rejects = { ...countRejects(rejects), file: STEP_FILES.rejects };
-      report.finalized = true;
+      const problems = plan.check?.(completed) ?? [];
+      for (const problem of problems) {
+        logger.error(problem);
+        failures.push({ unit: "(check)", error: problem });
+      }
+      report.ok = problems.length === 0;
+      if (problems.length > 0) {
+        // Nothing is published, but the user sees what was quarantined (e.g. why nothing was accepted).
+        await writeFileAtomic(join(stepDir, STEP_FILES.rejects), unitRejects.map((r) => `${stableStringify(r)}\n`).join(""));
+        report.rejects = { ...countRejects(unitRejects), file: STEP_FILES.rejects };
+      } else {
+        const outcome = await plan.finalize(completed);
+        const rejects = [...unitRejects, ...(outcome.rejects ?? [])];
+        await writeFileAtomic(join(stepDir, STEP_FILES.rejects), rejects.map((r) => `${stableStringify(r)}\n`).join(""));
+        report.outputs = outcome.outputs;
+        report.details = outcome.details;
+        report.rejects = { ...countRejects(rejects), file: STEP_FILES.rejects };
+        report.finalized = true;
+      }
     }
     report.timeMs = Date.now() - started;
     const cpu = process.cpuUsage(cpuStart);

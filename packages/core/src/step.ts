@@ -75,6 +75,17 @@ export interface StepPlan {
   /** The step's input files, for the report. */
   inputs: { path: string; bytes: number; sha256: string }[];
   /**
+   * Inputs refused while planning (an unreadable or special file, a broken link…): quarantined like
+   * a unit's rejects, first in rejects.jsonl, and the run goes on.
+   */
+  rejects?: RejectRecord[];
+  /**
+   * Problems of the finished units taken together (e.g. a source of which nothing was accepted),
+   * each a sentence naming the recipe field. Any problem fails the step before finalize: nothing
+   * is published, rejects.jsonl is still written so the user sees why.
+   */
+  check?(units: readonly CompletedUnit[]): string[];
+  /**
    * Runs once every unit is done, in a run without --task-index. Must be idempotent and depend
    * only on the units' folders, so n slices + finalize give the same bytes as one run. Publish
    * with atomic writes (see publishDir).

@@ -3,6 +3,7 @@ import { readFile } from "node:fs/promises";
 import { formatZodError } from "@lwm/schemas";
 import { Tokenizer as NativeTokenizer } from "tokenizers";
 import { z } from "zod";
+import { cutRulesOf, type CutRules } from "./safe-cuts.js";
 
 /** A tokenizer.json that could not be read, parsed or accepted; `file` names it. */
 export class TokenizerFileError extends Error {
@@ -30,6 +31,8 @@ export interface LoadedTokenizerFile {
   native: NativeTokenizer;
   /** sha256 of the file's bytes, lowercase hex. */
   sha256: string;
+  /** Where long texts may be cut without changing their ids. */
+  cutRules: CutRules;
 }
 
 /**
@@ -62,5 +65,5 @@ export async function readTokenizerFile(file: string, hint?: string): Promise<Lo
   } catch (error) {
     throw new TokenizerFileError(file, `rejected by Hugging Face tokenizers: ${(error as Error).message}`);
   }
-  return { native, sha256: createHash("sha256").update(bytes).digest("hex") };
+  return { native, sha256: createHash("sha256").update(bytes).digest("hex"), cutRules: cutRulesOf(json) };
 }

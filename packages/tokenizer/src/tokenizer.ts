@@ -1,6 +1,7 @@
 import type { Tokenizer as NativeTokenizer } from "tokenizers";
 import { LLAMA2_TOKENIZER_JSON } from "./assets.js";
 import { noteNativePoolStarted } from "./threads.js";
+import { safeCuts, type CutRules } from "./safe-cuts.js";
 import { readTokenizerFile, TokenizerFileError } from "./tokenizer-file.js";
 
 /** Tags, fields and text are encoded without BOS/EOS; callers add them (lwm-spec §1.4). */
@@ -14,11 +15,27 @@ const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
  * silently turn it into U+FFFD and SentencePiece would refuse it, so it is refused here, by name.
  */
 function checkWellFormed(text: string, where: string): void {
-  const match = LONE_SURROGATE.exec(text);
-  if (match !== null) {
-    throw new RangeError(`${where}: lone UTF-16 surrogate at index ${match.index}; the text is not valid Unicode`);
-  }
+  const problem = wellFormedProblem(text);
+  if (problem !== null) throw new RangeError(`${where}: ${problem}`);
 }
+
+function wellFormedProblem(text: string): string | null {
+  const match = LONE_SURROGATE.exec(text);
+  return match === null ? null : `lone UTF-16 surrogate at index ${match.index}; the text is not valid Unicode`;
+}
+
+/** One document's ids, or why it could not be tokenized (the other documents are unaffected). */
+export type DocumentIds = { ok: true; ids: Uint32Array } | { ok: false; reason: string };
+
+export interface EncodeDocumentsOptions {
+  /** Target piece length in UTF-16 code units for long documents (default 16384). */
+  pieceChars?: number;
+}
+
+const DEFAULT_PIECE_CHARS = 16 * 1024;
+/** Characters per native batch inside encodeDocuments (see encodeInBatches). */
+const BATCH_CHARS = 1024 * 1024;
+
 
 export interface LoadTokenizerOptions {
   /** The piece whose id is BOS; default "<s>" (Llama-2). */
@@ -42,11 +59,13 @@ export class Tokenizer {
     readonly vocabSize: number,
     readonly bosId: number,
     readonly eosId: number,
+    /** Where long texts may be cut without changing their ids (see safe-cuts.ts). */
+    readonly cutRules: CutRules,
   ) {}
 
   /** @internal use loadTokenizer */
   static async fromFile(path: string, options: LoadTokenizerOptions = {}, hint?: string): Promise<Tokenizer> {
-    const { native, sha256 } = await readTokenizerFile(path, hint);
+    const { native, sha256, cutRules } = await readTokenizerFile(path, hint);
     const ids = Object.values(native.getVocab(true));
     if (ids.length === 0) throw new TokenizerFileError(path, "the vocabulary is empty");
     const vocabSize = ids.reduce((max, id) => Math.max(max, id), 0) + 1;
@@ -57,7 +76,7 @@ export class Tokenizer {
       }
       return id;
     };
-    return new Tokenizer(native, path, sha256, vocabSize, idOf(options.bosToken ?? "<s>", "bos"), idOf(options.eosToken ?? "</s>", "eos"));
+    return new Tokenizer(native, path, sha256, vocabSize, idOf(options.bosToken ?? "<s>", "bos"), idOf(options.eosToken ?? "</s>", "eos"), cutRules);
   }
 
   /** The ids of `text`, without BOS/EOS; "" gives no ids. */
@@ -74,6 +93,88 @@ export class Tokenizer {
     noteNativePoolStarted();
     const encodings = await this.native.encodeBatch([...texts], NO_SPECIAL_TOKENS);
     return encodings.map((encoding) => Uint32Array.from(encoding.getIds()));
+  }
+
+  /**
+   * Documents of any length → their ids, exactly as `encode` gives them, one result per text. A
+   * long document is cut at safe boundaries (safe-cuts.ts) into pieces of about `pieceChars`, and
+   * the pieces of all documents are encoded in parallel native batches (encodeInBatches), so time
+   * and memory grow linearly with the text. A document that cannot be tokenized (e.g. a lone surrogate, or an
+   * error of the native library) gets its reason and leaves the others alone.
+   */
+  async encodeDocuments(texts: readonly string[], options: EncodeDocumentsOptions = {}): Promise<DocumentIds[]> {
+    const pieceChars = options.pieceChars ?? DEFAULT_PIECE_CHARS;
+    if (!Number.isInteger(pieceChars) || pieceChars < 1) throw new RangeError(`encodeDocuments: pieceChars must be a positive integer, got ${pieceChars}`);
+    const results: (DocumentIds | undefined)[] = texts.map((text) => {
+      const problem = wellFormedProblem(text);
+      return problem === null ? undefined : { ok: false, reason: problem };
+    });
+    // Pieces of every well-formed document, in order; a piece after the first carries a "\n" prefix.
+    const pieces: { doc: number; text: string; prefixed: boolean }[] = [];
+    texts.forEach((text, doc) => {
+      if (results[doc] !== undefined) return;
+      let start = 0;
+      for (const cut of [...safeCuts(text, this.cutRules, pieceChars), text.length]) {
+        pieces.push({ doc, text: start === 0 ? text.slice(0, cut) : `\n${text.slice(start, cut)}`, prefixed: start > 0 });
+        start = cut;
+      }
+    });
+    const prefix = pieces.some((p) => p.prefixed) ? await this.encode("\n") : new Uint32Array(0);
+    let pieceIds: (Uint32Array | Error)[];
+    try {
+      pieceIds = await this.encodeInBatches(pieces.map((p) => p.text));
+    } catch {
+      // One bad text fails the whole native batch: redo document by document to isolate it.
+      pieceIds = new Array<Uint32Array | Error>(pieces.length);
+      for (let doc = 0; doc < texts.length; doc += 1) {
+        const indices = pieces.flatMap((p, i) => (p.doc === doc ? [i] : []));
+        if (indices.length === 0) continue;
+        try {
+          const ids = await this.encodeInBatches(indices.map((i) => (pieces[i] as { text: string }).text));
+          indices.forEach((i, k) => (pieceIds[i] = ids[k] as Uint32Array));
+        } catch (err) {
+          for (const i of indices) pieceIds[i] = err instanceof Error ? err : new Error(String(err));
+        }
+      }
+    }
+    const parts: Uint32Array[][] = texts.map(() => []);
+    pieces.forEach((piece, i) => {
+      if (results[piece.doc] !== undefined) return;
+      const ids = pieceIds[i] as Uint32Array | Error;
+      if (ids instanceof Error) {
+        results[piece.doc] = { ok: false, reason: `tokenizer error: ${ids.message}` };
+        return;
+      }
+      if (piece.prefixed && !startsWith(ids, prefix)) {
+        // The proof of safe-cuts.ts says this cannot happen; refuse rather than keep wrong ids.
+        results[piece.doc] = { ok: false, reason: `tokenizer error: piece ${parts[piece.doc]?.length ?? 0} does not start with the ids of "\\n"` };
+        return;
+      }
+      parts[piece.doc]?.push(piece.prefixed ? ids.subarray(prefix.length) : ids);
+    });
+    return texts.map((_, doc) => results[doc] ?? { ok: true, ids: concatIds(parts[doc] ?? []) });
+  }
+
+  /**
+   * encodeBatch over consecutive groups of about BATCH_CHARS characters: the native library keeps a
+   * full Encoding (strings, offsets, masks: ~100 bytes a token) for every text of a batch, so the
+   * groups bound that memory whatever the total length, and each group still spreads over all threads.
+   */
+  private async encodeInBatches(texts: readonly string[]): Promise<Uint32Array[]> {
+    const out: Uint32Array[] = [];
+    let group: string[] = [];
+    let chars = 0;
+    for (const text of texts) {
+      group.push(text);
+      chars += text.length;
+      if (chars >= BATCH_CHARS) {
+        out.push(...(await this.encodeBatch(group)));
+        group = [];
+        chars = 0;
+      }
+    }
+    out.push(...(await this.encodeBatch(group)));
+    return out;
   }
 
   /** The text of `ids`; BOS, EOS and the file's special tokens are not rendered. */
@@ -105,6 +206,23 @@ export class Tokenizer {
       throw new RangeError(`${this.path}: token id ${id} is outside the vocabulary [0, ${this.vocabSize})`);
     }
   }
+}
+
+function startsWith(ids: Uint32Array, prefix: Uint32Array): boolean {
+  if (ids.length < prefix.length) return false;
+  for (let i = 0; i < prefix.length; i += 1) if (ids[i] !== prefix[i]) return false;
+  return true;
+}
+
+function concatIds(parts: readonly Uint32Array[]): Uint32Array {
+  if (parts.length === 1) return parts[0] as Uint32Array;
+  const out = new Uint32Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }
 
 /**

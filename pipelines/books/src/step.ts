@@ -2,6 +2,7 @@ import { sha256File, stableStringify, unitKey, type JsonValue, type Step, type S
 import type { BooksSource, Stage } from "@lwm/schemas";
 import { multimodalLayout } from "@lwm/tokenizer";
 import { finalizeBooks, type PlannedStage, type PlannedTokenizeUnit } from "./finalize.js";
+import { emptinessProblems } from "./emptiness.js";
 import { listSourceFiles } from "./inputs.js";
 import { loadRecipeTokenizer } from "./recipe-tokenizer.js";
 import { jsonlRanges } from "./sources/jsonl.js";
@@ -41,7 +42,7 @@ async function planBooks(ctx: StepContext): Promise<StepPlan> {
   const sources = recipe.sources.map((source, index) => ({ source, index })).filter((s): s is { source: BooksSource; index: number } => s.source.kind === "books");
   const tokenizer = await loadRecipeTokenizer(ctx);
   const { tokenDtype } = multimodalLayout(tokenizer);
-  const files = await listSourceFiles(sources, ctx.recipeDir);
+  const { files, rejects: refusedInputs } = await listSourceFiles(sources, ctx.recipeDir);
   ctx.logger.info(`${files.length} input files (${files.reduce((s, f) => s + f.bytes, 0)} bytes), tokenizer ${tokenizer.sha256.slice(0, 12)}`);
 
   const stages: PlannedStage[] = recipe.stages.map((stage: Stage) => ({
@@ -153,6 +154,8 @@ async function planBooks(ctx: StepContext): Promise<StepPlan> {
   return {
     units,
     inputs,
+    rejects: refusedInputs,
+    check: (completed) => emptinessProblems(recipe, completed, tokenizeUnits, stages),
     finalize: (completed) =>
       finalizeBooks({
         stepDir: ctx.stepDir,

@@ -10,7 +10,7 @@ import { readEpub } from "./sources/epub.js";
 import { readJsonl, type LineRange } from "./sources/jsonl.js";
 import { readParquet, type RowGroupRange } from "./sources/parquet.js";
 import { readTxt } from "./sources/txt.js";
-import type { InputFile, SourceItem } from "./sources/types.js";
+import type { InputFile, RawDocument, SourceItem } from "./sources/types.js";
 
 export type InputFormat = "txt" | "jsonl" | "parquet" | "epub";
 
@@ -57,9 +57,9 @@ export function readerFor(spec: Pick<TokenizeSpec, "file" | "format" | "part" | 
     case "jsonl":
       return readJsonl(file, part.kind === "lines" ? part.range : undefined, spec.maxDocumentBytes);
     case "parquet":
-      return readParquet(file, part.kind === "rowGroups" ? part.range : { start: 0, end: Number.MAX_SAFE_INTEGER });
+      return readParquet(file, part.kind === "rowGroups" ? part.range : { start: 0, end: Number.MAX_SAFE_INTEGER }, spec.maxDocumentBytes);
     case "epub":
-      return readEpub(file);
+      return readEpub(file, spec.maxDocumentBytes);
   }
 }
 
@@ -71,9 +71,10 @@ interface PendingDocument {
 }
 
 /**
- * Reads one part of an input file, cleans each document, tokenizes them with encodeBatch (each
- * document in one piece: the Llama normalizer prefixes "▁" per call, so pieces would change the
- * ids at their seams) and writes documents.arrow (token lists + metadata) and documents.jsonl.
+ * Reads one part of an input file, cleans each document, tokenizes them with encodeDocuments (long
+ * documents in pieces cut where the ids provably stay those of the whole text) and writes
+ * documents.arrow (token lists + metadata) and documents.jsonl. Whatever fails for one record
+ * (cleaning, tokenizing, a reader error) is that record's reject; the rest of the unit goes on.
  * The next batch is read and cleaned while the previous one is being encoded.
  */
 export async function tokenizeUnit(spec: TokenizeSpec): Promise<UnitOutcome> {
@@ -91,29 +92,26 @@ export async function tokenizeUnit(spec: TokenizeSpec): Promise<UnitOutcome> {
 
   const flush = async (docs: PendingDocument[]): Promise<void> => {
     if (docs.length === 0) return;
-    const encoded = tokenizer.encodeBatch(docs.map((d) => d.text));
+    // Long documents are cut at safe boundaries inside encodeDocuments (same ids as one call); a
+    // document the tokenizer refuses becomes its own reject.
+    const encoded = tokenizer.encodeDocuments(docs.map((d) => d.text));
     // Handled below (after the previous batch): this only keeps an early failure from counting as unhandled.
     encoded.catch(() => undefined);
     await inflight; // batches are written in order
-    inflight = encoded.then(async (encodedIds) => {
+    inflight = encoded.then(async (results) => {
       // HF tokenizers turns a literal "<s>" or "</s>" in the text into BOS/EOS ids; such a document
       // would carry a spurious boundary, so it is quarantined rather than silently kept.
-      const kept: number[] = [];
-      encodedIds.forEach((t, i) => {
-        const at = t.findIndex((id) => id === tokenizer.bosId || id === tokenizer.eosId);
-        if (at < 0) kept.push(i);
-        else {
-          const doc = docs[i] as PendingDocument;
-          const reason = `special token in text: the text spells BOS/EOS ("<s>" or "</s>"), token ${at} would be id ${t[at]}`;
-          rejects.push({ ordinal: doc.ordinal, reject: { source: spec.file.name, position: positionOf(doc.entry.provenance), reason } });
-        }
+      const kept: { index: number; ids: Uint32Array }[] = [];
+      results.forEach((r, index) => {
+        const doc = docs[index] as PendingDocument;
+        const at = r.ok ? r.ids.findIndex((id) => id === tokenizer.bosId || id === tokenizer.eosId) : -1;
+        if (r.ok && at < 0) return void kept.push({ index, ids: r.ids });
+        const reason = r.ok ? `special token in text: the text spells BOS/EOS ("<s>" or "</s>"), token ${at} would be id ${r.ids[at]}` : r.reason;
+        rejects.push({ ordinal: doc.ordinal, reject: { source: spec.file.name, position: positionOf(doc.entry.provenance), reason } });
       });
       if (kept.length === 0) return;
-      const tokens: TokenArray[] = kept.map((i) => {
-        const t = encodedIds[i] as Uint32Array;
-        return spec.tokenDtype === "uint16" ? Uint16Array.from(t) : t;
-      });
-      const entries: DocumentEntry[] = kept.map((i, k) => ({ ...(docs[i] as PendingDocument).entry, tokens: (tokens[k] as TokenArray).length }));
+      const tokens: TokenArray[] = kept.map(({ ids }) => (spec.tokenDtype === "uint16" ? Uint16Array.from(ids) : ids));
+      const entries: DocumentEntry[] = kept.map(({ index }, k) => ({ ...(docs[index] as PendingDocument).entry, tokens: (tokens[k] as TokenArray).length }));
       arrow.write({
         document_id: { kind: "utf8", values: entries.map((e) => e.documentId) },
         content_sha256: { kind: "utf8", values: entries.map((e) => e.contentSha256) },
@@ -130,33 +128,20 @@ export async function tokenizeUnit(spec: TokenizeSpec): Promise<UnitOutcome> {
   };
 
   try {
-    for await (const item of readerFor(spec)) {
+    for await (const item of guardedReader(spec)) {
       ordinal += 1;
       if (item.kind === "reject") {
         rejects.push({ ordinal, reject: item.reject });
         continue;
       }
-      const doc = item.document;
-      totals.inputBytes += Buffer.byteLength(doc.text, "utf8");
-      const cleaned = cleanText(doc.text, spec.clean);
-      const provenance = doc.provenanceOf(cleaned.ok ? cleaned.start : 0, cleaned.ok ? cleaned.end : doc.text.length);
-      if (!cleaned.ok) {
-        rejects.push({ ordinal, reject: { source: spec.file.name, position: positionOf(provenance), reason: cleaned.reason } });
+      totals.inputBytes += Buffer.byteLength(item.document.text, "utf8");
+      const pending = prepareDocument(spec, item.document, ordinal);
+      if (pending.kind === "reject") {
+        rejects.push({ ordinal, reject: pending.reject });
         continue;
       }
-      const title = doc.title ?? cleaned.title;
-      const language = doc.language ?? cleaned.language ?? spec.language;
-      const entry: Omit<DocumentEntry, "tokens"> = {
-        documentId: exampleIdOf("book-document", stableStringify(provenance as unknown as JsonValue)),
-        contentSha256: sha256Hex(cleaned.text),
-        chars: cleaned.text.length,
-        provenance,
-        ...(title !== undefined ? { title } : {}),
-        ...(language !== undefined ? { language } : {}),
-        ...(doc.sourceId !== undefined ? { sourceId: doc.sourceId } : {}),
-      };
-      batch.push({ entry, text: cleaned.text, ordinal });
-      batchChars += cleaned.text.length;
+      batch.push(pending.document);
+      batchChars += pending.document.text.length;
       if (batchChars >= spec.batchChars) {
         await flush(batch);
         batch = [];
@@ -173,6 +158,61 @@ export async function tokenizeUnit(spec: TokenizeSpec): Promise<UnitOutcome> {
   }
   rejects.sort((a, b) => a.ordinal - b.ordinal);
   return { result: { documents: totals.documents, tokens: totals.tokens }, rejects: rejects.map((r) => r.reject), metrics: totals };
+}
+
+/**
+ * The reader's items; a reader that throws (an I/O error, a bug on some odd input) costs the rest
+ * of its file part, as one reject naming the file and the error, never the unit.
+ */
+async function* guardedReader(spec: TokenizeSpec): AsyncGenerator<SourceItem> {
+  const reader = readerFor(spec);
+  for (;;) {
+    let next: IteratorResult<SourceItem>;
+    try {
+      next = await reader.next();
+    } catch (err) {
+      yield { kind: "reject", reject: { source: spec.file.name, position: {}, reason: `unreadable: ${errorText(err)} (the rest of this file part is skipped)` } };
+      return;
+    }
+    if (next.done) return;
+    yield next.value;
+  }
+}
+
+/**
+ * Cleans one document and builds its entry. Anything that goes wrong here concerns this record
+ * only, so it becomes this record's reject (with the best position known), never the unit's failure.
+ */
+function prepareDocument(
+  spec: TokenizeSpec,
+  doc: RawDocument,
+  ordinal: number,
+): { kind: "document"; document: PendingDocument } | { kind: "reject"; reject: RejectRecord } {
+  let provenance: DocumentEntry["provenance"] | undefined;
+  try {
+    const cleaned = cleanText(doc.text, spec.clean);
+    provenance = doc.provenanceOf(cleaned.ok ? cleaned.start : 0, cleaned.ok ? cleaned.end : doc.text.length);
+    if (!cleaned.ok) return { kind: "reject", reject: { source: spec.file.name, position: positionOf(provenance), reason: cleaned.reason } };
+    const title = doc.title ?? cleaned.title;
+    const language = doc.language ?? cleaned.language ?? spec.language;
+    const entry: Omit<DocumentEntry, "tokens"> = {
+      documentId: exampleIdOf("book-document", stableStringify(provenance as unknown as JsonValue)),
+      contentSha256: sha256Hex(cleaned.text),
+      chars: cleaned.text.length,
+      provenance,
+      ...(title !== undefined ? { title } : {}),
+      ...(language !== undefined ? { language } : {}),
+      ...(doc.sourceId !== undefined ? { sourceId: doc.sourceId } : {}),
+    };
+    return { kind: "document", document: { entry, text: cleaned.text, ordinal } };
+  } catch (err) {
+    const position = provenance ? positionOf(provenance) : {};
+    return { kind: "reject", reject: { source: spec.file.name, position, reason: `cannot process record: ${errorText(err)}` } };
+  }
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
 
 /** A reject position from a document's provenance. */

@@ -1,10 +1,11 @@
-import { readFile } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
-import { dirname, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { checkSlice, ConfigError, createLogger, runStep, sha256Hex, type Step, type StepReport, type TaskSlice } from "@lwm/core";
 import { formatZodError, Recipe } from "@lwm/schemas";
 import { reportHint } from "../report-hint.js";
+import { errorMessage, isSystemError, joinNegativeValues, withoutBom } from "../args.js";
 
 /**
  * The step registry, in pipeline order. Adding a step is one entry: its name (as `--steps` names
@@ -15,13 +16,16 @@ export const STEPS: ReadonlyArray<{ name: string; load: () => Promise<Step> }> =
   { name: "pack", load: async () => (await import("@lwm/pack")).packStep },
 ];
 
+/** More threads than cores only adds workers that wait; four times the cores leaves room for oversubscription. */
+const MAX_THREADS = 4 * availableParallelism();
+
 const USAGE = `usage: lwm run <recipe.json> [--out DIR] [--steps books,...] [--task-index i --task-count n] [--threads N] [--json] [--progress-seconds S]
 
   --out DIR            output root (default: ./out); step files go to DIR/work/<step>/
   --steps a,b          run only these steps (default: all: ${STEPS.map((s) => s.name).join(",")})
   --task-index i       run only slice i of n of every step's units (Slurm arrays, indexed Jobs);
   --task-count n       no finalize: run once more without them to finalize
-  --threads N          CPU threads in all (default: ${availableParallelism()}, this machine's)
+  --threads N          CPU threads in all (default: ${availableParallelism()}, this machine's; at most ${MAX_THREADS})
   --json               print the step reports as JSON on stdout
   --progress-seconds S seconds between progress lines on stderr (default 10)
 `;
@@ -29,20 +33,17 @@ const USAGE = `usage: lwm run <recipe.json> [--out DIR] [--steps books,...] [--t
 export async function run(argv: string[]): Promise<number> {
   let args;
   try {
-    args = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        out: { type: "string" },
-        steps: { type: "string" },
-        "task-index": { type: "string" },
-        "task-count": { type: "string" },
-        threads: { type: "string" },
-        json: { type: "boolean", default: false },
-        "progress-seconds": { type: "string" },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    });
+    const options = {
+      out: { type: "string" },
+      steps: { type: "string" },
+      "task-index": { type: "string" },
+      "task-count": { type: "string" },
+      threads: { type: "string" },
+      json: { type: "boolean", default: false },
+      "progress-seconds": { type: "string" },
+      help: { type: "boolean", short: "h", default: false },
+    } as const;
+    args = parseArgs({ args: joinNegativeValues(argv, options), allowPositionals: true, options });
   } catch (err) {
     process.stderr.write(`lwm run: ${err instanceof Error ? err.message : String(err)}\n\n${USAGE}`);
     return 2;
@@ -59,12 +60,13 @@ export async function run(argv: string[]): Promise<number> {
   if (positionals.length !== 1) return usage("give exactly one recipe file");
   const recipePath = resolve(positionals[0] as string);
 
-  const int = (name: string, text: string | undefined, min: number): number | undefined | Error => {
+  const int = (name: string, text: string | undefined, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined | Error => {
     if (text === undefined) return undefined;
     const n = Number(text);
-    return Number.isInteger(n) && n >= min ? n : new Error(`--${name} must be an integer >= ${min}, got "${text}"`);
+    if (Number.isInteger(n) && n >= min && n <= max) return n;
+    return new Error(`--${name} must be an integer ${max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`}, got "${text}"`);
   };
-  const threads = int("threads", values.threads, 1) ?? availableParallelism();
+  const threads = int("threads", values.threads, 1, MAX_THREADS) ?? Math.min(availableParallelism(), MAX_THREADS);
   const index = int("task-index", values["task-index"], 0);
   const count = int("task-count", values["task-count"], 1);
   const progressSeconds = int("progress-seconds", values["progress-seconds"], 0) ?? 10;
@@ -81,6 +83,7 @@ export async function run(argv: string[]): Promise<number> {
   }
 
   const wanted = values.steps === undefined ? STEPS.map((s) => s.name) : values.steps.split(",").map((s) => s.trim()).filter(Boolean);
+  if (wanted.length === 0) return usage(`--steps names no step; known: ${STEPS.map((s) => s.name).join(", ")}`);
   const unknown = wanted.filter((name) => !STEPS.some((s) => s.name === name));
   if (unknown.length > 0) return usage(`unknown step(s) ${unknown.join(", ")}; known: ${STEPS.map((s) => s.name).join(", ")}`);
 
@@ -93,7 +96,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = JSON.parse(withoutBom(text));
   } catch (err) {
     process.stderr.write(`lwm run: ${recipePath} is not JSON: ${(err as Error).message}\n`);
     return 1;
@@ -106,6 +109,11 @@ export async function run(argv: string[]): Promise<number> {
 
   const logger = createLogger({ level: process.env.LWM_LOG_LEVEL === "debug" ? "debug" : "info" });
   const outDir = resolve(values.out ?? "out");
+  const outProblem = await writableFolderProblem(outDir);
+  if (outProblem) {
+    process.stderr.write(`lwm run: cannot write the output folder ${outDir}: ${outProblem}\n`);
+    return 2;
+  }
   const steps = await Promise.all(STEPS.filter((s) => wanted.includes(s.name)).map((s) => s.load()));
   // Native pools read their sizes from the environment once per process: set them before any step runs.
   for (const step of steps) {
@@ -162,6 +170,11 @@ export async function run(argv: string[]): Promise<number> {
         process.stderr.write(`lwm run: invalid recipe\n  ${recipePath}: ${err.message}\n`);
         return 1;
       }
+      // The file system refused (disk full, read-only, permissions): say so, without a stack trace.
+      if (isSystemError(err)) {
+        process.stderr.write(`lwm run: ${step.name}: ${errorMessage(err)}\n`);
+        return 2;
+      }
       throw err;
     }
   }
@@ -170,10 +183,36 @@ export async function run(argv: string[]): Promise<number> {
   else {
     for (const r of reports) {
       process.stdout.write(
-        `${r.step}: ${r.ok ? "ok" : "FAILED"}; units ${r.units.executed} run, ${r.units.skipped} done before, ${r.units.failed} failed; ${r.rejects.total} rejects; ${r.finalized ? "finalized" : "not finalized (slice)"}; ${(r.timeMs / 1000).toFixed(1)}s\n`,
+        `${r.step}: ${r.ok ? "ok" : "FAILED"}; units ${r.units.executed} run, ${r.units.skipped} done before, ${r.units.failed} failed; ${r.rejects.total} rejects; ${r.finalized ? "finalized" : r.slice ? `not finalized (slice ${r.slice.index}/${r.slice.count})` : "not finalized (failed)"}; ${(r.timeMs / 1000).toFixed(1)}s\n`,
       );
     }
   }
   (values.json ? process.stderr : process.stdout).write(reportHint(values.out ?? "out"));
   return code;
+}
+
+/**
+ * Why the output folder cannot be used (it is a file, read-only, not permitted…), or null. Checked
+ * before any work by creating and removing a probe file, so the message names the folder and the
+ * system's reason rather than whichever write happened to fail first.
+ */
+async function writableFolderProblem(dir: string): Promise<string | null> {
+  try {
+    await mkdir(dir, { recursive: true });
+    const probe = join(dir, `.lwm-write-probe-${process.pid}`);
+    await writeFile(probe, "");
+    await rm(probe);
+    return null;
+  } catch (err) {
+    const code = isSystemError(err) ? err.code : undefined;
+    const why: Record<string, string> = {
+      EEXIST: "a file of that name exists (give a folder)",
+      ENOTDIR: "a file of that name, or on its path, exists (give a folder)",
+      EACCES: "permission denied",
+      EPERM: "operation not permitted",
+      EROFS: "the file system is read-only",
+      ENOSPC: "no space left on the device",
+    };
+    return (code && why[code]) ?? errorMessage(err);
+  }
 }

@@ -11,9 +11,9 @@
 import { readFile } from "node:fs/promises";
 import { formatZodError, Recipe } from "@lwm/schemas";
 import { createEngine, PlanError, planTraining, train } from "@lwm/trainer";
-import { errorMessage, isSystemError, parseCommandLine, usageError, wholeNumber } from "../args.js";
 import { defaultRunDir } from "../run-dir.js";
 import { reportHint } from "../report-hint.js";
+import { errorMessage, isSystemError, parseCommandLine, usageError, wholeNumber, withoutBom } from "../args.js";
 
 const USAGE =
   "usage: lwm train <recipe.json> [--stages a,b] [--workers P] [--layout zigzag|balanced|contiguous] [--backend onnx|reference]\n" +
@@ -51,7 +51,7 @@ export async function run(argv: string[]): Promise<number> {
 
   let json: unknown;
   try {
-    json = JSON.parse(await readFile(recipePath, "utf8"));
+    json = JSON.parse(withoutBom(await readFile(recipePath, "utf8")));
   } catch (err) {
     return fail(`${recipePath}: ${isSystemError(err) && err.code === "ENOENT" ? "no such file" : errorMessage(err)}`);
   }

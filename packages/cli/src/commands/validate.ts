@@ -2,8 +2,9 @@
  * `lwm validate <shard|dir|manifest> [--json] [--max-errors N]` — proves shards correct: every
  * rule of schemas/FORMAT.md on every row. Exit 0 valid, 1 invalid, 2 usage or I/O error.
  */
+import { stat } from "node:fs/promises";
 import { validate, ValidateTargetError, type ValidationReport } from "@lwm/shards";
-import { isSystemError, parseCommandLine, usageError, wholeNumber } from "../args.js";
+import { errorMessage, isSystemError, parseCommandLine, usageError, wholeNumber } from "../args.js";
 
 const USAGE = "usage: lwm validate <shard.arrow|dir|manifest.json> [--json] [--max-errors N]\n";
 
@@ -26,9 +27,13 @@ export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = cl;
   const maxErrors = values["max-errors"] === undefined ? 100 : wholeNumber(values["max-errors"]);
   if (maxErrors === null) return usageError("validate", `--max-errors must be a non-negative integer, got ${values["max-errors"]}`);
+  const target = positionals[0]!;
+  // Only regular files and folders are read: a FIFO or a device would hang the validator or never end.
+  const kind = await targetKind(target);
+  if (kind !== "file" && kind !== "folder") return usageError("validate", `${target}: ${kind}`);
   let report: ValidationReport;
   try {
-    report = await validate(positionals[0]!, { maxErrors });
+    report = await validate(target, { maxErrors });
   } catch (err) {
     // A target that is not shards, or one the file system cannot read: nothing was validated.
     if (err instanceof ValidateTargetError || isSystemError(err)) return usageError("validate", err.message);
@@ -36,4 +41,18 @@ export async function run(argv: string[]): Promise<number> {
   }
   process.stdout.write(values.json ? JSON.stringify(report) + "\n" : humanReport(report));
   return report.ok ? 0 : 1;
+}
+
+/** "file", "folder", or why the target cannot be validated. */
+async function targetKind(path: string): Promise<string> {
+  let info;
+  try {
+    info = await stat(path);
+  } catch (err) {
+    return isSystemError(err) && err.code === "ENOENT" ? "no such file or folder" : errorMessage(err);
+  }
+  if (info.isFile()) return "file";
+  if (info.isDirectory()) return "folder";
+  const what = info.isFIFO() ? "a FIFO (named pipe)" : info.isCharacterDevice() ? "a character device" : info.isBlockDevice() ? "a block device" : info.isSocket() ? "a socket" : "something else";
+  return `not a regular file or folder: it is ${what}`;
 }

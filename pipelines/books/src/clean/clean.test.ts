@@ -85,3 +85,12 @@ describe("cleanText", () => {
     expect(again.ok && again.text).toBe(r.text);
   });
 });
+
+describe("a Gutenberg file with no body", () => {
+  it("is rejected, not kept with its licence", () => {
+    const text = pgBook("").replace("Produced by Someone Kind\n\n", "");
+    expect(cleanText(text, opts)).toEqual({ ok: false, reason: "no body between the Gutenberg markers" });
+    // With the producer credits between the markers, there is still no body.
+    expect(cleanText(pgBook(""), opts)).toEqual({ ok: false, reason: "no body between the Gutenberg markers" });
+  });
+});

@@ -37,7 +37,10 @@ export function cleanText(decoded: string, options: CleanOptions): CleanResult {
 
   const frame = options.stripGutenberg ? findGutenbergFrame(text) : { start: 0, end: text.length };
   const cleaned = normalizeBody(text.slice(frame.start, frame.end));
-  if (cleaned.length === 0) return { ok: false, reason: "empty after cleaning" };
+  if (cleaned.length === 0) {
+    const framed = "found" in frame && frame.found.start && frame.found.end;
+    return { ok: false, reason: framed ? "no body between the Gutenberg markers" : "empty after cleaning" };
+  }
   if (cleaned.length < options.minChars) return { ok: false, reason: `too short after cleaning: ${cleaned.length} chars < minChars ${options.minChars}` };
   const out: CleanResult = { ok: true, text: cleaned, start: frame.start + bom, end: frame.end + bom };
   if ("title" in frame && frame.title) out.title = frame.title;

@@ -85,7 +85,9 @@ function skipCredits(text: string, from: number): number {
     blank.lastIndex = paraStart;
     const m = blank.exec(text);
     const paraEnd = m ? m.index + 1 : text.length;
-    if (!CREDIT_PARAGRAPH.test(text.slice(paraStart, paraEnd))) return at;
+    const paragraph = text.slice(paraStart, paraEnd);
+    // The END marker right after START (a file with no body) is never a credit: the frame ends there.
+    if (END_MARKER.test(paragraph) || !CREDIT_PARAGRAPH.test(paragraph)) return at;
     at = m ? m.index + m[0].length : text.length;
   }
   return at;

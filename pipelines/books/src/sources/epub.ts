@@ -1,10 +1,12 @@
-import { readFile } from "node:fs/promises";
 import { posix } from "node:path";
 import { unzipSync } from "fflate";
 import { parse, type HTMLElement } from "node-html-parser";
 import { decodeUtf8 } from "../clean/utf8.js";
 import { languageCode } from "../clean/gutenberg.js";
+import { openRegularFile } from "./byte-stream.js";
 import { reject, type InputFile, type SourceItem } from "./types.js";
+
+class EpubTooLargeError extends Error {}
 
 export interface EpubBook {
   /** Zip entry names of the spine documents, in reading order. */
@@ -19,11 +21,21 @@ export interface EpubBook {
  * Reads an EPUB: META-INF/container.xml → the OPF package → manifest + spine → XHTML documents in
  * spine order, each turned into text with node-html-parser (block elements end lines).
  */
-export function parseEpub(bytes: Uint8Array): EpubBook {
+export function parseEpub(bytes: Uint8Array, maxBytes = Number.MAX_SAFE_INTEGER): EpubBook {
   let files: Record<string, Uint8Array>;
+  // Entries are inflated into buffers of their declared size, so bounding the declared sizes
+  // bounds memory (a zip bomb is refused before anything is inflated).
+  let declared = 0;
   try {
-    files = unzipSync(bytes);
+    files = unzipSync(bytes, {
+      filter: (entry) => {
+        declared += entry.originalSize;
+        if (declared > maxBytes) throw new EpubTooLargeError(`entries inflate to more than maxDocumentBytes ${maxBytes} bytes (at ${entry.name})`);
+        return true;
+      },
+    });
   } catch (err) {
+    if (err instanceof EpubTooLargeError) throw err;
     throw new Error(`not a readable zip archive (${err instanceof Error ? err.message : String(err)})`);
   }
   const text = (name: string): string => {
@@ -66,13 +78,21 @@ export function epubText(book: Pick<EpubBook, "texts">): string {
   return book.texts.map((t) => t.trim()).filter((t) => t.length > 0).join("\n\n");
 }
 
-export async function* readEpub(file: InputFile): AsyncGenerator<SourceItem> {
-  const bytes = await readFile(file.path);
+export async function* readEpub(file: InputFile, maxBytes: number): AsyncGenerator<SourceItem> {
+  const { handle, size } = await openRegularFile(file.path);
+  let bytes: Buffer;
+  try {
+    if (size > maxBytes) return yield reject(file.name, {}, `file too large for one document: ${size} bytes > maxDocumentBytes ${maxBytes}`);
+    bytes = await handle.readFile();
+  } finally {
+    await handle.close();
+  }
   if (bytes.byteLength === 0) return yield reject(file.name, {}, "empty file");
   let book: EpubBook;
   try {
-    book = parseEpub(bytes);
+    book = parseEpub(bytes, maxBytes);
   } catch (err) {
+    if (err instanceof EpubTooLargeError) return yield reject(file.name, {}, `EPUB too large: ${err.message}`);
     return yield reject(file.name, {}, `corrupt EPUB: ${err instanceof Error ? err.message : String(err)}`);
   }
   yield {

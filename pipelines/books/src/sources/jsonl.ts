@@ -1,6 +1,6 @@
 import { open } from "node:fs/promises";
 import { decodeUtf8 } from "../clean/utf8.js";
-import { compressionOf, decompress, fileChunks, lines } from "./byte-stream.js";
+import { compressionOf, decompress, fileChunks, lines, NotRegularFileError } from "./byte-stream.js";
 import { reject, stringField, type InputFile, type SourceItem } from "./types.js";
 
 /** Lines [firstLine, …) whose first byte lies in [start, end) of an uncompressed file. */
@@ -22,21 +22,28 @@ export async function* readJsonl(file: InputFile, range?: LineRange, maxRecordBy
   let lineNo = range?.firstLine ?? 0;
   let sawAny = false;
   try {
-    for await (const line of lines(chunks, range?.start ?? 0)) {
+    for await (const line of lines(chunks, range?.start ?? 0, maxRecordBytes)) {
       sawAny = true;
-      const item =
-        line.bytes.length > maxRecordBytes
-          ? reject(file.name, { line: lineNo, bytes: { start: line.start, end: line.end } }, `record too large: ${line.bytes.length} bytes > maxDocumentBytes ${maxRecordBytes}`)
-          : parseLine(file, line.bytes, lineNo, { start: line.start, end: line.end });
+      // A byte-order mark opens the first line of a file written by some Windows tools: not part of the record.
+      const bom = lineNo === 0 && hasBom(line.bytes) ? 3 : 0;
+      const item = line.tooLong
+        ? reject(file.name, { line: lineNo, bytes: { start: line.start, end: line.end } }, `record too large: ${line.end - line.start} bytes > maxDocumentBytes ${maxRecordBytes}`)
+        : parseLine(file, line.bytes.subarray(bom), lineNo, { start: line.start + bom, end: line.end });
       if (item) yield item;
       lineNo += 1;
     }
   } catch (err) {
-    const what = compression === "none" ? "unreadable file" : `corrupt ${compression} stream`;
+    // A file the system cannot read is "unreadable"; an error of the decoder is a corrupt stream.
+    const systemError = err instanceof NotRegularFileError || (err instanceof Error && typeof (err as NodeJS.ErrnoException).code === "string" && !(err as NodeJS.ErrnoException).code?.startsWith("ERR_"));
+    const what = compression === "none" || systemError ? "unreadable file" : `corrupt ${compression} stream`;
     yield reject(file.name, { line: lineNo }, `${what}: ${err instanceof Error ? err.message : String(err)} (lines from here on skipped)`);
     return;
   }
   if (!sawAny && (range === undefined || range.start === 0)) yield reject(file.name, {}, "empty file");
+}
+
+function hasBom(bytes: Uint8Array): boolean {
+  return bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf;
 }
 
 function parseLine(file: InputFile, bytes: Uint8Array, line: number, span: { start: number; end: number }): SourceItem | null {

@@ -1,6 +1,7 @@
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, parquetSchema, type FileMetaData } from "hyparquet";
 import { compressors } from "hyparquet-compressors";
 import { decodeUtf8 } from "../clean/utf8.js";
+import { openRegularFile } from "./byte-stream.js";
 import { reject, type InputFile, type SourceItem } from "./types.js";
 
 /** Row groups [start, end) of one Parquet file: a unit's share. */
@@ -44,14 +45,18 @@ export async function rowGroupRanges(path: string, unitBytes: number): Promise<R
  * from hyparquet-compressors). Strings are read as bytes and decoded strictly, so invalid UTF-8 is
  * quarantined rather than replaced. A file that cannot be read, or lacks the text column, is one reject.
  */
-export async function* readParquet(file: InputFile, range: RowGroupRange): AsyncGenerator<SourceItem> {
+export async function* readParquet(file: InputFile, range: RowGroupRange, maxBytes = Number.MAX_SAFE_INTEGER): AsyncGenerator<SourceItem> {
   let metadata: FileMetaData;
+  const { handle, size } = await openRegularFile(file.path);
+  await handle.close();
+  if (size === 0) return yield reject(file.name, {}, "empty file");
   const buffer = await asyncBufferFromFile(file.path);
   try {
     metadata = await parquetMetadataAsync(buffer);
   } catch (err) {
     return yield reject(file.name, {}, `unreadable Parquet file: ${message(err)}`);
   }
+  if (range.start === 0 && Number(metadata.num_rows) === 0) return yield reject(file.name, {}, "no rows: the Parquet file is empty");
   const columns = new Set(parquetSchema(metadata).children.map((c) => c.element.name));
   if (!columns.has(file.fields.text)) {
     return yield reject(file.name, {}, `missing text column "${file.fields.text}" (columns: ${[...columns].join(", ")})`);
@@ -62,7 +67,11 @@ export async function* readParquet(file: InputFile, range: RowGroupRange): Async
   let rowStart = 0;
   for (let g = 0; g < metadata.row_groups.length; g += 1) {
     const rows = Number((metadata.row_groups[g] as FileMetaData["row_groups"][number]).num_rows);
-    if (g >= range.start && g < range.end) {
+    const declared = Number((metadata.row_groups[g] as FileMetaData["row_groups"][number]).total_byte_size);
+    if (g >= range.start && g < range.end && declared > maxBytes) {
+      // Pages are inflated into buffers of their declared sizes: refuse before reading anything.
+      yield reject(file.name, { rowGroup: g }, `row group too large: ${declared} bytes uncompressed > maxDocumentBytes ${maxBytes}`);
+    } else if (g >= range.start && g < range.end) {
       let records: Record<string, unknown>[];
       try {
         records = await parquetReadObjects({ file: buffer, metadata, columns: [...new Set(wanted)], rowStart, rowEnd: rowStart + rows, compressors, utf8: false });
@@ -82,14 +91,10 @@ export async function* readParquet(file: InputFile, range: RowGroupRange): Async
 
 function toDocument(file: InputFile, record: Record<string, unknown>, rowGroup: number, row: number): SourceItem | null {
   const position = { rowGroup, row };
-  const text = fieldText(record[file.fields.text]);
+  const text = fieldText(record[file.fields.text], file.fields.text);
   if (text === null) return reject(file.name, position, `null text in column "${file.fields.text}"`);
   if (!text.ok) return reject(file.name, position, text.reason);
-  const optional = (field: string | undefined): string | undefined => {
-    if (!field) return undefined;
-    const v = fieldText(record[field]);
-    return v && v.ok ? v.text : undefined;
-  };
+  const optional = (field: string | undefined): string | undefined => (field ? metadataText(record[field]) : undefined);
   const sourceId = optional(file.fields.id);
   const title = optional(file.fields.title);
   const language = optional(file.fields.language);
@@ -105,13 +110,26 @@ function toDocument(file: InputFile, record: Record<string, unknown>, rowGroup: 
   };
 }
 
-/** A Parquet cell as text: byte arrays decoded strictly; numbers and bigints printed; else rejected. */
-function fieldText(value: unknown): { ok: true; text: string } | { ok: false; reason: string } | null {
+/**
+ * A Parquet cell as text: byte arrays decoded strictly, strings kept; anything else is rejected, as
+ * a JSONL text field that is not a string is (a number is not a document).
+ */
+function fieldText(value: unknown, column: string): { ok: true; text: string } | { ok: false; reason: string } | null {
   if (value === null || value === undefined) return null;
   if (value instanceof Uint8Array) return decodeUtf8(value);
   if (typeof value === "string") return { ok: true, text: value };
-  if (typeof value === "number" || typeof value === "bigint") return { ok: true, text: String(value) };
-  return { ok: false, reason: `text column holds ${typeof value}, not a string` };
+  return { ok: false, reason: `text column "${column}" is not a string (it holds a ${typeof value})` };
+}
+
+/** An optional metadata cell (id, title, language) as text: strings, and numbers printed (ids often are). */
+function metadataText(value: unknown): string | undefined {
+  if (value instanceof Uint8Array) {
+    const d = decodeUtf8(value);
+    return d.ok ? d.text : undefined;
+  }
+  if (typeof value === "string") return value;
+  if (typeof value === "number" || typeof value === "bigint") return String(value);
+  return undefined;
 }
 
 function message(err: unknown): string {

@@ -9,6 +9,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(argv
   validate: { summary: "prove shards correct: lwm validate <shard|dir|manifest> [--json]", load: () => import("./commands/validate.js") },
   inspect: { summary: "show what shards hold: lwm inspect <shard|dir|manifest> [--row N] [--json]", load: () => import("./commands/inspect.js") },
   train: { summary: "progressive RingAttention training: lwm train <recipe.json> [--stages a,b] [--workers P] [--resume] [--init HF_DIR] [--out DIR]", load: () => import("./commands/train.js") },
+  vqgan: { summary: "vision tokenizer: lwm vqgan build|fit|encode|decode (frames ↔ VQGAN codes)", load: () => import("./commands/vqgan.js") },
   eval: { summary: "evaluate a checkpoint: lwm eval needle --checkpoint DIR --haystack FILES [--lengths ..] [--depths ..]", load: () => import("./commands/eval.js") },
 };
 

@@ -114,21 +114,23 @@ export class GraphBuilder {
    * data file beside it that onnxruntime reads when the session is created from the model's path.
    */
   initializer(data: InitData, dims: readonly number[], external?: ExternalRef): V {
-    const name = `${this.prefix}w${this.counter++}`;
     const count = dims.reduce((a, b) => a * b, 1);
     if (count !== data.length) throw new Error(`onnx builder (${this.name}): initializer has ${data.length} values for dims [${dims.join(", ")}]`);
-    const tensor: Record<string, unknown> = { name, data_type: elemTypeOf(data), dims: [...dims] };
-    if (external) {
-      tensor.data_location = DATA_LOCATION_EXTERNAL;
-      tensor.external_data = [
-        { key: "location", value: external.file },
-        { key: "offset", value: String(external.offset) },
-        { key: "length", value: String(external.length) },
-      ];
-    } else {
-      tensor.raw_data = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-    }
-    this.inits.push(tensor);
+    if (external) return this.externalInitializer(elemTypeOf(data), dims, external);
+    const name = `${this.prefix}w${this.counter++}`;
+    this.inits.push({ name, data_type: elemTypeOf(data), dims: [...dims], raw_data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) });
+    return name;
+  }
+
+  /** A constant whose little-endian bytes are already in a file beside the model (e.g. a safetensors file). */
+  externalInitializer(elemType: number | ElemType, dims: readonly number[], ref: ExternalRef): V {
+    const name = `${this.prefix}w${this.counter++}`;
+    const external_data = [
+      { key: "location", value: ref.file },
+      { key: "offset", value: String(ref.offset) },
+      { key: "length", value: String(ref.length) },
+    ];
+    this.inits.push({ name, data_type: typeof elemType === "number" ? elemType : ELEM[elemType], dims: [...dims], data_location: DATA_LOCATION_EXTERNAL, external_data });
     return name;
   }
 

@@ -112,7 +112,9 @@ export async function* decodeFrames(file: string, opts: DecodeOptions = {}): Asy
   };
 
   const { ffmpeg: ffmpegPath } = ffmpegBinaries();
-  const out = new PassThrough({ highWaterMark: frameBytes });
+  // No 'close' event: fluent-ffmpeg kills ffmpeg 20 ms after its output stream closes and reports
+  // "Output stream closed", which on a loaded machine can come before ffmpeg's own clean exit.
+  const out = new PassThrough({ highWaterMark: frameBytes, emitClose: false, autoDestroy: false });
   let stopping = false;
   const stderrTail: string[] = [];
   let timeBase: [number, number] | null = null;

@@ -24,9 +24,12 @@ const run = promisify(execFile);
 const bins = ffmpegBinaries();
 console.log(`ffmpeg: ${bins.ffmpeg} (${bins.source.ffmpeg}); all frames, 256×256 rgb24; best of ${reps}`);
 
+// Warm-up: fluent-ffmpeg checks ffmpeg's formats once per process (seconds on a loaded machine).
+const clips = readdirSync(dir).filter((f) => /\.(mp4|webm)$/.test(f)).sort();
+for await (const _ of decodeFrames(join(dir, clips[0]!), { maxFrames: 1 }));
 let oursFrames = 0, oursS = 0, bareS = 0;
 console.log("clip | frames | ours fps | bare ffmpeg fps | ratio");
-for (const name of readdirSync(dir).filter((f) => /\.(mp4|webm)$/.test(f)).sort()) {
+for (const name of clips) {
   const file = join(dir, name);
   const plan = await planDecode(file);
   let ours = Infinity, bare = Infinity, frames = 0;

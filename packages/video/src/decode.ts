@@ -5,6 +5,7 @@
  * by the pipe, whatever the clip's length. fluent-ffmpeg builds and runs the command; it stays
  * behind this module (it is archived upstream).
  */
+import { spawnSync } from "node:child_process";
 import { PassThrough } from "node:stream";
 import ffmpeg from "fluent-ffmpeg";
 import { ffmpegBinaries } from "./binaries.js";
@@ -91,6 +92,21 @@ export async function planDecode(file: string, opts: DecodeOptions = {}): Promis
 }
 
 // showinfo prints pts_time with 6 significant digits; pts × the input time base is exact.
+/**
+ * showinfo without its per-frame checksums and plane statistics where ffmpeg has the option
+ * (`checksum`, ffmpeg ≥ 5.0; the npm-shipped 2018 build lacks it).
+ */
+const showinfoByBinary = new Map<string, string>();
+function showinfoFilter(ffmpegPath: string): string {
+  let f = showinfoByBinary.get(ffmpegPath);
+  if (!f) {
+    const help = spawnSync(ffmpegPath, ["-hide_banner", "-h", "filter=showinfo"], { encoding: "utf8" }).stdout ?? "";
+    f = /\bchecksum\b/.test(help) ? "showinfo=checksum=0" : "showinfo";
+    showinfoByBinary.set(ffmpegPath, f);
+  }
+  return f;
+}
+
 const PTS = /Parsed_showinfo.*?\bn:\s*\d+\s+pts:\s*(-?\d+)\s+pts_time:\s*(\S+)/;
 const TIME_BASE = /Parsed_showinfo.*?config in time_base:\s*(\d+)\/(\d+)/;
 
@@ -120,8 +136,8 @@ export async function* decodeFrames(file: string, opts: DecodeOptions = {}): Asy
   let timeBase: [number, number] | null = null;
   const command = ffmpeg(file)
     .setFfmpegPath(ffmpegPath)
-    .inputOptions(plan.args.input)
-    .videoFilters([...plan.args.filters, "showinfo"])
+    .inputOptions([...plan.args.input, "-nostats"])
+    .videoFilters([...plan.args.filters, showinfoFilter(ffmpegPath)])
     .outputOptions(plan.args.output)
     .on("stderr", (line: string) => {
       const m = PTS.exec(line);
@@ -151,32 +167,32 @@ export async function* decodeFrames(file: string, opts: DecodeOptions = {}): Asy
   command.pipe(out, { end: true });
 
   let ordinal = 0;
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
+  // Each byte is copied once, from the pipe's chunk into the frame it belongs to.
+  let rgb = new Uint8Array(frameBytes);
+  let filled = 0;
   const lastPts = () => (ordinal > 0 ? (times[ordinal - 1] ?? 0) : (opts.window?.startS ?? 0));
   try {
     for await (const chunk of out as AsyncIterable<Buffer>) {
-      pending.push(chunk);
-      pendingBytes += chunk.length;
-      while (pendingBytes >= frameBytes) {
-        const all = pending.length === 1 ? pending[0]! : Buffer.concat(pending);
-        const rgb = new Uint8Array(frameBytes);
-        rgb.set(all.subarray(0, frameBytes));
-        const rest = all.subarray(frameBytes);
-        pending = rest.length ? [rest] : [];
-        pendingBytes = rest.length;
+      for (let at = 0; at < chunk.length; ) {
+        const n = Math.min(frameBytes - filled, chunk.length - at);
+        rgb.set(chunk.subarray(at, at + n), filled);
+        filled += n;
+        at += n;
+        if (filled < frameBytes) break;
         // showinfo logs a frame before ffmpeg writes it, but the two pipes are read independently.
         while (times.length <= ordinal && !finished) await new Promise<void>((r) => (timeWaiter = r));
         const ptsS = times[ordinal];
         if (ptsS === undefined) throw new DecodeFailedError(file, lastPts(), "frame without a timestamp in ffmpeg's log");
         yield { ordinal, sourceIndex: plan.indices?.[ordinal] ?? null, ptsS, rgb };
         ordinal++;
+        rgb = new Uint8Array(frameBytes);
+        filled = 0;
       }
     }
     if (!finished) await new Promise<void>((r) => (finishWaiter = r));
     const done = finished as unknown as { err: Error | null; stderr: string };
     if (done.err) throw new DecodeFailedError(file, lastPts(), lastLine(done.err.message));
-    if (pendingBytes > 0) throw new DecodeFailedError(file, lastPts(), `ffmpeg stopped inside a frame (${pendingBytes} of ${frameBytes} bytes)`);
+    if (filled > 0) throw new DecodeFailedError(file, lastPts(), `ffmpeg stopped inside a frame (${filled} of ${frameBytes} bytes)`);
     if (plan.expectedFrames !== null && ordinal < plan.expectedFrames) {
       throw new DecodeFailedError(file, lastPts(), `expected ${plan.expectedFrames} frames, ffmpeg produced ${ordinal}`);
     }

@@ -7,6 +7,7 @@
 import * as ort from "onnxruntime-node";
 import { createHash } from "node:crypto";
 import { PATCH_DIM, patchAssignGraph } from "./patch-model.js";
+import { prng } from "./prng.js";
 
 export interface KMeansOptions {
   codes: number;
@@ -16,17 +17,6 @@ export interface KMeansOptions {
   onIteration?: (info: { iteration: number; iterations: number; changed: number; seconds: number }) => void;
 }
 
-/** mulberry32, for the seeded initial order. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Up to `k` distinct patches, in a seeded random order. */
 function initialCentres(patches: Uint8Array, k: number, seed: number): Uint8Array {

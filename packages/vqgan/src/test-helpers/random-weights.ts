@@ -4,18 +4,9 @@ import { join } from "node:path";
 import { writeSafetensors, type Tensor } from "@lwm/trainer";
 import type { VqModelConfig } from "../config.js";
 import { vqModelShapes } from "../names.js";
+import { prng } from "../prng.js";
 
-/** mulberry32: a small seeded PRNG (uniform in [0, 1)). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng };
 
 export async function writeRandomVqModel(dir: string, config: VqModelConfig, seed = 1): Promise<void> {
   const rand = prng(seed);

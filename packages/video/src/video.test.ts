@@ -84,9 +84,12 @@ describe("sampling by index: floor(linspace(0, n-1, N))", () => {
 
   it("samples a variable-frame-rate file by its own timestamps", async () => {
     const all = await ffprobeFrameTimes(at("vfr.mp4"));
-    expect(all).toHaveLength(70);
+    // 70 frames with Debian's ffmpeg 5.1; the npm-shipped 2018 build writes 68. Both are VFR.
+    const gaps = all.slice(1).map((t, k) => t - all[k]!);
+    expect(Math.min(...gaps)).toBeLessThan(0.06);
+    expect(Math.max(...gaps)).toBeGreaterThan(0.08);
     const frames = await decodeAll(at("vfr.mp4"), { sampling: { frames: 9 } });
-    expectTimes(frames.map((f) => f.ptsS), linspaceIndices(70, 9).map((i) => all[i]));
+    expectTimes(frames.map((f) => f.ptsS), linspaceIndices(all.length, 9).map((i) => all[i]));
   }, 60_000);
 
   it("a clip window seeks and samples the frames inside it", async () => {

@@ -11,6 +11,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(argv
   inspect: { summary: "show what shards hold: lwm inspect <shard|dir|manifest> [--row N] [--json]", load: () => import("./commands/inspect.js") },
   train: { summary: "progressive RingAttention training: lwm train <recipe.json> [--stages a,b] [--workers P] [--resume] [--init HF_DIR] [--out DIR]", load: () => import("./commands/train.js") },
   report: { summary: "one HTML page of a dataset and its runs: lwm report <out dir> [--runs DIR…] [--out report.html] [--no-validate]", load: () => import("./commands/report.js") },
+  vqgan: { summary: "vision tokenizer: lwm vqgan build|fit|encode|decode (frames ↔ VQGAN codes)", load: () => import("./commands/vqgan.js") },
   eval: { summary: "evaluate a checkpoint: lwm eval needle --checkpoint DIR --haystack FILES [--lengths ..] [--depths ..]", load: () => import("./commands/eval.js") },
 };
 

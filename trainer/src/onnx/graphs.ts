@@ -6,7 +6,7 @@
  * (nc = n / C query/key chunks of C tokens), so a chunk is one contiguous [h, C, hd] slice.
  * Row statistics of the online softmax (max m, sum l, lse, D = rowsum(dO⊙O)) are [.., h, C, 1].
  */
-import { GraphBuilder, type V, i } from "./builder.js";
+import { GraphBuilder, type V, i } from "@lwm/onnx";
 
 export interface GraphDims { dim: number; heads: number; ffnDim: number; normEps: number }
 

@@ -4,7 +4,7 @@
  * as fresh Float32Arrays.
  */
 import * as ort from "onnxruntime-node";
-import type { GraphBuilder } from "./builder.js";
+import type { GraphBuilder } from "@lwm/onnx";
 import { type GraphDims, attnIn, attnInBack, attnStep, attnStepBack, headLogits, headLoss, postAttn, postAttnBack } from "./graphs.js";
 
 export type Feed = Float32Array | BigInt64Array;

@@ -1,7 +1,8 @@
 /**
- * A small ONNX graph builder: ops by name, symbolic dimensions, weights as graph inputs (so one
- * session serves every optimizer step). Serialised with protobufjs over an inline subset of
- * onnx.proto (IR 8, opset 17), as measured in reference/deps.md §4.
+ * A small ONNX graph builder: ops by name, symbolic dimensions, weights either as graph inputs (the
+ * trainer: one session serves every optimizer step) or as initializers (vqgan: raw bytes inside the
+ * model, or in an external data file that several models share). Serialised with protobufjs over an
+ * inline subset of onnx.proto (IR 8, opset 17), as measured in reference/deps.md §4.
  */
 import protobuf from "protobufjs";
 
@@ -19,7 +20,9 @@ message ModelProto { optional int64 ir_version=1; optional string producer_name=
 message GraphProto { repeated NodeProto node=1; optional string name=2; repeated TensorProto initializer=5;
   repeated ValueInfoProto input=11; repeated ValueInfoProto output=12; }
 message TensorProto { repeated int64 dims=1; optional int32 data_type=2; repeated float float_data=4 [packed=true];
-  repeated int64 int64_data=7 [packed=true]; optional string name=8; optional bytes raw_data=9; }
+  repeated int64 int64_data=7 [packed=true]; optional string name=8; optional bytes raw_data=9;
+  repeated StringStringEntryProto external_data=13; optional int32 data_location=14; }
+message StringStringEntryProto { optional string key=1; optional string value=2; }
 message TensorShapeProto { message Dimension { oneof value { int64 dim_value=1; string dim_param=2; } } repeated Dimension dim=1; }
 message TypeProto { message Tensor { optional int32 elem_type=1; optional TensorShapeProto shape=2; } oneof value { Tensor tensor_type=1; } }
 message OperatorSetIdProto { optional string domain=1; optional int64 version=2; }
@@ -27,7 +30,8 @@ message OperatorSetIdProto { optional string domain=1; optional int64 version=2;
 
 const ModelProto = protobuf.parse(PROTO, { keepCase: true }).root.lookupType("onnx.ModelProto");
 
-const FLOAT = 1, INT64 = 7, BOOL = 9;
+const FLOAT = 1, UINT8 = 2, UINT16 = 4, INT32 = 6, INT64 = 7, BOOL = 9;
+const DATA_LOCATION_EXTERNAL = 1;
 const ATTR_FLOAT = 1, ATTR_INT = 2, ATTR_STRING = 3, ATTR_GRAPH = 5, ATTR_INTS = 7;
 
 export type Dim = number | string;
@@ -48,8 +52,19 @@ function valueInfo(name: string, elemType: number, dims?: Dim[]): ValueInfoObj {
   return { name, type: { tensor_type: tensor } };
 }
 
-export type ElemType = "float" | "int64" | "bool";
-const ELEM: Record<ElemType, number> = { float: FLOAT, int64: INT64, bool: BOOL };
+export type ElemType = "float" | "uint8" | "uint16" | "int32" | "int64" | "bool";
+const ELEM: Record<ElemType, number> = { float: FLOAT, uint8: UINT8, uint16: UINT16, int32: INT32, int64: INT64, bool: BOOL };
+/** ONNX TensorProto.DataType numbers, for Cast's `to` attribute. */
+export const ONNX_TYPE: Readonly<Record<ElemType, number>> = ELEM;
+
+/** Tensor data an initializer can hold (little-endian host bytes, as raw_data). */
+export type InitData = Float32Array | Uint8Array | Uint16Array | Int32Array | BigInt64Array;
+function elemTypeOf(data: InitData): number {
+  return data instanceof Float32Array ? FLOAT : data instanceof Uint8Array ? UINT8 : data instanceof Uint16Array ? UINT16 : data instanceof Int32Array ? INT32 : INT64;
+}
+
+/** Where an initializer's bytes live when they are kept outside the model file. */
+export interface ExternalRef { file: string; offset: number; length: number }
 
 export class GraphBuilder {
   private nodes: NodeObj[] = [];
@@ -61,7 +76,7 @@ export class GraphBuilder {
   readonly outputNames: string[] = [];
 
   /** `prefix` keeps a subgraph's generated names apart from its parent's (ONNX names are global across scopes). */
-  constructor(readonly name: string, private readonly prefix = "") {}
+  constructor(readonly name: string, private readonly prefix = "", readonly producer = "lwm") {}
 
   /** A graph for a control-flow attribute (Loop body); it may read this graph's values by name. */
   subgraph(name: string): GraphBuilder {
@@ -75,9 +90,9 @@ export class GraphBuilder {
   }
 
   /** Marks `value` as the graph output `name` (through an Identity when the names differ). */
-  output(name: string, value: V, elemType: ElemType = "float"): void {
+  output(name: string, value: V, elemType: ElemType = "float", dims?: Dim[]): void {
     if (value !== name) this.nodes.push({ input: [value], output: [name], name: `${this.prefix}n${this.counter++}`, op_type: "Identity", attribute: [] });
-    this.outputs.push(valueInfo(name, ELEM[elemType]));
+    this.outputs.push(valueInfo(name, ELEM[elemType], dims));
     this.outputNames.push(name);
   }
 
@@ -91,6 +106,31 @@ export class GraphBuilder {
   constI(values: number[], dims: number[] = [values.length]): V {
     const name = `${this.prefix}c${this.counter++}`;
     this.inits.push({ name, data_type: INT64, dims, int64_data: values });
+    return name;
+  }
+
+  /**
+   * A constant tensor of any size, stored as raw bytes inside the model, or (with `external`) in a
+   * data file beside it that onnxruntime reads when the session is created from the model's path.
+   */
+  initializer(data: InitData, dims: readonly number[], external?: ExternalRef): V {
+    const count = dims.reduce((a, b) => a * b, 1);
+    if (count !== data.length) throw new Error(`onnx builder (${this.name}): initializer has ${data.length} values for dims [${dims.join(", ")}]`);
+    if (external) return this.externalInitializer(elemTypeOf(data), dims, external);
+    const name = `${this.prefix}w${this.counter++}`;
+    this.inits.push({ name, data_type: elemTypeOf(data), dims: [...dims], raw_data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) });
+    return name;
+  }
+
+  /** A constant whose little-endian bytes are already in a file beside the model (e.g. a safetensors file). */
+  externalInitializer(elemType: number | ElemType, dims: readonly number[], ref: ExternalRef): V {
+    const name = `${this.prefix}w${this.counter++}`;
+    const external_data = [
+      { key: "location", value: ref.file },
+      { key: "offset", value: String(ref.offset) },
+      { key: "length", value: String(ref.length) },
+    ];
+    this.inits.push({ name, data_type: typeof elemType === "number" ? elemType : ELEM[elemType], dims: [...dims], data_location: DATA_LOCATION_EXTERNAL, external_data });
     return name;
   }
 
@@ -135,7 +175,7 @@ export class GraphBuilder {
   }
 
   toBytes(): Uint8Array {
-    const model = { ir_version: 8, producer_name: "lwm-trainer", graph: this.toGraph(), opset_import: [{ domain: "", version: 17 }] };
+    const model = { ir_version: 8, producer_name: this.producer, graph: this.toGraph(), opset_import: [{ domain: "", version: 17 }] };
     const err = ModelProto.verify(model);
     if (err) throw new Error(`onnx builder (${this.name}): ${err}`);
     return ModelProto.encode(ModelProto.create(model)).finish();

@@ -1,0 +1,28 @@
+/** Random VQModel weights under diffusers' exact names and shapes (PyTorch-like init), for tests and benchmarks. */
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { writeSafetensors, type Tensor } from "@lwm/trainer";
+import type { VqModelConfig } from "../config.js";
+import { vqModelShapes } from "../names.js";
+import { prng } from "../prng.js";
+
+export { prng };
+
+export async function writeRandomVqModel(dir: string, config: VqModelConfig, seed = 1): Promise<void> {
+  const rand = prng(seed);
+  const tensors = new Map<string, Tensor>();
+  for (const [name, shape] of vqModelShapes(config)) {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const data = new Float32Array(n);
+    const fanIn = shape.length === 4 ? shape[1]! * shape[2]! * shape[3]! : 1;
+    const isNorm = /norm/.test(name);
+    for (let k = 0; k < n; k++) {
+      const u = rand() * 2 - 1;
+      data[k] = name === "quantize.embedding.weight" ? u : isNorm ? (name.endsWith(".weight") ? 1 + 0.2 * u : 0.1 * u) : u / Math.sqrt(fanIn);
+    }
+    tensors.set(name, { shape, data });
+  }
+  await mkdir(dir, { recursive: true });
+  await writeSafetensors(join(dir, "diffusion_pytorch_model.safetensors"), tensors);
+  await writeFile(join(dir, "config.json"), JSON.stringify({ _class_name: "VQModel", ...config, down_block_types: config.block_out_channels.map(() => "DownEncoderBlock2D"), up_block_types: config.block_out_channels.map(() => "UpDecoderBlock2D") }, null, 2));
+}

@@ -2,7 +2,7 @@ import { readFile, writeFile, mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { LLAMA2_TOKENIZER_JSON, loadTokenizer, safeCuts, type Tokenizer } from "./index.js";
+import { LLAMA2_TOKENIZER_JSON, loadTokenizer, safeCuts, type EncodedText, type Tokenizer } from "./index.js";
 import { hasSharedBooks, readSharedBooks } from "./test-helpers/corpus.js";
 
 if (!hasSharedBooks) console.warn("skipped: ../shared/data not found; long-document identity runs on generated text only");
@@ -22,8 +22,8 @@ function trickyText(seed: number, fragments: number): string {
   return out;
 }
 
-function same(a: Uint32Array, b: Uint32Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
+function same(a: Uint32Array | Int32Array, b: Uint32Array | Int32Array): boolean {
+  return a.length === b.length && a.every((x: number, i: number) => x === b[i]);
 }
 
 describe("encodeDocuments: long documents in pieces", () => {
@@ -36,14 +36,16 @@ describe("encodeDocuments: long documents in pieces", () => {
     expect(tok.cutRules).toEqual({ newline: true, space: true, spaceChars: " ▁" });
   });
 
-  it("gives the ids of whole-text tokenization on generated text, for every piece size", async () => {
+  it("gives the ids and byte offsets of whole-text tokenization on generated text, for every piece size", async () => {
     const texts = Array.from({ length: 40 }, (_, seed) => trickyText(seed + 1, 50 + seed * 40));
-    const whole = await Promise.all(texts.map((t) => tok.encode(t)));
+    const whole = await tok.encodeBatchWithOffsets(texts);
     for (const pieceChars of [1, 3, 8, 33, 257]) {
       const pieced = await tok.encodeDocuments(texts, { pieceChars });
       pieced.forEach((r, i) => {
         if (!r.ok) expect.fail(`text ${i}: ${r.reason}`);
-        if (!same(r.ids, whole[i] as Uint32Array)) expect.fail(`text ${i} (pieceChars ${pieceChars}) ${JSON.stringify(texts[i])}: ids differ`);
+        const w = whole[i] as EncodedText;
+        if (!same(r.ids, w.ids)) expect.fail(`text ${i} (pieceChars ${pieceChars}) ${JSON.stringify(texts[i])}: ids differ`);
+        if (!same(r.starts, w.starts) || !same(r.ends, w.ends)) expect.fail(`text ${i} (pieceChars ${pieceChars}): byte offsets differ`);
       });
     }
     // The small piece sizes really cut: a 2,000-char text has many safe cuts.

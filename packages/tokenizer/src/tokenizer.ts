@@ -24,8 +24,34 @@ function wellFormedProblem(text: string): string | null {
   return match === null ? null : `lone UTF-16 surrogate at index ${match.index}; the text is not valid Unicode`;
 }
 
-/** One document's ids, or why it could not be tokenized (the other documents are unaffected). */
-export type DocumentIds = { ok: true; ids: Uint32Array } | { ok: false; reason: string };
+/** Token ids of a text with the UTF-8 byte range [starts[k], ends[k]) each token came from. */
+export interface EncodedText {
+  ids: Uint32Array;
+  starts: Int32Array;
+  ends: Int32Array;
+}
+
+/** One document's ids and byte offsets, or why it could not be tokenized (the other documents are unaffected). */
+export type DocumentIds = ({ ok: true } & EncodedText) | { ok: false; reason: string };
+
+/** byteOf[c] = UTF-8 bytes before code point c of `text` (c = 0 … code points). */
+function utf8OffsetsOfCodePoints(text: string): Int32Array {
+  const byteOf = new Int32Array(text.length + 1);
+  let bytes = 0;
+  let c = 0;
+  for (let i = 0; i < text.length; i++, c++) {
+    byteOf[c] = bytes;
+    const unit = text.charCodeAt(i);
+    if (unit < 0x80) bytes += 1;
+    else if (unit < 0x800) bytes += 2;
+    else if (unit >= 0xd800 && unit <= 0xdbff) {
+      bytes += 4; // a surrogate pair (well-formedness was checked): one code point
+      i++;
+    } else bytes += 3;
+  }
+  byteOf[c] = bytes;
+  return byteOf.subarray(0, c + 1);
+}
 
 export interface EncodeDocumentsOptions {
   /** Target piece length in UTF-16 code units for long documents (default 16384). */
@@ -35,7 +61,6 @@ export interface EncodeDocumentsOptions {
 const DEFAULT_PIECE_CHARS = 16 * 1024;
 /** Characters per native batch inside encodeDocuments (see encodeInBatches). */
 const BATCH_CHARS = 1024 * 1024;
-
 
 export interface LoadTokenizerOptions {
   /** The piece whose id is BOS; default "<s>" (Llama-2). */
@@ -96,7 +121,8 @@ export class Tokenizer {
   }
 
   /**
-   * Documents of any length → their ids, exactly as `encode` gives them, one result per text. A
+   * Documents of any length → their ids, exactly as `encode` gives them, and each token's UTF-8 byte
+   * range in the document, one result per text. A
    * long document is cut at safe boundaries (safe-cuts.ts) into pieces of about `pieceChars`, and
    * the pieces of all documents are encoded in parallel native batches (encodeInBatches), so time
    * and memory grow linearly with the text. A document that cannot be tokenized (e.g. a lone surrogate, or an
@@ -110,49 +136,76 @@ export class Tokenizer {
       return problem === null ? undefined : { ok: false, reason: problem };
     });
     // Pieces of every well-formed document, in order; a piece after the first carries a "\n" prefix.
-    const pieces: { doc: number; text: string; prefixed: boolean }[] = [];
+    // `byteStart`: UTF-8 bytes of the document before the piece, to move the piece's offsets into place.
+    const pieces: { doc: number; text: string; prefixed: boolean; byteStart: number }[] = [];
     texts.forEach((text, doc) => {
       if (results[doc] !== undefined) return;
       let start = 0;
+      let byteStart = 0;
       for (const cut of [...safeCuts(text, this.cutRules, pieceChars), text.length]) {
-        pieces.push({ doc, text: start === 0 ? text.slice(0, cut) : `\n${text.slice(start, cut)}`, prefixed: start > 0 });
+        const body = text.slice(start, cut);
+        pieces.push({ doc, text: start === 0 ? body : `\n${body}`, prefixed: start > 0, byteStart });
+        byteStart += Buffer.byteLength(body, "utf8");
         start = cut;
       }
     });
     const prefix = pieces.some((p) => p.prefixed) ? await this.encode("\n") : new Uint32Array(0);
-    let pieceIds: (Uint32Array | Error)[];
+    let pieceIds: (EncodedText | Error)[];
     try {
       pieceIds = await this.encodeInBatches(pieces.map((p) => p.text));
     } catch {
       // One bad text fails the whole native batch: redo document by document to isolate it.
-      pieceIds = new Array<Uint32Array | Error>(pieces.length);
+      pieceIds = new Array<EncodedText | Error>(pieces.length);
       for (let doc = 0; doc < texts.length; doc += 1) {
         const indices = pieces.flatMap((p, i) => (p.doc === doc ? [i] : []));
         if (indices.length === 0) continue;
         try {
           const ids = await this.encodeInBatches(indices.map((i) => (pieces[i] as { text: string }).text));
-          indices.forEach((i, k) => (pieceIds[i] = ids[k] as Uint32Array));
+          indices.forEach((i, k) => (pieceIds[i] = ids[k] as EncodedText));
         } catch (err) {
           for (const i of indices) pieceIds[i] = err instanceof Error ? err : new Error(String(err));
         }
       }
     }
-    const parts: Uint32Array[][] = texts.map(() => []);
+    const parts: EncodedText[][] = texts.map(() => []);
     pieces.forEach((piece, i) => {
       if (results[piece.doc] !== undefined) return;
-      const ids = pieceIds[i] as Uint32Array | Error;
-      if (ids instanceof Error) {
-        results[piece.doc] = { ok: false, reason: `tokenizer error: ${ids.message}` };
+      const encoded = pieceIds[i] as EncodedText | Error;
+      if (encoded instanceof Error) {
+        results[piece.doc] = { ok: false, reason: `tokenizer error: ${encoded.message}` };
         return;
       }
-      if (piece.prefixed && !startsWith(ids, prefix)) {
+      if (piece.prefixed && !startsWith(encoded.ids, prefix)) {
         // The proof of safe-cuts.ts says this cannot happen; refuse rather than keep wrong ids.
         results[piece.doc] = { ok: false, reason: `tokenizer error: piece ${parts[piece.doc]?.length ?? 0} does not start with the ids of "\\n"` };
         return;
       }
-      parts[piece.doc]?.push(piece.prefixed ? ids.subarray(prefix.length) : ids);
+      parts[piece.doc]?.push(placePiece(encoded, piece.prefixed ? prefix.length : 0, piece.byteStart - (piece.prefixed ? 1 : 0)));
     });
-    return texts.map((_, doc) => results[doc] ?? { ok: true, ids: concatIds(parts[doc] ?? []) });
+    return texts.map((_, doc) => results[doc] ?? { ok: true, ...concatEncoded(parts[doc] ?? []) });
+  }
+
+  /**
+   * `encodeBatch` plus, per token, the UTF-8 byte range [start, end) of the text it was made from
+   * (HF tokenizers reports code-point offsets; they are converted here). Byte-fallback pieces of one
+   * character share that character's range.
+   */
+  async encodeBatchWithOffsets(texts: readonly string[]): Promise<EncodedText[]> {
+    if (texts.length === 0) return [];
+    texts.forEach((text, i) => checkWellFormed(text, `encodeBatchWithOffsets text ${i}`));
+    noteNativePoolStarted();
+    const encodings = await this.native.encodeBatch([...texts], NO_SPECIAL_TOKENS);
+    return encodings.map((encoding, i) => {
+      const byteOf = utf8OffsetsOfCodePoints(texts[i] as string);
+      const offsets = encoding.getOffsets();
+      const starts = new Int32Array(offsets.length);
+      const ends = new Int32Array(offsets.length);
+      offsets.forEach((range, k) => {
+        starts[k] = byteOf[range[0] as number] as number;
+        ends[k] = byteOf[range[1] as number] as number;
+      });
+      return { ids: Uint32Array.from(encoding.getIds()), starts, ends };
+    });
   }
 
   /**
@@ -160,20 +213,20 @@ export class Tokenizer {
    * full Encoding (strings, offsets, masks: ~100 bytes a token) for every text of a batch, so the
    * groups bound that memory whatever the total length, and each group still spreads over all threads.
    */
-  private async encodeInBatches(texts: readonly string[]): Promise<Uint32Array[]> {
-    const out: Uint32Array[] = [];
+  private async encodeInBatches(texts: readonly string[]): Promise<EncodedText[]> {
+    const out: EncodedText[] = [];
     let group: string[] = [];
     let chars = 0;
     for (const text of texts) {
       group.push(text);
       chars += text.length;
       if (chars >= BATCH_CHARS) {
-        out.push(...(await this.encodeBatch(group)));
+        out.push(...(await this.encodeBatchWithOffsets(group)));
         group = [];
         chars = 0;
       }
     }
-    out.push(...(await this.encodeBatch(group)));
+    out.push(...(await this.encodeBatchWithOffsets(group)));
     return out;
   }
 
@@ -214,13 +267,27 @@ function startsWith(ids: Uint32Array, prefix: Uint32Array): boolean {
   return true;
 }
 
-function concatIds(parts: readonly Uint32Array[]): Uint32Array {
-  if (parts.length === 1) return parts[0] as Uint32Array;
-  const out = new Uint32Array(parts.reduce((n, p) => n + p.length, 0));
+/** A piece's tokens after its first `drop` (the "\n" prefix), offsets moved by `shift` bytes. */
+function placePiece(piece: EncodedText, drop: number, shift: number): EncodedText {
+  const starts = piece.starts.slice(drop);
+  const ends = piece.ends.slice(drop);
+  for (let k = 0; k < starts.length; k += 1) {
+    starts[k] = (starts[k] as number) + shift;
+    ends[k] = (ends[k] as number) + shift;
+  }
+  return { ids: piece.ids.subarray(drop), starts, ends };
+}
+
+function concatEncoded(parts: readonly EncodedText[]): EncodedText {
+  if (parts.length === 1) return parts[0] as EncodedText;
+  const n = parts.reduce((sum, p) => sum + p.ids.length, 0);
+  const out: EncodedText = { ids: new Uint32Array(n), starts: new Int32Array(n), ends: new Int32Array(n) };
   let at = 0;
   for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
+    out.ids.set(p.ids, at);
+    out.starts.set(p.starts, at);
+    out.ends.set(p.ends, at);
+    at += p.ids.length;
   }
   return out;
 }

@@ -2,9 +2,10 @@ import { appendFile } from "node:fs/promises";
 import { join } from "node:path";
 import { exampleIdOf, sha256Hex, stableStringify, type JsonValue, type RejectRecord, type UnitOutcome } from "@lwm/core";
 import type { TokenDtype } from "@lwm/schemas";
-import { loadTokenizer, type Tokenizer } from "@lwm/tokenizer";
-import { ArrowStreamFile, type TokenArray } from "./arrow-io.js";
+import { loadTokenizer, type EncodedText, type Tokenizer } from "@lwm/tokenizer";
+import { DocumentsWriter, type TokenArray } from "@lwm/shards";
 import { cleanText, type CleanOptions } from "./clean/clean.js";
+import { utf8Length } from "./clean/utf8.js";
 import type { DocumentEntry } from "./documents.js";
 import { readEpub } from "./sources/epub.js";
 import { readJsonl, type LineRange } from "./sources/jsonl.js";
@@ -33,7 +34,7 @@ export interface TokenizeSpec {
   batchChars: number;
 }
 
-/** Files of a tokenize unit's folder. */
+/** Files of a tokenize unit's folder: document metadata, and the documents (text, tokens, offsets) in the contract's format. */
 export const TOKENIZE_FILES = { documents: "documents.jsonl", tokens: "documents.arrow" } as const;
 
 const tokenizers = new Map<string, Promise<Tokenizer>>();
@@ -81,7 +82,7 @@ export async function tokenizeUnit(spec: TokenizeSpec): Promise<UnitOutcome> {
   const tokenizer = await tokenizerFor(spec.tokenizerPath);
   const rejects: { ordinal: number; reject: RejectRecord }[] = [];
   let ordinal = 0;
-  const arrow = new ArrowStreamFile(join(spec.outDir, TOKENIZE_FILES.tokens), spec.tokenDtype, new Map([["lwm.books.documents", "1"], ["token_dtype", spec.tokenDtype]]));
+  const arrow = new DocumentsWriter(join(spec.outDir, TOKENIZE_FILES.tokens), { tokenDtype: spec.tokenDtype });
   const jsonlPath = join(spec.outDir, TOKENIZE_FILES.documents);
   await appendFile(jsonlPath, "");
   const totals = { documents: 0, tokens: 0, chars: 0, inputBytes: 0 };
@@ -92,8 +93,8 @@ export async function tokenizeUnit(spec: TokenizeSpec): Promise<UnitOutcome> {
 
   const flush = async (docs: PendingDocument[]): Promise<void> => {
     if (docs.length === 0) return;
-    // Long documents are cut at safe boundaries inside encodeDocuments (same ids as one call); a
-    // document the tokenizer refuses becomes its own reject.
+    // Long documents are cut at safe boundaries inside encodeDocuments (same ids and byte offsets as
+    // one call); a document the tokenizer refuses becomes its own reject.
     const encoded = tokenizer.encodeDocuments(docs.map((d) => d.text));
     // Handled below (after the previous batch): this only keeps an early failure from counting as unhandled.
     encoded.catch(() => undefined);
@@ -101,23 +102,31 @@ export async function tokenizeUnit(spec: TokenizeSpec): Promise<UnitOutcome> {
     inflight = encoded.then(async (results) => {
       // HF tokenizers turns a literal "<s>" or "</s>" in the text into BOS/EOS ids; such a document
       // would carry a spurious boundary, so it is quarantined rather than silently kept.
-      const kept: { index: number; ids: Uint32Array }[] = [];
+      const kept: { index: number; encoded: EncodedText }[] = [];
       results.forEach((r, index) => {
         const doc = docs[index] as PendingDocument;
         const at = r.ok ? r.ids.findIndex((id) => id === tokenizer.bosId || id === tokenizer.eosId) : -1;
-        if (r.ok && at < 0) return void kept.push({ index, ids: r.ids });
+        if (r.ok && at < 0) return void kept.push({ index, encoded: r });
         const reason = r.ok ? `special token in text: the text spells BOS/EOS ("<s>" or "</s>"), token ${at} would be id ${r.ids[at]}` : r.reason;
         rejects.push({ ordinal: doc.ordinal, reject: { source: spec.file.name, position: positionOf(doc.entry.provenance), reason } });
       });
       if (kept.length === 0) return;
-      const tokens: TokenArray[] = kept.map(({ ids }) => (spec.tokenDtype === "uint16" ? Uint16Array.from(ids) : ids));
-      const entries: DocumentEntry[] = kept.map(({ index }, k) => ({ ...(docs[index] as PendingDocument).entry, tokens: (tokens[k] as TokenArray).length }));
-      arrow.write({
-        document_id: { kind: "utf8", values: entries.map((e) => e.documentId) },
-        content_sha256: { kind: "utf8", values: entries.map((e) => e.contentSha256) },
-        provenance: { kind: "utf8", values: entries.map((e) => stableStringify(e.provenance as unknown as JsonValue)) },
-        tokens: { kind: "tokens", values: tokens },
-      });
+      const entries: DocumentEntry[] = [];
+      for (const { index, encoded: { ids, starts, ends } } of kept) {
+        const doc = docs[index] as PendingDocument;
+        const tokens: TokenArray = spec.tokenDtype === "uint16" ? Uint16Array.from(ids) : ids;
+        entries.push({ ...doc.entry, tokens: tokens.length });
+        arrow.append({
+          documentId: doc.entry.documentId,
+          title: doc.entry.title ?? null,
+          language: doc.entry.language ?? null,
+          text: doc.text,
+          tokens,
+          tokenStarts: starts,
+          tokenEnds: ends,
+          provenance: doc.entry.provenance,
+        });
+      }
       await appendFile(jsonlPath, entries.map((e) => `${stableStringify(e as unknown as JsonValue)}\n`).join(""));
       for (const e of entries) {
         totals.documents += 1;
@@ -199,7 +208,7 @@ function prepareDocument(
       documentId: exampleIdOf("book-document", stableStringify(provenance as unknown as JsonValue)),
       contentSha256: sha256Hex(cleaned.text),
       chars: cleaned.text.length,
-      provenance,
+      provenance: withExactBytes(provenance, doc.text.slice(cleaned.start, cleaned.end), cleaned.text),
       ...(title !== undefined ? { title } : {}),
       ...(language !== undefined ? { language } : {}),
       ...(doc.sourceId !== undefined ? { sourceId: doc.sourceId } : {}),
@@ -213,6 +222,19 @@ function prepareDocument(
 
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * For a .txt document whose cleaned text is a verbatim slice of the kept body (the cleaner only
+ * trimmed blank lines and trailing whitespace), the file bytes of exactly that text. Added after the
+ * document id is derived, so ids stay those of the body's range.
+ */
+function withExactBytes(provenance: DocumentEntry["provenance"], body: string, text: string): DocumentEntry["provenance"] {
+  if (provenance.kind !== "text-file") return provenance;
+  const at = body.indexOf(text);
+  if (at < 0) return provenance;
+  const start = provenance.bytes.start + utf8Length(body.slice(0, at));
+  return { ...provenance, exactBytes: { start, end: start + utf8Length(text) } };
 }
 
 /** A reject position from a document's provenance. */

@@ -7,8 +7,8 @@
 import { createHash } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { LOSS_RULE, POSITION_RULE, tokenDtypeFor, type ExampleRecord, type Manifest, type VocabLayout } from "@lwm/schemas";
-import { assembleRow, manifestTotals, ShardWriter, writeManifest } from "@lwm/shards";
+import { SHARD_FORMAT_VERSION, type ExampleRecord, type Manifest, type ShardMetadata, type StageKind, type VocabLayout } from "@lwm/schemas";
+import { assembleRow, manifestTotals, shardMetadata, ShardWriter, writeManifest } from "@lwm/shards";
 import { uniformSampler } from "../model/rng.js";
 
 export const TINY_VOCAB: VocabLayout = {
@@ -41,6 +41,12 @@ export interface SyntheticStageOptions {
   /** Example length range (tokens, BOS included). */
   minExample?: number;
   maxExample?: number;
+  /**
+   * Writes the current shard format with this stage kind. Unset: format 1 (no kind recorded), whose
+   * exact bytes — and so held-out split and shuffle, both derived from the shard hashes — the
+   * training tests' expectations were made with.
+   */
+  kind?: StageKind;
 }
 
 function hex(s: string): string {
@@ -88,18 +94,10 @@ export async function writeSyntheticStage(outRoot: string, o: SyntheticStageOpti
   let made = 0;
   for (let s = 0; s < shardCount; s++) {
     const rowsHere = Math.floor(o.rows / shardCount) + (s < o.rows % shardCount ? 1 : 0);
-    const writer = await ShardWriter.create(join(dir, `shard-${String(s).padStart(5, "0")}.arrow`), {
-      formatVersion: 1,
-      stage: o.stage,
-      seqLen: o.seqLen,
-      vocab,
-      tokenDtype: tokenDtypeFor(vocab),
-      tokenizerSha256: hex("tokenizer"),
-      vqganSha256: null,
-      lossRule: LOSS_RULE,
-      positionRule: POSITION_RULE,
-      rowsPerBatch: o.rowsPerBatch ?? 4,
-    });
+    const fields = { stage: o.stage, seqLen: o.seqLen, vocab, tokenizerSha256: hex("tokenizer"), vqganSha256: null, rowsPerBatch: o.rowsPerBatch ?? 4 };
+    const current = shardMetadata({ ...fields, stageKind: o.kind ?? "text" });
+    const formatOne: ShardMetadata = { ...fields, formatVersion: 1, tokenDtype: current.tokenDtype, lossRule: current.lossRule, positionRule: current.positionRule };
+    const writer = await ShardWriter.create(join(dir, `shard-${String(s).padStart(5, "0")}.arrow`), o.kind ? current : formatOne);
     for (let r = 0; r < rowsHere; r++, made++) {
       const examples: ExampleRecord[] = [];
       let used = 0;
@@ -116,8 +114,8 @@ export async function writeSyntheticStage(outRoot: string, o: SyntheticStageOpti
     }
     entries.push(await writer.close());
   }
-  const manifest: Manifest = {
-    formatVersion: 1,
+  const formatOne = {
+    formatVersion: 1 as const,
     stage: o.stage,
     seqLen: o.seqLen,
     shards: entries,
@@ -125,6 +123,9 @@ export async function writeSyntheticStage(outRoot: string, o: SyntheticStageOpti
     mixture: [{ source: "synthetic", asked: 1, achieved: 1, tokens: manifestTotals(entries).realTokens, examples: manifestTotals(entries).segments }],
     inputs: [{ file: "synthetic.txt", sha256: hex("synthetic") }],
   };
+  const manifest: Manifest = o.kind
+    ? { ...formatOne, formatVersion: SHARD_FORMAT_VERSION, stageKind: o.kind, recipe: { name: "synthetic", sha256: hex("synthetic recipe") }, steps: [{ name: "synthetic", version: "1" }], codeVersion: "synthetic" }
+    : formatOne;
   await writeManifest(dir, manifest);
   return manifest;
 }

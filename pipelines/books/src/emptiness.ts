@@ -30,7 +30,7 @@ export function emptinessProblems(recipe: Recipe, completed: readonly CompletedU
   recipe.stages.forEach((stage, i) => {
     const planned = stages.find((s) => s.name === stage.name);
     if (stage.allowEmpty || !planned || planned.sources.length === 0) return;
-    const windowKeys = new Set(tokenizeUnits.flatMap((t) => (t.windowKeys.has(stage.name) ? [t.windowKeys.get(stage.name) as string] : [])));
+    const windowKeys = new Set(tokenizeUnits.flatMap((t) => t.windows.filter((w) => w.stage === stage.name).map((w) => w.key)));
     const examples = [...windowKeys].reduce((n, k) => n + resultCount(byKey.get(k), "examples"), 0);
     if (examples > 0) return;
     const band = `minTokens ${stage.minTokens}${stage.maxTokens !== undefined ? `, maxTokens ${stage.maxTokens}` : ""}`;

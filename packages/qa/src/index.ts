@@ -27,5 +27,5 @@ export { OpenAIGenerator, requestKey, type OpenAIGeneratorOptions } from "./open
 export { ChatClient, ChatBackendError, type ChatClientOptions, type ChatRequest, type ChatResult } from "./openai/client.js";
 export { RequestCache, CachedAnswer } from "./openai/cache.js";
 export { backoffDelay, retryAfterMs, type BackoffOptions } from "./openai/backoff.js";
-export { LocalGenerator, type LocalGeneratorOptions } from "./local/generator.js";
+export { LocalGenerator, localPromptIds, type LocalGeneratorOptions } from "./local/generator.js";
 export { topP, argmax, nextTokenRule } from "./local/sampler.js";

@@ -4,6 +4,15 @@ import type { Chunk, Generation, Generator, GeneratorIdentity, Sampling } from "
 import { generationOfReply, lwmChatPrompt, PROMPT_VERSION, qaMessages } from "../prompt.js";
 import { nextTokenRule } from "./sampler.js";
 
+/** The local backend's prompt for a chunk: BOS, then the QA messages in LWM's chat template. */
+export async function localPromptIds(tokenizer: Pick<Tokenizer, "encode" | "bosId">, chunk: Chunk, pairs: number): Promise<Uint32Array> {
+  const text = await tokenizer.encode(lwmChatPrompt(qaMessages(chunk.text.trim(), pairs)));
+  const ids = new Uint32Array(text.length + 1);
+  ids[0] = tokenizer.bosId;
+  ids.set(text, 1);
+  return ids;
+}
+
 export interface LocalGeneratorOptions {
   /** A checkpoint folder that `lwm train` wrote (or any HF Llama safetensors folder it loads). */
   checkpointDir: string;
@@ -43,19 +52,10 @@ export class LocalGenerator implements Generator {
     return new LocalGenerator(options, checkpoint, engine);
   }
 
-  /** The prompt's token ids: BOS, then the rendered chat prompt. */
-  async promptIds(chunk: Chunk, pairs: number): Promise<Uint32Array> {
-    const text = await this.options.tokenizer.encode(lwmChatPrompt(qaMessages(chunk.text.trim(), pairs)));
-    const ids = new Uint32Array(text.length + 1);
-    ids[0] = this.options.tokenizer.bosId;
-    ids.set(text, 1);
-    return ids;
-  }
-
   async generate(chunk: Chunk, pairs: number): Promise<Generation> {
     const { params, dims } = this.checkpoint;
     const { tokenizer, sampling } = this.options;
-    const prompt = await this.promptIds(chunk, pairs);
+    const prompt = await localPromptIds(tokenizer, chunk, pairs);
     const t0 = performance.now();
     const prefill = await this.engine.prefill(params, prompt);
     const t1 = performance.now();

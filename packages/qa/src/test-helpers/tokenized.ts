@@ -2,7 +2,7 @@ import { Tokenizer as NativeTokenizer } from "tokenizers";
 import { LLAMA2_TOKENIZER_JSON } from "@lwm/tokenizer";
 import type { TokenizedDocument } from "../chunks.js";
 
-let native: Promise<NativeTokenizer> | undefined;
+let native: NativeTokenizer | undefined;
 
 /**
  * A document tokenized with the bundled Llama-2 tokenizer, with each token's start as a UTF-16
@@ -11,7 +11,7 @@ let native: Promise<NativeTokenizer> | undefined;
  */
 export async function tokenizedDocument(documentId: string, text: string): Promise<TokenizedDocument & { ids: Uint32Array }> {
   native ??= NativeTokenizer.fromFile(LLAMA2_TOKENIZER_JSON);
-  const encoding = await (await native).encode(text, null, { addSpecialTokens: false });
+  const encoding = await native.encode(text, null, { addSpecialTokens: false });
   // code point index → UTF-16 index
   const utf16 = new Uint32Array([...text].length + 1);
   let at = 0;
@@ -21,6 +21,6 @@ export async function tokenizedDocument(documentId: string, text: string): Promi
     at += ch.length;
   }
   utf16[cp] = at;
-  const tokenStarts = Uint32Array.from(encoding.getOffsets().map(([start]) => utf16[start] as number));
+  const tokenStarts = Uint32Array.from(encoding.getOffsets().map((offset) => utf16[offset[0] as number] as number));
   return { documentId, text, tokenStarts, ids: Uint32Array.from(encoding.getIds()) };
 }

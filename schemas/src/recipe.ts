@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { QaSource } from "./qa.js";
 
 export const RECIPE_FORMAT_VERSION = 1;
 
@@ -22,7 +23,7 @@ export const BooksSource = z.object({
 });
 export type BooksSource = z.infer<typeof BooksSource>;
 
-export const Source = z.discriminatedUnion("kind", [BooksSource]);
+export const Source = z.discriminatedUnion("kind", [BooksSource, QaSource]);
 export type Source = z.infer<typeof Source>;
 
 export const BooksStepConfig = z.object({
@@ -152,6 +153,12 @@ export const Recipe = z
     r.sources.forEach((s, i) => {
       if (names.has(s.name)) ctx.addIssue({ code: "custom", path: ["sources", i, "name"], message: `duplicate source name "${s.name}"` });
       names.add(s.name);
+    });
+    r.sources.forEach((s, i) => {
+      if (s.kind !== "qa") return;
+      s.from.forEach((name, k) => {
+        if (!r.sources.some((b) => b.kind === "books" && b.name === name)) ctx.addIssue({ code: "custom", path: ["sources", i, "from", k], message: `"${name}" is not a books source of this recipe` });
+      });
     });
     const stageNames = new Set<string>();
     r.stages.forEach((st, i) => {

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { Sampling } from "@lwm/schemas";
 
 /** A passage of a document that a generator writes questions about. */
 export interface Chunk {
@@ -6,19 +7,6 @@ export interface Chunk {
   id: string;
   text: string;
 }
-
-/** Sampling settings of a model generator (part of every unit key and QA record). */
-export const Sampling = z.discriminatedUnion("mode", [
-  z.object({ mode: z.literal("greedy"), maxNewTokens: z.number().int().positive().default(384) }),
-  z.object({
-    mode: z.literal("top-p"),
-    temperature: z.number().positive().max(2).default(0.7),
-    topP: z.number().gt(0).max(1).default(0.9),
-    seed: z.number().int().default(0),
-    maxNewTokens: z.number().int().positive().default(384),
-  }),
-]);
-export type Sampling = z.infer<typeof Sampling>;
 
 /**
  * What a generator is, as the QA records and unit keys name it: a changed model, server, prompt

@@ -3,7 +3,7 @@
  * (extractive, openai, local), the versioned prompt, sentence-end chunking and grounding checks.
  * The pipeline step that uses them is pipelines/qa.
  */
-export { Sampling, QaPair, type Chunk, type Generation, type Generator, type GeneratorIdentity, type Proposal } from "./generator.js";
+export { QaPair, type Chunk, type Generation, type Generator, type GeneratorIdentity, type Proposal } from "./generator.js";
 export {
   PROMPT_VERSION,
   SYSTEM_PROMPT,

@@ -5,7 +5,8 @@ import { afterAll, describe, expect, it } from "vitest";
 import { loadTokenizer, type Tokenizer } from "@lwm/tokenizer";
 import { AdamW, createEngine, initParams, saveCheckpoint, toHfConfig, type Engine, type LlamaConfig, type TrainRow } from "@lwm/trainer";
 import { judgeGeneration } from "./chunk-qa.js";
-import type { Chunk, QaPair, Sampling } from "./generator.js";
+import type { Sampling } from "@lwm/schemas";
+import type { Chunk, QaPair } from "./generator.js";
 import { LocalGenerator, localPromptIds } from "./local/generator.js";
 
 /**

@@ -1,6 +1,7 @@
 import { createEngine, decodeFrom, loadCheckpoint, type Engine, type LoadedCheckpoint } from "@lwm/trainer";
 import type { Tokenizer } from "@lwm/tokenizer";
-import type { Chunk, Generation, Generator, GeneratorIdentity, Sampling } from "../generator.js";
+import type { Sampling } from "@lwm/schemas";
+import type { Chunk, Generation, Generator, GeneratorIdentity } from "../generator.js";
 import { generationOfReply, lwmChatPrompt, PROMPT_VERSION, qaMessages } from "../prompt.js";
 import { nextTokenRule } from "./sampler.js";
 

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { NextToken } from "@lwm/trainer";
-import type { Sampling } from "../generator.js";
+import type { Sampling } from "@lwm/schemas";
 
 /** mulberry32: a small, fast, seedable uniform generator in [0, 1). */
 function mulberry32(seed: number): () => number {

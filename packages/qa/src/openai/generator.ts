@@ -1,5 +1,6 @@
 import { sha256Hex, stableStringify, type JsonValue, type Logger, Progress } from "@lwm/core";
-import type { Chunk, Generation, Generator, GeneratorIdentity, Sampling } from "../generator.js";
+import type { Sampling } from "@lwm/schemas";
+import type { Chunk, Generation, Generator, GeneratorIdentity } from "../generator.js";
 import { generationOfReply, PROMPT_VERSION, qaMessages } from "../prompt.js";
 import { RequestCache } from "./cache.js";
 import { ChatClient, type ChatClientOptions, type ChatRequest } from "./client.js";

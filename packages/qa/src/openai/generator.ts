@@ -64,7 +64,7 @@ export class OpenAIGenerator implements Generator {
 
   async generate(chunk: Chunk, pairs: number): Promise<Generation> {
     const request = this.request(chunk, pairs);
-    const key = requestKey(request);
+    const key = this.cache ? requestKey(request) : "";
     let answer = await this.cache?.get(key);
     if (answer) this.cacheHits += 1;
     else {
@@ -85,5 +85,7 @@ export class OpenAIGenerator implements Generator {
     return { ...this.client.counts, cacheHits: this.cacheHits };
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    this.client.close();
+  }
 }

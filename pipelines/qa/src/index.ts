@@ -1,0 +1,1 @@
+export { assembleDocument, type DocumentForAssembly, type AssembleOptions, type QaExample, type ContextChunk } from "./assemble.js";

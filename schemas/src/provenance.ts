@@ -67,8 +67,8 @@ export const Provenance = z.discriminatedUnion("kind", [
     chunkIds: z.array(z.string()).min(1),
     /** The document the chunks belong to (its documentId in the books step's documents). */
     document: z.string(),
-    /** The book file it was read from, as the recipe names it. */
-    file: z.string().optional(),
+    /** The book file it was read from, as the recipe names it (not `file`: that names an input read as such). */
+    book: z.string().optional(),
     /** The context's range of the document's tokens. */
     tokens: TokenRange.optional(),
     /** The QA pairs asked, in order (ids of the qa step's QA records). */

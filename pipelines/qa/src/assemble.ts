@@ -165,7 +165,7 @@ export async function assembleDocument(doc: DocumentForAssembly, options: Assemb
         kind: "qa",
         chunkIds: chunks.map((c) => c.id),
         document: doc.documentId,
-        ...(doc.file !== undefined ? { file: doc.file } : {}),
+        ...(doc.file !== undefined ? { book: doc.file } : {}),
         tokens: { start: first.tokens.start, end: last.tokens.end },
         qaIds,
         model: (chosen[0] as EncodedQa).record.generator.model,

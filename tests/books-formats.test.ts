@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "fflate";
 import { asyncBufferFromFile, parquetMetadataAsync } from "hyparquet";
-import { readExamplesIndex } from "@lwm/books";
+import { EXAMPLE_COLUMNS, readExamplesIndex } from "@lwm/shards";
 import { loadTokenizer, type Tokenizer } from "@lwm/tokenizer";
 import { beforeAll, describe, expect, it } from "vitest";
 import { buildEpub, collectExamples, gutenbergFile, lwm, prose, readRejects, recipeOf, repoRoot, verifyDocumentTokens, writeRecipe } from "./books-helpers.js";
@@ -133,10 +133,12 @@ describe("books step: input formats", () => {
       const part = index.parts[0];
       const frame = pl.readIPCStream(await readFile(join(out, "work/books/examples/full", part?.file ?? "")));
       expect(frame.height).toBe(part?.examples);
-      expect(frame.columns).toEqual(["example_id", "document_id", "provenance", "tokens"]);
+      expect(frame.columns).toEqual([...EXAMPLE_COLUMNS]);
       const ours = await collectExamples(out, "full");
       expect((frame.getColumn("example_id").toArray() as string[])[0]).toBe(ours[0]?.exampleId);
       expect((frame.getColumn("tokens").toArray() as number[][])[0]).toEqual([...(ours[0]?.tokens ?? [])]);
+      expect((frame.getColumn("loss").toArray() as boolean[][])[0]).toEqual([...(ours[0]?.loss ?? [])].map(Boolean));
+      expect((frame.getColumn("vision").toArray() as boolean[][])[0]).toEqual([...(ours[0]?.vision ?? [])].map(Boolean));
     }
 
     const epub = documents.find((d) => d.provenance.kind === "epub");

@@ -8,7 +8,8 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { strToU8, zipSync } from "fflate";
-import { DocumentEntry, readExamples, recleanFromProvenance } from "@lwm/books";
+import { DocumentEntry, recleanFromProvenance } from "@lwm/books";
+import { readStageExamples } from "@lwm/shards";
 import { listFiles, stableStringify, type JsonValue } from "@lwm/core";
 import type { ExampleRecord, RecipeInput } from "@lwm/schemas";
 
@@ -153,7 +154,7 @@ export async function readRejects(outDir: string): Promise<RejectLine[]> {
 
 export async function collectExamples(outDir: string, stage: string): Promise<ExampleRecord[]> {
   const out: ExampleRecord[] = [];
-  for await (const e of readExamples(join(outDir, "work/books/examples", stage))) out.push(e);
+  for await (const e of readStageExamples(join(outDir, "work/books/examples", stage))) out.push(e);
   return out;
 }
 
@@ -187,9 +188,9 @@ export function documentsFromExamples(examples: readonly ExampleRecord[], bosId:
   return docs;
 }
 
-/** A document's identity in its provenance (the token range left out). */
+/** A document's identity in its provenance (a window's token range and bytes left out). */
 export function provenanceKey(p: DocumentEntry["provenance"]): string {
-  const { tokens: _tokens, ...rest } = p as DocumentEntry["provenance"] & { tokens?: unknown };
+  const { tokens: _tokens, text: _text, exactBytes: _exact, ...rest } = p as DocumentEntry["provenance"] & { tokens?: unknown; text?: unknown; exactBytes?: unknown };
   return stableStringify(rest as unknown as JsonValue);
 }
 

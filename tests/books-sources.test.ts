@@ -5,7 +5,7 @@
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { readExamples, readExamplesIndex } from "@lwm/books";
+import { readExamplesIndex, readStageExamples } from "@lwm/shards";
 import { describe, expect, it } from "vitest";
 import { collectExamples, lwm, prose, readDocuments, readRejects, writeRecipe } from "./books-helpers.js";
 
@@ -30,8 +30,8 @@ describe("books step: sources per stage", () => {
     const r = lwm(["run", "--steps", "books", recipePath, "--out", out, "--json"]);
     expect(r.code, r.stderr).toBe(0);
     const [report] = JSON.parse(r.stdout) as { units: { planned: number } }[];
-    // 2 tokenize units + 2 window units: sa and sb have equal settings, so they share the shared file's window unit.
-    expect(report?.units.planned).toBe(4);
+    // 2 tokenize units (the shared file is tokenized once) + 3 window units: the shared file for a (sa) and for b (sb), only-b for b.
+    expect(report?.units.planned).toBe(5);
 
     expect((await readDocuments(out)).map((d) => ("file" in d.provenance ? d.provenance.file : ""))).toEqual(["shared.txt", "only-b.txt"]);
     expect(await readRejects(out)).toEqual([]);
@@ -39,15 +39,15 @@ describe("books step: sources per stage", () => {
     expect(await files("sa")).toEqual(["shared.txt"]);
     expect(await files("sb")).toEqual(["shared.txt", "only-b.txt"]);
     const sb = await readExamplesIndex(join(out, "work/books/examples/sb"));
-    expect(sb.documents).toBe(2);
-    expect(sb.parts.map((p) => p.source)).toEqual(["a,b", "b"]);
-    // Read by source (as the pack step does): the shared file belongs to both.
+    expect(sb.sources).toEqual(["b"]);
+    expect(sb.parts.map((p) => p.source)).toEqual(["b", "b"]);
+    // Read by source (as the pack step does): every example of the stage is b's.
     const bySource = async (source: string) => {
       const seen = new Set<string>();
-      for await (const e of readExamples(join(out, "work/books/examples/sb"), { source })) seen.add("file" in e.provenance ? e.provenance.file : "");
+      for await (const e of readStageExamples(join(out, "work/books/examples/sb"), { source })) seen.add("file" in e.provenance ? e.provenance.file : "");
       return [...seen];
     };
-    expect(await bySource("a")).toEqual(["shared.txt"]);
+    expect(await bySource("a")).toEqual([]);
     expect(await bySource("b")).toEqual(["shared.txt", "only-b.txt"]);
   }, 60_000);
 });

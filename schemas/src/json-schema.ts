@@ -7,6 +7,7 @@ import { Manifest, ShardMetadata } from "./shard.js";
 import { Recipe } from "./recipe.js";
 import { NeedleEvalRecord } from "./needle.js";
 import { Provenance } from "./provenance.js";
+import { DocumentsIndex, ExamplesIndex } from "./example.js";
 
 const schemas: Record<string, z.ZodType> = {
   recipe: Recipe,
@@ -14,6 +15,8 @@ const schemas: Record<string, z.ZodType> = {
   "shard-metadata": ShardMetadata,
   provenance: Provenance,
   "needle-eval": NeedleEvalRecord,
+  "examples-index": ExamplesIndex,
+  "documents-index": DocumentsIndex,
 };
 
 const out = join(dirname(fileURLToPath(import.meta.url)), "..", "json");

@@ -15,6 +15,12 @@ export type ByteRange = z.infer<typeof ByteRange>;
 export const TokenRange = halfOpenRange();
 export type TokenRange = z.infer<typeof TokenRange>;
 
+/**
+ * On a window of a document (an example cut from it): the UTF-8 byte range of the window's tokens
+ * in the document's cleaned text (work/books/documents/, `text`), from the tokenizer's offsets.
+ */
+const textRange = () => ByteRange.optional();
+
 /** Where an example came from: from any training row back to the bytes it was made of. */
 export const Provenance = z.discriminatedUnion("kind", [
   z.object({
@@ -24,6 +30,13 @@ export const Provenance = z.discriminatedUnion("kind", [
     fileSha256: Sha256Hex,
     bytes: ByteRange,
     tokens: TokenRange.optional(),
+    text: textRange(),
+    /**
+     * The file's bytes that hold exactly the cleaned text (of the document; of a window: of its
+     * tokens), present when the cleaned text is a verbatim slice of the file (no CRLF or
+     * normalisation inside it): a reader slices the file here without re-tokenizing.
+     */
+    exactBytes: ByteRange.optional(),
   }),
   z.object({
     kind: z.literal("jsonl"),
@@ -34,6 +47,7 @@ export const Provenance = z.discriminatedUnion("kind", [
     /** Byte range of the line in the decompressed stream. */
     bytes: ByteRange,
     tokens: TokenRange.optional(),
+    text: textRange(),
   }),
   z.object({
     kind: z.literal("parquet"),
@@ -43,6 +57,7 @@ export const Provenance = z.discriminatedUnion("kind", [
     /** Row index within the row group. */
     row: z.number().int().nonnegative(),
     tokens: TokenRange.optional(),
+    text: textRange(),
   }),
   z.object({
     kind: z.literal("epub"),
@@ -53,6 +68,7 @@ export const Provenance = z.discriminatedUnion("kind", [
     /** Byte range in the concatenation of the entries' extracted text, when a document is part of the book. */
     bytes: ByteRange.optional(),
     tokens: TokenRange.optional(),
+    text: textRange(),
   }),
   z.object({
     kind: z.literal("media"),

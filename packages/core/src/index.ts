@@ -2,6 +2,7 @@ export { sha256Hex, sha256File, stableStringify, hashParts, type JsonValue } fro
 export { exampleIdOf } from "./example-id.js";
 export { writeFileAtomic, writeJsonAtomic, AtomicFileWriter, tempPathFor, isTempName } from "./atomic.js";
 export { publishDir, listFiles, exists, linkOrCopy } from "./publish.js";
+export { stepOutputDir, stepWorkDir, WORK_DIR, STEP_OUTPUTS, type StepOutput } from "./step-dirs.js";
 export { createLogger, silentLogger, type Logger, type LoggerOptions, type LogLevel } from "./logger.js";
 export { Progress, formatDuration, type ProgressOptions } from "./progress.js";
 export { RejectRecord, RejectPosition, countRejects, rejectCategory } from "./rejects.js";

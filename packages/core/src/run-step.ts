@@ -9,6 +9,7 @@ import type { Logger } from "./logger.js";
 import { Progress } from "./progress.js";
 import { countRejects, type RejectRecord } from "./rejects.js";
 import { groupsOfSlice, type TaskSlice } from "./slice.js";
+import { stepWorkDir } from "./step-dirs.js";
 import type { CompletedUnit, Step, StepContext, WorkUnit } from "./step.js";
 import { UNIT_RECORD_FILE, UNIT_RECORD_FORMAT, UnitRecord, type UnitFile } from "./units.js";
 import { WorkerPool } from "./worker-pool.js";
@@ -67,7 +68,7 @@ export async function runStep(step: Step, options: RunStepOptions): Promise<Step
   const cpuStart = process.cpuUsage();
   const threads = options.threads ?? 1;
   const logger = options.logger.child(step.name);
-  const stepDir = join(options.outDir, "work", step.name);
+  const stepDir = stepWorkDir(options.outDir, step.name);
   const unitsDir = join(stepDir, STEP_FILES.units);
   const workers = Math.max(0, Math.min(threads, step.workerThreads ? step.workerThreads(threads) : threads));
   const pool = new WorkerPool(workers);

@@ -12,3 +12,4 @@ export { validate, ValidateTargetError, RULES, RULE_IDS, checkBatch, type Valida
 export { shardPaths } from "./inspect/targets.js";
 export { summarizeShards, sourceOf, type ShardSummary, type SourceCount } from "./inspect/summary.js";
 export { rowSegments, type SegmentDetail, type Span, type VisionBlock } from "./inspect/row-detail.js";
+export * from "./examples/index.js";

@@ -20,6 +20,32 @@ function checkWellFormed(text: string, where: string): void {
   }
 }
 
+/** Token ids of a text with the UTF-8 byte range [starts[k], ends[k]) each token came from. */
+export interface EncodedText {
+  ids: Uint32Array;
+  starts: Int32Array;
+  ends: Int32Array;
+}
+
+/** byteOf[c] = UTF-8 bytes before code point c of `text` (c = 0 … code points). */
+function utf8OffsetsOfCodePoints(text: string): Int32Array {
+  const byteOf = new Int32Array(text.length + 1);
+  let bytes = 0;
+  let c = 0;
+  for (let i = 0; i < text.length; i++, c++) {
+    byteOf[c] = bytes;
+    const unit = text.charCodeAt(i);
+    if (unit < 0x80) bytes += 1;
+    else if (unit < 0x800) bytes += 2;
+    else if (unit >= 0xd800 && unit <= 0xdbff) {
+      bytes += 4; // a surrogate pair (checkWellFormed refused lone ones): one code point
+      i++;
+    } else bytes += 3;
+  }
+  byteOf[c] = bytes;
+  return byteOf.subarray(0, c + 1);
+}
+
 export interface LoadTokenizerOptions {
   /** The piece whose id is BOS; default "<s>" (Llama-2). */
   bosToken?: string;
@@ -74,6 +100,29 @@ export class Tokenizer {
     noteNativePoolStarted();
     const encodings = await this.native.encodeBatch([...texts], NO_SPECIAL_TOKENS);
     return encodings.map((encoding) => Uint32Array.from(encoding.getIds()));
+  }
+
+  /**
+   * `encodeBatch` plus, per token, the UTF-8 byte range [start, end) of the text it was made from
+   * (HF tokenizers reports code-point offsets; they are converted here). Byte-fallback pieces of one
+   * character share that character's range.
+   */
+  async encodeBatchWithOffsets(texts: readonly string[]): Promise<EncodedText[]> {
+    if (texts.length === 0) return [];
+    texts.forEach((text, i) => checkWellFormed(text, `encodeBatchWithOffsets text ${i}`));
+    noteNativePoolStarted();
+    const encodings = await this.native.encodeBatch([...texts], NO_SPECIAL_TOKENS);
+    return encodings.map((encoding, i) => {
+      const byteOf = utf8OffsetsOfCodePoints(texts[i] as string);
+      const offsets = encoding.getOffsets();
+      const starts = new Int32Array(offsets.length);
+      const ends = new Int32Array(offsets.length);
+      offsets.forEach((range, k) => {
+        starts[k] = byteOf[range[0] as number] as number;
+        ends[k] = byteOf[range[1] as number] as number;
+      });
+      return { ids: Uint32Array.from(encoding.getIds()), starts, ends };
+    });
   }
 
   /** The text of `ids`; BOS, EOS and the file's special tokens are not rendered. */

@@ -1,29 +1,27 @@
-import { mkdir, readFile, stat } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import {
   AtomicFileWriter,
   exists,
   linkOrCopy,
+  listFiles,
   publishDir,
-  sha256File,
   stableStringify,
-  writeJsonAtomic,
+  stepOutputDir,
   type CompletedUnit,
   type FinalizeOutcome,
   type JsonValue,
   type RejectRecord,
-  type UnitRecord,
 } from "@lwm/core";
 import { z } from "zod";
-import type { TokenDtype } from "@lwm/schemas";
-import { ArrowStreamFile, readArrowRows } from "./arrow-io.js";
+import { DOCUMENTS_FORMAT, EXAMPLES_FORMAT, type DocumentsIndex, type ExamplesIndex, type TokenDtype } from "@lwm/schemas";
+import { DocumentsWriter, ExamplesWriter, partFileName, readDocumentsFile, readExamplesFile, writeDocumentsIndex, writeExamplesIndex } from "@lwm/shards";
 import { DocumentEntry } from "./documents.js";
-import { EXAMPLES_INDEX_FILE, type ExamplesIndex } from "./examples.js";
 import { positionOf, TOKENIZE_FILES } from "./tokenize-unit.js";
-import { EXAMPLES_METADATA, WINDOW_FILES } from "./window-unit.js";
+import { WINDOW_FILES } from "./window-unit.js";
 
 /** What a window unit reports (window-unit.ts). */
-const WindowResult = z.object({ examples: z.number().int().nonnegative(), exampleTokens: z.number().int().nonnegative() });
+const WindowResult = z.object({ examples: z.number().int().nonnegative(), exampleTokens: z.number().int().nonnegative(), lossTokens: z.number().int().nonnegative() });
 
 export interface PlannedStage {
   name: string;
@@ -34,25 +32,34 @@ export interface PlannedStage {
   sources: string[];
 }
 
+/** One window unit: the examples of one tokenize unit's documents for one stage and source. */
+export interface PlannedWindowUnit {
+  stage: string;
+  source: string;
+  key: string;
+}
+
 export interface PlannedTokenizeUnit {
   key: string;
   /** Books sources that list this file part (usually one). */
   sourceNames: string[];
-  /** Stage name → window unit key (only stages whose mixture has this source). */
-  windowKeys: Map<string, string>;
+  windows: PlannedWindowUnit[];
 }
 
 export interface FinalizeInput {
+  outDir: string;
   stepDir: string;
+  step: { name: string; version: string };
   completed: readonly CompletedUnit[];
   tokenizeUnits: readonly PlannedTokenizeUnit[];
   stages: readonly PlannedStage[];
   dedup: boolean;
-  index: { tokenDtype: TokenDtype; tokenizerSha256: string; bosId: number; eosId: number };
+  tokenDtype: TokenDtype;
+  tokenizerSha256: string;
 }
 
-/** Files the books step publishes in <out>/work/books/. */
-export const BOOKS_OUTPUTS = { examples: "examples", documents: "documents.jsonl" } as const;
+/** The list of every document read (duplicates marked), beside the published outputs: <out>/work/books/documents.jsonl. */
+export const DOCUMENT_LIST_FILE = "documents.jsonl";
 
 /** LWM's Books3 length bands (lwm-spec §5.1), for the report's "data available". */
 const LWM_BANDS: [string, number, number][] = [
@@ -66,8 +73,8 @@ const LWM_BANDS: [string, number, number][] = [
 
 /**
  * Everything that depends on all units together: exact duplicates (first in plan order wins, so
- * any slicing gives the same answer), the published examples per stage, the documents index and
- * the report's per-stage "data available".
+ * any slicing gives the same answer), the published documents and examples per stage (the
+ * examples contract, schemas/EXAMPLES.md), the document list and the report's "data available".
  */
 export async function finalizeBooks(input: FinalizeInput): Promise<FinalizeOutcome> {
   const dirOf = new Map(input.completed.map((c) => [c.unit.key, c.dir]));
@@ -97,69 +104,93 @@ export async function finalizeBooks(input: FinalizeInput): Promise<FinalizeOutco
       } else if (!first) firstByContent.set(doc.contentSha256, doc);
     }
   }
+  const hasDuplicates = (t: PlannedTokenizeUnit): boolean => (documentsOf.get(t.key) ?? []).some((d) => duplicateOf.has(d.documentId));
+  const header = { step: input.step.name, stepVersion: input.step.version, tokenDtype: input.tokenDtype, tokenizerSha256: input.tokenizerSha256 };
+
+  const documentsDir = stepOutputDir(input.outDir, input.step.name, "documents");
+  await publishDir(documentsDir, async (temp) => {
+    const parts: DocumentsIndex["parts"] = [];
+    for (const t of input.tokenizeUnits) {
+      const from = join(dirOf.get(t.key) as string, TOKENIZE_FILES.tokens);
+      if (!(await exists(from))) continue;
+      const file = partFileName(parts.length);
+      const made = hasDuplicates(t) ? await copyDocumentsWithout(from, join(temp, file), duplicateOf, input.tokenDtype) : await linkPart(from, join(temp, file), t);
+      if (made) parts.push({ file, sources: t.sourceNames, ...made });
+    }
+    const index: DocumentsIndex = {
+      format: DOCUMENTS_FORMAT,
+      ...header,
+      documents: parts.reduce((s, p) => s + p.documents, 0),
+      tokens: parts.reduce((s, p) => s + p.tokens, 0),
+      parts,
+    };
+    await writeDocumentsIndex(temp, index);
+  });
+
+  /** An unchanged tokenize unit's documents file, linked; its counts from its documents list. */
+  async function linkPart(from: string, to: string, t: PlannedTokenizeUnit): Promise<Omit<DocumentsIndex["parts"][number], "file" | "sources">> {
+    await linkOrCopy(from, to);
+    const docs = documentsOf.get(t.key) ?? [];
+    const fileRecord = recordOf.get(t.key)?.files.find((f) => f.name === TOKENIZE_FILES.tokens);
+    if (!fileRecord) throw new Error(`books finalize: unit ${t.key} has no ${TOKENIZE_FILES.tokens} in its record`);
+    return { documents: docs.length, tokens: docs.reduce((s, d) => s + d.tokens, 0), bytes: fileRecord.bytes, sha256: fileRecord.sha256 };
+  }
 
   const stageDetails: Record<string, JsonValue> = {};
-  const stageOutputs: FinalizeOutcome["outputs"] = [];
-  await publishDir(join(input.stepDir, BOOKS_OUTPUTS.examples), async (temp) => {
+  await publishDir(stepOutputDir(input.outDir, input.step.name, "examples"), async (temp) => {
     for (const stage of input.stages) {
       const dir = join(temp, stage.name);
       await mkdir(dir);
       const parts: ExamplesIndex["parts"] = [];
       let documents = 0;
       for (const t of input.tokenizeUnits) {
-        const windowKey = t.windowKeys.get(stage.name);
-        if (!windowKey) continue;
         const docs = documentsOf.get(t.key) ?? [];
-        documents += docs.filter((d) => !duplicateOf.has(d.documentId) && inStage(d.tokens, stage)).length;
-        const from = join(dirOf.get(windowKey) as string, WINDOW_FILES.examples);
-        if (!(await exists(from))) continue;
-        const file = `part-${String(parts.length).padStart(5, "0")}.arrow`;
-        const to = join(dir, file);
-        if (docs.some((d) => duplicateOf.has(d.documentId))) {
-          const counts = await writeWithout(from, to, duplicateOf, input.index.tokenDtype);
-          if (counts.examples === 0) continue;
-          parts.push({ file, source: t.sourceNames.join(","), ...counts, bytes: (await stat(to)).size, sha256: await sha256File(to) });
-        } else {
-          // Unchanged: the window unit's own file (its record already holds counts, size and sha256).
-          const record = recordOf.get(windowKey) as UnitRecord;
-          const made = WindowResult.parse(record.result);
-          const fileRecord = record.files.find((f) => f.name === WINDOW_FILES.examples) as UnitRecord["files"][number];
-          await linkOrCopy(from, to);
-          parts.push({ file, source: t.sourceNames.join(","), examples: made.examples, tokens: made.exampleTokens, bytes: fileRecord.bytes, sha256: fileRecord.sha256 });
+        const windows = t.windows.filter((w) => w.stage === stage.name);
+        if (windows.length > 0) documents += docs.filter((d) => !duplicateOf.has(d.documentId) && inStage(d.tokens, stage)).length;
+        for (const w of windows) {
+          const from = join(dirOf.get(w.key) as string, WINDOW_FILES.examples);
+          if (!(await exists(from))) continue;
+          const file = partFileName(parts.length);
+          const to = join(dir, file);
+          if (hasDuplicates(t)) {
+            const made = await copyExamplesWithout(from, to, duplicateOf, input.tokenDtype);
+            if (made) parts.push({ file, source: w.source, ...made });
+          } else {
+            // Unchanged: the window unit's own file (its record already holds counts, size and sha256).
+            const record = recordOf.get(w.key);
+            const fileRecord = record?.files.find((f) => f.name === WINDOW_FILES.examples);
+            if (!record || !fileRecord) throw new Error(`books finalize: window unit ${w.key} has no ${WINDOW_FILES.examples} in its record`);
+            const made = WindowResult.parse(record.result);
+            await linkOrCopy(from, to);
+            parts.push({ file, source: w.source, examples: made.examples, tokens: made.exampleTokens, lossTokens: made.lossTokens, bytes: fileRecord.bytes, sha256: fileRecord.sha256 });
+          }
         }
       }
       const index: ExamplesIndex = {
-        format: EXAMPLES_METADATA.format,
+        format: EXAMPLES_FORMAT,
+        ...header,
         stage: stage.name,
         seqLen: stage.seqLen,
-        minTokens: stage.minTokens,
-        maxTokens: stage.maxTokens ?? null,
-        ...input.index,
-        lossRule: EXAMPLES_METADATA.lossRule,
+        vqganSha256: null,
         sources: stage.sources,
-        documents,
         examples: parts.reduce((s, p) => s + p.examples, 0),
         tokens: parts.reduce((s, p) => s + p.tokens, 0),
         parts,
       };
-      await writeJsonAtomic(join(dir, EXAMPLES_INDEX_FILE), index as unknown as JsonValue);
-      const indexPath = join(dir, EXAMPLES_INDEX_FILE);
-      const folder = `${BOOKS_OUTPUTS.examples}/${stage.name}`;
-      stageOutputs.push({ path: `${folder}/${EXAMPLES_INDEX_FILE}`, bytes: (await stat(indexPath)).size, sha256: await sha256File(indexPath) });
-      for (const p of parts) stageOutputs.push({ path: `${folder}/${p.file}`, bytes: p.bytes, sha256: p.sha256 });
+      await writeExamplesIndex(dir, index);
       stageDetails[stage.name] = {
         seqLen: stage.seqLen,
         minTokens: stage.minTokens,
         maxTokens: stage.maxTokens ?? null,
         documents,
-        documentTokens: sumTokens(input.tokenizeUnits, documentsOf, (d, t) => t.windowKeys.has(stage.name) && !duplicateOf.has(d.documentId) && inStage(d.tokens, stage)),
+        documentTokens: sumTokens(input.tokenizeUnits, documentsOf, (d, t) => t.windows.some((w) => w.stage === stage.name) && !duplicateOf.has(d.documentId) && inStage(d.tokens, stage)),
         examples: index.examples,
         exampleTokens: index.tokens,
       };
     }
   });
 
-  const writer = await AtomicFileWriter.create(join(input.stepDir, BOOKS_OUTPUTS.documents));
+  const writer = await AtomicFileWriter.create(join(input.stepDir, DOCUMENT_LIST_FILE));
   for (const t of input.tokenizeUnits) {
     for (const doc of documentsOf.get(t.key) ?? []) {
       const dup = duplicateOf.get(doc.documentId);
@@ -176,8 +207,9 @@ export async function finalizeBooks(input: FinalizeInput): Promise<FinalizeOutco
     bands[name] = { documents: inBand.length, tokens: inBand.reduce((s, d) => s + d.tokens, 0) };
   }
   const outputs = [
-    ...stageOutputs,
-    { path: BOOKS_OUTPUTS.documents, bytes: (await stat(join(input.stepDir, BOOKS_OUTPUTS.documents))).size, sha256: await sha256File(join(input.stepDir, BOOKS_OUTPUTS.documents)) },
+    ...(await listFiles(documentsDir, "documents")),
+    ...(await listFiles(stepOutputDir(input.outDir, input.step.name, "examples"), "examples")),
+    ...(await listFiles(input.stepDir)).filter((f) => f.path === DOCUMENT_LIST_FILE),
   ];
   return {
     outputs,
@@ -210,32 +242,26 @@ function sumTokens(
   return sum;
 }
 
-
-/** A copy of an examples file without the rows of removed duplicate documents. */
-async function writeWithout(from: string, to: string, duplicateOf: Map<string, string>, dtype: TokenDtype): Promise<{ examples: number; tokens: number }> {
-  let metadata = new Map<string, string>();
-  const rows: { example_id: string; document_id: string; provenance: string; tokens: Uint16Array | Uint32Array }[] = [];
-  let out: ArrowStreamFile | null = null;
-  let examples = 0;
-  let tokens = 0;
-  const flush = (): void => {
-    out?.write({
-      example_id: { kind: "utf8", values: rows.map((r) => r.example_id) },
-      document_id: { kind: "utf8", values: rows.map((r) => r.document_id) },
-      provenance: { kind: "utf8", values: rows.map((r) => r.provenance) },
-      tokens: { kind: "tokens", values: rows.map((r) => r.tokens) },
-    });
-    rows.length = 0;
-  };
-  for await (const row of readArrowRows(from, (m) => (metadata = m))) {
-    out ??= new ArrowStreamFile(to, dtype, metadata);
-    if (duplicateOf.has(row.strings.document_id as string)) continue;
-    rows.push({ example_id: row.strings.example_id as string, document_id: row.strings.document_id as string, provenance: row.strings.provenance as string, tokens: row.tokens });
-    examples += 1;
-    tokens += row.tokens.length;
-    if (rows.length >= 1024) flush();
+/** A copy of an examples file without the examples of removed duplicate documents; null when none is left. */
+async function copyExamplesWithout(from: string, to: string, duplicateOf: Map<string, string>, tokenDtype: TokenDtype) {
+  const out = new ExamplesWriter(to, { tokenDtype });
+  try {
+    for await (const e of readExamplesFile(from)) if (e.documentId === null || !duplicateOf.has(e.documentId)) out.append(e);
+    return await out.close();
+  } catch (err) {
+    await out.abort();
+    throw err;
   }
-  flush();
-  await out?.close();
-  return { examples, tokens };
+}
+
+/** A copy of a documents file without the removed duplicate documents; null when none is left. */
+async function copyDocumentsWithout(from: string, to: string, duplicateOf: Map<string, string>, tokenDtype: TokenDtype) {
+  const out = new DocumentsWriter(to, { tokenDtype });
+  try {
+    for await (const d of readDocumentsFile(from)) if (!duplicateOf.has(d.documentId)) out.append(d);
+    return await out.close();
+  } catch (err) {
+    await out.abort();
+    throw err;
+  }
 }

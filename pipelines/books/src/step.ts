@@ -1,9 +1,8 @@
 import { sha256File, stableStringify, unitKey, type JsonValue, type Step, type StepContext, type StepPlan, type WorkUnit } from "@lwm/core";
 import type { BooksSource, Stage } from "@lwm/schemas";
-import { multimodalLayout } from "@lwm/tokenizer";
-import { finalizeBooks, type PlannedStage, type PlannedTokenizeUnit } from "./finalize.js";
+import { loadRecipeTokenizer, multimodalLayout } from "@lwm/tokenizer";
+import { finalizeBooks, type PlannedStage, type PlannedTokenizeUnit, type PlannedWindowUnit } from "./finalize.js";
 import { listSourceFiles } from "./inputs.js";
-import { loadRecipeTokenizer } from "./recipe-tokenizer.js";
 import { jsonlRanges } from "./sources/jsonl.js";
 import { compressionOf } from "./sources/byte-stream.js";
 import { rowGroupRanges } from "./sources/parquet.js";
@@ -12,7 +11,7 @@ import { windowUnit, type WindowSpec } from "./window-unit.js";
 
 export const BOOKS_STEP_NAME = "books";
 /** Bump when the bytes a unit writes would change for the same inputs and config. */
-export const BOOKS_STEP_VERSION = "1.0.0";
+export const BOOKS_STEP_VERSION = "2.0.0";
 /** Examples per record batch of an examples file (part of the window units' keys: it shapes their bytes). */
 const WINDOW_BATCH_EXAMPLES = 1024;
 
@@ -109,44 +108,35 @@ async function planBooks(ctx: StepContext): Promise<StepPlan> {
           execute: async (dir) => (await ctx.pool.run(TOKENIZE_MODULE, "tokenizeUnit", { ...spec, outDir: dir })) as Awaited<ReturnType<WorkUnit["execute"]>>,
         });
       }
-      const windowKeys = new Map<string, string>();
+      const windows: PlannedWindowUnit[] = [];
       for (const stage of stages) {
         if (!stage.sources.includes(source.name)) continue;
-        const stageConfig = { seqLen: stage.seqLen, minTokens: stage.minTokens, ...(stage.maxTokens !== undefined ? { maxTokens: stage.maxTokens } : {}) };
-        const windowKey = unitKey({
-          step: BOOKS_STEP_NAME,
-          version: BOOKS_STEP_VERSION,
-          kind: "window",
-          config: { ...stageConfig, maxTokens: stage.maxTokens ?? null, bosId: tokenizer.bosId, eosId: tokenizer.eosId, tokenDtype, batchExamples: WINDOW_BATCH_EXAMPLES },
-          inputs: [key],
-        });
-        windowKeys.set(stage.name, windowKey);
+        // The key is made of exactly the settings the unit runs on (all but its folders).
+        const settings: Omit<WindowSpec, "outDir" | "documentsDir"> = {
+          source: source.name,
+          stage: { seqLen: stage.seqLen, minTokens: stage.minTokens, ...(stage.maxTokens !== undefined ? { maxTokens: stage.maxTokens } : {}) },
+          bosId: tokenizer.bosId,
+          eosId: tokenizer.eosId,
+          tokenDtype,
+          batchExamples: WINDOW_BATCH_EXAMPLES,
+        };
+        const windowKey = unitKey({ step: BOOKS_STEP_NAME, version: BOOKS_STEP_VERSION, kind: "window", config: settings as unknown as JsonValue, inputs: [key] });
+        windows.push({ stage: stage.name, source: source.name, key: windowKey });
         if (planned.has(windowKey)) continue; // two stages with equal settings share one unit
         planned.add(windowKey);
         units.push({
           key: windowKey,
-          label: `window ${file.name} seqLen ${stage.seqLen}`,
+          label: `window ${file.name} seqLen ${stage.seqLen} for ${source.name}`,
           group: key,
           dependsOn: [key],
-          execute: async (dir, unitDirs) => {
-            const spec: WindowSpec = {
-              outDir: dir,
-              documentsDir: unitDirs.get(key) as string,
-              stage: stageConfig,
-              bosId: tokenizer.bosId,
-              eosId: tokenizer.eosId,
-              tokenDtype,
-              batchExamples: WINDOW_BATCH_EXAMPLES,
-            };
-            return windowUnit(spec);
-          },
+          execute: async (dir, unitDirs) => windowUnit({ ...settings, outDir: dir, documentsDir: unitDirs.get(key) as string }),
         });
       }
       const listed = tokenizeUnits.find((t) => t.key === key);
-      if (!listed) tokenizeUnits.push({ key, sourceNames: [source.name], windowKeys });
+      if (!listed) tokenizeUnits.push({ key, sourceNames: [source.name], windows });
       else {
         listed.sourceNames.push(source.name);
-        for (const [stage, k] of windowKeys) listed.windowKeys.set(stage, k);
+        listed.windows.push(...windows);
       }
     }
   }
@@ -155,12 +145,15 @@ async function planBooks(ctx: StepContext): Promise<StepPlan> {
     inputs,
     finalize: (completed) =>
       finalizeBooks({
+        outDir: ctx.outDir,
         stepDir: ctx.stepDir,
+        step: { name: BOOKS_STEP_NAME, version: BOOKS_STEP_VERSION },
         completed,
         tokenizeUnits,
         stages,
         dedup: config.dedup,
-        index: { tokenDtype, tokenizerSha256: tokenizer.sha256, bosId: tokenizer.bosId, eosId: tokenizer.eosId },
+        tokenDtype,
+        tokenizerSha256: tokenizer.sha256,
       }),
   };
 }

@@ -3,8 +3,9 @@ import { join } from "node:path";
 import { exampleIdOf, sha256Hex, stableStringify, type JsonValue, type RejectRecord, type UnitOutcome } from "@lwm/core";
 import type { TokenDtype } from "@lwm/schemas";
 import { loadTokenizer, type Tokenizer } from "@lwm/tokenizer";
-import { ArrowStreamFile, type TokenArray } from "./arrow-io.js";
+import { DocumentsWriter, type TokenArray } from "@lwm/shards";
 import { cleanText, type CleanOptions } from "./clean/clean.js";
+import { utf8Length } from "./clean/utf8.js";
 import type { DocumentEntry } from "./documents.js";
 import { readEpub } from "./sources/epub.js";
 import { readJsonl, type LineRange } from "./sources/jsonl.js";
@@ -33,7 +34,7 @@ export interface TokenizeSpec {
   batchChars: number;
 }
 
-/** Files of a tokenize unit's folder. */
+/** Files of a tokenize unit's folder: document metadata, and the documents (text, tokens, offsets) in the contract's format. */
 export const TOKENIZE_FILES = { documents: "documents.jsonl", tokens: "documents.arrow" } as const;
 
 const tokenizers = new Map<string, Promise<Tokenizer>>();
@@ -80,7 +81,7 @@ export async function tokenizeUnit(spec: TokenizeSpec): Promise<UnitOutcome> {
   const tokenizer = await tokenizerFor(spec.tokenizerPath);
   const rejects: { ordinal: number; reject: RejectRecord }[] = [];
   let ordinal = 0;
-  const arrow = new ArrowStreamFile(join(spec.outDir, TOKENIZE_FILES.tokens), spec.tokenDtype, new Map([["lwm.books.documents", "1"], ["token_dtype", spec.tokenDtype]]));
+  const arrow = new DocumentsWriter(join(spec.outDir, TOKENIZE_FILES.tokens), { tokenDtype: spec.tokenDtype });
   const jsonlPath = join(spec.outDir, TOKENIZE_FILES.documents);
   await appendFile(jsonlPath, "");
   const totals = { documents: 0, tokens: 0, chars: 0, inputBytes: 0 };
@@ -91,7 +92,7 @@ export async function tokenizeUnit(spec: TokenizeSpec): Promise<UnitOutcome> {
 
   const flush = async (docs: PendingDocument[]): Promise<void> => {
     if (docs.length === 0) return;
-    const encoded = tokenizer.encodeBatch(docs.map((d) => d.text));
+    const encoded = tokenizer.encodeBatchWithOffsets(docs.map((d) => d.text));
     // Handled below (after the previous batch): this only keeps an early failure from counting as unhandled.
     encoded.catch(() => undefined);
     await inflight; // batches are written in order
@@ -99,7 +100,7 @@ export async function tokenizeUnit(spec: TokenizeSpec): Promise<UnitOutcome> {
       // HF tokenizers turns a literal "<s>" or "</s>" in the text into BOS/EOS ids; such a document
       // would carry a spurious boundary, so it is quarantined rather than silently kept.
       const kept: number[] = [];
-      encodedIds.forEach((t, i) => {
+      encodedIds.forEach(({ ids: t }, i) => {
         const at = t.findIndex((id) => id === tokenizer.bosId || id === tokenizer.eosId);
         if (at < 0) kept.push(i);
         else {
@@ -109,17 +110,23 @@ export async function tokenizeUnit(spec: TokenizeSpec): Promise<UnitOutcome> {
         }
       });
       if (kept.length === 0) return;
-      const tokens: TokenArray[] = kept.map((i) => {
-        const t = encodedIds[i] as Uint32Array;
-        return spec.tokenDtype === "uint16" ? Uint16Array.from(t) : t;
-      });
-      const entries: DocumentEntry[] = kept.map((i, k) => ({ ...(docs[i] as PendingDocument).entry, tokens: (tokens[k] as TokenArray).length }));
-      arrow.write({
-        document_id: { kind: "utf8", values: entries.map((e) => e.documentId) },
-        content_sha256: { kind: "utf8", values: entries.map((e) => e.contentSha256) },
-        provenance: { kind: "utf8", values: entries.map((e) => stableStringify(e.provenance as unknown as JsonValue)) },
-        tokens: { kind: "tokens", values: tokens },
-      });
+      const entries: DocumentEntry[] = [];
+      for (const i of kept) {
+        const doc = docs[i] as PendingDocument;
+        const { ids, starts, ends } = encodedIds[i] as (typeof encodedIds)[number];
+        const tokens: TokenArray = spec.tokenDtype === "uint16" ? Uint16Array.from(ids) : ids;
+        entries.push({ ...doc.entry, tokens: tokens.length });
+        arrow.append({
+          documentId: doc.entry.documentId,
+          title: doc.entry.title ?? null,
+          language: doc.entry.language ?? null,
+          text: doc.text,
+          tokens,
+          tokenStarts: starts,
+          tokenEnds: ends,
+          provenance: doc.entry.provenance,
+        });
+      }
       await appendFile(jsonlPath, entries.map((e) => `${stableStringify(e as unknown as JsonValue)}\n`).join(""));
       for (const e of entries) {
         totals.documents += 1;
@@ -150,7 +157,7 @@ export async function tokenizeUnit(spec: TokenizeSpec): Promise<UnitOutcome> {
         documentId: exampleIdOf("book-document", stableStringify(provenance as unknown as JsonValue)),
         contentSha256: sha256Hex(cleaned.text),
         chars: cleaned.text.length,
-        provenance,
+        provenance: withExactBytes(provenance, doc.text.slice(cleaned.start, cleaned.end), cleaned.text),
         ...(title !== undefined ? { title } : {}),
         ...(language !== undefined ? { language } : {}),
         ...(doc.sourceId !== undefined ? { sourceId: doc.sourceId } : {}),
@@ -173,6 +180,19 @@ export async function tokenizeUnit(spec: TokenizeSpec): Promise<UnitOutcome> {
   }
   rejects.sort((a, b) => a.ordinal - b.ordinal);
   return { result: { documents: totals.documents, tokens: totals.tokens }, rejects: rejects.map((r) => r.reject), metrics: totals };
+}
+
+/**
+ * For a .txt document whose cleaned text is a verbatim slice of the kept body (the cleaner only
+ * trimmed blank lines and trailing whitespace), the file bytes of exactly that text. Added after the
+ * document id is derived, so ids stay those of the body's range.
+ */
+function withExactBytes(provenance: DocumentEntry["provenance"], body: string, text: string): DocumentEntry["provenance"] {
+  if (provenance.kind !== "text-file") return provenance;
+  const at = body.indexOf(text);
+  if (at < 0) return provenance;
+  const start = provenance.bytes.start + utf8Length(body.slice(0, at));
+  return { ...provenance, exactBytes: { start, end: start + utf8Length(text) } };
 }
 
 /** A reject position from a document's provenance. */

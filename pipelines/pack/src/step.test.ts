@@ -15,7 +15,7 @@ describe("packStep.plan", () => {
   });
   afterAll(async () => rm(out, { recursive: true, force: true }));
 
-  it("refuses a stage whose examples the books step has not made, naming the stage", async () => {
+  it("refuses a stage whose mixture source no step has published examples for, naming the field", async () => {
     const recipe = Recipe.parse({
       formatVersion: 1,
       name: "t",
@@ -25,7 +25,7 @@ describe("packStep.plan", () => {
     const ctx: StepContext = { recipe, recipeDir: out, outDir: out, stepDir: join(out, "work", "pack"), logger: silentLogger, threads: 1, pool: new WorkerPool(0) };
     const planned = packStep.plan(ctx);
     await expect(planned).rejects.toBeInstanceOf(ConfigError);
-    await expect(planned).rejects.toMatchObject({ field: "stages[0]" });
-    await expect(planned).rejects.toThrow(/no examples for stage "s2k" at .*work\/books\/.*s2k: run \(and finalize\) the books step first/);
+    await expect(planned).rejects.toMatchObject({ field: "stages[0].mixture.pg19" });
+    await expect(planned).rejects.toThrow(/no step has published examples of source "pg19" for stage "s2k" \(work\/<step>\/examples\/s2k\/ under .*\): run \(and finalize\) the step that produces it first/);
   });
 });

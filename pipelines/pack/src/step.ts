@@ -1,9 +1,8 @@
 import { join } from "node:path";
-import { BOOKS_OUTPUTS, BOOKS_STEP_NAME, loadRecipeTokenizer, readExamples, readExamplesIndex } from "@lwm/books";
-import { ConfigError, exists, linkOrCopy, listFiles, publishDir, unitKey, type CompletedUnit, type Step, type StepContext, type StepPlan, type WorkUnit } from "@lwm/core";
-import type { ExampleRecord, Manifest, Stage } from "@lwm/schemas";
-import { defaultRowsPerBatch, MANIFEST_FILE, readManifest } from "@lwm/shards";
-import { multimodalLayout } from "@lwm/tokenizer";
+import { ConfigError, linkOrCopy, listFiles, publishDir, unitKey, type CompletedUnit, type Step, type StepContext, type StepPlan, type WorkUnit } from "@lwm/core";
+import type { ExampleRecord, Manifest } from "@lwm/schemas";
+import { defaultRowsPerBatch, findStageExamples, MANIFEST_FILE, readManifest, readStageExamples, type StageExamples } from "@lwm/shards";
+import { loadRecipeTokenizer, multimodalLayout } from "@lwm/tokenizer";
 import { packStage } from "./pack-stage.js";
 
 export const PACK_STEP_NAME = "pack";
@@ -30,22 +29,35 @@ async function planPack(ctx: StepContext): Promise<StepPlan> {
   const config = recipe.steps.pack;
   const tokenizer = await loadRecipeTokenizer(ctx);
   const layout = multimodalLayout(tokenizer);
-  const examplesRoot = join(ctx.outDir, "work", BOOKS_STEP_NAME, BOOKS_OUTPUTS.examples);
 
   const units: WorkUnit[] = [];
   const stageOfUnit = new Map<string, string>();
   const inputs: StepPlan["inputs"] = [];
   for (const [i, stage] of recipe.stages.entries()) {
-    const dir = join(examplesRoot, stage.name);
-    if (!(await exists(join(dir, "index.json")))) {
-      throw new ConfigError(`stages[${i}]`, `no examples for stage "${stage.name}" at ${dir}: run (and finalize) the books step first`);
-    }
-    const index = await readExamplesIndex(dir);
+    // Each mixture source's examples, from whichever step published them for this stage.
+    const found = await findStageExamples(ctx.outDir, stage.name).catch((err: unknown) => {
+      throw new ConfigError(`stages[${i}]`, err instanceof Error ? err.message : String(err));
+    });
+    const producers = new Map<string, StageExamples>();
     for (const source of Object.keys(stage.mixture)) {
-      if (!index.sources.includes(source)) throw new ConfigError(`stages[${i}].mixture.${source}`, `the books step produced no examples of source "${source}" for this stage`);
+      const examples = found.get(source);
+      if (!examples) {
+        throw new ConfigError(`stages[${i}].mixture.${source}`, `no step has published examples of source "${source}" for stage "${stage.name}" (work/<step>/examples/${stage.name}/ under ${ctx.outDir}): run (and finalize) the step that produces it first`);
+      }
+      if (examples.index.seqLen !== stage.seqLen) {
+        throw new ConfigError(`stages[${i}].seqLen`, `the ${examples.step} step made the examples of "${source}" for seqLen ${examples.index.seqLen}, the stage has ${stage.seqLen}: rerun ${examples.step}`);
+      }
+      if (examples.index.tokenizerSha256 !== tokenizer.sha256) {
+        throw new ConfigError("tokenizer", `the ${examples.step} step tokenized "${source}" with tokenizer ${examples.index.tokenizerSha256.slice(0, 12)}, the recipe's is ${tokenizer.sha256.slice(0, 12)}: rerun ${examples.step}`);
+      }
+      producers.set(source, examples);
     }
-    const files = await listFiles(dir);
-    inputs.push(...files.map((f) => ({ ...f, path: join(stage.name, f.path) })));
+    const files: { path: string; bytes: number; sha256: string }[] = [];
+    for (const examples of new Set(producers.values())) files.push(...(await listFiles(examples.dir, `${examples.step}/${stage.name}`)));
+    inputs.push(...files);
+    const vqgans = new Set([...producers.values()].flatMap((p) => (p.index.vqganSha256 === null ? [] : [p.index.vqganSha256])));
+    if (vqgans.size > 1) throw new ConfigError(`stages[${i}].mixture`, `the stage's sources were encoded with ${vqgans.size} different VQGAN models`);
+    const vqganSha256 = [...vqgans][0] ?? null;
     const rowsPerBatch = config.rowsPerBatch > 0 ? config.rowsPerBatch : defaultRowsPerBatch(stage.seqLen);
     const packed = { name: stage.name, seqLen: stage.seqLen, mixture: stage.mixture, budgetTokens: stage.budgetTokens ?? null };
     const key = unitKey({
@@ -60,14 +72,14 @@ async function planPack(ctx: StepContext): Promise<StepPlan> {
       key,
       label: `pack ${stage.name} (seqLen ${stage.seqLen})`,
       group: stage.name,
-      size: index.tokens,
+      size: [...new Set(producers.values())].reduce((sum, p) => sum + p.index.tokens, 0),
       execute: async (unitDir) => {
         const manifest = await packStage({
           stage,
-          sources: examplesBySource(dir, stage),
+          sources: examplesBySource(producers),
           layout,
           tokenizerSha256: tokenizer.sha256,
-          vqganSha256: null,
+          vqganSha256,
           rowsPerBatch,
           rowsPerShard: config.rowsPerShard,
           dir: unitDir,
@@ -106,8 +118,8 @@ async function planPack(ctx: StepContext): Promise<StepPlan> {
 }
 
 /** Each source of the stage's mixture as its own example stream. */
-function examplesBySource(dir: string, stage: Stage): Map<string, AsyncIterable<ExampleRecord>> {
-  return new Map(Object.keys(stage.mixture).map((source) => [source, readExamples(dir, { source })]));
+function examplesBySource(producers: ReadonlyMap<string, StageExamples>): Map<string, AsyncIterable<ExampleRecord>> {
+  return new Map([...producers].map(([source, { dir }]) => [source, readStageExamples(dir, { source })]));
 }
 
 

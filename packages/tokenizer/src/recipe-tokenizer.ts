@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import { ConfigError, type StepContext } from "@lwm/core";
-import { loadTokenizer, type Tokenizer } from "@lwm/tokenizer";
+import { loadTokenizer, type Tokenizer } from "./tokenizer.js";
 
 /**
  * The recipe's tokenizer (`recipe.tokenizer`, relative to the recipe's folder; default: the bundled

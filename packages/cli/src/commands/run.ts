@@ -11,6 +11,7 @@ import { formatZodError, Recipe } from "@lwm/schemas";
  */
 export const STEPS: ReadonlyArray<{ name: string; load: () => Promise<Step> }> = [
   { name: "books", load: async () => (await import("@lwm/books")).booksStep },
+  { name: "qa", load: async () => (await import("@lwm/synth-qa")).qaStep },
   { name: "pack", load: async () => (await import("@lwm/pack")).packStep },
 ];
 

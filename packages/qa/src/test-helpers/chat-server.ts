@@ -73,7 +73,7 @@ export class ChatServer {
   ) {}
 
   static async start(script: Script): Promise<ChatServer> {
-    let self: ChatServer | undefined;
+    let self: ChatServer | undefined = undefined; // set once listening; requests come only after that
     const server = createServer((req, res) => {
       void (self as ChatServer).handle(req, res, script);
     });

@@ -4,11 +4,11 @@
  * 1. The openai backend against a loopback chat-completions server with a fixed latency (200 ms):
  *    N requests at concurrency 1, 8 and 32 (N = waves × concurrency). The peer is the ideal time
  *    N·latency/concurrency of a perfect sliding window; we report achieved/ideal throughput.
- * 2. The local backend's decoding speed: a random-weight Llama of the sample's shape, a prompt of
+ * 2. The local backend's decoding speed: a random-weight Llama (default: the sample recipe's shape), a prompt of
  *    P tokens, T new tokens: prefill (onnxruntime ring) + KV-cache decoding, against decoding that
  *    recomputes the whole prefix for every new token (no cache).
  *
- *   npm run bench -w @lwm/qa [-- --latency 200 --waves 20 --levels 1,8,32 --prompt 256 --new 32 --dim 256 --layers 4]
+ *   npm run bench -w @lwm/qa [-- --latency 200 --waves 20 --levels 1,8,32 --prompt 128 --new 16 --dim 64 --layers 2 --skip openai|local]
  */
 import { parseArgs } from "node:util";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -22,10 +22,10 @@ const { values } = parseArgs({
     latency: { type: "string", default: "200" },
     waves: { type: "string", default: "20" },
     levels: { type: "string", default: "1,8,32" },
-    prompt: { type: "string", default: "256" },
-    new: { type: "string", default: "32" },
-    dim: { type: "string", default: "256" },
-    layers: { type: "string", default: "4" },
+    prompt: { type: "string", default: "128" },
+    new: { type: "string", default: "16" },
+    dim: { type: "string", default: "64" },
+    layers: { type: "string", default: "2" },
     skip: { type: "string", default: "" },
   },
 });

@@ -92,6 +92,7 @@ export type TrainingConfig = z.infer<typeof TrainingConfig>;
 export const RESERVED_STAGE_NAMES: readonly string[] = ["work", "runs"];
 
 export const StageKind = z.enum(["text", "vision-language"]);
+export type StageKind = z.infer<typeof StageKind>;
 
 /**
  * One context length of progressive training. The name is the join key between packing, the

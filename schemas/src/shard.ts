@@ -1,7 +1,9 @@
 import { z } from "zod";
+import { StageKind } from "./recipe.js";
 import { TokenDtype, VocabLayout } from "./vocab.js";
 
-export const SHARD_FORMAT_VERSION = 1;
+/** The version writers write; readers and the validator also accept version 1 (no stageKind). */
+export const SHARD_FORMAT_VERSION = 2;
 
 /** Human-readable statements of the fixed rules; stored in every shard so the file explains itself. */
 export const LOSS_RULE =
@@ -11,12 +13,8 @@ export const LOSS_RULE =
   "vision likewise, E = examples (segments) in the global batch; vision-language stages train on 0.5*(text+vision), text stages on text";
 export const POSITION_RULE = "restart-per-segment/v1: position_ids restart at 0 at every segment start; padding positions are 0";
 
-/**
- * Shard-level metadata, stored as JSON under the Arrow schema's custom-metadata key `lwm` (see
- * schemas/FORMAT.md).
- */
-export const ShardMetadata = z.object({
-  formatVersion: z.literal(SHARD_FORMAT_VERSION),
+const ShardMetadataV1 = z.object({
+  formatVersion: z.literal(1),
   stage: z.string(),
   seqLen: z.number().int().positive(),
   vocab: VocabLayout,
@@ -30,7 +28,22 @@ export const ShardMetadata = z.object({
   /** Every record batch holds this many rows except possibly the last. */
   rowsPerBatch: z.number().int().positive(),
 });
+
+/**
+ * Shard-level metadata, stored as JSON under the Arrow schema's custom-metadata key `lwm` (see
+ * schemas/FORMAT.md). Version 2 adds `stageKind`, which picks the loss rule's branch (text alone, or
+ * 0.5·(text + vision)) from the shards alone.
+ */
+export const ShardMetadata = z.discriminatedUnion("formatVersion", [
+  ShardMetadataV1,
+  ShardMetadataV1.extend({ formatVersion: z.literal(SHARD_FORMAT_VERSION), stageKind: StageKind }),
+]);
 export type ShardMetadata = z.infer<typeof ShardMetadata>;
+
+/** The stage kind a shard or manifest records; null for version 1, which did not record it. */
+export function stageKindOf(meta: { formatVersion: number; stageKind?: z.infer<typeof StageKind> }): z.infer<typeof StageKind> | null {
+  return meta.stageKind ?? null;
+}
 
 export const ShardEntry = z.object({
   /** File name relative to the manifest's folder. */
@@ -57,9 +70,10 @@ export const MixtureEntry = z.object({
   examples: z.number().int().nonnegative(),
 });
 
-/** out/<stage>/manifest.json */
-export const Manifest = z.object({
-  formatVersion: z.literal(SHARD_FORMAT_VERSION),
+const Sha256Hex = z.string().regex(/^[0-9a-f]{64}$/);
+
+const ManifestV1 = z.object({
+  formatVersion: z.literal(1),
   stage: z.string(),
   seqLen: z.number().int().positive(),
   shards: z.array(ShardEntry),
@@ -76,4 +90,19 @@ export const Manifest = z.object({
   /** Input files (path + sha256) everything in this stage was made from. */
   inputs: z.array(z.object({ file: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/) })),
 });
+
+/** out/<stage>/manifest.json. Version 2 adds the stage kind and the lineage: recipe, steps, code. */
+export const Manifest = z.discriminatedUnion("formatVersion", [
+  ManifestV1,
+  ManifestV1.extend({
+    formatVersion: z.literal(SHARD_FORMAT_VERSION),
+    stageKind: StageKind,
+    /** The recipe as run: its name and the sha256 of its parsed form (defaults filled in, keys sorted). */
+    recipe: z.object({ name: z.string(), sha256: Sha256Hex }),
+    /** The steps whose outputs made this stage (producers of the examples, then pack), with their versions. */
+    steps: z.array(z.object({ name: z.string(), version: z.string() })),
+    /** Version of the lwm code that packed the stage. */
+    codeVersion: z.string(),
+  }),
+]);
 export type Manifest = z.infer<typeof Manifest>;

@@ -7,6 +7,7 @@ export type { BatchBlock, StreamLayout } from "./ipc.js";
 export { BUFFER_COUNT, BUFFER_INDEX, COLUMNS, METADATA_KEY, shardSchema, type ColumnName } from "./columns.js";
 export { ShardError } from "./errors.js";
 export { packBitsInto, unpackBits } from "./bits.js";
+export { shardMetadata, type ShardMetadataFields } from "./metadata.js";
 export { MANIFEST_FILE, manifestTotals, readManifest, writeManifest } from "./manifest.js";
 export { validate, ValidateTargetError, RULES, RULE_IDS, checkBatch, type ValidateOptions, type RuleId, type ValidationError, type ValidationReport, type BatchStats } from "./validate/index.js";
 export { shardPaths } from "./inspect/targets.js";

@@ -20,7 +20,7 @@ const TOKENIZE_MODULE = new URL("./tokenize-unit.js", import.meta.url).href;
 /**
  * The books step: ingest (.txt .jsonl[.gz|.zst] .parquet .epub) → clean → tokenize (one unit per
  * file part) → per-stage windows (one unit per tokenize unit and stage) → finalize (exact duplicate
- * removal, examples/<stage>/ published with index.json, documents.jsonl, report details).
+ * removal; documents/ and examples/<stage>/ published in the examples contract, documents.jsonl, report details).
  */
 export const booksStep: Step = {
   name: BOOKS_STEP_NAME,

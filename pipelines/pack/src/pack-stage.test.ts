@@ -32,7 +32,13 @@ async function* stream(source: string, lengths: number[]): AsyncIterable<Example
 
 /** packStage options for text-only Llama-2 shards; the test names what it varies. */
 function options(o: Pick<PackStageOptions, "stage" | "sources" | "rowsPerBatch" | "rowsPerShard" | "dir">): PackStageOptions {
-  return { ...o, layout: { layout: LLAMA2_LWM_VOCAB, tokenDtype: "uint16" }, tokenizerSha256: SHA, vqganSha256: null };
+  return {
+    ...o,
+    layout: { layout: LLAMA2_LWM_VOCAB, tokenDtype: "uint16" },
+    tokenizerSha256: SHA,
+    vqganSha256: null,
+    lineage: { recipe: { name: "t", sha256: SHA }, steps: [{ name: "pack", version: "test" }], codeVersion: "test" },
+  };
 }
 
 describe("packStage", () => {

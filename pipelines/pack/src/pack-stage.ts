@@ -1,8 +1,7 @@
 import { join } from "node:path";
-import type { ExampleRecord, Manifest, ShardEntry, ShardMetadata, Stage } from "@lwm/schemas";
-import { LOSS_RULE, POSITION_RULE, SHARD_FORMAT_VERSION } from "@lwm/schemas";
+import { SHARD_FORMAT_VERSION, type ExampleRecord, type Manifest, type ShardEntry, type Stage } from "@lwm/schemas";
 import { mixByTokenShare, packSequences, type MixStats } from "@lwm/packing";
-import { assembleRow, manifestTotals, ShardWriter, writeManifest } from "@lwm/shards";
+import { assembleRow, manifestTotals, shardMetadata, ShardWriter, writeManifest } from "@lwm/shards";
 import type { MultimodalLayout } from "@lwm/tokenizer";
 
 export interface PackStageOptions {
@@ -18,7 +17,12 @@ export interface PackStageOptions {
   dir: string;
   /** Rows are packed with this many open rows (fill vs memory). */
   openRows?: number;
+  /** What made the stage, for its manifest. */
+  lineage: StageLineage;
 }
+
+/** The manifest's lineage fields: the recipe as run, the steps that made the stage, the code version. */
+export type StageLineage = Pick<Extract<Manifest, { formatVersion: 2 }>, "recipe" | "steps" | "codeVersion">;
 
 export function shardFileName(index: number): string {
   return `shard-${String(index).padStart(5, "0")}.arrow`;
@@ -31,18 +35,16 @@ export function shardFileName(index: number): string {
  */
 export async function packStage(options: PackStageOptions): Promise<Manifest> {
   const { stage, layout, dir } = options;
-  const meta: ShardMetadata = {
-    formatVersion: SHARD_FORMAT_VERSION,
+  const meta = shardMetadata({
     stage: stage.name,
+    stageKind: stage.kind,
     seqLen: stage.seqLen,
     vocab: layout.layout,
-    tokenDtype: layout.tokenDtype,
     tokenizerSha256: options.tokenizerSha256,
     vqganSha256: options.vqganSha256,
-    lossRule: LOSS_RULE,
-    positionRule: POSITION_RULE,
     rowsPerBatch: options.rowsPerBatch,
-  };
+  });
+  if (meta.tokenDtype !== layout.tokenDtype) throw new Error(`stage ${stage.name}: token dtype ${layout.tokenDtype} does not fit the vocabulary layout (${meta.tokenDtype})`);
 
   const mixStats: MixStats[] = [];
   const mixed = mixByTokenShare(
@@ -88,6 +90,8 @@ export async function packStage(options: PackStageOptions): Promise<Manifest> {
   const manifest: Manifest = {
     formatVersion: SHARD_FORMAT_VERSION,
     stage: stage.name,
+    stageKind: stage.kind,
+    ...options.lineage,
     seqLen: stage.seqLen,
     shards,
     totals: manifestTotals(shards),

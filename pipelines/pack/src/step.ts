@@ -1,13 +1,16 @@
+import { createRequire } from "node:module";
 import { join } from "node:path";
-import { ConfigError, linkOrCopy, listFiles, publishDir, unitKey, type CompletedUnit, type Step, type StepContext, type StepPlan, type WorkUnit } from "@lwm/core";
+import { ConfigError, linkOrCopy, listFiles, publishDir, sha256Hex, stableStringify, unitKey, type JsonValue, type CompletedUnit, type Step, type StepContext, type StepPlan, type WorkUnit } from "@lwm/core";
 import type { ExampleRecord, Manifest } from "@lwm/schemas";
-import { defaultRowsPerBatch, findStageExamples, MANIFEST_FILE, readManifest, readStageExamples, type StageExamples } from "@lwm/shards";
+import { defaultRowsPerBatch, findStageExamples, MANIFEST_FILE, readManifest, readStageExamples, writeManifest, type StageExamples } from "@lwm/shards";
 import { loadRecipeTokenizer, multimodalLayout } from "@lwm/tokenizer";
 import { packStage } from "./pack-stage.js";
 
 export const PACK_STEP_NAME = "pack";
 /** Bump when the bytes a unit writes would change for the same inputs and config. */
-export const PACK_STEP_VERSION = "1.0.0";
+export const PACK_STEP_VERSION = "2.0.0";
+/** The lwm code version recorded in every manifest: this package's version. */
+const CODE_VERSION = `lwm ${(createRequire(import.meta.url)("../package.json") as { version: string }).version}`;
 
 /**
  * The pack step: for each training stage, mixes the upstream examples by token share, packs them
@@ -29,6 +32,7 @@ async function planPack(ctx: StepContext): Promise<StepPlan> {
   const config = recipe.steps.pack;
   const tokenizer = await loadRecipeTokenizer(ctx);
   const layout = multimodalLayout(tokenizer);
+  const recipeId = { name: recipe.name, sha256: sha256Hex(stableStringify(recipe as unknown as JsonValue)) };
 
   const units: WorkUnit[] = [];
   const stageOfUnit = new Map<string, string>();
@@ -58,13 +62,14 @@ async function planPack(ctx: StepContext): Promise<StepPlan> {
     const vqgans = new Set([...producers.values()].flatMap((p) => (p.index.vqganSha256 === null ? [] : [p.index.vqganSha256])));
     if (vqgans.size > 1) throw new ConfigError(`stages[${i}].mixture`, `the stage's sources were encoded with ${vqgans.size} different VQGAN models`);
     const vqganSha256 = [...vqgans][0] ?? null;
+    const lineageSteps = [...[...new Set(producers.values())].map((p) => ({ name: p.index.step, version: p.index.stepVersion })), { name: PACK_STEP_NAME, version: PACK_STEP_VERSION }];
     const rowsPerBatch = config.rowsPerBatch > 0 ? config.rowsPerBatch : defaultRowsPerBatch(stage.seqLen);
-    const packed = { name: stage.name, seqLen: stage.seqLen, mixture: stage.mixture, budgetTokens: stage.budgetTokens ?? null };
+    const packed = { name: stage.name, kind: stage.kind, seqLen: stage.seqLen, mixture: stage.mixture, budgetTokens: stage.budgetTokens ?? null };
     const key = unitKey({
       step: PACK_STEP_NAME,
       version: PACK_STEP_VERSION,
       kind: "stage",
-      config: { stage: packed, rowsPerBatch, rowsPerShard: config.rowsPerShard, layout: layout.layout, tokenizer: tokenizer.sha256 },
+      config: { stage: packed, rowsPerBatch, rowsPerShard: config.rowsPerShard, layout: layout.layout, tokenizer: tokenizer.sha256, codeVersion: CODE_VERSION, steps: lineageSteps },
       inputs: files.map((f) => `${f.path}:${f.sha256}`),
     });
     stageOfUnit.set(key, stage.name);
@@ -83,6 +88,11 @@ async function planPack(ctx: StepContext): Promise<StepPlan> {
           rowsPerBatch,
           rowsPerShard: config.rowsPerShard,
           dir: unitDir,
+          lineage: {
+            recipe: recipeId,
+            steps: lineageSteps,
+            codeVersion: CODE_VERSION,
+          },
         });
         const t = manifest.totals;
         ctx.logger.info(`${stage.name}: ${t.rows} rows in ${manifest.shards.length} shards, fill ${(100 * t.fill).toFixed(1)}%, ${t.segments} segments`);
@@ -105,9 +115,10 @@ async function planPack(ctx: StepContext): Promise<StepPlan> {
         if (stageName === undefined) throw new Error(`pack finalize: unit ${unit.label} is not one this plan made`);
         const target = join(ctx.outDir, stageName);
         await publishDir(target, async (temp) => {
-          for (const f of await listFiles(dir)) {
-            if (f.path === MANIFEST_FILE || f.path.endsWith(".arrow")) await linkOrCopy(join(dir, f.path), join(temp, f.path));
-          }
+          for (const f of await listFiles(dir)) if (f.path.endsWith(".arrow")) await linkOrCopy(join(dir, f.path), join(temp, f.path));
+          // A unit is keyed by what shapes its shards, not by the whole recipe: the manifest names the recipe of this run.
+          const manifest = await readManifest(join(dir, MANIFEST_FILE));
+          await writeManifest(temp, manifest.formatVersion === 1 ? manifest : { ...manifest, recipe: recipeId });
         });
         outputs.push(...(await listFiles(target, stageName)));
         details[stageName] = (await readManifest(join(target, MANIFEST_FILE))).totals;

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { MANIFEST_FILE, readManifest, ShardReader } from "@lwm/shards";
-import type { Manifest, VocabLayout } from "@lwm/schemas";
+import { stageKindOf, type Manifest, type StageKind, type VocabLayout } from "@lwm/schemas";
 import type { TrainRow } from "../model/api.js";
 
 /**
@@ -28,11 +28,14 @@ export class StageDataset {
    * Opens `<dir>/manifest.json` and every shard it lists, checking that each shard belongs to the
    * stage (stage name, seq_len, row count, vocabulary) so a mixed-up folder fails before training.
    */
-  static async open(dir: string, expect: { stage: string; seqLen: number }): Promise<StageDataset> {
+  static async open(dir: string, expect: { stage: string; seqLen: number; kind: StageKind }): Promise<StageDataset> {
     const manifestPath = join(dir, MANIFEST_FILE);
     const manifest = await readManifest(manifestPath);
     if (manifest.stage !== expect.stage) throw new Error(`${manifestPath}: stage is "${manifest.stage}", the recipe's stage is "${expect.stage}"`);
     if (manifest.seqLen !== expect.seqLen) throw new Error(`${manifestPath}: seqLen ${manifest.seqLen}, the recipe's stage "${expect.stage}" has seqLen ${expect.seqLen}`);
+    // Format 1 did not record the kind; from format 2 on, the loss rule's branch must be the recipe's.
+    const kind = stageKindOf(manifest);
+    if (kind !== null && kind !== expect.kind) throw new Error(`${manifestPath}: the shards are a "${kind}" stage, the recipe's stage "${expect.stage}" is "${expect.kind}" (the loss would be computed with the wrong rule)`);
     if (manifest.shards.length === 0 || manifest.totals.rows === 0) throw new Error(`${manifestPath}: no rows to train on`);
     const readers: ShardReader[] = [];
     let vocab: VocabLayout | null = null;
@@ -41,8 +44,8 @@ export class StageDataset {
         const reader = await ShardReader.open(join(dir, entry.file));
         readers.push(reader);
         const where = join(dir, entry.file);
-        if (reader.meta.stage !== manifest.stage || reader.meta.seqLen !== manifest.seqLen) {
-          throw new Error(`${where}: shard metadata says stage "${reader.meta.stage}" seqLen ${reader.meta.seqLen}, manifest says "${manifest.stage}" ${manifest.seqLen}`);
+        if (reader.meta.stage !== manifest.stage || reader.meta.seqLen !== manifest.seqLen || stageKindOf(reader.meta) !== kind) {
+          throw new Error(`${where}: shard metadata says stage "${reader.meta.stage}" (${stageKindOf(reader.meta) ?? "kind not recorded"}) seqLen ${reader.meta.seqLen}, manifest says "${manifest.stage}" (${kind ?? "kind not recorded"}) ${manifest.seqLen}`);
         }
         if (reader.numRows !== entry.rows) throw new Error(`${where}: ${reader.numRows} rows, manifest says ${entry.rows}`);
         if (vocab && JSON.stringify(vocab) !== JSON.stringify(reader.meta.vocab)) throw new Error(`${where}: vocabulary layout differs from the stage's other shards`);

@@ -7,8 +7,8 @@
 import { createHash } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { LOSS_RULE, POSITION_RULE, tokenDtypeFor, type ExampleRecord, type Manifest, type VocabLayout } from "@lwm/schemas";
-import { assembleRow, manifestTotals, ShardWriter, writeManifest } from "@lwm/shards";
+import { SHARD_FORMAT_VERSION, type ExampleRecord, type Manifest, type VocabLayout } from "@lwm/schemas";
+import { assembleRow, manifestTotals, shardMetadata, ShardWriter, writeManifest } from "@lwm/shards";
 import { uniformSampler } from "../model/rng.js";
 
 export const TINY_VOCAB: VocabLayout = {
@@ -78,6 +78,7 @@ function example(id: string, length: number, start: number, stride: number, voca
 
 export async function writeSyntheticStage(outRoot: string, o: SyntheticStageOptions): Promise<Manifest> {
   const vocab = o.vocab ?? (o.vision ? TINY_VL_VOCAB : TINY_VOCAB);
+  const stageKind = o.vision ? "vision-language" : "text";
   const dir = join(outRoot, o.stage);
   await mkdir(dir, { recursive: true });
   const u = uniformSampler(o.seed ?? 1);
@@ -88,18 +89,10 @@ export async function writeSyntheticStage(outRoot: string, o: SyntheticStageOpti
   let made = 0;
   for (let s = 0; s < shardCount; s++) {
     const rowsHere = Math.floor(o.rows / shardCount) + (s < o.rows % shardCount ? 1 : 0);
-    const writer = await ShardWriter.create(join(dir, `shard-${String(s).padStart(5, "0")}.arrow`), {
-      formatVersion: 1,
-      stage: o.stage,
-      seqLen: o.seqLen,
-      vocab,
-      tokenDtype: tokenDtypeFor(vocab),
-      tokenizerSha256: hex("tokenizer"),
-      vqganSha256: null,
-      lossRule: LOSS_RULE,
-      positionRule: POSITION_RULE,
-      rowsPerBatch: o.rowsPerBatch ?? 4,
-    });
+    const writer = await ShardWriter.create(
+      join(dir, `shard-${String(s).padStart(5, "0")}.arrow`),
+      shardMetadata({ stage: o.stage, stageKind, seqLen: o.seqLen, vocab, tokenizerSha256: hex("tokenizer"), vqganSha256: null, rowsPerBatch: o.rowsPerBatch ?? 4 }),
+    );
     for (let r = 0; r < rowsHere; r++, made++) {
       const examples: ExampleRecord[] = [];
       let used = 0;
@@ -117,8 +110,12 @@ export async function writeSyntheticStage(outRoot: string, o: SyntheticStageOpti
     entries.push(await writer.close());
   }
   const manifest: Manifest = {
-    formatVersion: 1,
+    formatVersion: SHARD_FORMAT_VERSION,
     stage: o.stage,
+    stageKind,
+    recipe: { name: "synthetic", sha256: hex("synthetic recipe") },
+    steps: [{ name: "synthetic", version: "1" }],
+    codeVersion: "synthetic",
     seqLen: o.seqLen,
     shards: entries,
     totals: manifestTotals(entries),

@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { appendFile, readFile, writeFile } from "node:fs/promises";
 import { z } from "zod";
 import { formatZodError } from "@lwm/schemas";
-import { writeAtomic } from "./write-atomic.js";
+import { writeFileAtomic } from "@lwm/core";
 
 /** One line of metrics.jsonl. `step` counts optimizer steps over all stages (the curve's x axis). */
 export const StepRecord = z.object({
@@ -87,7 +87,7 @@ export class MetricsLog {
       return log;
     }
     if (keepLines > records.length) throw new Error(`${path}: has ${records.length} records, the checkpoint saw ${keepLines}`);
-    await writeAtomic(path, records.slice(0, keepLines).map((r) => JSON.stringify(r) + "\n").join(""));
+    await writeFileAtomic(path, records.slice(0, keepLines).map((r) => JSON.stringify(r) + "\n").join(""));
     log.lines = keepLines;
     return log;
   }

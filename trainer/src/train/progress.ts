@@ -1,11 +1,4 @@
-/** A duration for people: 42s, 3m07s, 2h05m ("unknown" when not a finite, non-negative number). */
-export function formatDuration(seconds: number): string {
-  if (!Number.isFinite(seconds) || seconds < 0) return "unknown";
-  const s = Math.round(seconds);
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s`;
-  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m`;
-}
+import { formatDuration } from "@lwm/core";
 
 /** One progress line per interval on stderr: step, loss, rate and ETA. */
 export class StepProgress {

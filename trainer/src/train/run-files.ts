@@ -2,7 +2,7 @@ import { readdir, rm } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { renderLossCurve } from "./curve-html.js";
 import { readMetrics } from "./metrics.js";
-import { writeAtomic } from "./write-atomic.js";
+import { writeFileAtomic } from "@lwm/core";
 
 export const METRICS_FILE = "metrics.jsonl";
 export const CURVE_FILE = "loss.html";
@@ -33,7 +33,7 @@ export class RunFiles {
    * temp folder a killed save left behind (saveCheckpoint's ".<name>.tmp-…" / ".<name>.old-…").
    */
   async checkpointWritten(stage: string, checkpoint: string): Promise<void> {
-    await writeAtomic(this.latest, JSON.stringify({ checkpoint: relative(this.dir, checkpoint) }) + "\n");
+    await writeFileAtomic(this.latest, JSON.stringify({ checkpoint: relative(this.dir, checkpoint) }) + "\n");
     const stageDir = join(this.dir, "checkpoints", stage);
     for (const entry of await readdir(stageDir)) {
       const stale = /^step-\d+$/.test(entry) || /^\..+\.(tmp|old)-[0-9a-f]+$/.test(entry);
@@ -43,6 +43,6 @@ export class RunFiles {
 
   /** Re-renders loss.html from metrics.jsonl. */
   async renderCurve(): Promise<void> {
-    await writeAtomic(this.curve, renderLossCurve(this.title, await readMetrics(this.metrics)));
+    await writeFileAtomic(this.curve, renderLossCurve(this.title, await readMetrics(this.metrics)));
   }
 }

@@ -39,7 +39,7 @@ export async function openStages(plan: TrainPlan, dataRoot: string): Promise<Sta
     for (const sp of plan.stages) {
       const dir = join(dataRoot, sp.stage.name);
       try {
-        datasets.push(await StageDataset.open(dir, { stage: sp.stage.name, seqLen: sp.stage.seqLen }));
+        datasets.push(await StageDataset.open(dir, { stage: sp.stage.name, seqLen: sp.stage.seqLen, kind: sp.stage.kind }));
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
         const missing = (err as NodeJS.ErrnoException).code === "ENOENT";

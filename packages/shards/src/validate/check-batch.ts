@@ -1,4 +1,4 @@
-import type { ShardMetadata } from "@lwm/schemas";
+import { stageKindOf, type ShardMetadata } from "@lwm/schemas";
 import type { ShardBatch } from "../batch.js";
 import { bitAt } from "../bits.js";
 import { parseProvenance, utf8At } from "../reader.js";
@@ -39,6 +39,7 @@ export function checkBatch(b: ShardBatch, meta: ShardMetadata, shard: string, fi
   const lOff = b.lossBitOffset;
   const cuv = b.cuValues;
   const stats: BatchStats = { realTokens: 0, lossTokens: 0, segments: 0 };
+  const textStage = stageKindOf(meta) === "text";
 
   for (let r = 0; r < b.numRows; r++) {
     const row = firstRow + r;
@@ -89,6 +90,7 @@ export function checkBatch(b: ShardBatch, meta: ShardMetadata, shard: string, fi
       let textLoss = 0;
       let visionLoss = 0;
       let pos = NO_RUN;
+      let visionReported = !textStage;
       for (let i = start; i < end; i++) {
         const g = base + i;
         const t = tok[g]!;
@@ -102,6 +104,10 @@ export function checkBatch(b: ShardBatch, meta: ShardMetadata, shard: string, fi
           if (t >= textMax) errors.add(shard, "token.range", `text id ${t} >= textVocabSize ${textMax}`, row, i);
           else if (t === pad) errors.add(shard, "pad.tail", `pad id ${pad} inside segment ${s} (padding belongs only at the row tail)`, row, i);
         } else {
+          if (!visionReported) {
+            errors.add(shard, "stage.kind", `segment ${s} holds vision tokens, but the shard's stageKind is "text"`, row, i);
+            visionReported = true;
+          }
           visionLoss += lbit;
           if (t >= visionMax) errors.add(shard, "token.range", `vision id ${t} >= visionVocabSize ${visionMax}`, row, i);
           if (pos === AFTER_EOV) {

@@ -1,9 +1,11 @@
 import { copyFile, mkdir, readFile, truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { Manifest, ShardEntry } from "@lwm/schemas";
+import { LLAMA2_LWM_VOCAB, type Manifest, type ShardEntry } from "@lwm/schemas";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BUFFER_INDEX } from "../columns.js";
 import { manifestTotals, writeManifest } from "../manifest.js";
+import { shardMetadata } from "../metadata.js";
+import { ShardWriter } from "../writer.js";
 import { ShardReader } from "../reader.js";
 import type { PackedRow } from "../row.js";
 import { tempDir, writeRandomShard } from "../test-helpers/shard-files.js";
@@ -326,5 +328,30 @@ describe("validate", () => {
     const report = await validate(d);
     expect(rulesOf(report)).toEqual(["manifest.files", "manifest.totals"]);
     expect(report.errorCounts["manifest.files"]).toBe(2);
+  });
+});
+
+describe("stage kind (format version 2)", () => {
+  async function shardOfKind(stageKind: "text" | "vision-language"): Promise<string> {
+    const path = join(dir, `kind-${stageKind}.arrow`);
+    const meta = shardMetadata({ stage: "test", stageKind, seqLen: SEQ, vocab: LLAMA2_LWM_VOCAB, tokenizerSha256: "cd".repeat(32), vqganSha256: "ef".repeat(32), rowsPerBatch: PER_BATCH });
+    const writer = await ShardWriter.create(path, meta);
+    for (const row of rows) await writer.append(row); // the random rows hold image examples
+    await writer.close();
+    return path;
+  }
+
+  it("a text stage's shard that holds vision tokens breaks stage.kind, once per segment, naming row and token", async () => {
+    const report = await validate(await shardOfKind("text"));
+    const kindErrors = report.errors.filter((e) => e.rule === "stage.kind");
+    expect(kindErrors.length).toBeGreaterThan(0);
+    expect(report.errors.every((e) => e.rule === "stage.kind")).toBe(true);
+    expect(kindErrors[0]).toMatchObject({ row: expect.any(Number), token: expect.any(Number) });
+    expect(kindErrors[0]!.message).toMatch(/holds vision tokens, but the shard's stageKind is "text"/);
+  });
+
+  it("the same rows as a vision-language stage are valid", async () => {
+    const report = await validate(await shardOfKind("vision-language"));
+    expect(report.errors).toEqual([]);
   });
 });

@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
 import { readdir, readFile, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { formatZodError, Manifest, type ShardEntry } from "@lwm/schemas";
+import { sha256File } from "@lwm/core";
+import { formatZodError, Manifest, stageKindOf, type ShardEntry } from "@lwm/schemas";
 import { ShardError } from "../errors.js";
 import { MANIFEST_FILE, manifestTotals } from "../manifest.js";
 import { ShardReader } from "../reader.js";
@@ -25,18 +25,10 @@ interface ShardResult extends BatchStats {
   bytes: number;
   sha256: string;
   stage: string | null;
+  stageKind: string | null;
   seqLen: number | null;
 }
 
-function sha256File(path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const hash = createHash("sha256");
-    createReadStream(path, { highWaterMark: 1 << 20 })
-      .on("data", (chunk) => hash.update(chunk))
-      .on("error", reject)
-      .on("end", () => resolve(hash.digest("hex")));
-  });
-}
 
 /**
  * Every rule on every row of one shard. Errors go to `errors`; returns what the shard holds. With
@@ -46,7 +38,7 @@ function sha256File(path: string): Promise<string> {
  */
 async function validateShard(path: string, errors: ErrorCollector, withHash: boolean): Promise<ShardResult> {
   const name = basename(path);
-  const result: ShardResult = { rows: 0, tokens: 0, bytes: 0, sha256: "", realTokens: 0, lossTokens: 0, segments: 0, stage: null, seqLen: null };
+  const result: ShardResult = { rows: 0, tokens: 0, bytes: 0, sha256: "", realTokens: 0, lossTokens: 0, segments: 0, stage: null, stageKind: null, seqLen: null };
   let reader: ShardReader;
   try {
     reader = await ShardReader.open(path);
@@ -63,6 +55,7 @@ async function validateShard(path: string, errors: ErrorCollector, withHash: boo
     const { layout, meta } = reader;
     result.bytes = layout.fileBytes;
     result.stage = meta.stage;
+    result.stageKind = stageKindOf(meta);
     result.seqLen = meta.seqLen;
     hash?.update(await reader.readBytes(0, layout.schemaLength));
     for (let i = 0; i < reader.numBatches; i++) {
@@ -144,8 +137,9 @@ async function validateManifest(manifestPath: string, errors: ErrorCollector, re
     const got = await validateShard(path, errors, true);
     tally(report, got);
     compareEntry(entry, got, errors);
-    if (got.stage !== null && (got.stage !== manifest.stage || got.seqLen !== manifest.seqLen)) {
-      errors.add(entry.file, "manifest.meta", `shard is stage ${got.stage} seqLen ${got.seqLen}, manifest says stage ${manifest.stage} seqLen ${manifest.seqLen}`);
+    if (got.stage !== null && (got.stage !== manifest.stage || got.seqLen !== manifest.seqLen || got.stageKind !== stageKindOf(manifest))) {
+      const says = (m: { stage: string | null; stageKind: string | null; seqLen: number | null }) => `stage ${m.stage} (${m.stageKind ?? "kind not recorded"}) seqLen ${m.seqLen}`;
+      errors.add(entry.file, "manifest.meta", `shard is ${says(got)}, manifest says ${says({ ...manifest, stageKind: stageKindOf(manifest) })}`);
     }
   }
   for (const f of onDisk) if (!listed.has(f)) errors.add(f, "manifest.files", `${f} is in ${dir} but not listed in ${mname}`);

@@ -12,7 +12,7 @@ let ds: StageDataset;
 
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), "loader-"));
-  await writeSyntheticStage(root, { stage: "s32", seqLen: 32, rows: 120, shards: 3, rowsPerBatch: 7, seed: 5 });
+  await writeSyntheticStage(root, { stage: "s32", seqLen: 32, rows: 120, shards: 3, rowsPerBatch: 7, seed: 5, kind: "text" });
   ds = await StageDataset.open(join(root, "s32"), { stage: "s32", seqLen: 32, kind: "text" });
 });
 afterAll(async () => {

@@ -7,7 +7,7 @@
 import { createHash } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { SHARD_FORMAT_VERSION, type ExampleRecord, type Manifest, type VocabLayout } from "@lwm/schemas";
+import { SHARD_FORMAT_VERSION, type ExampleRecord, type Manifest, type ShardMetadata, type StageKind, type VocabLayout } from "@lwm/schemas";
 import { assembleRow, manifestTotals, shardMetadata, ShardWriter, writeManifest } from "@lwm/shards";
 import { uniformSampler } from "../model/rng.js";
 
@@ -41,6 +41,12 @@ export interface SyntheticStageOptions {
   /** Example length range (tokens, BOS included). */
   minExample?: number;
   maxExample?: number;
+  /**
+   * Writes the current shard format with this stage kind. Unset: format 1 (no kind recorded), whose
+   * exact bytes — and so held-out split and shuffle, both derived from the shard hashes — the
+   * training tests' expectations were made with.
+   */
+  kind?: StageKind;
 }
 
 function hex(s: string): string {
@@ -78,7 +84,6 @@ function example(id: string, length: number, start: number, stride: number, voca
 
 export async function writeSyntheticStage(outRoot: string, o: SyntheticStageOptions): Promise<Manifest> {
   const vocab = o.vocab ?? (o.vision ? TINY_VL_VOCAB : TINY_VOCAB);
-  const stageKind = o.vision ? "vision-language" : "text";
   const dir = join(outRoot, o.stage);
   await mkdir(dir, { recursive: true });
   const u = uniformSampler(o.seed ?? 1);
@@ -89,10 +94,10 @@ export async function writeSyntheticStage(outRoot: string, o: SyntheticStageOpti
   let made = 0;
   for (let s = 0; s < shardCount; s++) {
     const rowsHere = Math.floor(o.rows / shardCount) + (s < o.rows % shardCount ? 1 : 0);
-    const writer = await ShardWriter.create(
-      join(dir, `shard-${String(s).padStart(5, "0")}.arrow`),
-      shardMetadata({ stage: o.stage, stageKind, seqLen: o.seqLen, vocab, tokenizerSha256: hex("tokenizer"), vqganSha256: null, rowsPerBatch: o.rowsPerBatch ?? 4 }),
-    );
+    const fields = { stage: o.stage, seqLen: o.seqLen, vocab, tokenizerSha256: hex("tokenizer"), vqganSha256: null, rowsPerBatch: o.rowsPerBatch ?? 4 };
+    const current = shardMetadata({ ...fields, stageKind: o.kind ?? "text" });
+    const formatOne: ShardMetadata = { ...fields, formatVersion: 1, tokenDtype: current.tokenDtype, lossRule: current.lossRule, positionRule: current.positionRule };
+    const writer = await ShardWriter.create(join(dir, `shard-${String(s).padStart(5, "0")}.arrow`), o.kind ? current : formatOne);
     for (let r = 0; r < rowsHere; r++, made++) {
       const examples: ExampleRecord[] = [];
       let used = 0;
@@ -109,19 +114,18 @@ export async function writeSyntheticStage(outRoot: string, o: SyntheticStageOpti
     }
     entries.push(await writer.close());
   }
-  const manifest: Manifest = {
-    formatVersion: SHARD_FORMAT_VERSION,
+  const formatOne = {
+    formatVersion: 1 as const,
     stage: o.stage,
-    stageKind,
-    recipe: { name: "synthetic", sha256: hex("synthetic recipe") },
-    steps: [{ name: "synthetic", version: "1" }],
-    codeVersion: "synthetic",
     seqLen: o.seqLen,
     shards: entries,
     totals: manifestTotals(entries),
     mixture: [{ source: "synthetic", asked: 1, achieved: 1, tokens: manifestTotals(entries).realTokens, examples: manifestTotals(entries).segments }],
     inputs: [{ file: "synthetic.txt", sha256: hex("synthetic") }],
   };
+  const manifest: Manifest = o.kind
+    ? { ...formatOne, formatVersion: SHARD_FORMAT_VERSION, stageKind: o.kind, recipe: { name: "synthetic", sha256: hex("synthetic recipe") }, steps: [{ name: "synthetic", version: "1" }], codeVersion: "synthetic" }
+    : formatOne;
   await writeManifest(dir, manifest);
   return manifest;
 }

@@ -1,5 +1,5 @@
 /**
- * The main job end to end, as `npm start` runs it: the bundled sample recipe through books → pack,
+ * The main job end to end, as `npm start` runs it: the bundled sample recipe through books → qa → pack,
  * then `lwm validate` and `lwm inspect` on the output, a rerun that redoes nothing, and a changed
  * stage that re-packs without re-tokenizing.
  */
@@ -56,7 +56,9 @@ describe("the main job on the bundled sample", () => {
       const manifest = Manifest.parse(JSON.parse(readFileSync(join(out, stage, "manifest.json"), "utf8")));
       expect(manifest.totals.rows).toBeGreaterThan(0);
       expect(manifest.totals.fill).toBeGreaterThan(0.8);
-      expect(manifest.mixture).toEqual([expect.objectContaining({ source: "books", asked: 1, achieved: 1 })]);
+      // 8k mixes the extractive QA source in (books 0.7, qa 0.3 asked)
+      expect(manifest.mixture.map((m) => m.source)).toEqual(stage === "2k" ? ["books"] : ["books", "qa"]);
+      for (const m of manifest.mixture) expect(m.tokens).toBeGreaterThan(0);
       expect(manifest.inputs.map((i) => i.file).sort()).toEqual(expect.arrayContaining(["books/the-orchard-ledger.txt"]));
     }
     const res = lwm(["validate", out, "--json"]);
@@ -85,6 +87,26 @@ describe("the main job on the bundled sample", () => {
     }
   });
 
+  it("the 8k stage holds long-context QA chats with loss on the answers, as lwm inspect --row shows", async () => {
+    const manifest = Manifest.parse(JSON.parse(readFileSync(join(out, "8k", "manifest.json"), "utf8")));
+    let found: { file: string; row: number } | undefined;
+    for (const shard of manifest.shards) {
+      const reader = await ShardReader.open(join(out, "8k", shard.file));
+      try {
+        for (let r = 0; r < shard.rows && !found; r++) if ((await reader.row(r)).provenance.some((p) => p.kind === "qa")) found = { file: shard.file, row: r };
+      } finally {
+        await reader.close();
+      }
+      if (found) break;
+    }
+    expect(found).toBeDefined();
+    const res = lwm(["inspect", join(out, "8k", found!.file), "--row", String(found!.row)]);
+    expect(res.status, res.stderr).toBe(0);
+    expect(res.stdout).toMatch(/source: qa on [0-9a-f]{32} from chunks /);
+    // the answer after ASSISTANT: is marked as loss («…»), the chat prompt before it is not
+    expect(res.stdout).toMatch(/<s>You are a helpful assistant\. USER:[^«]*ASSISTANT:«[^»]+»/);
+  }, 60_000);
+
   it("lwm inspect --json reports the same rows and tokens as the manifest", () => {
     const res = lwm(["inspect", join(out, "2k"), "--json"]);
     expect(res.status, res.stderr).toBe(0);
@@ -98,6 +120,7 @@ describe("the main job on the bundled sample", () => {
     const before = shardBytes(join(out, "2k"));
     const again = runRecipe(join(SAMPLE, "recipe.json"), out);
     expect(again.get("books")).toMatchObject({ executed: 0 });
+    expect(again.get("qa")).toMatchObject({ executed: 0 });
     expect(again.get("pack")).toMatchObject({ executed: 0 });
     expect(shardBytes(join(out, "2k"))).toEqual(before);
   }, 120_000);

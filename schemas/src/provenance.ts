@@ -79,10 +79,17 @@ export const Provenance = z.discriminatedUnion("kind", [
   }),
   z.object({
     kind: z.literal("qa"),
-    /** Example ids of the source-document chunks the QA pairs were generated from. */
+    /** Ids of the document's chunks that make the context, in order (the QA pairs were written about some of them). */
     chunkIds: z.array(z.string()).min(1),
-    /** The document the chunks belong to. */
+    /** The document the chunks belong to (its documentId in the books step's documents). */
     document: z.string(),
+    /** The book file it was read from, as the recipe names it (not `file`: that names an input read as such). */
+    book: z.string().optional(),
+    /** The context's range of the document's tokens. */
+    tokens: TokenRange.optional(),
+    /** The QA pairs asked, in order (ids of the qa step's QA records). */
+    qaIds: z.array(z.string()).min(1),
+    /** The generator's model (or rule) name. */
     model: z.string(),
   }),
   z.object({

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { LaunchConfig } from "./launch.js";
 import { strictObject } from "./strict.js";
+import { QaSource } from "./qa.js";
 
 export const RECIPE_FORMAT_VERSION = 1;
 
@@ -26,7 +27,7 @@ export const BooksSource = strictObject({
 });
 export type BooksSource = z.infer<typeof BooksSource>;
 
-export const Source = z.discriminatedUnion("kind", [BooksSource]);
+export const Source = z.discriminatedUnion("kind", [BooksSource, QaSource]);
 export type Source = z.infer<typeof Source>;
 
 /** Upper bounds checked at the border, so a typo of a few zeros fails at once, naming the field. */
@@ -171,6 +172,12 @@ export const Recipe = strictObject({
     r.sources.forEach((s, i) => {
       if (names.has(s.name)) ctx.addIssue({ code: "custom", path: ["sources", i, "name"], message: `duplicate source name "${s.name}"` });
       names.add(s.name);
+    });
+    r.sources.forEach((s, i) => {
+      if (s.kind !== "qa") return;
+      s.from.forEach((name, k) => {
+        if (!r.sources.some((b) => b.kind === "books" && b.name === name)) ctx.addIssue({ code: "custom", path: ["sources", i, "from", k], message: `"${name}" is not a books source of this recipe` });
+      });
     });
     const stageNames = new Set<string>();
     r.stages.forEach((st, i) => {

@@ -105,22 +105,30 @@ export function referencePrefill(params: Params, cfg: LlamaConfig, prompt: Uint3
   return { logits: Float32Array.from(logits), ...cache.export() };
 }
 
-/** Greedy continuation: emits argmax(logits), feeds it through the cache, until `n` tokens or EOS. */
-function continueGreedy(params: Params, cfg: LlamaConfig, cache: KvCache, logits: ArrayLike<number>, n: number, eosId: number | undefined): Uint32Array {
+/** Chooses the next token from the text logits of the last position (argmax, or a seeded sampler). */
+export type NextToken = (logits: ArrayLike<number>) => number;
+
+/** Continuation: emits next(logits), feeds it through the cache, until `n` tokens or EOS. */
+function continueWith(params: Params, cfg: LlamaConfig, cache: KvCache, logits: ArrayLike<number>, n: number, eosId: number | undefined, next: NextToken): Uint32Array {
   const head = param(params, LM_HEAD);
   const out: number[] = [];
-  let id = argmax(logits);
+  let id = next(logits);
   while (out.length < n) {
     out.push(id);
     if (id === eosId || out.length === n) break;
-    id = argmax(linear(cache.step(params, id), 1, cfg.dim, head, cfg.vocabSize));
+    id = next(linear(cache.step(params, id), 1, cfg.dim, head, cfg.vocabSize));
   }
   return Uint32Array.from(out);
 }
 
 /** Continues a prefilled prompt with up to `n` greedily chosen text tokens (the KV cache grows from the prefill); returns the new tokens. */
 export function greedyDecodeFrom(params: Params, cfg: LlamaConfig, prefill: Prefill, n: number, opts: Omit<DecodeOptions, "kvCache">): Uint32Array {
-  return continueGreedy(params, cfg, KvCache.from(cfg, prefill, n), prefill.logits, n, opts.eosId);
+  return decodeFrom(params, cfg, prefill, n, { ...opts, next: argmax });
+}
+
+/** Continues a prefilled prompt with up to `n` tokens chosen by `opts.next` (e.g. top-p sampling); returns the new tokens. */
+export function decodeFrom(params: Params, cfg: LlamaConfig, prefill: Prefill, n: number, opts: Omit<DecodeOptions, "kvCache"> & { next: NextToken }): Uint32Array {
+  return continueWith(params, cfg, KvCache.from(cfg, prefill, n), prefill.logits, n, opts.eosId, opts.next);
 }
 
 /** Appends up to `n` greedily chosen text tokens to `prompt`; returns only the new tokens. */
@@ -129,7 +137,7 @@ export function greedyDecode(params: Params, cfg: LlamaConfig, prompt: Uint32Arr
   const d = cfg.dim, head = param(params, LM_HEAD);
   if (opts.kvCache) {
     const { cache, logits } = fillCache(params, cfg, prompt, n);
-    return continueGreedy(params, cfg, cache, logits, n, opts.eosId);
+    return continueWith(params, cfg, cache, logits, n, opts.eosId, argmax);
   }
   const out: number[] = [];
   const seq = Array.from(prompt);

@@ -4,4 +4,4 @@ export { createEngine } from "./engine.js";
 export { referenceForwardBackward, referenceHidden } from "./reference.js";
 export { prepareRow, RowError, unmaskedPairs, type PreparedRow } from "./rows.js";
 export { LayoutError } from "../ring/layout.js";
-export { greedyDecode, greedyDecodeFrom, referencePrefill, type DecodeOptions } from "./decode.js";
+export { greedyDecode, greedyDecodeFrom, decodeFrom, referencePrefill, type DecodeOptions, type NextToken } from "./decode.js";

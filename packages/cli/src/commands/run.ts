@@ -13,6 +13,7 @@ import { errorMessage, isSystemError, joinNegativeValues, withoutBom } from "../
  */
 export const STEPS: ReadonlyArray<{ name: string; load: () => Promise<Step> }> = [
   { name: "books", load: async () => (await import("@lwm/books")).booksStep },
+  { name: "qa", load: async () => (await import("@lwm/synth-qa")).qaStep },
   { name: "pack", load: async () => (await import("@lwm/pack")).packStep },
 ];
 

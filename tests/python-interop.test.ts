@@ -10,7 +10,7 @@
  *   stage's held-out loss from the shards, agreeing with metrics.jsonl's evalLoss within 1e-5.
  * Without LWM_PYTHON every test here skips, saying so in one line.
  */
-import { spawnSync } from "node:child_process";
+import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -34,10 +34,14 @@ let run = "";
 /** The sample recipe with a 3-step 2k stage: the check is about the loss rule, not a trained model. */
 let recipe: Recipe;
 
-function sh(cmd: string, args: string[], what: string): string {
-  const r = spawnSync(cmd, args, { encoding: "utf8", maxBuffer: 1 << 30 });
-  if (r.status !== 0) throw new Error(`${what} exited ${r.status}${r.error ? ` (${r.error.message})` : ""}:\n${r.stderr}`);
-  return r.stdout;
+/** Runs a command (asynchronously, so vitest stays responsive) and resolves with its stdout; rejects with its stderr on a non-zero exit. */
+function sh(cmd: string, args: string[], what: string): Promise<string> {
+  return new Promise((done, fail) => {
+    execFile(cmd, args, { encoding: "utf8", maxBuffer: 1 << 30 }, (err, stdout, stderr) => {
+      if (err) fail(new Error(`${what} failed (${err.message.split("\n")[0]}):\n${stderr}`));
+      else done(stdout);
+    });
+  });
 }
 
 const python = (script: string, ...args: string[]) => sh(PYTHON!, [join(SCRIPTS, script), ...args], `python ${script}`);
@@ -68,16 +72,16 @@ async function shardRows(stageDir: string): Promise<Map<string, PackedRow[]>> {
 }
 
 describe.skipIf(!PYTHON)("Python interop (LWM_PYTHON)", () => {
-  beforeAll(() => {
+  beforeAll(async () => {
     root = mkdtempSync(join(tmpdir(), "lwm-python-"));
     out = join(root, "out");
     run = join(root, "run");
-    sh(process.execPath, [CLI, "run", RECIPE, "--out", out], "lwm run");
+    await sh(process.execPath, [CLI, "run", RECIPE, "--out", out], "lwm run");
     const sample = Recipe.parse(JSON.parse(readFileSync(RECIPE, "utf8")));
     recipe = { ...sample, stages: sample.stages.map((s) => (s.name === STAGE && s.training ? { ...s, training: { ...s.training, steps: 3, lr: { ...s.training.lr, warmupSteps: 1 } } } : s)) };
     const shortRecipe = join(root, "recipe.json");
     writeFileSync(shortRecipe, JSON.stringify(recipe));
-    sh(process.execPath, [CLI, "train", shortRecipe, "--data", out, "--stages", STAGE, "--workers", "2", "--out", run], "lwm train");
+    await sh(process.execPath, [CLI, "train", shortRecipe, "--data", out, "--stages", STAGE, "--workers", "2", "--out", run], "lwm train");
   }, 900_000);
   afterAll(() => {
     if (root) rmSync(root, { recursive: true, force: true });
@@ -86,7 +90,7 @@ describe.skipIf(!PYTHON)("Python interop (LWM_PYTHON)", () => {
   it("pyarrow runs the README snippet as written; every row's positions, labels and weights match @lwm/shards and the loss rule", async () => {
     const snippetFile = join(root, "snippet.py");
     writeFileSync(snippetFile, readmeSnippet());
-    const results = python("readme_rows.py", snippetFile, out)
+    const results = (await python("readme_rows.py", snippetFile, out))
       .trim()
       .split("\n")
       .map((l) => JSON.parse(l) as { shard: string; row: number; asWritten: boolean; n: number; input_ids: number[]; position_ids: number[]; labels: number[]; weights: number[] });
@@ -118,18 +122,18 @@ describe.skipIf(!PYTHON)("Python interop (LWM_PYTHON)", () => {
     }
     const total = [...byStage.values()].flatMap((m) => [...m.values()]).reduce((a, rows) => a + rows.length, 0);
     expect(checked).toBe(total + 1); // every row once, plus row 0 as written
-  });
+  }, 900_000);
 
   it("Hugging Face datasets opens a shard with Dataset.from_file and sees the same tokens", async () => {
     const stageDir = join(out, STAGE);
     const rows = (await shardRows(stageDir)).get("shard-00000.arrow")!;
-    const got = JSON.parse(python("hf_datasets_tokens.py", join(stageDir, "shard-00000.arrow"))) as { rows: number; columns: string[]; tokens: number[][] };
+    const got = JSON.parse(await python("hf_datasets_tokens.py", join(stageDir, "shard-00000.arrow"))) as { rows: number; columns: string[]; tokens: number[][] };
     expect(got.rows).toBe(rows.length);
     expect(got.columns).toContain("tokens");
     expect(got.tokens).toEqual(rows.map((r) => Array.from(r.tokens)));
-  });
+  }, 900_000);
 
-  it("transformers loads the checkpoint lwm train wrote as LlamaForCausalLM and recomputes the stage's held-out loss (1e-5)", () => {
+  it("transformers loads the checkpoint lwm train wrote as LlamaForCausalLM and recomputes the stage's held-out loss (1e-5)", async () => {
     const metrics = readFileSync(join(run, "metrics.jsonl"), "utf8")
       .trim()
       .split("\n")
@@ -139,10 +143,10 @@ describe.skipIf(!PYTHON)("Python interop (LWM_PYTHON)", () => {
     const final = evals[evals.length - 1]!;
     const training = recipe.stages.find((s) => s.name === STAGE)!.training!;
     const got = JSON.parse(
-      python("hf_eval_loss.py", join(run, "checkpoints", STAGE, "final"), join(out, STAGE), String(training.evalFraction), String(training.evalRows)),
+      await python("hf_eval_loss.py", join(run, "checkpoints", STAGE, "final"), join(out, STAGE), String(training.evalFraction), String(training.evalRows)),
     ) as { evalLoss: number; rows: number; examples: number };
     expect(got.rows).toBe(final.rows);
     expect(got.examples).toBe(final.examples);
     expect(Math.abs(got.evalLoss - final.evalLoss) / final.evalLoss).toBeLessThan(1e-5);
-  });
+  }, 900_000); // importing torch and transformers alone took minutes on a loaded 2-core machine
 });

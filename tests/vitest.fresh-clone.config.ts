@@ -1,5 +1,5 @@
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
-  test: { include: ["fresh-clone.test.ts"], testTimeout: 1_800_000 },
+  test: { include: ["fresh-clone.test.ts"], testTimeout: 3_600_000, hookTimeout: 600_000 },
 });

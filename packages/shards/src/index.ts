@@ -8,9 +8,9 @@ export { BUFFER_COUNT, BUFFER_INDEX, COLUMNS, METADATA_KEY, shardSchema, type Co
 export { ShardError } from "./errors.js";
 export { packBitsInto, unpackBits } from "./bits.js";
 export { shardMetadata, type ShardMetadataFields } from "./metadata.js";
-export { MANIFEST_FILE, manifestTotals, readManifest, writeManifest } from "./manifest.js";
+export { MANIFEST_FILE, manifestTotals, readManifest, stageManifestsIn, writeManifest } from "./manifest.js";
 export { validate, ValidateTargetError, RULES, RULE_IDS, checkBatch, type ValidateOptions, type RuleId, type ValidationError, type ValidationReport, type BatchStats } from "./validate/index.js";
-export { shardPaths } from "./inspect/targets.js";
+export { shardGroups, shardPaths, type ShardGroup } from "./inspect/targets.js";
 export { summarizeShards, sourceOf, type ShardSummary, type SourceCount } from "./inspect/summary.js";
 export { rowSegments, type SegmentDetail, type Span, type VisionBlock } from "./inspect/row-detail.js";
 export { describeProvenance, segmentText, type TokenDecoder } from "./inspect/segment-text.js";

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { readFile, rename, rm, writeFile } from "node:fs/promises";
+import { readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { formatZodError, Manifest, type ShardEntry } from "@lwm/schemas";
 
@@ -47,4 +47,15 @@ export async function readManifest(path: string): Promise<Manifest> {
   const parsed = Manifest.safeParse(json);
   if (!parsed.success) throw new Error(formatZodError(parsed.error, path));
   return parsed.data;
+}
+
+/** An output root (`lwm run --out DIR`): the manifest of every stage folder directly under it, sorted by folder name. */
+export async function stageManifestsIn(dir: string): Promise<string[]> {
+  const entries = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  const found: string[] = [];
+  for (const name of entries) {
+    const path = join(dir, name, MANIFEST_FILE);
+    if (await stat(path).then((s) => s.isFile(), () => false)) found.push(path);
+  }
+  return found;
 }

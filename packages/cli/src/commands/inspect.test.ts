@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { cp, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LLAMA2_LWM_VOCAB, LOSS_RULE, POSITION_RULE, type ExampleRecord, type ShardMetadata } from "@lwm/schemas";
@@ -59,7 +59,9 @@ beforeAll(async () => {
   const entry = await writer.close();
   await writeManifest(dir, { formatVersion: 1, stage: "vl-1k", seqLen: SEQ, shards: [entry], totals: manifestTotals([entry]), mixture: [], inputs: [] });
 });
-afterAll(async () => rm(dir, { recursive: true, force: true }));
+afterAll(async () => {
+  for (const d of [dir, `${dir}-root`]) await rm(d, { recursive: true, force: true });
+});
 
 describe("lwm inspect", () => {
   it("summarises rows, fill, loss share, modality mix, segments, lengths and sources", async () => {
@@ -101,6 +103,29 @@ describe("lwm inspect", () => {
     expect(row.segments[1]!.visionBlocks).toEqual([{ start: expect.any(Number), end: expect.any(Number), frames: 2, loss: false }]);
     expect(row.segments[1]!.weightText).toBeCloseTo(1 / 4, 7);
     expect(row.segments[1]!.weightVision).toBe(0);
+  });
+
+  it("takes an output root as lwm validate does: one summary per stage folder", async () => {
+    // `lwm run --out root` lays stages out as root/<stage>/manifest.json + shards.
+    const root = `${dir}-root`;
+    for (const stage of ["a", "b"]) await cp(dir, join(root, stage), { recursive: true });
+    expect((await lwm(["validate", root])).code).toBe(0);
+
+    const { code, stdout, stderr } = await lwm(["inspect", root, "--json"]);
+    expect(code, stderr).toBe(0);
+    const out = JSON.parse(stdout) as { root: string; stages: { stage: string; summary: { rows: number; segments: number } }[] };
+    expect(out.root).toBe(root);
+    expect(out.stages.map((s) => [s.stage, s.summary.rows, s.summary.segments])).toEqual([["a", 3, 6], ["b", 3, 6]]);
+
+    const human = await lwm(["inspect", root]);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toContain(`== stage a (${join(root, "a")})`);
+    expect(human.stdout.match(/^rows +3$/gm)).toHaveLength(2);
+
+    const row = await lwm(["inspect", root, "--row", "0"]);
+    expect(row.code).toBe(2);
+    expect(row.stderr).toContain("--row needs one stage");
+    expect((await lwm(["inspect", join(root, "b"), "--row", "0"])).code).toBe(0);
   });
 
   it("exits 2 for a missing target or a row past the end", async () => {

@@ -1,17 +1,25 @@
 /**
  * `lwm inspect <shard|dir|manifest> [--row N] [--json] [--full] [--tokenizer PATH]` — shows what
- * shards hold: a summary (fill, loss share, modality mix, segments, segment lengths, sources), or
- * with --row N the N-th row of the target (counting across its shards) segment by segment, with
- * decoded text («…» marks loss targets), vision blocks, weights and provenance.
+ * shards hold: a summary (fill, loss share, modality mix, segments, segment lengths, sources), one
+ * per stage for an output root (`lwm run --out DIR`), or with --row N the N-th row of the target
+ * (counting across its shards) segment by segment, with decoded text («…» marks loss targets),
+ * vision blocks, weights and provenance. It takes the targets `lwm validate` takes.
  * Exit 0 ok, 1 the shards cannot be read as shards, 2 usage or I/O error.
  */
-import { describeProvenance, rowSegments, segmentText, shardPaths, ShardError, ShardReader, summarizeShards, type ShardSummary } from "@lwm/shards";
+import { join } from "node:path";
+import { describeProvenance, rowSegments, segmentText, shardGroups, ShardError, ShardReader, summarizeShards, type ShardSummary } from "@lwm/shards";
 import { loadTokenizer, type Tokenizer } from "@lwm/tokenizer";
 import { errorMessage, parseCommandLine, usageError, wholeNumber } from "../args.js";
 
-const USAGE = "usage: lwm inspect <shard.arrow|dir|manifest.json> [--row N] [--json] [--full] [--tokenizer tokenizer.json]\n";
+const USAGE = "usage: lwm inspect <shard.arrow|dir|output-root|manifest.json> [--row N] [--json] [--full] [--tokenizer tokenizer.json]\n";
 /** Characters of decoded text shown per segment without --full. */
 const TEXT_PREVIEW = 400;
+
+/** `--json` of an output root: one summary per stage folder, sorted by folder name. */
+interface StageSummary {
+  stage: string;
+  summary: ShardSummary;
+}
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 const kib = (n: number) => (n < 1 << 20 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 2 ** 20).toFixed(1)} MiB`);
@@ -126,10 +134,24 @@ export async function run(argv: string[]): Promise<number> {
   const row = values.row === undefined ? undefined : wholeNumber(values.row);
   if (row === null) return usageError("inspect", `--row must be a non-negative integer, got ${values.row}`);
   try {
-    const paths = await shardPaths(positionals[0]!);
-    if (row !== undefined) return await inspectRow(paths, row, values.json ?? false, values.full ?? false, values.tokenizer);
-    const summary = await summarizeShards(paths);
-    process.stdout.write(values.json ? JSON.stringify(summary) + "\n" : formatSummary(summary));
+    const target = positionals[0]!;
+    const groups = await shardGroups(target);
+    if (row !== undefined) {
+      const [group, ...more] = groups;
+      if (more.length > 0) {
+        return usageError("inspect", `--row needs one stage: ${target} is an output root with stages ${groups.map((g) => g.stage).join(", ")}; name a stage folder, e.g. ${join(target, group!.stage!)}`);
+      }
+      return await inspectRow(group!.paths, row, values.json ?? false, values.full ?? false, values.tokenizer);
+    }
+    const [single] = groups;
+    if (single && single.stage === null) {
+      const summary = await summarizeShards(single.paths);
+      process.stdout.write(values.json ? JSON.stringify(summary) + "\n" : formatSummary(summary));
+      return 0;
+    }
+    const stages: StageSummary[] = [];
+    for (const g of groups) stages.push({ stage: g.stage!, summary: await summarizeShards(g.paths) });
+    process.stdout.write(values.json ? JSON.stringify({ root: target, stages }) + "\n" : stages.map((s) => `== stage ${s.stage} (${join(target, s.stage)})\n${formatSummary(s.summary)}`).join("\n"));
     return 0;
   } catch (err) {
     if (err instanceof ShardError) {

@@ -4,7 +4,7 @@ import { basename, dirname, join } from "node:path";
 import { sha256File } from "@lwm/core";
 import { formatZodError, Manifest, stageKindOf, type ShardEntry } from "@lwm/schemas";
 import { ShardError } from "../errors.js";
-import { MANIFEST_FILE, manifestTotals } from "../manifest.js";
+import { MANIFEST_FILE, manifestTotals, stageManifestsIn } from "../manifest.js";
 import { ShardReader } from "../reader.js";
 import { checkBatch, type BatchStats } from "./check-batch.js";
 import { ErrorCollector, type ValidationReport } from "./report.js";
@@ -154,17 +154,6 @@ function tally(report: ValidationReport, r: ShardResult): void {
   report.shards++;
   report.rows += r.rows;
   report.tokens += r.tokens;
-}
-
-/** An output root (`lwm run --out DIR`): the manifest of every stage folder directly under it, sorted. */
-async function stageManifestsIn(dir: string): Promise<string[]> {
-  const entries = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name).sort();
-  const found: string[] = [];
-  for (const name of entries) {
-    const path = join(dir, name, MANIFEST_FILE);
-    if (await isFile(path)) found.push(path);
-  }
-  return found;
 }
 
 /**

@@ -83,7 +83,10 @@ describe("books step: input formats", () => {
     }
     if (hasPolars) {
       const pl = createRequire(import.meta.url)(POLARS_DIR) as Polars;
-      for (const [name, compression, seed] of [["d.parquet", "snappy", 4], ["e.parquet", "zstd", 5]] as const) {
+      for (const [name, compression, seed] of [
+        ["d.parquet", "snappy", 4],
+        ["e.parquet", "zstd", 5],
+      ] as const) {
         const rs = rows(seed, 9, 250);
         const frame = pl.DataFrame({ id: rs.map((r) => r.id), title: rs.map((r) => r.title), lang: rs.map((r) => r.lang), text: rs.map((r) => r.body) });
         const sink = frame.lazy().sinkParquet(join(data, name), { compression, rowGroupSize: 4 }) as { collect?: () => unknown } | undefined;
@@ -115,14 +118,19 @@ describe("books step: input formats", () => {
     const { documents, texts } = await verifyDocumentTokens(out, dir, { text: "text" }, tokenizer);
     for (const [file, { rows: rs, kind }] of expected) {
       const docs = documents.filter((d) => d.provenance.kind === kind && "file" in d.provenance && d.provenance.file === file);
-      expect(docs.map((d) => d.sourceId), file).toEqual(rs.map((r) => r.id));
+      expect(
+        docs.map((d) => d.sourceId),
+        file,
+      ).toEqual(rs.map((r) => r.id));
       expect(docs.map((d) => d.title)).toEqual(rs.map((r) => r.title));
       expect(docs.map((d) => d.language)).toEqual(rs.map((r) => r.lang));
       expect(docs.map((d) => texts.get(d.documentId))).toEqual(rs.map((r) => r.cleaned));
       if (kind === "parquet") expect(new Set(docs.map((d) => (d.provenance.kind === "parquet" ? d.provenance.rowGroup : -1)))).toEqual(new Set([0, 1, 2]));
     }
     // a.jsonl (about 24 KB) was cut into several byte-range units of about 6 KB, lines in order.
-    const lines = documents.filter((d) => d.provenance.kind === "jsonl" && d.provenance.file === "data/a.jsonl").map((d) => (d.provenance.kind === "jsonl" ? d.provenance.line : -1));
+    const lines = documents
+      .filter((d) => d.provenance.kind === "jsonl" && d.provenance.file === "data/a.jsonl")
+      .map((d) => (d.provenance.kind === "jsonl" ? d.provenance.line : -1));
     expect(lines).toEqual(plain.map((_, i) => i));
     expect(report?.units.planned).toBeGreaterThan(expected.size * 2 + 2);
 

@@ -99,7 +99,15 @@ export function recipeOf(overrides: Partial<RecipeInput> & Pick<RecipeInput, "so
     stages: [
       { name: "full", seqLen: 4096, ropeTheta: 1e6, mixture: Object.fromEntries(overrides.sources.map((s) => [s.name, 1])) },
       // Small fixtures may leave the band empty: that is allowed here (an empty stage fails otherwise).
-      { name: "band", seqLen: 1024, ropeTheta: 1e6, minTokens: 9000, maxTokens: 300_000, allowEmpty: true, mixture: Object.fromEntries(overrides.sources.map((s) => [s.name, 1])) },
+      {
+        name: "band",
+        seqLen: 1024,
+        ropeTheta: 1e6,
+        minTokens: 9000,
+        maxTokens: 300_000,
+        allowEmpty: true,
+        mixture: Object.fromEntries(overrides.sources.map((s) => [s.name, 1])),
+      },
     ],
     ...overrides,
   };
@@ -132,14 +140,15 @@ export function lwmSpawn(args: string[]): ReturnType<typeof spawn> {
 /** path → sha256 of every file of the books step's folder that must be byte-identical between runs. */
 export async function outputDigest(outDir: string): Promise<Record<string, string>> {
   const files = await listFiles(join(outDir, "work", "books"));
-  return Object.fromEntries(
-    files.filter((f) => !/^report.*\.json$/.test(f.path) && f.path !== "executions.log").map((f) => [f.path, f.sha256]),
-  );
+  return Object.fromEntries(files.filter((f) => !/^report.*\.json$/.test(f.path) && f.path !== "executions.log").map((f) => [f.path, f.sha256]));
 }
 
 export async function readDocuments(outDir: string): Promise<DocumentEntry[]> {
   const text = await readFile(join(outDir, "work/books/documents.jsonl"), "utf8");
-  return text.split("\n").filter(Boolean).map((l) => DocumentEntry.parse(JSON.parse(l)));
+  return text
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => DocumentEntry.parse(JSON.parse(l)));
 }
 
 export interface RejectLine {
@@ -150,7 +159,10 @@ export interface RejectLine {
 
 export async function readRejects(outDir: string): Promise<RejectLine[]> {
   const text = await readFile(join(outDir, "work/books/rejects.jsonl"), "utf8");
-  return text.split("\n").filter(Boolean).map((l) => JSON.parse(l) as RejectLine);
+  return text
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as RejectLine);
 }
 
 export async function collectExamples(outDir: string, stage: string): Promise<ExampleRecord[]> {
@@ -191,14 +203,22 @@ export function documentsFromExamples(examples: readonly ExampleRecord[], bosId:
 
 /** A document's identity in its provenance (a window's token range and bytes left out). */
 export function provenanceKey(p: DocumentEntry["provenance"]): string {
-  const { tokens: _tokens, text: _text, exactBytes: _exact, ...rest } = p as DocumentEntry["provenance"] & { tokens?: unknown; text?: unknown; exactBytes?: unknown };
+  const {
+    tokens: _tokens,
+    text: _text,
+    exactBytes: _exact,
+    ...rest
+  } = p as DocumentEntry["provenance"] & { tokens?: unknown; text?: unknown; exactBytes?: unknown };
   return stableStringify(rest as unknown as JsonValue);
 }
 
 /** A minimal EPUB 3 built with fflate: chapters listed in the manifest in reverse; the spine decides the order. */
 export function buildEpub(title: string, language: string, chapters: string[]): Uint8Array {
   const ids = chapters.map((_, i) => `ch${i + 1}`);
-  const manifest = [...ids].reverse().map((id) => `<item id="${id}" href="text/${id}.xhtml" media-type="application/xhtml+xml"/>`).join("");
+  const manifest = [...ids]
+    .reverse()
+    .map((id) => `<item id="${id}" href="text/${id}.xhtml" media-type="application/xhtml+xml"/>`)
+    .join("");
   const files: Record<string, Uint8Array> = {
     mimetype: strToU8("application/epub+zip"),
     "META-INF/container.xml": strToU8(
@@ -209,7 +229,10 @@ export function buildEpub(title: string, language: string, chapters: string[]): 
     ),
   };
   chapters.forEach((body, i) => {
-    const paragraphs = body.split("\n\n").map((p) => `<p>${p.replace(/&/g, "&amp;").replace(/</g, "&lt;")}</p>`).join("\n");
+    const paragraphs = body
+      .split("\n\n")
+      .map((p) => `<p>${p.replace(/&/g, "&amp;").replace(/</g, "&lt;")}</p>`)
+      .join("\n");
     files[`OEBPS/text/${ids[i]}.xhtml`] = strToU8(
       `<?xml version="1.0" encoding="utf-8"?><html xmlns="http://www.w3.org/1999/xhtml"><head><title>${i + 1}</title></head><body><h1>Chapter ${i + 1}</h1>\n${paragraphs}</body></html>`,
     );

@@ -11,7 +11,19 @@ import { gzipSync } from "node:zlib";
 import { loadTokenizer } from "@lwm/tokenizer";
 import { describe, expect, it } from "vitest";
 import { zstdBomb } from "../pipelines/books/src/test-helpers/bombs.js";
-import { CLI, gutenbergFile, lwm, prose, readDocuments, readRejects, recipeOf, repoRoot, verifyDocumentTokens, writeRecipe, type CliResult } from "./books-helpers.js";
+import {
+  CLI,
+  gutenbergFile,
+  lwm,
+  prose,
+  readDocuments,
+  readRejects,
+  recipeOf,
+  repoRoot,
+  verifyDocumentTokens,
+  writeRecipe,
+  type CliResult,
+} from "./books-helpers.js";
 
 const isRoot = process.getuid?.() === 0;
 const hasRunuser = spawnSync("runuser", ["--help"]).status === 0;
@@ -49,7 +61,10 @@ describe("books step: hostile inputs", () => {
       await writeFile(join(data, "a-good.txt"), book1);
       await writeFile(join(data, "b-good.jsonl"), `${JSON.stringify({ text: book2 })}\n`);
       // 1: a record the tokenizer refuses (lone surrogate), between good records.
-      await writeFile(join(data, "c-surrogate.jsonl"), [JSON.stringify({ text: prose(33, 300) }), '{"text": "bad \\ud800 here"}', JSON.stringify({ text: prose(34, 300) })].join("\n") + "\n");
+      await writeFile(
+        join(data, "c-surrogate.jsonl"),
+        [JSON.stringify({ text: prose(33, 300) }), '{"text": "bad \\ud800 here"}', JSON.stringify({ text: prose(34, 300) })].join("\n") + "\n",
+      );
       // 2: links: to a file elsewhere (followed), to a folder elsewhere (followed), broken, and a loop.
       await writeFile(join(elsewhere, "linked.txt"), prose(35, 500));
       await writeFile(join(elsewhere, "linked-folder", "inside.txt"), prose(36, 500));
@@ -106,7 +121,9 @@ describe("books step: hostile inputs", () => {
       expect(rejects.map((x) => [x.source, x.reason])).toEqual(expected.map(([source, reason]) => [source, expect.stringMatching(reason)]));
       expect(rejects.find((x) => x.source === "data/c-surrogate.jsonl")?.position).toMatchObject({ line: 1 });
 
-      const kept = (await readDocuments(out)).map((d) => ("file" in d.provenance ? d.provenance.file : "") + (d.provenance.kind === "jsonl" ? `:${d.provenance.line}` : ""));
+      const kept = (await readDocuments(out)).map(
+        (d) => ("file" in d.provenance ? d.provenance.file : "") + (d.provenance.kind === "jsonl" ? `:${d.provenance.line}` : ""),
+      );
       expect(kept).toEqual([
         "data/a-good.txt",
         "data/b-good.jsonl:0",
@@ -131,7 +148,9 @@ describe("books step: hostile inputs", () => {
     const recipe = recipeOf({ sources: [{ kind: "books", name: "misnamed", paths: ["a.jsonl"], textField: "text" }] });
     const r = lwm(["run", "--steps", "books", await writeRecipe(dir, recipe), "--out", join(dir, "out")]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('sources[0] "misnamed": nothing accepted: 0 documents accepted, 3 records rejected (see rejects.jsonl); set sources[0].allowEmpty to true');
+    expect(r.stderr).toContain(
+      'sources[0] "misnamed": nothing accepted: 0 documents accepted, 3 records rejected (see rejects.jsonl); set sources[0].allowEmpty to true',
+    );
     expect(r.stdout).toMatch(/books: FAILED.*not finalized \(failed\)/);
     expect((await readRejects(join(dir, "out"))).map((x) => x.reason)).toEqual(Array(3).fill('missing text field "text"'));
 
@@ -148,7 +167,9 @@ describe("books step: hostile inputs", () => {
     recipe.stages = recipe.stages.map((s) => ({ ...s, allowEmpty: false }));
     const r = lwm(["run", "--steps", "books", await writeRecipe(dir, recipe), "--out", join(dir, "out")]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('stages[1] "band": empty: no document of its sources (b) is within minTokens 9000, maxTokens 300000; set stages[1].allowEmpty to true');
+    expect(r.stderr).toContain(
+      'stages[1] "band": empty: no document of its sources (b) is within minTokens 9000, maxTokens 300000; set stages[1].allowEmpty to true',
+    );
   }, 120_000);
 
   it("a FIFO named in paths is a reject at once; validate refuses a FIFO at once", async () => {
@@ -158,7 +179,11 @@ describe("books step: hostile inputs", () => {
     expect(spawnSync("mkfifo", [join(dir, "pipe.txt")]).status).toBe(0);
     const recipe = recipeOf({ sources: [{ kind: "books", name: "b", paths: ["good.txt", "pipe.txt"] }] });
     recipe.stages = recipe.stages.map((s) => ({ ...s, allowEmpty: true }));
-    const r = spawnSync(process.execPath, [CLI, "run", "--steps", "books", await writeRecipe(dir, recipe), "--out", join(dir, "out")], { encoding: "utf8", cwd: repoRoot, timeout: 60_000 });
+    const r = spawnSync(process.execPath, [CLI, "run", "--steps", "books", await writeRecipe(dir, recipe), "--out", join(dir, "out")], {
+      encoding: "utf8",
+      cwd: repoRoot,
+      timeout: 60_000,
+    });
     expect(r.status, r.stderr).toBe(0);
     expect(await readRejects(join(dir, "out"))).toEqual([{ source: "pipe.txt", position: {}, reason: "not a regular file: a FIFO (named pipe)" }]);
     const v = spawnSync(process.execPath, [CLI, "validate", join(dir, "pipe.txt")], { encoding: "utf8", cwd: repoRoot, timeout: 30_000 });
@@ -173,26 +198,30 @@ const hasPyarrow = PYTHON !== undefined && spawnSync(PYTHON, ["-c", "import pyar
 if (!hasPyarrow) console.warn("skipped: set LWM_PYTHON to a python with pyarrow for the Parquet consistency case");
 
 describe("books step: Parquet agrees with JSONL", () => {
-  it.skipIf(!hasPyarrow)("numeric text is rejected and a zero-row file leaves a reject, as in JSONL", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "books-parquet-"));
-    const script = [
-      "import sys, pyarrow as pa, pyarrow.parquet as pq",
-      "d = sys.argv[1]",
-      "pq.write_table(pa.table({'text': pa.array([42, 7], pa.int64())}), d + '/numeric.parquet')",
-      "pq.write_table(pa.table({'text': pa.array([], pa.string())}), d + '/zero.parquet')",
-      `pq.write_table(pa.table({'text': [${JSON.stringify(prose(51, 300))}]}), d + '/good.parquet')`,
-    ].join("\n");
-    const py = spawnSync(PYTHON as string, ["-c", script, dir], { encoding: "utf8" });
-    expect(py.status, py.stderr).toBe(0);
-    const recipe = recipeOf({ sources: [{ kind: "books", name: "p", paths: ["numeric.parquet", "zero.parquet", "good.parquet"] }] });
-    const r = lwm(["run", "--steps", "books", await writeRecipe(dir, recipe), "--out", join(dir, "out")]);
-    expect(r.code, r.stderr).toBe(0);
-    expect((await readRejects(join(dir, "out"))).map((x) => [x.source, x.position, x.reason])).toEqual([
-      ["numeric.parquet", { rowGroup: 0, row: 0 }, 'text column "text" is not a string (it holds a bigint)'],
-      ["numeric.parquet", { rowGroup: 0, row: 1 }, 'text column "text" is not a string (it holds a bigint)'],
-      ["zero.parquet", {}, "no rows: the Parquet file is empty"],
-    ]);
-  }, 120_000);
+  it.skipIf(!hasPyarrow)(
+    "numeric text is rejected and a zero-row file leaves a reject, as in JSONL",
+    async () => {
+      const dir = await mkdtemp(join(tmpdir(), "books-parquet-"));
+      const script = [
+        "import sys, pyarrow as pa, pyarrow.parquet as pq",
+        "d = sys.argv[1]",
+        "pq.write_table(pa.table({'text': pa.array([42, 7], pa.int64())}), d + '/numeric.parquet')",
+        "pq.write_table(pa.table({'text': pa.array([], pa.string())}), d + '/zero.parquet')",
+        `pq.write_table(pa.table({'text': [${JSON.stringify(prose(51, 300))}]}), d + '/good.parquet')`,
+      ].join("\n");
+      const py = spawnSync(PYTHON as string, ["-c", script, dir], { encoding: "utf8" });
+      expect(py.status, py.stderr).toBe(0);
+      const recipe = recipeOf({ sources: [{ kind: "books", name: "p", paths: ["numeric.parquet", "zero.parquet", "good.parquet"] }] });
+      const r = lwm(["run", "--steps", "books", await writeRecipe(dir, recipe), "--out", join(dir, "out")]);
+      expect(r.code, r.stderr).toBe(0);
+      expect((await readRejects(join(dir, "out"))).map((x) => [x.source, x.position, x.reason])).toEqual([
+        ["numeric.parquet", { rowGroup: 0, row: 0 }, 'text column "text" is not a string (it holds a bigint)'],
+        ["numeric.parquet", { rowGroup: 0, row: 1 }, 'text column "text" is not a string (it holds a bigint)'],
+        ["zero.parquet", {}, "no rows: the Parquet file is empty"],
+      ]);
+    },
+    120_000,
+  );
 });
 
 describe("lwm run: bad configuration and output folders stop at once, without a stack trace", () => {
@@ -205,7 +234,9 @@ describe("lwm run: bad configuration and output folders stop at once, without a 
     await writeFile(path, `\uFEFF${JSON.stringify(recipe)}`);
     const r = lwm(["run", path, "--out", join(dir, "out")]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('steps.books: unknown key "minchars" (did you mean "minChars"?); unknown key "stripGutenbergg" (did you mean "stripGutenberg"?)');
+    expect(r.stderr).toContain(
+      'steps.books: unknown key "minchars" (did you mean "minChars"?); unknown key "stripGutenbergg" (did you mean "stripGutenberg"?)',
+    );
   }, 60_000);
 
   it("checks bounds at the border, naming the field", async () => {

@@ -27,7 +27,10 @@ describe("books step: quarantine", () => {
     const good = prose(7, 800);
     await writeFile(join(data, "a-good.txt"), good);
     await writeFile(join(data, "b-latin1.txt"), Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x0a]));
-    await writeFile(join(data, "c-binary.txt"), Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d]), Buffer.alloc(64, 7)]));
+    await writeFile(
+      join(data, "c-binary.txt"),
+      Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d]), Buffer.alloc(64, 7)]),
+    );
     await writeFile(join(data, "d-empty.txt"), "");
     await writeFile(join(data, "e-same-as-a.txt"), `\uFEFF${good}\r\n`);
     const lines = [
@@ -110,7 +113,10 @@ describe("books step: quarantine", () => {
       { id: 2, content: "</s>", single_word: false, lstrip: false, rstrip: false, normalized: false, special: true },
     ];
     await writeFile(join(dir, "tokenizer.json"), JSON.stringify(bundled));
-    await writeFile(join(dir, "a.jsonl"), [JSON.stringify({ text: prose(21, 100) }), JSON.stringify({ text: `He wrote </s> in the margin. ${prose(22, 50)}` })].join("\n"));
+    await writeFile(
+      join(dir, "a.jsonl"),
+      [JSON.stringify({ text: prose(21, 100) }), JSON.stringify({ text: `He wrote </s> in the margin. ${prose(22, 50)}` })].join("\n"),
+    );
     const recipePath = await writeRecipe(dir, recipeOf({ tokenizer: "tokenizer.json", sources: [{ kind: "books", name: "j", paths: ["a.jsonl"] }] }));
     const r = lwm(["run", "--steps", "books", recipePath, "--out", join(dir, "out")]);
     expect(r.code, r.stderr).toBe(0);

@@ -32,13 +32,17 @@ describe("lwm run: bad recipes stop before any work", () => {
     ["maxTokens below minTokens", patchItem("stages", 1, { minTokens: 10, maxTokens: 5 }), /stages\[1\]\.maxTokens: maxTokens must be >= minTokens/],
     ["a missing input path", patchItem("sources", 0, { paths: ["data", "missing.txt"] }), /sources\[0\]\.paths\[1\]: no such file or folder: missing.txt/],
     ["a file of unknown format", patchItem("sources", 0, { paths: ["recipe.json"] }), /sources\[0\]\.paths\[0\]: cannot tell the format of recipe.json/],
-  ])("%s", async (_name, mutate, message) => {
-    const r = await attempt(mutate);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/invalid recipe/);
-    expect(r.stderr).toMatch(message);
-    expect(existsSync(join(r.workDir, "books", "units"))).toBe(false);
-  }, 30_000);
+  ])(
+    "%s",
+    async (_name, mutate, message) => {
+      const r = await attempt(mutate);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/invalid recipe/);
+      expect(r.stderr).toMatch(message);
+      expect(existsSync(join(r.workDir, "books", "units"))).toBe(false);
+    },
+    30_000,
+  );
 
   it("usage errors exit 2", () => {
     expect(lwm(["run"]).code).toBe(2);

@@ -20,7 +20,10 @@ interface Execution {
 
 async function executions(outDir: string): Promise<Execution[]> {
   const text = await readFile(join(outDir, "work/books/executions.log"), "utf8").catch(() => "");
-  return text.split("\n").filter(Boolean).map((l) => JSON.parse(l) as Execution);
+  return text
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Execution);
 }
 
 interface Report {
@@ -85,10 +88,14 @@ describe("books step: resume and slices", () => {
     expect(lwm(["run", "--steps", "books", recipePath, "--out", single, "--threads", "2"]).code).toBe(0);
 
     const sliced = join(dir, "sliced");
-    const children = [0, 1, 2].map((i) => lwmSpawn(["run", "--steps", "books", recipePath, "--out", sliced, "--threads", "1", "--task-index", String(i), "--task-count", "3"]));
+    const children = [0, 1, 2].map((i) =>
+      lwmSpawn(["run", "--steps", "books", recipePath, "--out", sliced, "--threads", "1", "--task-index", String(i), "--task-count", "3"]),
+    );
     const codes = await Promise.all(children.map((c) => new Promise<number | null>((resolve) => c.on("exit", (code) => resolve(code)))));
     expect(codes).toEqual([0, 0, 0]);
-    const sliceReports = await Promise.all([0, 1, 2].map(async (i) => JSON.parse(await readFile(join(sliced, `work/books/report-slice-${i}-of-3.json`), "utf8")) as Report));
+    const sliceReports = await Promise.all(
+      [0, 1, 2].map(async (i) => JSON.parse(await readFile(join(sliced, `work/books/report-slice-${i}-of-3.json`), "utf8")) as Report),
+    );
     expect(sliceReports.every((s) => !s.finalized && s.units.executed > 0)).toBe(true);
 
     const r = lwm(["run", "--steps", "books", recipePath, "--out", sliced, "--json"]);

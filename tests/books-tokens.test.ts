@@ -26,7 +26,14 @@ import {
 
 if (!hasSharedBooks) console.warn("skipped: ../shared/data not found (real-book cases)");
 
-const BOILERPLATE = [/\*\*\*\s*START OF (THE|THIS) PROJECT GUTENBERG/i, /\*\*\*\s*END OF (THE|THIS) PROJECT GUTENBERG/i, /FULL PROJECT GUTENBERG LICENSE/i, /gutenberg\.org\/license/i, /Section 1\. General Terms of Use/i, /^Title: /m];
+const BOILERPLATE = [
+  /\*\*\*\s*START OF (THE|THIS) PROJECT GUTENBERG/i,
+  /\*\*\*\s*END OF (THE|THIS) PROJECT GUTENBERG/i,
+  /FULL PROJECT GUTENBERG LICENSE/i,
+  /gutenberg\.org\/license/i,
+  /Section 1\. General Terms of Use/i,
+  /^Title: /m,
+];
 
 let tokenizer: Tokenizer;
 beforeAll(async () => {
@@ -82,19 +89,43 @@ describe("books step: tokens", () => {
     await checkCorpus([join(dir, "books")], 6);
   }, 120_000);
 
-  it.skipIf(!hasSharedBooks)("every book in ../shared/data/books: ids equal one-call tokenization, PG boilerplate gone", async () => {
-    await checkCorpus([sharedBooks], 8);
-  }, 180_000);
+  it.skipIf(!hasSharedBooks)(
+    "every book in ../shared/data/books: ids equal one-call tokenization, PG boilerplate gone",
+    async () => {
+      await checkCorpus([sharedBooks], 8);
+    },
+    180_000,
+  );
 
-  it.skipIf(!hasSharedBooks)("keeps PG titles and languages and the German book without a header", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "books-meta-"));
-    const recipePath = await writeRecipe(dir, recipeOf({ sources: [{ kind: "books", name: "pg", paths: [join(sharedBooks, "pg22367_die_verwandlung_de.txt"), join(sharedBooks, "pg4650_candide_fr.txt")], language: "de" }] }));
-    expect(lwm(["run", "--steps", "books", recipePath, "--out", join(dir, "out")]).code).toBe(0);
-    const [kafka, candide] = await readDocuments(join(dir, "out"));
-    expect(kafka?.language).toBe("de");
-    expect(candide).toMatchObject({ title: "Candide", language: "fr" });
-    const text = await recleanFromProvenance(kafka?.provenance as Parameters<typeof recleanFromProvenance>[0], { baseDir: dir, fields: { text: "text" }, clean: { stripGutenberg: true, minChars: 1 } });
-    expect(text.startsWith("                         DIE VERWANDLUNG")).toBe(true);
-    expect(text.endsWith("ihren jungen Körper dehnte.")).toBe(true);
-  }, 120_000);
+  it.skipIf(!hasSharedBooks)(
+    "keeps PG titles and languages and the German book without a header",
+    async () => {
+      const dir = await mkdtemp(join(tmpdir(), "books-meta-"));
+      const recipePath = await writeRecipe(
+        dir,
+        recipeOf({
+          sources: [
+            {
+              kind: "books",
+              name: "pg",
+              paths: [join(sharedBooks, "pg22367_die_verwandlung_de.txt"), join(sharedBooks, "pg4650_candide_fr.txt")],
+              language: "de",
+            },
+          ],
+        }),
+      );
+      expect(lwm(["run", "--steps", "books", recipePath, "--out", join(dir, "out")]).code).toBe(0);
+      const [kafka, candide] = await readDocuments(join(dir, "out"));
+      expect(kafka?.language).toBe("de");
+      expect(candide).toMatchObject({ title: "Candide", language: "fr" });
+      const text = await recleanFromProvenance(kafka?.provenance as Parameters<typeof recleanFromProvenance>[0], {
+        baseDir: dir,
+        fields: { text: "text" },
+        clean: { stripGutenberg: true, minChars: 1 },
+      });
+      expect(text.startsWith("                         DIE VERWANDLUNG")).toBe(true);
+      expect(text.endsWith("ihren jungen Körper dehnte.")).toBe(true);
+    },
+    120_000,
+  );
 });

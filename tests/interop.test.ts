@@ -47,8 +47,16 @@ const PER_BATCH = 4;
 const ROWS = 13; // three full batches and a last one of one row
 const V = LLAMA2_LWM_VOCAB;
 const META: ShardMetadata = {
-  formatVersion: 1, stage: "interop", seqLen: SEQ, vocab: V, tokenDtype: "uint16", tokenizerSha256: "1".repeat(64),
-  vqganSha256: "2".repeat(64), lossRule: LOSS_RULE, positionRule: POSITION_RULE, rowsPerBatch: PER_BATCH,
+  formatVersion: 1,
+  stage: "interop",
+  seqLen: SEQ,
+  vocab: V,
+  tokenDtype: "uint16",
+  tokenizerSha256: "1".repeat(64),
+  vqganSha256: "2".repeat(64),
+  lossRule: LOSS_RULE,
+  positionRule: POSITION_RULE,
+  rowsPerBatch: PER_BATCH,
 };
 
 function lcg(seed: number): () => number {
@@ -84,9 +92,11 @@ function example(r: () => number, i: number, room: number): ExampleRecord {
   loss[k] = 1;
   tokens[k] = V.eosId;
   return {
-    exampleId: (i * 2654435761 >>> 0).toString(16).padStart(32, "0"),
+    exampleId: ((i * 2654435761) >>> 0).toString(16).padStart(32, "0"),
     task: withVision ? "image-text" : "text",
-    tokens, vision, loss,
+    tokens,
+    vision,
+    loss,
     provenance: withVision
       ? { kind: "media", file: `images/${i}.jpg`, fileSha256: "3".repeat(64), frameTimestamps: Array.from({ length: frames }, (_, f) => f / 2) }
       : { kind: "jsonl", file: "docs.jsonl", fileSha256: "4".repeat(64), line: i, bytes: { start: i * 100, end: i * 100 + 99 } },
@@ -191,7 +201,10 @@ describe("a shard as other Arrow readers see it", () => {
 
     expect(lengths("cu_seqlens")).toEqual(rows.map((r) => r.cuSeqlens.length));
     expect(Array.from(column("cu_seqlens").toTypedArray())).toEqual(flat(rows, (r) => r.cuSeqlens));
-    for (const [name, pick] of [["weight_text", (r: PackedRow) => r.weightText], ["weight_vision", (r: PackedRow) => r.weightVision]] as const) {
+    for (const [name, pick] of [
+      ["weight_text", (r: PackedRow) => r.weightText],
+      ["weight_vision", (r: PackedRow) => r.weightVision],
+    ] as const) {
       expect(lengths(name)).toEqual(rows.map((r) => r.cuSeqlens.length - 1));
       // Bit-exact: compare the float32 bytes.
       const got = Float32Array.from(column(name).toTypedArray());
@@ -200,7 +213,11 @@ describe("a shard as other Arrow readers see it", () => {
     expect(lengths("example_id")).toEqual(rows.map((r) => r.exampleIds.length));
     expect(column("example_id").toArray()).toEqual(rows.flatMap((r) => r.exampleIds));
     expect(lengths("provenance")).toEqual(rows.map((r) => r.provenance.length));
-    expect(column("provenance").toArray().map((s) => JSON.parse(s as string) as unknown)).toEqual(rows.flatMap((r) => r.provenance));
+    expect(
+      column("provenance")
+        .toArray()
+        .map((s) => JSON.parse(s as string) as unknown),
+    ).toEqual(rows.flatMap((r) => r.provenance));
   });
 
   it("carries its metadata in the Schema message, readable without apache-arrow", () => {

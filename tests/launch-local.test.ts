@@ -76,7 +76,12 @@ describe("lwm launch --executor local", () => {
     expect(k8s.code, k8s.stderr).toBe(0);
     expect(k8s.stderr).toContain(`kubectl apply -f ${join(out, "work", "k8s-jobs.yaml")}`);
     expect(readFileSync(join(out, "work", "k8s-jobs.yaml"), "utf8")).toMatch(/completionMode: Indexed/);
-    expect(JSON.parse(readFileSync(join(out, "work", "books", "launch.json"), "utf8"))).toMatchObject({ step: "books", tasks: 3, parallel: 2, executor: "k8s" });
+    expect(JSON.parse(readFileSync(join(out, "work", "books", "launch.json"), "utf8"))).toMatchObject({
+      step: "books",
+      tasks: 3,
+      parallel: 2,
+      executor: "k8s",
+    });
 
     // What a pod runs: slice 1 of 3; SIGTERM (pod deleted, node drained) once it has started.
     const slice = lwmAsync(["run", recipe, "--out", out, "--steps", "books", "--threads", "1", "--task-index", "1", "--task-count", "3"]);
@@ -85,7 +90,11 @@ describe("lwm launch --executor local", () => {
     const stopped = await slice;
     expect(stopped.code).toBe(1);
     expect(stopped.stderr).toMatch(/SIGTERM: finishing the units in flight, then stopping/);
-    expect(JSON.parse(readFileSync(marker(out, "books", 3, 1, "failed"), "utf8"))).toMatchObject({ state: "failed", error: "stopped by SIGTERM", slice: { index: 1, count: 3 } });
+    expect(JSON.parse(readFileSync(marker(out, "books", 3, 1, "failed"), "utf8"))).toMatchObject({
+      state: "failed",
+      error: "stopped by SIGTERM",
+      slice: { index: 1, count: 3 },
+    });
     expect(existsSync(marker(out, "books", 3, 1, "done"))).toBe(false);
     const status = lwmSync(["launch", recipe, "--status", "--steps", "books", "--out", out]);
     expect(status.stdout).toMatch(/books {2}3 slices \(k8s\): 0 done, 3 missing \[0: not started; 1: failed: stopped by SIGTERM; 2: not started\]/);

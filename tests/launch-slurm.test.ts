@@ -28,7 +28,12 @@ function slurm(program: string, args: string[]): string {
 
 /** Array task ids (`<job>_<i>`) and jobs Slurm lists as queued or running. */
 function queued(): Map<string, string> {
-  return new Map(slurm("squeue", ["-h", "-r", "-o", "%i|%T"]).split("\n").filter(Boolean).map((l) => l.split("|") as [string, string]));
+  return new Map(
+    slurm("squeue", ["-h", "-r", "-o", "%i|%T"])
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => l.split("|") as [string, string]),
+  );
 }
 
 let reference: string;
@@ -63,7 +68,11 @@ describe.skipIf(skipReason !== null)("lwm launch --executor slurm on a real Slur
     let cancelled: number | null = null;
     for (let i = 0; i < 4 && cancelled === null; i++) {
       const done = () => existsSync(marker(out, "books", 4, i, "done"));
-      await until(() => done() || (existsSync(marker(out, "books", 4, i, "start")) && queued().get(`${arrayJob}_${i}`) === "RUNNING"), 180, `books slice ${i} to run`);
+      await until(
+        () => done() || (existsSync(marker(out, "books", 4, i, "start")) && queued().get(`${arrayJob}_${i}`) === "RUNNING"),
+        180,
+        `books slice ${i} to run`,
+      );
       if (done()) continue;
       slurm("scancel", [`${arrayJob}_${i}`]);
       await until(() => existsSync(marker(out, "books", 4, i, "failed")) || existsSync(marker(out, "books", 4, i, "done")), 60, `books slice ${i} to stop`);
@@ -74,13 +83,19 @@ describe.skipIf(skipReason !== null)("lwm launch --executor slurm on a real Slur
     await until(() => queued().size === 0, 240, "the queue to drain");
 
     const status = lwmSync(["launch", SAMPLE_RECIPE, "--status", "--out", out, "--json"], env);
-    const [books, pack] = JSON.parse(status.stdout) as { step: string; slices: { index: number; state: string; detail: string }[]; finalize: { state: string } }[];
+    const [books, pack] = JSON.parse(status.stdout) as {
+      step: string;
+      slices: { index: number; state: string; detail: string }[];
+      finalize: { state: string };
+    }[];
     expect(books!.slices.filter((s) => s.state === "missing").map((s) => s.index)).toEqual([cancelled]);
     expect(books!.slices.find((s) => s.index === cancelled)!.detail).toBe("failed: stopped by SIGTERM");
     expect(books!.finalize.state).toBe("missing");
     expect(pack!.slices.every((s) => s.state === "missing")).toBe(true);
     const text = lwmSync(["launch", SAMPLE_RECIPE, "--status", "--out", out], env);
-    expect(text.stdout).toMatch(new RegExp(`^books {2}4 slices \\(slurm\\): 3 done, 1 missing \\[${cancelled}: failed: stopped by SIGTERM\\]; finalize: not done`, "m"));
+    expect(text.stdout).toMatch(
+      new RegExp(`^books {2}4 slices \\(slurm\\): 3 done, 1 missing \\[${cancelled}: failed: stopped by SIGTERM\\]; finalize: not done`, "m"),
+    );
 
     const again = lwmSync([...args, "--wait"], env);
     expect(again.code, again.stderr).toBe(0);

@@ -157,7 +157,10 @@ describe("the main job on the bundled sample", () => {
     const run = join(root, "run");
     const res = lwm(["train", join(dir, "recipe.json"), "--data", out, "--out", run, "--workers", "2", "--layout", "balanced", "--json"]);
     expect(res.status, res.stderr).toBe(0);
-    const lines = readFileSync(join(run, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { kind: string; stage: string; loss?: number; initFrom?: string });
+    const lines = readFileSync(join(run, "metrics.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { kind: string; stage: string; loss?: number; initFrom?: string });
     const steps = lines.filter((l) => l.kind === "step");
     expect(steps.map((l) => l.stage)).toEqual(["2k", "2k", "8k", "8k"]);
     for (const l of steps) expect(Number.isFinite(l.loss)).toBe(true);

@@ -25,7 +25,10 @@ describe("window provenance on the bundled sample", () => {
   beforeAll(() => {
     root = mkdtempSync(join(tmpdir(), "lwm-provenance-"));
     out = join(root, "out");
-    const res = spawnSync(process.execPath, [CLI, "run", join(SAMPLE, "recipe.json"), "--out", out], { encoding: "utf8", env: { ...process.env, LWM_LOG_LEVEL: "warn" } });
+    const res = spawnSync(process.execPath, [CLI, "run", join(SAMPLE, "recipe.json"), "--out", out], {
+      encoding: "utf8",
+      env: { ...process.env, LWM_LOG_LEVEL: "warn" },
+    });
     expect(res.status, res.stderr).toBe(0);
   }, 180_000);
   afterAll(() => rmSync(root, { recursive: true, force: true }));

@@ -78,7 +78,12 @@ describe.skipIf(!PYTHON)("Python interop (LWM_PYTHON)", () => {
     run = join(root, "run");
     await sh(process.execPath, [CLI, "run", RECIPE, "--out", out], "lwm run");
     const sample = Recipe.parse(JSON.parse(readFileSync(RECIPE, "utf8")));
-    recipe = { ...sample, stages: sample.stages.map((s) => (s.name === STAGE && s.training ? { ...s, training: { ...s.training, steps: 3, lr: { ...s.training.lr, warmupSteps: 1 } } } : s)) };
+    recipe = {
+      ...sample,
+      stages: sample.stages.map((s) =>
+        s.name === STAGE && s.training ? { ...s, training: { ...s.training, steps: 3, lr: { ...s.training.lr, warmupSteps: 1 } } } : s,
+      ),
+    };
     const shortRecipe = join(root, "recipe.json");
     writeFileSync(shortRecipe, JSON.stringify(recipe));
     await sh(process.execPath, [CLI, "train", shortRecipe, "--data", out, "--stages", STAGE, "--workers", "2", "--out", run], "lwm train");
@@ -93,7 +98,19 @@ describe.skipIf(!PYTHON)("Python interop (LWM_PYTHON)", () => {
     const results = (await python("readme_rows.py", snippetFile, out))
       .trim()
       .split("\n")
-      .map((l) => JSON.parse(l) as { shard: string; row: number; asWritten: boolean; n: number; input_ids: number[]; position_ids: number[]; labels: number[]; weights: number[] });
+      .map(
+        (l) =>
+          JSON.parse(l) as {
+            shard: string;
+            row: number;
+            asWritten: boolean;
+            n: number;
+            input_ids: number[];
+            position_ids: number[];
+            labels: number[];
+            weights: number[];
+          },
+      );
     expect(results[0]).toMatchObject({ shard: `${STAGE}/shard-00000.arrow`, row: 0, asWritten: true });
 
     const byStage = new Map<string, Map<string, PackedRow[]>>();
@@ -127,7 +144,11 @@ describe.skipIf(!PYTHON)("Python interop (LWM_PYTHON)", () => {
   it("Hugging Face datasets opens a shard with Dataset.from_file and sees the same tokens", async () => {
     const stageDir = join(out, STAGE);
     const rows = (await shardRows(stageDir)).get("shard-00000.arrow")!;
-    const got = JSON.parse(await python("hf_datasets_tokens.py", join(stageDir, "shard-00000.arrow"))) as { rows: number; columns: string[]; tokens: number[][] };
+    const got = JSON.parse(await python("hf_datasets_tokens.py", join(stageDir, "shard-00000.arrow"))) as {
+      rows: number;
+      columns: string[];
+      tokens: number[][];
+    };
     expect(got.rows).toBe(rows.length);
     expect(got.columns).toContain("tokens");
     expect(got.tokens).toEqual(rows.map((r) => Array.from(r.tokens)));

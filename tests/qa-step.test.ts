@@ -35,8 +35,32 @@ function lwmAsync(args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
 
 const FIRST = ["Eliza", "Jonas", "Mara", "Tobias", "Ada", "Silas", "Nell", "Owen", "Ivy", "Basil", "Greta", "Rufus", "Clara", "Felix", "Hugo"];
 const LAST = ["Harwood", "Pike", "Quill", "Wren", "Finch", "Marsh", "Rook", "Crane", "Stone", "Hale", "Moss", "Lark", "Vane"];
-const PLACES = ["Port Alder", "Kestrel Bay", "Salt Harbour", "Whitby Cove", "Ravensend", "Mill Haven", "Thornquay", "Ashmouth", "Brinemoor", "Fenwick", "Larkspur"];
-const THINGS = ["silver compass", "torn map", "brass key", "green bottle", "wooden flute", "red scarf", "iron bell", "glass eye", "cracked mirror", "tin whistle", "leather purse"];
+const PLACES = [
+  "Port Alder",
+  "Kestrel Bay",
+  "Salt Harbour",
+  "Whitby Cove",
+  "Ravensend",
+  "Mill Haven",
+  "Thornquay",
+  "Ashmouth",
+  "Brinemoor",
+  "Fenwick",
+  "Larkspur",
+];
+const THINGS = [
+  "silver compass",
+  "torn map",
+  "brass key",
+  "green bottle",
+  "wooden flute",
+  "red scarf",
+  "iron bell",
+  "glass eye",
+  "cracked mirror",
+  "tin whistle",
+  "leather purse",
+];
 
 /** A generated book: chapters whose names, places, years and objects rarely repeat. */
 function book(seed: number, chapters: number): string {
@@ -156,7 +180,9 @@ describe("qa step", () => {
     // 2 slices of the qa step + a finalizing run give the same published examples
     const sliced = join(dir, "sliced");
     expect(lwm(["run", recipePath, "--out", sliced, "--steps", "books"]).code).toBe(0);
-    const children = [0, 1].map((i) => lwmSpawn(["run", recipePath, "--out", sliced, "--steps", "qa", "--threads", "1", "--task-index", String(i), "--task-count", "2"]));
+    const children = [0, 1].map((i) =>
+      lwmSpawn(["run", recipePath, "--out", sliced, "--steps", "qa", "--threads", "1", "--task-index", String(i), "--task-count", "2"]),
+    );
     expect(await Promise.all(children.map((c) => new Promise<number | null>((resolve) => c.on("exit", resolve))))).toEqual([0, 0]);
     const fin = lwm(["run", recipePath, "--out", sliced, "--steps", "qa", "--json"]);
     expect(fin.code, fin.stderr).toBe(0);
@@ -193,7 +219,15 @@ describe("qa step", () => {
       return pairsReply(g.ok ? g.pairs.flatMap((p) => ("pair" in p ? [p.pair] : [])) : []);
     });
     try {
-      const { dir, recipePath } = await corpus({ kind: "openai", baseUrl: server.url, model: "rule-behind-http", apiKeyEnv: "LWM_QA_E2E_KEY", concurrency: 4, timeoutMs: 20_000, backoffBaseMs: 50 });
+      const { dir, recipePath } = await corpus({
+        kind: "openai",
+        baseUrl: server.url,
+        model: "rule-behind-http",
+        apiKeyEnv: "LWM_QA_E2E_KEY",
+        concurrency: 4,
+        timeoutMs: 20_000,
+        backoffBaseMs: 50,
+      });
       const out = join(dir, "out");
       const missing = lwm(["run", recipePath, "--out", out, "--steps", "books,qa"], { LWM_QA_E2E_KEY: "" });
       expect(missing.code).toBe(1);

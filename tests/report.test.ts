@@ -21,7 +21,16 @@ const CHROMIUM = "/usr/bin/chromium";
 const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium) console.warn(`skipped: the browser test of lwm report needs Debian's chromium at ${CHROMIUM} (apt-get install chromium)`);
 /** The flags a closed network needs: nothing phones home, nothing updates. */
-const CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"];
+const CHROMIUM_FLAGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+];
 
 /** Runs `lwm <args>` in a child process without blocking this one (a long sync spawn starves vitest's RPC). */
 function lwm(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
@@ -50,7 +59,22 @@ beforeAll(async () => {
   writeFileSync(join(root, "recipe.json"), JSON.stringify(recipe));
   const train = await lwm(["train", join(root, "recipe.json"), "--data", out, "--stages", "2k"]);
   expect(train.status, train.stderr).toBe(0);
-  const needle = await lwm(["eval", "needle", "--checkpoint", join(out, "runs/sample/checkpoints/2k/final"), "--haystack", join(SAMPLE, "books/the-orchard-ledger.txt"), "--lengths", "256", "--depths", "0,1", "--trials", "1", "--max-new", "4"]);
+  const needle = await lwm([
+    "eval",
+    "needle",
+    "--checkpoint",
+    join(out, "runs/sample/checkpoints/2k/final"),
+    "--haystack",
+    join(SAMPLE, "books/the-orchard-ledger.txt"),
+    "--lengths",
+    "256",
+    "--depths",
+    "0,1",
+    "--trials",
+    "1",
+    "--max-new",
+    "4",
+  ]);
   expect(needle.status, needle.stderr).toBe(0);
   const made = await lwm(["report", out]);
   expect(made.status, made.stderr).toBe(0);
@@ -76,7 +100,9 @@ describe("lwm report on the sample dataset and a sample training run", () => {
     expect(page).toContain("Content-Security-Policy");
     for (const stage of ["2k", "8k"]) {
       const m = Manifest.parse(JSON.parse(readFileSync(join(out, stage, "manifest.json"), "utf8")));
-      expect(page).toContain(`<td class="n">${m.totals.rows.toLocaleString("en-US")}</td><td class="n">${m.totals.tokens.toLocaleString("en-US")}</td><td class="n">${(100 * m.totals.fill).toFixed(1)}%</td>`);
+      expect(page).toContain(
+        `<td class="n">${m.totals.rows.toLocaleString("en-US")}</td><td class="n">${m.totals.tokens.toLocaleString("en-US")}</td><td class="n">${(100 * m.totals.fill).toFixed(1)}%</td>`,
+      );
       for (const s of m.shards) expect(page).toContain(s.sha256.slice(0, 12));
     }
     expect(page.match(/<td class="ok">valid<\/td>/g)).toHaveLength(4);
@@ -98,46 +124,55 @@ describe("lwm report on the sample dataset and a sample training run", () => {
     expect(missing.stderr).toMatch(/nowhere: not a folder/);
   }, 60_000);
 
-  it.skipIf(!hasChromium)("opens in chromium with no console error and no network request, the numbers visible, every chart drawn, not blank", async () => {
-    const { chromium } = await import("playwright-core");
-    const context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), "lwm-chromium-")), {
-      executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS, viewport: { width: 1200, height: 900 },
-    });
-    try {
-      const errors: string[] = [];
-      const requests: string[] = [];
-      context.on("request", (r) => requests.push(r.url()));
-      const page = await context.newPage();
-      page.on("console", (m) => {
-        if (m.type() === "error" || m.type() === "warning") errors.push(m.text());
+  it.skipIf(!hasChromium)(
+    "opens in chromium with no console error and no network request, the numbers visible, every chart drawn, not blank",
+    async () => {
+      const { chromium } = await import("playwright-core");
+      const context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), "lwm-chromium-")), {
+        executablePath: CHROMIUM,
+        headless: true,
+        args: CHROMIUM_FLAGS,
+        viewport: { width: 1200, height: 900 },
       });
-      page.on("pageerror", (e) => errors.push(e.message));
-      const url = pathToFileURL(report).href;
-      await page.goto(url, { waitUntil: "load" });
-      expect(errors).toEqual([]);
-      expect(requests).toEqual([url]);
+      try {
+        const errors: string[] = [];
+        const requests: string[] = [];
+        context.on("request", (r) => requests.push(r.url()));
+        const page = await context.newPage();
+        page.on("console", (m) => {
+          if (m.type() === "error" || m.type() === "warning") errors.push(m.text());
+        });
+        page.on("pageerror", (e) => errors.push(e.message));
+        const url = pathToFileURL(report).href;
+        await page.goto(url, { waitUntil: "load" });
+        expect(errors).toEqual([]);
+        expect(requests).toEqual([url]);
 
-      const text = await page.locator("body").innerText();
-      const m2k = Manifest.parse(JSON.parse(readFileSync(join(out, "2k", "manifest.json"), "utf8")));
-      expect(text).toContain(m2k.totals.tokens.toLocaleString("en-US"));
-      expect(text).toContain(`${(100 * m2k.totals.fill).toFixed(1)}%`);
-      const charts = await page.locator("svg").evaluateAll((svgs) => svgs.map((s) => ({
-        label: s.getAttribute("aria-label") ?? "",
-        marks: s.querySelectorAll("rect, polyline, circle").length,
-        height: s.getBoundingClientRect().height,
-      })));
-      // Per stage: segment lengths, modality, mixture; the loss curve; one needle heat map.
-      expect(charts.length).toBe(2 * 3 + 2);
-      for (const c of charts) {
-        expect(c.marks, c.label).toBeGreaterThan(0);
-        expect(c.height, c.label).toBeGreaterThan(20);
+        const text = await page.locator("body").innerText();
+        const m2k = Manifest.parse(JSON.parse(readFileSync(join(out, "2k", "manifest.json"), "utf8")));
+        expect(text).toContain(m2k.totals.tokens.toLocaleString("en-US"));
+        expect(text).toContain(`${(100 * m2k.totals.fill).toFixed(1)}%`);
+        const charts = await page.locator("svg").evaluateAll((svgs) =>
+          svgs.map((s) => ({
+            label: s.getAttribute("aria-label") ?? "",
+            marks: s.querySelectorAll("rect, polyline, circle").length,
+            height: s.getBoundingClientRect().height,
+          })),
+        );
+        // Per stage: segment lengths, modality, mixture; the loss curve; one needle heat map.
+        expect(charts.length).toBe(2 * 3 + 2);
+        for (const c of charts) {
+          expect(c.marks, c.label).toBeGreaterThan(0);
+          expect(c.height, c.label).toBeGreaterThan(20);
+        }
+        expect(charts.map((c) => c.label)).toEqual(expect.arrayContaining(["loss curve", "1-needle accuracy", "mixture asked vs achieved of stage 2k"]));
+        const shot = decodePng(await page.screenshot({ fullPage: false }));
+        expect(shot.width).toBe(1200);
+        expect(luminanceVariance(shot)).toBeGreaterThan(100);
+      } finally {
+        await context.close();
       }
-      expect(charts.map((c) => c.label)).toEqual(expect.arrayContaining(["loss curve", "1-needle accuracy", "mixture asked vs achieved of stage 2k"]));
-      const shot = decodePng(await page.screenshot({ fullPage: false }));
-      expect(shot.width).toBe(1200);
-      expect(luminanceVariance(shot)).toBeGreaterThan(100);
-    } finally {
-      await context.close();
-    }
-  }, 120_000);
+    },
+    120_000,
+  );
 });

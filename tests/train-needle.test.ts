@@ -36,52 +36,98 @@ function evalNeedle(args: string[]) {
 }
 
 describe("lwm eval needle", () => {
-  it.skipIf(!existsSync(CLI))("runs the length × depth grid for 1 and 2 needles and writes valid records and a heat map", () => {
-    const out = join(root, "grid");
-    const r = evalNeedle(["--haystack", haystack, "--lengths", "128,200", "--depths", "0,0.5,1", "--needles", "1,2", "--trials", "2", "--max-new", "12", "--out", out, "--json"]);
-    expect(r.stderr).toContain("needle 12/12");
-    expect(r.status).toBe(0);
-    const records = NeedleEvalRecord.array().parse(JSON.parse(readFileSync(join(out, "needle.json"), "utf8")));
-    expect(records).toHaveLength(12);
-    expect(new Set(records.map((x) => `${x.needles}/${x.contextTokens}/${x.depth}`)).size).toBe(12);
-    for (const x of records) {
-      expect(x.trials).toBe(2);
-      expect(x.accuracy).toBe(x.correct / 2);
-      expect(x.checkpoint).toBe(ckpt);
-    }
-    const printed = JSON.parse(r.stdout) as { records: unknown[] };
-    expect(printed.records).toEqual(records);
-    const html = readFileSync(join(out, "needle.html"), "utf8");
-    expect(html.match(/<svg/g)).toHaveLength(2);
-    expect(html).not.toMatch(/<script/);
-  }, 120_000);
+  it.skipIf(!existsSync(CLI))(
+    "runs the length × depth grid for 1 and 2 needles and writes valid records and a heat map",
+    () => {
+      const out = join(root, "grid");
+      const r = evalNeedle([
+        "--haystack",
+        haystack,
+        "--lengths",
+        "128,200",
+        "--depths",
+        "0,0.5,1",
+        "--needles",
+        "1,2",
+        "--trials",
+        "2",
+        "--max-new",
+        "12",
+        "--out",
+        out,
+        "--json",
+      ]);
+      expect(r.stderr).toContain("needle 12/12");
+      expect(r.status).toBe(0);
+      const records = NeedleEvalRecord.array().parse(JSON.parse(readFileSync(join(out, "needle.json"), "utf8")));
+      expect(records).toHaveLength(12);
+      expect(new Set(records.map((x) => `${x.needles}/${x.contextTokens}/${x.depth}`)).size).toBe(12);
+      for (const x of records) {
+        expect(x.trials).toBe(2);
+        expect(x.accuracy).toBe(x.correct / 2);
+        expect(x.checkpoint).toBe(ckpt);
+      }
+      const printed = JSON.parse(r.stdout) as { records: unknown[] };
+      expect(printed.records).toEqual(records);
+      const html = readFileSync(join(out, "needle.html"), "utf8");
+      expect(html.match(/<svg/g)).toHaveLength(2);
+      expect(html).not.toMatch(/<script/);
+    },
+    120_000,
+  );
 
-  it.skipIf(!existsSync(CLI) || !hasSharedData)("reads a real book as the haystack (../shared/data) and prints the grid", () => {
-    const r = evalNeedle(["--haystack", book, "--lengths", "256", "--depths", "0.5", "--trials", "1", "--max-new", "4", "--out", join(root, "book")]);
-    expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/1 needle: accuracy/);
-    expect(r.stdout).toMatch(/50%\s+[01]\.00/);
-  }, 120_000);
+  it.skipIf(!existsSync(CLI) || !hasSharedData)(
+    "reads a real book as the haystack (../shared/data) and prints the grid",
+    () => {
+      const r = evalNeedle(["--haystack", book, "--lengths", "256", "--depths", "0.5", "--trials", "1", "--max-new", "4", "--out", join(root, "book")]);
+      expect(r.status).toBe(0);
+      expect(r.stdout).toMatch(/1 needle: accuracy/);
+      expect(r.stdout).toMatch(/50%\s+[01]\.00/);
+    },
+    120_000,
+  );
 
-  it.skipIf(!existsSync(CLI))("reads PG-19-style JSONL haystacks ({\"text\": …} per line)", () => {
-    const jsonl = join(root, "hay.jsonl");
-    const docs = Array.from({ length: 40 }, (_, i) => JSON.stringify({ text: `Chapter ${i}. The lamps were lit early and the street was quiet again.` }));
-    writeFileSync(jsonl, docs.join("\n") + "\n");
-    const r = evalNeedle(["--haystack", jsonl, "--lengths", "150", "--depths", "0.5", "--trials", "1", "--max-new", "4", "--out", join(root, "jsonl"), "--json"]);
-    expect(r.status, r.stderr).toBe(0);
-    expect((JSON.parse(r.stdout) as { records: unknown[] }).records).toHaveLength(1);
-    writeFileSync(jsonl, '{"body": "no text field"}\n');
-    const bad = evalNeedle(["--haystack", jsonl, "--lengths", "150"]);
-    expect(bad.status).toBe(2);
-    expect(bad.stderr).toMatch(/hay\.jsonl: line 1: needs a string "text" field/);
-  }, 60_000);
+  it.skipIf(!existsSync(CLI))(
+    'reads PG-19-style JSONL haystacks ({"text": …} per line)',
+    () => {
+      const jsonl = join(root, "hay.jsonl");
+      const docs = Array.from({ length: 40 }, (_, i) => JSON.stringify({ text: `Chapter ${i}. The lamps were lit early and the street was quiet again.` }));
+      writeFileSync(jsonl, docs.join("\n") + "\n");
+      const r = evalNeedle([
+        "--haystack",
+        jsonl,
+        "--lengths",
+        "150",
+        "--depths",
+        "0.5",
+        "--trials",
+        "1",
+        "--max-new",
+        "4",
+        "--out",
+        join(root, "jsonl"),
+        "--json",
+      ]);
+      expect(r.status, r.stderr).toBe(0);
+      expect((JSON.parse(r.stdout) as { records: unknown[] }).records).toHaveLength(1);
+      writeFileSync(jsonl, '{"body": "no text field"}\n');
+      const bad = evalNeedle(["--haystack", jsonl, "--lengths", "150"]);
+      expect(bad.status).toBe(2);
+      expect(bad.stderr).toMatch(/hay\.jsonl: line 1: needs a string "text" field/);
+    },
+    60_000,
+  );
 
-  it.skipIf(!existsSync(CLI))("exits 2 naming the problem for bad flags", () => {
-    expect(evalNeedle(["--haystack", haystack, "--depths", "50"]).stderr).toMatch(/--depths: expected a comma-separated list of fractions in \[0, 1\]/);
-    expect(evalNeedle(["--haystack", join(root, "missing.txt")]).status).toBe(2);
-    const short = evalNeedle(["--haystack", haystack, "--lengths", "20"]);
-    expect(short.status).toBe(2);
-    expect(short.stderr).toMatch(/shorter than the prompt template/);
-    expect(spawnSync(process.execPath, [CLI, "eval", "bleu"], { encoding: "utf8" }).status).toBe(2);
-  }, 60_000);
+  it.skipIf(!existsSync(CLI))(
+    "exits 2 naming the problem for bad flags",
+    () => {
+      expect(evalNeedle(["--haystack", haystack, "--depths", "50"]).stderr).toMatch(/--depths: expected a comma-separated list of fractions in \[0, 1\]/);
+      expect(evalNeedle(["--haystack", join(root, "missing.txt")]).status).toBe(2);
+      const short = evalNeedle(["--haystack", haystack, "--lengths", "20"]);
+      expect(short.status).toBe(2);
+      expect(short.stderr).toMatch(/shorter than the prompt template/);
+      expect(spawnSync(process.execPath, [CLI, "eval", "bleu"], { encoding: "utf8" }).status).toBe(2);
+    },
+    60_000,
+  );
 });

@@ -32,14 +32,28 @@ beforeAll(async () => {
     name: "progressive",
     sources: [{ kind: "books", name: "s", paths: ["unused"] }],
     stages: [
-      { name: "s32", seqLen: 32, ropeTheta: 1e4, mixture: { s: 1 }, training: { steps: 30, tokensPerBatch: 128, lr: { peak: 1e-2, warmupSteps: 2 }, evalFraction: 0.15, weightDecay: 0 } },
-      { name: "s64", seqLen: 64, ropeTheta: 1e6, mixture: { s: 1 }, training: { steps: 8, tokensPerBatch: 128, lr: { peak: 3e-3, decay: "cosine", warmupSteps: 1 }, evalFraction: 0.2 } },
+      {
+        name: "s32",
+        seqLen: 32,
+        ropeTheta: 1e4,
+        mixture: { s: 1 },
+        training: { steps: 30, tokensPerBatch: 128, lr: { peak: 1e-2, warmupSteps: 2 }, evalFraction: 0.15, weightDecay: 0 },
+      },
+      {
+        name: "s64",
+        seqLen: 64,
+        ropeTheta: 1e6,
+        mixture: { s: 1 },
+        training: { steps: 8, tokensPerBatch: 128, lr: { peak: 3e-3, decay: "cosine", warmupSteps: 1 }, evalFraction: 0.2 },
+      },
     ],
     model: { dim: 32, layers: 2, heads: 4, ffnDim: 64 },
   };
   writeFileSync(join(root, "recipe.json"), JSON.stringify(recipe));
   runDir = join(root, "run");
-  run = spawnSync(process.execPath, [CLI, "train", join(root, "recipe.json"), "--data", join(root, "data"), "--out", runDir, "--workers", "2"], { encoding: "utf8" });
+  run = spawnSync(process.execPath, [CLI, "train", join(root, "recipe.json"), "--data", join(root, "data"), "--out", runDir, "--workers", "2"], {
+    encoding: "utf8",
+  });
 }, 240_000);
 
 describe("progressive training (lwm train, onnx ring engine, P=2)", () => {
@@ -50,7 +64,10 @@ describe("progressive training (lwm train, onnx ring engine, P=2)", () => {
     const stages = records.filter((r): r is StageRecord => r.kind === "stage");
     const steps = records.filter((r): r is StepRecord => r.kind === "step");
     const evals = records.filter((r): r is EvalRecord => r.kind === "eval");
-    expect(stages.map((s) => [s.stage, s.seqLen, s.ropeTheta])).toEqual([["s32", 32, 1e4], ["s64", 64, 1e6]]);
+    expect(stages.map((s) => [s.stage, s.seqLen, s.ropeTheta])).toEqual([
+      ["s32", 32, 1e4],
+      ["s64", 64, 1e6],
+    ]);
     expect(evals.map((e) => e.stage)).toEqual(["s32", "s64"]);
 
     const s32 = await loadCheckpoint(join(runDir, "checkpoints/s32/final"));
@@ -72,14 +89,22 @@ describe("progressive training (lwm train, onnx ring engine, P=2)", () => {
   it.skipIf(!existsSync(CLI))("--init starts the first stage from a Hugging Face checkpoint folder", async () => {
     const init = join(runDir, "checkpoints/s32/final");
     const out = join(root, "from-init");
-    const r = spawnSync(process.execPath, [CLI, "train", join(root, "recipe.json"), "--data", join(root, "data"), "--out", out, "--stages", "s64", "--init", init], { encoding: "utf8" });
+    const r = spawnSync(
+      process.execPath,
+      [CLI, "train", join(root, "recipe.json"), "--data", join(root, "data"), "--out", out, "--stages", "s64", "--init", init],
+      { encoding: "utf8" },
+    );
     expect(r.status).toBe(0);
     const stage = (await readMetrics(join(out, "metrics.jsonl"))).find((x): x is StageRecord => x.kind === "stage")!;
     const s32 = await loadCheckpoint(init);
     expect(stage.stage).toBe("s64");
     expect(stage.initFrom).toBe(init);
     expect(stage.initSha256).toBe(paramsSha256(s32.params, s32.dims));
-    const bad = spawnSync(process.execPath, [CLI, "train", join(root, "recipe.json"), "--data", join(root, "data"), "--out", join(root, "bad-init"), "--init", join(root, "data")], { encoding: "utf8" });
+    const bad = spawnSync(
+      process.execPath,
+      [CLI, "train", join(root, "recipe.json"), "--data", join(root, "data"), "--out", join(root, "bad-init"), "--init", join(root, "data")],
+      { encoding: "utf8" },
+    );
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/--init .*config\.json: cannot read/);
   });

@@ -6,9 +6,7 @@ import type { z } from "zod";
  */
 export function formatZodError(error: z.ZodError, where?: string): string {
   const lines = error.issues.map((issue) => {
-    const path = issue.path
-      .map((p, i) => (typeof p === "number" ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`))
-      .join("");
+    const path = issue.path.map((p, i) => (typeof p === "number" ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join("");
     return `${path || "(root)"}: ${issue.message}`;
   });
   return (where ? `${where}: ` : "") + lines.join("\n  ");

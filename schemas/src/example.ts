@@ -3,16 +3,7 @@ import { Provenance } from "./provenance.js";
 import { TokenDtype } from "./vocab.js";
 
 /** LWM task layouts (lwm-spec §4). */
-export const TaskKind = z.enum([
-  "text",
-  "image-text",
-  "text-image",
-  "video-text",
-  "text-video",
-  "vision-chat",
-  "text-chat",
-  "qa-chat",
-]);
+export const TaskKind = z.enum(["text", "image-text", "text-image", "video-text", "text-video", "vision-chat", "text-chat", "qa-chat"]);
 export type TaskKind = z.infer<typeof TaskKind>;
 
 // Typed arrays over any buffer (views of a file's bytes included), not only fresh ArrayBuffers.

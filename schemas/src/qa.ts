@@ -27,7 +27,10 @@ export const QaGeneratorConfig = z.discriminatedUnion("kind", [
     baseUrl: z.url({ protocol: /^https?$/ }),
     model: z.string().min(1),
     /** Name of the environment variable holding the API key (its value is never written anywhere). */
-    apiKeyEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "an environment variable name").optional(),
+    apiKeyEnv: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "an environment variable name")
+      .optional(),
     /** Requests in flight at once (a sliding window). */
     concurrency: z.number().int().positive().max(1024).default(8),
     timeoutMs: z.number().int().positive().default(120_000),

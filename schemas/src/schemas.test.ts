@@ -14,7 +14,10 @@ function recipe(overrides: Partial<RecipeInput> = {}): RecipeInput {
 }
 
 /** The message a user sees for `value`, or null when it parses. */
-function problems(schema: { safeParse(v: unknown): { success: true } | { success: false; error: Parameters<typeof formatZodError>[0] } }, value: unknown): string | null {
+function problems(
+  schema: { safeParse(v: unknown): { success: true } | { success: false; error: Parameters<typeof formatZodError>[0] } },
+  value: unknown,
+): string | null {
   const r = schema.safeParse(value);
   return r.success ? null : formatZodError(r.error, "recipe.json");
 }
@@ -41,7 +44,12 @@ describe("Recipe", () => {
     });
     const message = problems(Recipe, bad);
     expect(message).toMatch(/^recipe\.json: /);
-    expect(message?.replace(/^recipe\.json: /, "").split("\n  ").sort()).toEqual(
+    expect(
+      message
+        ?.replace(/^recipe\.json: /, "")
+        .split("\n  ")
+        .sort(),
+    ).toEqual(
       [
         'sources[1].name: duplicate source name "pg19"',
         'stages[0].mixture.web: unknown source "web"',
@@ -77,9 +85,23 @@ describe("Recipe: strict keys and bounds", () => {
       stagse: [],
       sources: [{ kind: "books", name: "pg19", paths: ["a"], textFeild: "body" }],
       steps: { books: { minchars: 3, stripGutenbergg: false }, pack: { rowsPerShrad: 8 } },
-      stages: [{ name: "s", seqLen: 1024, ropeTheta: 1e4, mixture: { pg19: 1 }, maxToken: 5, training: { steps: 1, tokensPerBatch: 1024, lr: { peak: 1, warmup: 2 } } }],
+      stages: [
+        {
+          name: "s",
+          seqLen: 1024,
+          ropeTheta: 1e4,
+          mixture: { pg19: 1 },
+          maxToken: 5,
+          training: { steps: 1, tokensPerBatch: 1024, lr: { peak: 1, warmup: 2 } },
+        },
+      ],
     };
-    expect(problems(Recipe, bad)?.replace(/^recipe\.json: /, "").split("\n  ").sort()).toEqual(
+    expect(
+      problems(Recipe, bad)
+        ?.replace(/^recipe\.json: /, "")
+        .split("\n  ")
+        .sort(),
+    ).toEqual(
       [
         '(root): unknown key "stagse" (did you mean "stages"?)',
         'sources[0]: unknown key "textFeild" (did you mean "textField"?)',
@@ -93,7 +115,10 @@ describe("Recipe: strict keys and bounds", () => {
 
   it("accepts $schema at the root, and checks bounds at the border naming the field", () => {
     expect(Recipe.safeParse({ $schema: "../../schemas/json/recipe.schema.json", ...recipe() }).success).toBe(true);
-    const message = problems(Recipe, recipe({ stages: [{ name: "s", seqLen: 1e10, ropeTheta: 1, mixture: {} }], steps: { books: { maxDocumentBytes: 2 ** 40 } } }));
+    const message = problems(
+      Recipe,
+      recipe({ stages: [{ name: "s", seqLen: 1e10, ropeTheta: 1, mixture: {} }], steps: { books: { maxDocumentBytes: 2 ** 40 } } }),
+    );
     expect(message).toContain("stages[0].seqLen: Too big: expected number to be <=4194304");
     expect(message).toContain("stages[0].mixture: a stage's mixture names at least one source");
     expect(message).toContain("steps.books.maxDocumentBytes: Too big: expected number to be <=268435456");

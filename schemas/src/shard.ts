@@ -22,7 +22,10 @@ const ShardMetadataV1 = z.object({
   /** sha256 of the tokenizer.json used. */
   tokenizerSha256: z.string().regex(/^[0-9a-f]{64}$/),
   /** sha256 of the VQGAN model used, or null when no vision was encoded. */
-  vqganSha256: z.string().regex(/^[0-9a-f]{64}$/).nullable(),
+  vqganSha256: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .nullable(),
   lossRule: z.literal(LOSS_RULE),
   positionRule: z.literal(POSITION_RULE),
   /** Every record batch holds this many rows except possibly the last. */

@@ -29,13 +29,35 @@ export { StageDataset, segmentsOf, realTokensOf } from "./data/dataset.js";
 export { DataLoader, LoaderState, type LoaderOptions, type Batch } from "./data/loader.js";
 export { isHeldOut, shuffled } from "./data/split.js";
 export { planTraining, PlanError, type TrainPlan, type StagePlan, type PlanOptions } from "./train/plan.js";
-export { train, paramsSha256, METRICS_FILE, CURVE_FILE, LATEST_FILE, type TrainOptions, type TrainSummary, type StageSummary, type EngineFactory } from "./train/trainer.js";
+export {
+  train,
+  paramsSha256,
+  METRICS_FILE,
+  CURVE_FILE,
+  LATEST_FILE,
+  type TrainOptions,
+  type TrainSummary,
+  type StageSummary,
+  type EngineFactory,
+} from "./train/trainer.js";
 export { MetricsRecord, StepRecord, EvalRecord, StageRecord, readMetrics } from "./train/metrics.js";
 export { TrainState } from "./train/state.js";
 export { renderLossCurve, lossCurveSvg, lossStageTable } from "./train/curve-html.js";
 export { escapeHtml, median, niceTicks } from "./train/html.js";
 export { computeParams, trainStepFlops } from "./train/flops.js";
-export { CITIES, drawNeedles, needleText, questionText, scoreAnswer, buildNeedlePrompt, needleDepths, PROMPT_PREFIX, promptSuffix, type Needle, type NeedlePrompt } from "./eval/needle.js";
+export {
+  CITIES,
+  drawNeedles,
+  needleText,
+  questionText,
+  scoreAnswer,
+  buildNeedlePrompt,
+  needleDepths,
+  PROMPT_PREFIX,
+  promptSuffix,
+  type Needle,
+  type NeedlePrompt,
+} from "./eval/needle.js";
 export { runNeedleGrid, sentenceEndIds, type NeedleGridOptions, type NeedleTokenizer } from "./eval/needle-run.js";
 export { renderNeedleHeatmap, needleHeatmapSvgs } from "./eval/heatmap-html.js";
 export { writeSyntheticStage, TINY_VOCAB, TINY_VL_VOCAB, type SyntheticStageOptions } from "./data/synthetic.js";

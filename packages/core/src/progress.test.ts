@@ -6,7 +6,14 @@ describe("Progress", () => {
   it("prints rate and ETA once per interval", () => {
     const lines: string[] = [];
     let now = 0;
-    const p = new Progress({ unit: "units", total: 10, intervalMs: 1000, label: "books", now: () => now, logger: createLogger({ write: (l) => lines.push(l) }) });
+    const p = new Progress({
+      unit: "units",
+      total: 10,
+      intervalMs: 1000,
+      label: "books",
+      now: () => now,
+      logger: createLogger({ write: (l) => lines.push(l) }),
+    });
     now = 500;
     p.advance(1);
     expect(lines).toHaveLength(0);

@@ -37,7 +37,10 @@ function wordStep(inputDir: string, config: { lowercase: boolean; minLength: num
             const text = await readFile(path, "utf8");
             if (text.includes("THROW")) throw new Error(`cannot read ${name}`);
             if (text.includes("BAD")) return { result: { words: 0 }, rejects: [{ source: name, position: { line: 0 }, reason: "contains BAD: skipped" }] };
-            const words = text.split(/\s+/).filter(Boolean).map((w) => (config.lowercase ? w.toLowerCase() : w));
+            const words = text
+              .split(/\s+/)
+              .filter(Boolean)
+              .map((w) => (config.lowercase ? w.toLowerCase() : w));
             await writeFile(join(dir, "words.txt"), words.join("\n"));
             return { result: { words: words.length }, metrics: { words: words.length, inputBytes: text.length } };
           },
@@ -95,7 +98,10 @@ const opts = (root: string, out: string) => ({ recipe, recipeDir: root, outDir: 
 
 async function executions(outDir: string): Promise<{ event: string; label: string }[]> {
   const text = await readFile(join(outDir, "work", "words", STEP_FILES.executions), "utf8");
-  return text.trim().split("\n").map((l) => JSON.parse(l) as { event: string; label: string });
+  return text
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as { event: string; label: string });
 }
 
 describe("runStep", () => {
@@ -184,7 +190,10 @@ describe("runStep", () => {
         const run = async () => ({ result: null });
         return {
           inputs: [],
-          units: [{ key: key("a"), label: "a", dependsOn: [key("b")], execute: run }, { key: key("b"), label: "b", execute: run }],
+          units: [
+            { key: key("a"), label: "a", dependsOn: [key("b")], execute: run },
+            { key: key("b"), label: "b", execute: run },
+          ],
           finalize: async () => ({ outputs: [], details: null }),
         };
       },

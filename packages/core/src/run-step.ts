@@ -134,13 +134,19 @@ export async function runStep(step: Step, options: RunStepOptions): Promise<Step
             failures.push({ unit: unit.label, error: "not run: stopped on request" });
             return false;
           }
-          await appendFile(executions, `${JSON.stringify({ event: "start", key: unit.key, label: unit.label, pid: process.pid, time: new Date().toISOString() })}\n`);
+          await appendFile(
+            executions,
+            `${JSON.stringify({ event: "start", key: unit.key, label: unit.label, pid: process.pid, time: new Date().toISOString() })}\n`,
+          );
           try {
             const unitDirs = new Map((unit.dependsOn ?? []).map((k) => [k, join(unitsDir, k)]));
             const record = await executeUnit(unitsDir, unit, step, unitDirs);
             records.set(unit.key, record);
             for (const [name, value] of Object.entries(record.metrics)) executedMetrics[name] = (executedMetrics[name] ?? 0) + value;
-            await appendFile(executions, `${JSON.stringify({ event: "done", key: unit.key, label: unit.label, pid: process.pid, time: new Date().toISOString() })}\n`);
+            await appendFile(
+              executions,
+              `${JSON.stringify({ event: "done", key: unit.key, label: unit.label, pid: process.pid, time: new Date().toISOString() })}\n`,
+            );
             unitsDone += 1;
             progress.advance(weightOf(unit));
             return true;
@@ -148,7 +154,10 @@ export async function runStep(step: Step, options: RunStepOptions): Promise<Step
             const message = err instanceof Error ? err.message : String(err);
             logger.error(`unit ${unit.label} failed: ${message}`);
             failures.push({ unit: unit.label, error: message });
-            await appendFile(executions, `${JSON.stringify({ event: "failed", key: unit.key, label: unit.label, pid: process.pid, error: message, time: new Date().toISOString() })}\n`);
+            await appendFile(
+              executions,
+              `${JSON.stringify({ event: "failed", key: unit.key, label: unit.label, pid: process.pid, error: message, time: new Date().toISOString() })}\n`,
+            );
             return false;
           }
         });

@@ -27,9 +27,7 @@ export function unitKey(parts: UnitKeyParts): string {
   return hashParts(["lwm-unit/1", parts.step, parts.version, parts.kind, stableStringify(parts.config), ...parts.inputs]);
 }
 
-const Json: z.ZodType<JsonValue> = z.lazy(() =>
-  z.union([z.null(), z.boolean(), z.number(), z.string(), z.array(Json), z.record(z.string(), Json)]),
-);
+const Json: z.ZodType<JsonValue> = z.lazy(() => z.union([z.null(), z.boolean(), z.number(), z.string(), z.array(Json), z.record(z.string(), Json)]));
 
 export const UnitFile = z.object({
   name: z.string(),

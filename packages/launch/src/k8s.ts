@@ -29,8 +29,12 @@ const POLL_SECONDS = 10;
 /** Checks that the files the pods read and write lie on the shared volume. */
 export function checkK8sPaths(plan: StepLaunch, settings: K8sSettings): void {
   const under = (p: string) => p === settings.mountPath || p.startsWith(`${settings.mountPath.replace(/\/$/, "")}/`);
-  for (const [what, path] of [["the recipe", plan.recipe], ["--out", plan.out]] as const) {
-    if (!under(path)) throw new Error(`k8s: ${what} (${path}) must lie on the shared volume mounted at ${settings.mountPath} (recipe launch.k8s.mountPath or --mount-path)`);
+  for (const [what, path] of [
+    ["the recipe", plan.recipe],
+    ["--out", plan.out],
+  ] as const) {
+    if (!under(path))
+      throw new Error(`k8s: ${what} (${path}) must lie on the shared volume mounted at ${settings.mountPath} (recipe launch.k8s.mountPath or --mount-path)`);
   }
 }
 
@@ -75,7 +79,13 @@ export function k8sManifests(plans: readonly StepLaunch[], settings: K8sSettings
   let previous: StepLaunch | null = null;
   for (const plan of plans) {
     const waitForPrevious: Manifest[] = previous
-      ? [waitContainer(settings, "wait-for-previous-step", `until [ -f ${quote(markerPath(previous.out, previous.step, null, "done"))} ]; do sleep ${POLL_SECONDS}; done`)]
+      ? [
+          waitContainer(
+            settings,
+            "wait-for-previous-step",
+            `until [ -f ${quote(markerPath(previous.out, previous.step, null, "done"))} ]; do sleep ${POLL_SECONDS}; done`,
+          ),
+        ]
       : [];
     out.push({
       apiVersion: "batch/v1",

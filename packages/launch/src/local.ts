@@ -30,7 +30,9 @@ export async function runLocalStep(plan: StepLaunch, lwm: LwmInvocation, log: (l
   const logs = join(launchDir(plan.out, plan.step), "logs");
   await mkdir(logs, { recursive: true });
   const started = Date.now();
-  log(`${plan.step}: ${todo.length} of ${plan.tasks} slices to run, ${plan.parallel} at a time${todo.length < plan.tasks ? ` (${plan.tasks - todo.length} done before)` : ""}`);
+  log(
+    `${plan.step}: ${todo.length} of ${plan.tasks} slices to run, ${plan.parallel} at a time${todo.length < plan.tasks ? ` (${plan.tasks - todo.length} done before)` : ""}`,
+  );
 
   const failed: number[] = [];
   let finished = 0;

@@ -56,7 +56,9 @@ describe("slice markers", () => {
     expect(status.slices[2]!.detail).toBe("not started");
     expect(status.finalize.state).toBe("missing");
     expect(missingSlices(status)).toEqual([1, 2]);
-    expect(formatStatus(status)).toBe("books  3 slices (local): 1 done, 2 missing [1: failed: stopped by SIGTERM; 2: not started]; finalize: not done (not started)");
+    expect(formatStatus(status)).toBe(
+      "books  3 slices (local): 1 done, 2 missing [1: failed: stopped by SIGTERM; 2: not started]; finalize: not done (not started)",
+    );
 
     // A slice that starts again clears its failure; a scheduler's word beats a stale start marker.
     await s1.start();

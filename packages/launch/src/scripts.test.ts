@@ -38,7 +38,10 @@ const plan = (step: string, out = "/data/out"): StepLaunch => ({
 
 /** The `#SBATCH` options of a script, as sbatch reads them. */
 function sbatchOptions(script: string): string[] {
-  return script.split("\n").filter((l) => l.startsWith("#SBATCH ")).map((l) => l.slice("#SBATCH ".length));
+  return script
+    .split("\n")
+    .filter((l) => l.startsWith("#SBATCH "))
+    .map((l) => l.slice("#SBATCH ".length));
 }
 
 describe("sbatch scripts", () => {
@@ -95,7 +98,10 @@ const Container = z
     image: z.string(),
     command: z.array(z.string()),
     args: z.array(z.string()).optional(),
-    resources: z.object({ requests: z.object({ cpu: z.string() }).strict() }).strict().optional(),
+    resources: z
+      .object({ requests: z.object({ cpu: z.string() }).strict() })
+      .strict()
+      .optional(),
     volumeMounts: z.array(VolumeMount),
   })
   .strict();
@@ -114,7 +120,10 @@ const Job = z
     metadata: z
       .object({
         // DNS-1123 label; Indexed Jobs need names short enough for their pods' hostnames.
-        name: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/).max(63),
+        name: z
+          .string()
+          .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/)
+          .max(63),
         namespace: z.string().optional(),
         labels: z.record(z.string(), z.string()),
       })
@@ -158,7 +167,20 @@ describe("Kubernetes manifests", () => {
     expect(slices.spec.template.spec.initContainers).toBeUndefined();
     const container = slices.spec.template.spec.containers[0]!;
     expect(container.command).toEqual(["lwm"]);
-    expect(container.args).toEqual(["run", "/data/recipe.json", "--out", "/data/out", "--steps", "books", "--threads", "3", "--task-index", "$(JOB_COMPLETION_INDEX)", "--task-count", "4"]);
+    expect(container.args).toEqual([
+      "run",
+      "/data/recipe.json",
+      "--out",
+      "/data/out",
+      "--steps",
+      "books",
+      "--threads",
+      "3",
+      "--task-index",
+      "$(JOB_COMPLETION_INDEX)",
+      "--task-count",
+      "4",
+    ]);
     expect(container.resources).toEqual({ requests: { cpu: "3" } });
     expect(finalize.spec).toMatchObject({ completions: 1, backoffLimit: 1 });
     expect(finalize.spec.completionMode).toBeUndefined();

@@ -241,15 +241,13 @@ export async function submitSlurm(
     let arrayJob: string | null = null;
     if (missing.length > 0) {
       arrayJob = await sbatch([`--array=${missing.join(",")}%${plan.parallel}`, ...dependency(after ? [after] : []), slicesScript]);
-      log(`${plan.step}: submitted slices ${missing.join(",")} of ${plan.tasks} as array job ${arrayJob} (at most ${plan.parallel} at a time)${after ? `, after job ${after}` : ""}`);
+      log(
+        `${plan.step}: submitted slices ${missing.join(",")} of ${plan.tasks} as array job ${arrayJob} (at most ${plan.parallel} at a time)${after ? `, after job ${after}` : ""}`,
+      );
     } else {
       log(`${plan.step}: every slice is done${keptRunning.length > 0 ? " or running" : ""}; nothing to submit but the finalize`);
     }
-    const waitFor = [
-      ...(arrayJob ? [arrayJob] : []),
-      ...kept.flatMap((k) => k.slices.map((i) => `${k.job}_${i}`)),
-      ...(after && !arrayJob ? [after] : []),
-    ];
+    const waitFor = [...(arrayJob ? [arrayJob] : []), ...kept.flatMap((k) => k.slices.map((i) => `${k.job}_${i}`)), ...(after && !arrayJob ? [after] : [])];
     const finalizeJob = await sbatch([...dependency(waitFor), finalizeScript]);
     log(`${plan.step}: finalize job ${finalizeJob}${waitFor.length > 0 ? ` after ${waitFor.join(", ")}` : ""}`);
     const jobs: SlurmJobs = { arrays: [...kept, ...(arrayJob ? [{ job: arrayJob, slices: missing }] : [])], finalize: finalizeJob };

@@ -6,7 +6,6 @@
  */
 import protobuf from "protobufjs";
 
-
 const PROTO = `
 syntax = "proto2"; package onnx;
 message AttributeProto { enum AttributeType { UNDEFINED=0; FLOAT=1; INT=2; STRING=3; TENSOR=4; GRAPH=5; FLOATS=6; INTS=7; STRINGS=8; }
@@ -30,9 +29,18 @@ message OperatorSetIdProto { optional string domain=1; optional int64 version=2;
 
 const ModelProto = protobuf.parse(PROTO, { keepCase: true }).root.lookupType("onnx.ModelProto");
 
-const FLOAT = 1, UINT8 = 2, UINT16 = 4, INT32 = 6, INT64 = 7, BOOL = 9;
+const FLOAT = 1,
+  UINT8 = 2,
+  UINT16 = 4,
+  INT32 = 6,
+  INT64 = 7,
+  BOOL = 9;
 const DATA_LOCATION_EXTERNAL = 1;
-const ATTR_FLOAT = 1, ATTR_INT = 2, ATTR_STRING = 3, ATTR_GRAPH = 5, ATTR_INTS = 7;
+const ATTR_FLOAT = 1,
+  ATTR_INT = 2,
+  ATTR_STRING = 3,
+  ATTR_GRAPH = 5,
+  ATTR_INTS = 7;
 
 export type Dim = number | string;
 /** A value in the graph, by name. */
@@ -43,8 +51,17 @@ export const f = (x: number): Attr => ({ f: x });
 export const i = (x: number): Attr => ({ i: x });
 export const ints = (x: number[]): Attr => ({ ints: x });
 
-interface NodeObj { input: string[]; output: string[]; name: string; op_type: string; attribute: object[] }
-interface ValueInfoObj { name: string; type: object }
+interface NodeObj {
+  input: string[];
+  output: string[];
+  name: string;
+  op_type: string;
+  attribute: object[];
+}
+interface ValueInfoObj {
+  name: string;
+  type: object;
+}
 
 function valueInfo(name: string, elemType: number, dims?: Dim[]): ValueInfoObj {
   const tensor: { elem_type: number; shape?: object } = { elem_type: elemType };
@@ -60,11 +77,23 @@ export const ONNX_TYPE: Readonly<Record<ElemType, number>> = ELEM;
 /** Tensor data an initializer can hold (little-endian host bytes, as raw_data). */
 export type InitData = Float32Array | Uint8Array | Uint16Array | Int32Array | BigInt64Array;
 function elemTypeOf(data: InitData): number {
-  return data instanceof Float32Array ? FLOAT : data instanceof Uint8Array ? UINT8 : data instanceof Uint16Array ? UINT16 : data instanceof Int32Array ? INT32 : INT64;
+  return data instanceof Float32Array
+    ? FLOAT
+    : data instanceof Uint8Array
+      ? UINT8
+      : data instanceof Uint16Array
+        ? UINT16
+        : data instanceof Int32Array
+          ? INT32
+          : INT64;
 }
 
 /** Where an initializer's bytes live when they are kept outside the model file. */
-export interface ExternalRef { file: string; offset: number; length: number }
+export interface ExternalRef {
+  file: string;
+  offset: number;
+  length: number;
+}
 
 export class GraphBuilder {
   private nodes: NodeObj[] = [];
@@ -76,7 +105,11 @@ export class GraphBuilder {
   readonly outputNames: string[] = [];
 
   /** `prefix` keeps a subgraph's generated names apart from its parent's (ONNX names are global across scopes). */
-  constructor(readonly name: string, private readonly prefix = "", readonly producer = "lwm") {}
+  constructor(
+    readonly name: string,
+    private readonly prefix = "",
+    readonly producer = "lwm",
+  ) {}
 
   /** A graph for a control-flow attribute (Loop body); it may read this graph's values by name. */
   subgraph(name: string): GraphBuilder {
@@ -130,7 +163,13 @@ export class GraphBuilder {
       { key: "offset", value: String(ref.offset) },
       { key: "length", value: String(ref.length) },
     ];
-    this.inits.push({ name, data_type: typeof elemType === "number" ? elemType : ELEM[elemType], dims: [...dims], data_location: DATA_LOCATION_EXTERNAL, external_data });
+    this.inits.push({
+      name,
+      data_type: typeof elemType === "number" ? elemType : ELEM[elemType],
+      dims: [...dims],
+      data_location: DATA_LOCATION_EXTERNAL,
+      external_data,
+    });
     return name;
   }
 
@@ -140,35 +179,71 @@ export class GraphBuilder {
   opN(opType: string, inputs: V[], nOut: number, attrs: Record<string, Attr> = {}): V[] {
     const outs = Array.from({ length: nOut }, () => `${this.prefix}t${this.counter++}`);
     const attribute = Object.entries(attrs).map(([name, a]) =>
-      "f" in a ? { name, type: ATTR_FLOAT, f: a.f }
-      : "i" in a ? { name, type: ATTR_INT, i: a.i }
-      : "s" in a ? { name, type: ATTR_STRING, s: new TextEncoder().encode(a.s) }
-      : "g" in a ? { name, type: ATTR_GRAPH, g: a.g.toGraph() }
-      : { name, type: ATTR_INTS, ints: a.ints },
+      "f" in a
+        ? { name, type: ATTR_FLOAT, f: a.f }
+        : "i" in a
+          ? { name, type: ATTR_INT, i: a.i }
+          : "s" in a
+            ? { name, type: ATTR_STRING, s: new TextEncoder().encode(a.s) }
+            : "g" in a
+              ? { name, type: ATTR_GRAPH, g: a.g.toGraph() }
+              : { name, type: ATTR_INTS, ints: a.ints },
     );
     this.nodes.push({ input: inputs, output: outs, name: `${this.prefix}n${this.counter++}`, op_type: opType, attribute });
     return outs;
   }
 
   // ---- shorthands for the ops the model uses
-  add(a: V, b: V) { return this.op("Add", [a, b]); }
-  sub(a: V, b: V) { return this.op("Sub", [a, b]); }
-  mul(a: V, b: V) { return this.op("Mul", [a, b]); }
-  div(a: V, b: V) { return this.op("Div", [a, b]); }
-  neg(a: V) { return this.op("Neg", [a]); }
-  exp(a: V) { return this.op("Exp", [a]); }
-  log(a: V) { return this.op("Log", [a]); }
-  sigmoid(a: V) { return this.op("Sigmoid", [a]); }
-  matmul(a: V, b: V) { return this.op("MatMul", [a, b]); }
+  add(a: V, b: V) {
+    return this.op("Add", [a, b]);
+  }
+  sub(a: V, b: V) {
+    return this.op("Sub", [a, b]);
+  }
+  mul(a: V, b: V) {
+    return this.op("Mul", [a, b]);
+  }
+  div(a: V, b: V) {
+    return this.op("Div", [a, b]);
+  }
+  neg(a: V) {
+    return this.op("Neg", [a]);
+  }
+  exp(a: V) {
+    return this.op("Exp", [a]);
+  }
+  log(a: V) {
+    return this.op("Log", [a]);
+  }
+  sigmoid(a: V) {
+    return this.op("Sigmoid", [a]);
+  }
+  matmul(a: V, b: V) {
+    return this.op("MatMul", [a, b]);
+  }
   /** a·bᵀ etc. for 2-D operands. */
-  gemm(a: V, b: V, transA = 0, transB = 0) { return this.op("Gemm", [a, b], { transA: i(transA), transB: i(transB) }); }
-  transpose(a: V, perm: number[]) { return this.op("Transpose", [a], { perm: ints(perm) }); }
+  gemm(a: V, b: V, transA = 0, transB = 0) {
+    return this.op("Gemm", [a, b], { transA: i(transA), transB: i(transB) });
+  }
+  transpose(a: V, perm: number[]) {
+    return this.op("Transpose", [a], { perm: ints(perm) });
+  }
   /** Reshape to a constant shape, or to a shape held by an int64 value. */
-  reshape(a: V, shape: number[] | V) { return this.op("Reshape", [a, typeof shape === "string" ? shape : this.constI(shape)]); }
-  sumLast(a: V, keep = 1) { return this.op("ReduceSum", [a, this.constI([-1])], { keepdims: i(keep) }); }
-  sumAxes(a: V, axes: number[], keep = 0) { return this.op("ReduceSum", [a, this.constI(axes)], { keepdims: i(keep) }); }
-  maxLast(a: V) { return this.op("ReduceMax", [a], { axes: ints([-1]), keepdims: i(1) }); }
-  meanLast(a: V) { return this.op("ReduceMean", [a], { axes: ints([-1]), keepdims: i(1) }); }
+  reshape(a: V, shape: number[] | V) {
+    return this.op("Reshape", [a, typeof shape === "string" ? shape : this.constI(shape)]);
+  }
+  sumLast(a: V, keep = 1) {
+    return this.op("ReduceSum", [a, this.constI([-1])], { keepdims: i(keep) });
+  }
+  sumAxes(a: V, axes: number[], keep = 0) {
+    return this.op("ReduceSum", [a, this.constI(axes)], { keepdims: i(keep) });
+  }
+  maxLast(a: V) {
+    return this.op("ReduceMax", [a], { axes: ints([-1]), keepdims: i(1) });
+  }
+  meanLast(a: V) {
+    return this.op("ReduceMean", [a], { axes: ints([-1]), keepdims: i(1) });
+  }
 
   toGraph(): object {
     return { name: this.name, node: this.nodes, input: this.inputs, output: this.outputs, initializer: this.inits };

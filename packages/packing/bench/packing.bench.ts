@@ -55,7 +55,7 @@ function firstFitDecreasing(): { rows: number; ms: number } {
 
 const lowerBound = Math.ceil(total / seqLen);
 const line = (name: string, r: { rows: number; ms: number }) =>
-  `${name.padEnd(34)} ${String(r.rows).padStart(9)} rows  fill ${((100 * total) / (r.rows * seqLen)).toFixed(2).padStart(6)} %  ${((count / r.ms) * 1000 / 1e6).toFixed(2).padStart(6)} M examples/s`;
+  `${name.padEnd(34)} ${String(r.rows).padStart(9)} rows  fill ${((100 * total) / (r.rows * seqLen)).toFixed(2).padStart(6)} %  ${(((count / r.ms) * 1000) / 1e6).toFixed(2).padStart(6)} M examples/s`;
 console.log(`${count} examples, ${total} tokens, seqLen ${seqLen}; lower bound ${lowerBound} rows`);
 for (const open of [8, 64, 256]) console.log(line(`streaming best-fit, ${open} open rows`, streaming(open)));
 console.log(line("offline first-fit-decreasing (peer)", firstFitDecreasing()));

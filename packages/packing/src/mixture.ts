@@ -31,8 +31,7 @@ export async function* mixByTokenShare<T>(
   if (!(total > 0)) throw new RangeError("mixture shares must sum to a positive number");
   const live = sources.map((s) => {
     const iterable = s.items;
-    const iterator: AsyncIterator<T> | Iterator<T> =
-      Symbol.asyncIterator in iterable ? iterable[Symbol.asyncIterator]() : iterable[Symbol.iterator]();
+    const iterator: AsyncIterator<T> | Iterator<T> = Symbol.asyncIterator in iterable ? iterable[Symbol.asyncIterator]() : iterable[Symbol.iterator]();
     const stat: MixStats = { source: s.name, asked: s.share / total, tokens: 0, items: 0 };
     options.stats?.push(stat);
     return { iterator, stat, done: false };

@@ -93,10 +93,7 @@ export class SequencePacker<T> {
 }
 
 /** Packs a stream of items into rows; yields each row as soon as it is closed. */
-export async function* packSequences<T>(
-  items: AsyncIterable<PackItem<T>> | Iterable<PackItem<T>>,
-  options: PackerOptions,
-): AsyncGenerator<PackedBin<T>> {
+export async function* packSequences<T>(items: AsyncIterable<PackItem<T>> | Iterable<PackItem<T>>, options: PackerOptions): AsyncGenerator<PackedBin<T>> {
   const packer = new SequencePacker<T>(options);
   for await (const item of items) yield* packer.add(item);
   yield* packer.flush();

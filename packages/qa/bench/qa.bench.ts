@@ -78,7 +78,16 @@ if (!skip.has("openai")) {
 }
 
 if (!skip.has("local")) {
-  const cfg: LlamaConfig = { vocabSize: 32000, visionVocabSize: 0, dim: Number(values.dim), layers: Number(values.layers), heads: 4, ffnDim: Number(values.dim) * 3, normEps: 1e-6, ropeTheta: 10000 };
+  const cfg: LlamaConfig = {
+    vocabSize: 32000,
+    visionVocabSize: 0,
+    dim: Number(values.dim),
+    layers: Number(values.layers),
+    heads: 4,
+    ffnDim: Number(values.dim) * 3,
+    normEps: 1e-6,
+    ropeTheta: 10000,
+  };
   const params = initParams(cfg, 1);
   const promptLength = Number(values.prompt);
   const newTokens = Number(values.new);

@@ -29,7 +29,12 @@ export interface ChunkQa {
  * generator's own window bounds what is in flight), then the answers are judged in chunk order,
  * so duplicates are decided the same way whatever order the answers came back in.
  */
-export async function qaForChunks(generator: Generator, chunks: readonly Chunk[], pairs: number, grounding: GroundingOptions = DEFAULT_GROUNDING): Promise<ChunkQa> {
+export async function qaForChunks(
+  generator: Generator,
+  chunks: readonly Chunk[],
+  pairs: number,
+  grounding: GroundingOptions = DEFAULT_GROUNDING,
+): Promise<ChunkQa> {
   const generations = await Promise.all(chunks.map((chunk) => generator.generate(chunk, pairs)));
   const seen = new Map<string, string>();
   const out: ChunkQa = { accepted: [], rejected: [] };

@@ -32,7 +32,9 @@ interface Candidate {
 }
 
 const NUMBER_WORDS = new Set(
-  "two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred thousand million".split(" "),
+  "two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred thousand million".split(
+    " ",
+  ),
 );
 const TITLES = /^(?:Mr|Mrs|Ms|Dr|St|Sir|Lady|Lord|Miss|Captain|Colonel|Madame|Monsieur|Herr|Frau)\.?$/;
 
@@ -62,7 +64,12 @@ function candidatesOf(sentence: string, sentenceIndex: number, chunkId: string):
     }
     if (/^\p{Lu}\p{Ll}+/u.test(w.text) && !isStopword(w.text) && w.text !== "I") {
       let j = i;
-      while (j + 1 < words.length && /^\p{Lu}/u.test((words[j + 1] as { text: string }).text) && sentence.slice(words[j]!.end, words[j + 1]!.start).trim() === "") j += 1;
+      while (
+        j + 1 < words.length &&
+        /^\p{Lu}/u.test((words[j + 1] as { text: string }).text) &&
+        sentence.slice(words[j]!.end, words[j + 1]!.start).trim() === ""
+      )
+        j += 1;
       const prev = words[i - 1];
       const titled = prev !== undefined && TITLES.test(prev.text);
       // A lone capitalised word opening the sentence may be capitalised only for being first.
@@ -126,7 +133,10 @@ export class ExtractiveGenerator implements Generator {
     }
     this.generated += 1;
     if (chosen.length === 0) {
-      return { ok: false, reason: `no candidate: no sentence of ${MIN_SENTENCE_WORDS}–${MAX_SENTENCE_WORDS} words with a name, number or rare word that occurs once in the chunk` };
+      return {
+        ok: false,
+        reason: `no candidate: no sentence of ${MIN_SENTENCE_WORDS}–${MAX_SENTENCE_WORDS} words with a name, number or rare word that occurs once in the chunk`,
+      };
     }
     // Chunk order, so the pairs read in the order of the text.
     chosen.sort((a, b) => a.sentenceIndex - b.sentenceIndex);
@@ -137,7 +147,8 @@ export class ExtractiveGenerator implements Generator {
         evidence: c.sentence,
       },
     }));
-    for (let k = chosen.length; k < pairs; k += 1) proposals.push({ reject: `no candidate: the chunk has ${chosen.length} usable sentence(s) for ${pairs} pairs` });
+    for (let k = chosen.length; k < pairs; k += 1)
+      proposals.push({ reject: `no candidate: the chunk has ${chosen.length} usable sentence(s) for ${pairs} pairs` });
     return { ok: true, pairs: proposals, raw: "", finishReason: "stop" };
   }
 

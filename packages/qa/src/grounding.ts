@@ -82,7 +82,8 @@ export function checkPair(proposed: QaPair, chunkText: string, options: Groundin
   const answerWords = wordsOf(pair.answer);
   if (answerWords.length > options.maxAnswerWords) return { ok: false, reason: `long answer: ${answerWords.length} words (at most ${options.maxAnswerWords})` };
   for (const field of ["question", "evidence", "answer"] as const) {
-    if (instructionLike(pair[field])) return { ok: false, reason: `instruction-like: the ${field} reads as an instruction to the model, not as the book: ${preview(pair[field], 80)}` };
+    if (instructionLike(pair[field]))
+      return { ok: false, reason: `instruction-like: the ${field} reads as an instruction to the model, not as the book: ${preview(pair[field], 80)}` };
   }
   const chunkWords = wordsOf(chunkText);
   const evidenceWords = wordsOf(pair.evidence);
@@ -90,7 +91,10 @@ export function checkPair(proposed: QaPair, chunkText: string, options: Groundin
   if (!evidenceIsSpan) {
     const overlap = windowOverlap(chunkWords, evidenceWords);
     if (overlap < options.minEvidenceOverlap) {
-      return { ok: false, reason: `unsupported: the evidence is not in the chunk (${Math.round(overlap * 100)}% of its words in one place): ${preview(pair.evidence, 80)}` };
+      return {
+        ok: false,
+        reason: `unsupported: the evidence is not in the chunk (${Math.round(overlap * 100)}% of its words in one place): ${preview(pair.evidence, 80)}`,
+      };
     }
   }
   if (!containsWords(evidenceWords, answerWords)) {

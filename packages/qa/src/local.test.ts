@@ -58,7 +58,14 @@ describe("local generator (a checkpoint trained in the test, engine prefill + KV
       row.set(tokens);
       const loss = new Uint8Array(seqLen);
       loss.fill(1, promptLength, tokens.length);
-      rows.push({ tokens: row, vision: new Uint8Array(seqLen), loss, cuSeqlens: Int32Array.of(0, tokens.length), weightText: Float32Array.of(1 / (tokens.length - promptLength)), weightVision: new Float32Array(1) });
+      rows.push({
+        tokens: row,
+        vision: new Uint8Array(seqLen),
+        loss,
+        cuSeqlens: Int32Array.of(0, tokens.length),
+        weightText: Float32Array.of(1 / (tokens.length - promptLength)),
+        weightVision: new Float32Array(1),
+      });
     }
     engine = await createEngine(cfg, { workers: 1 });
     const params = initParams(cfg, 7);
@@ -85,7 +92,13 @@ describe("local generator (a checkpoint trained in the test, engine prefill + KV
       const judged = judgeGeneration(greedy.identity, chunk, 1, generation, new Map());
       expect(judged.rejected).toEqual([]);
       expect(judged.accepted.map(({ question, answer, evidence }) => ({ question, answer, evidence }))).toEqual([pair]);
-      expect(judged.accepted[0]!.generator).toEqual({ kind: "local", model: "checkpoint", baseUrl: null, promptVersion: "lwm-qa-prompt/1", sampling: { mode: "greedy", maxNewTokens: 96 } });
+      expect(judged.accepted[0]!.generator).toEqual({
+        kind: "local",
+        model: "checkpoint",
+        baseUrl: null,
+        promptVersion: "lwm-qa-prompt/1",
+        sampling: { mode: "greedy", maxNewTokens: 96 },
+      });
     }
     expect(greedy.counters()).toMatchObject({ chunks: 2 });
 

@@ -32,7 +32,8 @@ const good = (question: string, answer: string, evidence: string): Reply => pair
 /** Per passage and attempt: what the server says. */
 const SCRIPT: Record<Name, (attempt: number) => Reply> = {
   normal: () => good("Where did Ahab lose his leg?", "off the coast of Japan", "He had lost his leg to the white whale off the coast of Japan."),
-  rateLimited: (a) => (a === 1 ? errorReply(429, "Rate limit reached", { "retry-after": "1" }) : good("How many whaleboats did the ship carry?", "three", TEXT.rateLimited)),
+  rateLimited: (a) =>
+    a === 1 ? errorReply(429, "Rate limit reached", { "retry-after": "1" }) : good("How many whaleboats did the ship carry?", "three", TEXT.rateLimited),
   serverError: (a) => (a <= 2 ? errorReply(500, "internal error") : good("Where was Queequeg from?", "the island of Kokovoko", TEXT.serverError)),
   hang: (a) => (a === 1 ? { kind: "hang" } : good("What was Starbuck by descent?", "a Quaker", TEXT.hang)),
   reset: (a) => (a === 1 ? { kind: "reset" } : good("What did Stubb smoke?", "a short black pipe", TEXT.reset)),
@@ -88,7 +89,10 @@ afterEach(async () => {
 async function setup(script: Script): Promise<{ server: ChatServer; out: string }> {
   const server = await ChatServer.start(script);
   const out = await mkdtemp(join(tmpdir(), "lwm-qa-"));
-  cleanups.push(() => server.close(), () => rm(out, { recursive: true, force: true }));
+  cleanups.push(
+    () => server.close(),
+    () => rm(out, { recursive: true, force: true }),
+  );
   return { server, out };
 }
 
@@ -133,7 +137,11 @@ describe("openai generator against a scripted chat-completions server on loopbac
     expect(server.requests.every((r) => r.authorization === `Bearer ${API_KEY}`)).toBe(true);
 
     // retries: count and spacing (lower bounds only: a loaded machine may be slower, never faster)
-    const gaps = (n: Name) => server.requestsFor(TEXT[n]).map((r, i, all) => (i === 0 ? 0 : r.at - all[i - 1]!.at)).slice(1);
+    const gaps = (n: Name) =>
+      server
+        .requestsFor(TEXT[n])
+        .map((r, i, all) => (i === 0 ? 0 : r.at - all[i - 1]!.at))
+        .slice(1);
     expect(server.requestsFor(TEXT.rateLimited)).toHaveLength(2);
     expect(gaps("rateLimited")[0]).toBeGreaterThanOrEqual(990); // Retry-After: 1
     expect(server.requestsFor(TEXT.serverError)).toHaveLength(3);
@@ -145,7 +153,18 @@ describe("openai generator against a scripted chat-completions server on loopbac
     expect(gaps("hang")[0]).toBeGreaterThanOrEqual(100 - 5);
     expect(server.requestsFor(TEXT.reset)).toHaveLength(2);
     for (const n of ["normal", "malformed", "unsupported", "injected", "tooLong", "cutOff"] as const) expect(server.requestsFor(TEXT[n]), n).toHaveLength(1);
-    expect(generator.counters()).toMatchObject({ requests: 15, retries: 5, rateLimited: 1, serverErrors: 2, timeouts: 1, connectionErrors: 1, refused: 1, completions: 9, cacheHits: 0, unanswered: 0 });
+    expect(generator.counters()).toMatchObject({
+      requests: 15,
+      retries: 5,
+      rateLimited: 1,
+      serverErrors: 2,
+      timeouts: 1,
+      connectionErrors: 1,
+      refused: 1,
+      completions: 9,
+      cacheHits: 0,
+      unanswered: 0,
+    });
 
     // a rerun (a new process would do the same: the cache is on disk) sends no request at all
     const sent = server.requests.length;
@@ -177,7 +196,9 @@ describe("openai generator against a scripted chat-completions server on loopbac
   it("opens the circuit breaker after sustained failure and stops with a clear error instead of spinning", async () => {
     const { server, out } = await setup(() => errorReply(503, "overloaded"));
     const chunks = Array.from({ length: 8 }, (_, i) => ({ id: `c${i}`, text: `Sentence ${i} of a book that nobody will ever answer for.` }));
-    const generator = new OpenAIGenerator(options(server, join(out, "cache"), { concurrency: 2, breakerFailures: 6, maxRetries: 100, backoff: { baseMs: 5, maxMs: 20 } }));
+    const generator = new OpenAIGenerator(
+      options(server, join(out, "cache"), { concurrency: 2, breakerFailures: 6, maxRetries: 100, backoff: { baseMs: 5, maxMs: 20 } }),
+    );
     await expect(qaForChunks(generator, chunks, 1)).rejects.toThrow(/circuit breaker open: 6 attempts in a row failed .*HTTP 503 overloaded/);
     expect(server.requests.length).toBeLessThanOrEqual(6 + 2);
   });

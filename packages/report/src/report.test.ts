@@ -21,12 +21,23 @@ let root: string;
 
 function stepReport(step: string, over: Record<string, unknown> = {}): Record<string, unknown> {
   return {
-    step, version: "1.0.0", slice: null, ok: true,
-    units: { planned: 3, selected: 3, executed: 3, skipped: 0, failed: 0 }, failures: [],
-    inputs: { files: 2, bytes: 2048 }, outputs: [{ path: `${HOSTILE}.arrow`, bytes: 10, sha256: "a".repeat(64) }],
+    step,
+    version: "1.0.0",
+    slice: null,
+    ok: true,
+    units: { planned: 3, selected: 3, executed: 3, skipped: 0, failed: 0 },
+    failures: [],
+    inputs: { files: 2, bytes: 2048 },
+    outputs: [{ path: `${HOSTILE}.arrow`, bytes: 10, sha256: "a".repeat(64) }],
     rejects: { total: 0, byReason: {}, file: "rejects.jsonl" },
-    metrics: { total: { documents: 7 }, executed: { documents: 7 } }, timeMs: 1500, cpuMs: { user: 1000, system: 200 },
-    throughput: { documentsPerSecond: 4.67 }, threads: { total: 2, workers: 2 }, finalized: true, details: {}, ...over,
+    metrics: { total: { documents: 7 }, executed: { documents: 7 } },
+    timeMs: 1500,
+    cpuMs: { user: 1000, system: 200 },
+    throughput: { documentsPerSecond: 4.67 },
+    threads: { total: 2, workers: 2 },
+    finalized: true,
+    details: {},
+    ...over,
   };
 }
 
@@ -38,12 +49,53 @@ async function writeStep(out: string, step: string, report: Record<string, unkno
 }
 
 function metrics(stage: string): MetricsRecord[] {
-  const stageRec: MetricsRecord = { kind: "stage", stage, kindOfStage: "text", seqLen: 32, ropeTheta: 1e4, steps: 4, batchRows: 2, trainRows: 10, evalRows: 2, initFrom: "random", initSha256: "0".repeat(64), startStep: 0 };
+  const stageRec: MetricsRecord = {
+    kind: "stage",
+    stage,
+    kindOfStage: "text",
+    seqLen: 32,
+    ropeTheta: 1e4,
+    steps: 4,
+    batchRows: 2,
+    trainRows: 10,
+    evalRows: 2,
+    initFrom: "random",
+    initSha256: "0".repeat(64),
+    startStep: 0,
+  };
   const steps = [1, 2, 3, 4].map((s): MetricsRecord => ({
-    kind: "step", stage, stageStep: s, step: s, loss: 4 - 0.5 * s, textLoss: 4 - 0.5 * s, visionLoss: 0, textAccuracy: 0.1 * s, visionAccuracy: null, lr: 1e-3,
-    gradNorm: 1, examples: 4, stageTokens: 64 * s, totalTokens: 64 * s, tokensPerSecond: 1234, modelGflops: 5.5, seconds: 0.1, engineSeconds: 0.09,
+    kind: "step",
+    stage,
+    stageStep: s,
+    step: s,
+    loss: 4 - 0.5 * s,
+    textLoss: 4 - 0.5 * s,
+    visionLoss: 0,
+    textAccuracy: 0.1 * s,
+    visionAccuracy: null,
+    lr: 1e-3,
+    gradNorm: 1,
+    examples: 4,
+    stageTokens: 64 * s,
+    totalTokens: 64 * s,
+    tokensPerSecond: 1234,
+    modelGflops: 5.5,
+    seconds: 0.1,
+    engineSeconds: 0.09,
   }));
-  const ev: MetricsRecord = { kind: "eval", stage, stageStep: 4, step: 4, evalLoss: 2.25, evalTextLoss: 2.25, evalVisionLoss: 0, evalTextAccuracy: 0.4, evalVisionAccuracy: null, rows: 2, examples: 5 };
+  const ev: MetricsRecord = {
+    kind: "eval",
+    stage,
+    stageStep: 4,
+    step: 4,
+    evalLoss: 2.25,
+    evalTextLoss: 2.25,
+    evalVisionLoss: 0,
+    evalTextAccuracy: 0.4,
+    evalVisionAccuracy: null,
+    rows: 2,
+    examples: 5,
+  };
   return [stageRec, ...steps, ev];
 }
 
@@ -60,9 +112,26 @@ beforeAll(async () => {
   await writeStep(out, "pack", stepReport("pack"));
   const run = join(out, "runs", "tiny");
   await mkdir(join(run, "checkpoints", "s32", "final-needle"), { recursive: true });
-  await writeFile(join(run, "metrics.jsonl"), metrics(HOSTILE).map((r) => JSON.stringify(r) + "\n").join(""));
-  const cell = (contextTokens: number, depth: number, correct: number): NeedleEvalRecord => ({ formatVersion: 1, checkpoint: HOSTILE, contextTokens, depth, needles: 1, trials: 2, correct, accuracy: correct / 2 });
-  await writeFile(join(run, "checkpoints", "s32", "final-needle", "needle.json"), JSON.stringify([cell(128, 0, 2), cell(128, 1, 1), cell(256, 0, 0), cell(256, 1, 2)]));
+  await writeFile(
+    join(run, "metrics.jsonl"),
+    metrics(HOSTILE)
+      .map((r) => JSON.stringify(r) + "\n")
+      .join(""),
+  );
+  const cell = (contextTokens: number, depth: number, correct: number): NeedleEvalRecord => ({
+    formatVersion: 1,
+    checkpoint: HOSTILE,
+    contextTokens,
+    depth,
+    needles: 1,
+    trials: 2,
+    correct,
+    accuracy: correct / 2,
+  });
+  await writeFile(
+    join(run, "checkpoints", "s32", "final-needle", "needle.json"),
+    JSON.stringify([cell(128, 0, 2), cell(128, 1, 1), cell(256, 0, 0), cell(256, 1, 2)]),
+  );
 
   // A failed, partial dataset: books ran and named two stages, pack failed, one stage's shard is corrupt.
   const partial = join(root, "partial");
@@ -72,7 +141,16 @@ beforeAll(async () => {
   await fh.write(Buffer.from([0xff, 0xff, 0xff, 0xff]), 0, 4, 900);
   await fh.close();
   await writeStep(partial, "books", stepReport("books", { details: { stages: { s32: {}, s64: {} } } }));
-  await writeStep(partial, "pack", stepReport("pack", { ok: false, units: { planned: 2, selected: 2, executed: 1, skipped: 0, failed: 1 }, failures: [{ unit: "s64", error: `disk full ${HOSTILE}` }], finalized: false }));
+  await writeStep(
+    partial,
+    "pack",
+    stepReport("pack", {
+      ok: false,
+      units: { planned: 2, selected: 2, executed: 1, skipped: 0, failed: 1 },
+      failures: [{ unit: "s64", error: `disk full ${HOSTILE}` }],
+      finalized: false,
+    }),
+  );
   await writeStep(partial, "qa", null);
 }, 60_000);
 
@@ -81,7 +159,8 @@ afterAll(() => rm(root, { recursive: true, force: true }));
 /** Every attribute value of every tag (quoted or not). */
 function attributeValues(page: string): string[] {
   const values: string[] = [];
-  for (const tag of page.match(/<[a-zA-Z][^>]*>/g) ?? []) for (const m of tag.matchAll(/\s[\w:-]+\s*=\s*("([^"]*)"|'([^']*)'|([^\s>]+))/g)) values.push(m[2] ?? m[3] ?? m[4] ?? "");
+  for (const tag of page.match(/<[a-zA-Z][^>]*>/g) ?? [])
+    for (const m of tag.matchAll(/\s[\w:-]+\s*=\s*("([^"]*)"|'([^']*)'|([^\s>]+))/g)) values.push(m[2] ?? m[3] ?? m[4] ?? "");
   return values;
 }
 
@@ -94,7 +173,9 @@ describe("buildReport on a complete dataset", () => {
   }, 60_000);
 
   it("is one self-contained page: CSP meta, no script, no URL in any attribute, no external reference", () => {
-    expect(page).toMatch(/^<!doctype html>\n<html lang="en"><head><meta charset="utf-8">\n<meta http-equiv="Content-Security-Policy" content="default-src &#39;none&#39;; img-src data:; style-src &#39;unsafe-inline&#39;">/);
+    expect(page).toMatch(
+      /^<!doctype html>\n<html lang="en"><head><meta charset="utf-8">\n<meta http-equiv="Content-Security-Policy" content="default-src &#39;none&#39;; img-src data:; style-src &#39;unsafe-inline&#39;">/,
+    );
     expect(page).not.toMatch(/<script|<iframe|<link|<object|<embed|url\(|@import/i);
     for (const v of attributeValues(page)) expect(v).not.toMatch(/^\s*(https?:|\/\/|javascript:)/i);
     // The one URL in the data (a reject reason) shows only as escaped text.
@@ -149,12 +230,14 @@ describe("buildReport on a complete dataset", () => {
 describe("buildReport on a partial, failed dataset", () => {
   it("says what is missing and wrong instead of failing: unpublished stage, failed step, corrupt shard, unfinished step", async () => {
     const r = await buildReport({ outDir: join(root, "partial") });
-    expect(r.problems).toEqual(expect.arrayContaining([
-      expect.stringMatching(/stage s64: no folder .* the pack step has not published it/),
-      expect.stringMatching(/step pack FAILED: 1 unit\(s\) failed, first: s64: disk full/),
-      expect.stringMatching(/stage s32: lwm validate found \d+ error/),
-      expect.stringMatching(/step qa: no report.json/),
-    ]));
+    expect(r.problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/stage s64: no folder .* the pack step has not published it/),
+        expect.stringMatching(/step pack FAILED: 1 unit\(s\) failed, first: s64: disk full/),
+        expect.stringMatching(/stage s32: lwm validate found \d+ error/),
+        expect.stringMatching(/step qa: no report.json/),
+      ]),
+    );
     expect(r.html).toContain('<td class="bad">');
     expect(r.html).toContain("Validator errors");
     expect(r.html).not.toContain(HOSTILE);

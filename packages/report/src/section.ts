@@ -9,8 +9,7 @@ import type { DatasetFiles } from "./gather/discover.js";
 import type { StageData } from "./gather/stages.js";
 
 export type Gathered<D> =
-  | { present: true; data: D; /** Things a person should know are wrong or missing. */ problems: string[] }
-  | { present: false; why: string };
+  { present: true; data: D; /** Things a person should know are wrong or missing. */ problems: string[] } | { present: false; why: string };
 
 export const present = <D>(data: D, problems: string[] = []): Gathered<D> => ({ present: true, data, problems });
 export const absent = <D>(why: string): Gathered<D> => ({ present: false, why });

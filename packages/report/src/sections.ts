@@ -19,8 +19,12 @@ export const stagesSection: Section<{ stages: StageData[]; validated: boolean }>
   id: "stages",
   title: "Stages",
   async gather(ctx) {
-    if (ctx.stages.length === 0) return absent("no stage folders (out/<stage>/manifest.json) and no step report naming a stage: the pipeline has not packed anything here");
-    return present({ stages: ctx.stages, validated: ctx.stages.some((s) => s.validation.ran) }, ctx.stages.flatMap((s) => s.problems));
+    if (ctx.stages.length === 0)
+      return absent("no stage folders (out/<stage>/manifest.json) and no step report naming a stage: the pipeline has not packed anything here");
+    return present(
+      { stages: ctx.stages, validated: ctx.stages.some((s) => s.validation.ran) },
+      ctx.stages.flatMap((s) => s.problems),
+    );
   },
   render: (d) => renderStages(d.stages, d.validated),
 };
@@ -31,7 +35,10 @@ export const stepsSection: Section<StepData[]> = {
   async gather(ctx) {
     if (ctx.files.steps.length === 0) return absent("no step folders under work/: lwm run has not run here");
     const steps = await Promise.all(ctx.files.steps.map((s) => gatherStep(ctx.files.outDir, s)));
-    return present(steps, steps.flatMap((s) => s.problems));
+    return present(
+      steps,
+      steps.flatMap((s) => s.problems),
+    );
   },
   render: renderSteps,
 };
@@ -81,10 +88,15 @@ export const trainingSection: Section<RunData[]> = {
   title: "Training runs",
   async gather(ctx) {
     if (ctx.files.runs.length === 0) {
-      return absent(`no run folders (none under ${join(ctx.files.outDir, "runs")} with a metrics.jsonl, none given with --runs); train with: lwm train <recipe.json> --data ${ctx.files.outDir}`);
+      return absent(
+        `no run folders (none under ${join(ctx.files.outDir, "runs")} with a metrics.jsonl, none given with --runs); train with: lwm train <recipe.json> --data ${ctx.files.outDir}`,
+      );
     }
     const runs = await Promise.all(ctx.files.runs.map(gatherRun));
-    return present(runs, runs.flatMap((r) => r.problems));
+    return present(
+      runs,
+      runs.flatMap((r) => r.problems),
+    );
   },
   render: renderTraining,
 };

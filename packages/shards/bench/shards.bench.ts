@@ -84,12 +84,14 @@ async function benchMix(dir: string, m: Mix): Promise<void> {
   await rm(join(dir, "manifest.json"));
 
   const bytes = (await stat(path)).size;
-  console.log(`\n## ${m.name}: ${rows} rows × ${m.seqLen} = ${(tokens / 1e6).toFixed(1)}M tokens, ${segs.toFixed(1)} segments/row, fill ${(entry.realTokens / tokens * 100).toFixed(1)}%`);
+  console.log(
+    `\n## ${m.name}: ${rows} rows × ${m.seqLen} = ${(tokens / 1e6).toFixed(1)}M tokens, ${segs.toFixed(1)} segments/row, fill ${((entry.realTokens / tokens) * 100).toFixed(1)}%`,
+  );
   console.log(`bytes/token          ${(bytes / tokens).toFixed(3)}  (${(bytes / 2 ** 20).toFixed(0)} MiB)`);
   console.log(`write                ${mtok(tokens, writeMs)}  (${(writeMs / 1000).toFixed(2)} s, incl. sha256, bit packing, fsync)`);
   console.log(`read batches         ${mtok(tokens, batchMs)}`);
   console.log(`read rows            ${mtok(tokens, rowMs)}  (PackedRow: flags unpacked, provenance zod-parsed)`);
-  console.log(`random row()         ${(randomRows / randomMs * 1000).toFixed(0)} rows/s  (${mtok(randomRows * m.seqLen, randomMs)})`);
+  console.log(`random row()         ${((randomRows / randomMs) * 1000).toFixed(0)} rows/s  (${mtok(randomRows * m.seqLen, randomMs)})`);
   console.log(`validate (manifest)  ${mtok(tokens, validateMs)}  (every rule + sha256)`);
   console.log(`validate (shard)     ${mtok(tokens, validateShardMs)}  (every rule, no manifest)`);
   await rm(path);

@@ -140,7 +140,11 @@ export class BatchBuilder {
       fsl(0, makeData({ type: childType(0), length: n, nullCount: 0, data: this.tokens.subarray(0, n) })),
       fsl(1, makeData({ type: new Bool(), length: n, nullCount: 0, data: this.visionBits.subarray(0, Math.ceil(n / 8)) })),
       fsl(2, makeData({ type: new Bool(), length: n, nullCount: 0, data: this.lossBits.subarray(0, Math.ceil(n / 8)) })),
-      list(3, this.cuOffsets.slice(0, rows + 1), makeData({ type: childType(3), length: this.cuValues.length, nullCount: 0, data: Int32Array.from(this.cuValues) })),
+      list(
+        3,
+        this.cuOffsets.slice(0, rows + 1),
+        makeData({ type: childType(3), length: this.cuValues.length, nullCount: 0, data: Int32Array.from(this.cuValues) }),
+      ),
       list(4, segOffsets, makeData({ type: childType(4), length: nseg, nullCount: 0, data: Float32Array.from(this.weightText) })),
       list(5, segOffsets, makeData({ type: childType(5), length: nseg, nullCount: 0, data: Float32Array.from(this.weightVision) })),
       list(6, segOffsets, makeData({ type: childType(6), length: nseg, nullCount: 0, valueOffsets: examples.valueOffsets, data: examples.data })),

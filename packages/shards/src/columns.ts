@@ -5,16 +5,7 @@ import type { ShardMetadata, TokenDtype } from "@lwm/schemas";
 export const METADATA_KEY = "lwm";
 
 /** Column names in on-disk order (schemas/FORMAT.md, "Columns"). */
-export const COLUMNS = [
-  "tokens",
-  "vision",
-  "loss",
-  "cu_seqlens",
-  "weight_text",
-  "weight_vision",
-  "example_id",
-  "provenance",
-] as const;
+export const COLUMNS = ["tokens", "vision", "loss", "cu_seqlens", "weight_text", "weight_vision", "example_id", "provenance"] as const;
 export type ColumnName = (typeof COLUMNS)[number];
 
 const item = (type: DataType): Field => new Field("item", type, false);
@@ -47,7 +38,8 @@ function sameType(a: DataType, b: DataType): boolean {
   if (a.typeId !== b.typeId) return false;
   switch (a.typeId) {
     case Type.Int: {
-      const x = a as Uint16, y = b as Uint16;
+      const x = a as Uint16,
+        y = b as Uint16;
       return x.bitWidth === y.bitWidth && x.isSigned === y.isSigned;
     }
     case Type.Float:

@@ -9,7 +9,18 @@ export { ShardError } from "./errors.js";
 export { packBitsInto, unpackBits } from "./bits.js";
 export { shardMetadata, type ShardMetadataFields } from "./metadata.js";
 export { MANIFEST_FILE, manifestTotals, readManifest, stageManifestsIn, writeManifest } from "./manifest.js";
-export { validate, ValidateTargetError, RULES, RULE_IDS, checkBatch, type ValidateOptions, type RuleId, type ValidationError, type ValidationReport, type BatchStats } from "./validate/index.js";
+export {
+  validate,
+  ValidateTargetError,
+  RULES,
+  RULE_IDS,
+  checkBatch,
+  type ValidateOptions,
+  type RuleId,
+  type ValidationError,
+  type ValidationReport,
+  type BatchStats,
+} from "./validate/index.js";
 export { shardGroups, shardPaths, type ShardGroup } from "./inspect/targets.js";
 export { summarizeShards, sourceOf, type ShardSummary, type SourceCount } from "./inspect/summary.js";
 export { rowSegments, type SegmentDetail, type Span, type VisionBlock } from "./inspect/row-detail.js";

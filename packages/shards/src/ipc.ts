@@ -91,7 +91,11 @@ export async function scanStream(fh: FileHandle, shard: string): Promise<StreamL
     const headerLength = PREFIX_BYTES + metaLength;
     const bodyLength = message.bodyLength;
     if (pos + headerLength + bodyLength > fileBytes) {
-      throw new ShardError("io.truncated", shard, `file ends at byte ${fileBytes} inside the body of the message at ${pos} (needs ${pos + headerLength + bodyLength})`);
+      throw new ShardError(
+        "io.truncated",
+        shard,
+        `file ends at byte ${fileBytes} inside the body of the message at ${pos} (needs ${pos + headerLength + bodyLength})`,
+      );
     }
     if (schema === null) {
       if (!message.isSchema()) throw new ShardError("arrow.stream", shard, "the first message is not a Schema");
@@ -121,7 +125,11 @@ export async function scanStream(fh: FileHandle, shard: string): Promise<StreamL
         nodes: header.nodes.map((n) => ({ length: n.length, nullCount: n.nullCount })),
       });
     } else {
-      throw new ShardError("arrow.stream", shard, `byte ${pos}: unexpected ${MessageHeader[message.headerType]} message (shards hold one Schema then record batches)`);
+      throw new ShardError(
+        "arrow.stream",
+        shard,
+        `byte ${pos}: unexpected ${MessageHeader[message.headerType]} message (shards hold one Schema then record batches)`,
+      );
     }
     pos += headerLength + bodyLength;
   }

@@ -51,11 +51,20 @@ export async function readManifest(path: string): Promise<Manifest> {
 
 /** An output root (`lwm run --out DIR`): the manifest of every stage folder directly under it, sorted by folder name. */
 export async function stageManifestsIn(dir: string): Promise<string[]> {
-  const entries = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  const entries = (await readdir(dir, { withFileTypes: true }))
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
   const found: string[] = [];
   for (const name of entries) {
     const path = join(dir, name, MANIFEST_FILE);
-    if (await stat(path).then((s) => s.isFile(), () => false)) found.push(path);
+    if (
+      await stat(path).then(
+        (s) => s.isFile(),
+        () => false,
+      )
+    )
+      found.push(path);
   }
   return found;
 }

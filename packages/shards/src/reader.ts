@@ -95,14 +95,18 @@ export function batchStructureProblems(b: ShardBatch): string[] {
         return;
       }
     }
-    if (offsets[0]! < 0 || offsets[b.numRows]! > valueCount) problems.push(`${name} list offsets [${offsets[0]}, ${offsets[b.numRows]}] run outside its ${valueCount} values`);
+    if (offsets[0]! < 0 || offsets[b.numRows]! > valueCount)
+      problems.push(`${name} list offsets [${offsets[0]}, ${offsets[b.numRows]}] run outside its ${valueCount} values`);
   };
   checkOffsets("cu_seqlens", b.cuOffsets, b.cuValues.length);
   checkOffsets("weight_text", b.weightTextOffsets, b.weightText.length);
   checkOffsets("weight_vision", b.weightVisionOffsets, b.weightVision.length);
   checkOffsets("example_id", b.exampleIds.offsets, b.exampleIds.valueOffsets.length - 1);
   checkOffsets("provenance", b.provenance.offsets, b.provenance.valueOffsets.length - 1);
-  for (const [name, col] of [["example_id", b.exampleIds], ["provenance", b.provenance]] as const) {
+  for (const [name, col] of [
+    ["example_id", b.exampleIds],
+    ["provenance", b.provenance],
+  ] as const) {
     const vo = col.valueOffsets;
     for (let i = 0; i + 1 < vo.length; i++) {
       if (vo[i + 1]! < vo[i]!) {
@@ -163,7 +167,11 @@ export class ShardReader {
       layout.batches.forEach((b, i) => {
         const last = i === layout.batches.length - 1;
         if (b.rows > meta.rowsPerBatch || b.rows === 0 || (!last && b.rows !== meta.rowsPerBatch)) {
-          throw new ShardError("arrow.batch", shard, `batch ${i} has ${b.rows} rows; every batch but the last must hold rowsPerBatch=${meta.rowsPerBatch}, the last 1..${meta.rowsPerBatch}`);
+          throw new ShardError(
+            "arrow.batch",
+            shard,
+            `batch ${i} has ${b.rows} rows; every batch but the last must hold rowsPerBatch=${meta.rowsPerBatch}, the last 1..${meta.rowsPerBatch}`,
+          );
         }
         if (b.buffers.length !== BUFFER_COUNT) {
           throw new ShardError("arrow.batch", shard, `batch ${i} has ${b.buffers.length} buffers, expected ${BUFFER_COUNT}`);

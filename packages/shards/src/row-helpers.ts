@@ -61,7 +61,10 @@ export function nextTokenTargets(row: RowWithLoss): Int32Array {
  * number of segments in the global batch gives LWM's per-example-normalised loss (one term per modality).
  * With { shifted: true } it is aligned with nextTokenTargets() instead (w[i] belongs to token i+1).
  */
-export function lossWeights(row: Pick<PackedRow, "tokens" | "cuSeqlens" | "loss" | "vision" | "weightText" | "weightVision">, options: { shifted?: boolean } = {}): Float32Array {
+export function lossWeights(
+  row: Pick<PackedRow, "tokens" | "cuSeqlens" | "loss" | "vision" | "weightText" | "weightVision">,
+  options: { shifted?: boolean } = {},
+): Float32Array {
   const n = row.tokens.length;
   const out = new Float32Array(n);
   const shift = options.shifted ? 1 : 0;

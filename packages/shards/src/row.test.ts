@@ -7,7 +7,14 @@ const V = LLAMA2_LWM_VOCAB;
 const prov = { kind: "synthetic", generator: "row.test", seed: 0, index: 0 } as const;
 
 function example(id: string, tokens: number[], vision: number[], loss: number[]): ExampleRecord {
-  return { exampleId: id.repeat(32).slice(0, 32), task: "text", tokens: Uint16Array.from(tokens), vision: Uint8Array.from(vision), loss: Uint8Array.from(loss), provenance: prov };
+  return {
+    exampleId: id.repeat(32).slice(0, 32),
+    task: "text",
+    tokens: Uint16Array.from(tokens),
+    vision: Uint8Array.from(vision),
+    loss: Uint8Array.from(loss),
+    provenance: prov,
+  };
 }
 
 // Segment 1: BOS a b EOS, loss on a b EOS. Segment 2: BOS, a vision code, <eov>, EOS: a toy vision

@@ -15,10 +15,18 @@ function expectRowsEqual(actual: PackedRow, expected: PackedRow, where: string):
   expect(Array.from(actual.vision), `${where} vision`).toEqual(Array.from(expected.vision));
   expect(Array.from(actual.loss), `${where} loss`).toEqual(Array.from(expected.loss));
   expect(Array.from(actual.cuSeqlens), `${where} cuSeqlens`).toEqual(Array.from(expected.cuSeqlens));
-  expect(Buffer.from(actual.weightText.buffer, actual.weightText.byteOffset, actual.weightText.byteLength).equals(
-    Buffer.from(expected.weightText.buffer, expected.weightText.byteOffset, expected.weightText.byteLength)), `${where} weightText`).toBe(true);
-  expect(Buffer.from(actual.weightVision.buffer, actual.weightVision.byteOffset, actual.weightVision.byteLength).equals(
-    Buffer.from(expected.weightVision.buffer, expected.weightVision.byteOffset, expected.weightVision.byteLength)), `${where} weightVision`).toBe(true);
+  expect(
+    Buffer.from(actual.weightText.buffer, actual.weightText.byteOffset, actual.weightText.byteLength).equals(
+      Buffer.from(expected.weightText.buffer, expected.weightText.byteOffset, expected.weightText.byteLength),
+    ),
+    `${where} weightText`,
+  ).toBe(true);
+  expect(
+    Buffer.from(actual.weightVision.buffer, actual.weightVision.byteOffset, actual.weightVision.byteLength).equals(
+      Buffer.from(expected.weightVision.buffer, expected.weightVision.byteOffset, expected.weightVision.byteLength),
+    ),
+    `${where} weightVision`,
+  ).toBe(true);
   expect(actual.exampleIds, `${where} exampleIds`).toEqual(expected.exampleIds);
   expect(actual.provenance, `${where} provenance`).toEqual(expected.provenance);
 }
@@ -70,7 +78,10 @@ describe("ShardWriter → ShardReader", () => {
   it("stays under the bytes-per-token budget for long text rows", async () => {
     const path = join(dir, "text.arrow");
     const { entry } = await writeRandomShard(path, {
-      rows: 8, seqLen: 32768, rowsPerBatch: 4, seed: 3,
+      rows: 8,
+      seqLen: 32768,
+      rowsPerBatch: 4,
+      seed: 3,
       mix: { visionShare: 0.1, textTokens: [1000, 8000], frames: [1, 8], padChance: 0.2 },
     });
     expect(entry.bytes / entry.tokens).toBeLessThan(2.5);

@@ -12,7 +12,9 @@ import { parseArgs } from "node:util";
 import { limitTokenizerThreads, loadTokenizer } from "../src/index.js";
 import { hasSharedBooks, readSharedBooks } from "../src/test-helpers/corpus.js";
 
-const { values } = parseArgs({ options: { threads: { type: "string", default: "2" }, "line-mb": { type: "string", default: "1,4,16,50" }, "whole-max-mb": { type: "string", default: "4" } } });
+const { values } = parseArgs({
+  options: { threads: { type: "string", default: "2" }, "line-mb": { type: "string", default: "1,4,16,50" }, "whole-max-mb": { type: "string", default: "4" } },
+});
 limitTokenizerThreads(Number(values.threads));
 const tok = await loadTokenizer();
 
@@ -46,7 +48,9 @@ if (hasSharedBooks) {
   const ours = await timed(() => tok.encodeDocuments(books));
   const ids = ours.value.map((r) => (r.ok ? r.ids : new Uint32Array(0)));
   const tokens = ids.reduce((n, x) => n + x.length, 0);
-  console.log(`8 shared books, ${(chars / 1e6).toFixed(1)} M chars, ${tokens} tokens, ids equal: ${ids.every((x, i) => same(x, peer.value[i] as Uint32Array))}`);
+  console.log(
+    `8 shared books, ${(chars / 1e6).toFixed(1)} M chars, ${tokens} tokens, ids equal: ${ids.every((x, i) => same(x, peer.value[i] as Uint32Array))}`,
+  );
   console.log(`  peer encodeBatch(whole books): ${peer.seconds.toFixed(2)} s, ${(tokens / peer.seconds / 1e3).toFixed(0)} K tok/s`);
   console.log(`  encodeDocuments:               ${ours.seconds.toFixed(2)} s, ${(tokens / ours.seconds / 1e3).toFixed(0)} K tok/s`);
 }
@@ -60,5 +64,7 @@ for (const mb of (values["line-mb"] as string).split(",").map(Number)) {
     const whole = await timed(() => tok.encode(text));
     peer = `${whole.seconds.toFixed(2)} s (ids equal: ${r?.ok === true && same(r.ids, whole.value)})`;
   }
-  console.log(`one line of ${mb} MB, ${tokens} tokens: encodeDocuments ${ours.seconds.toFixed(2)} s (${(tokens / ours.seconds / 1e3).toFixed(0)} K tok/s, process RSS ${ours.rssMiB.toFixed(0)} MiB); peer whole encode ${peer}`);
+  console.log(
+    `one line of ${mb} MB, ${tokens} tokens: encodeDocuments ${ours.seconds.toFixed(2)} s (${(tokens / ours.seconds / 1e3).toFixed(0)} K tok/s, process RSS ${ours.rssMiB.toFixed(0)} MiB); peer whole encode ${peer}`,
+  );
 }

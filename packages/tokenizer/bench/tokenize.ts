@@ -47,9 +47,7 @@ async function timed(label: string, run: () => Promise<number> | number): Promis
   times.sort((a, b) => a - b);
   const median = times[Math.floor(times.length / 2)] ?? Number.NaN;
   const ktoks = tokens / median / 1000;
-  console.log(
-    `${label.padEnd(44)} ${median.toFixed(2).padStart(6)} s  ${ktoks.toFixed(0).padStart(5)} ktok/s  ${(bytes / median / 1e6).toFixed(2)} MB/s`,
-  );
+  console.log(`${label.padEnd(44)} ${median.toFixed(2).padStart(6)} s  ${ktoks.toFixed(0).padStart(5)} ktok/s  ${(bytes / median / 1e6).toFixed(2)} MB/s`);
 }
 
 console.log(

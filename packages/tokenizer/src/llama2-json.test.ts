@@ -23,9 +23,7 @@ describe("deriveLlama2TokenizerJson", () => {
   });
 
   it("refuses a source whose vocabulary is not Llama-2's", () => {
-    expect(() => deriveLlama2TokenizerJson({ ...real, vocabById: real.vocabById.slice(1) })).toThrow(
-      "expected 32000 vocabulary entries, found 31999",
-    );
+    expect(() => deriveLlama2TokenizerJson({ ...real, vocabById: real.vocabById.slice(1) })).toThrow("expected 32000 vocabulary entries, found 31999");
     const swapped = [...real.vocabById];
     [swapped[1], swapped[2]] = [swapped[2] ?? "", swapped[1] ?? ""];
     expect(() => deriveLlama2TokenizerJson({ ...real, vocabById: swapped })).toThrow('expected piece "<s>" at id 1');

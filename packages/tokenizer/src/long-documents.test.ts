@@ -10,8 +10,37 @@ if (!hasSharedBooks) console.warn("skipped: ../shared/data not found; long-docum
 /** Text built from fragments where a cut is most likely to go wrong: runs of spaces, "▁", newlines, byte fallback. */
 function trickyText(seed: number, fragments: number): string {
   const parts = [
-    "the", " ", "  ", "   ", "\n", "\n\n", " \n", "\n ", "\n  x", "▁", "▁▁", " ▁", "ab▁cd", "é", "e\u0301", "😀", "\t", "<s>", "</s>",
-    "0", "12", "\r\n", "\u00a0", "Mr.", "大規模", "\u0007", "word", "Word", "...", "—", "ﬁ",
+    "the",
+    " ",
+    "  ",
+    "   ",
+    "\n",
+    "\n\n",
+    " \n",
+    "\n ",
+    "\n  x",
+    "▁",
+    "▁▁",
+    " ▁",
+    "ab▁cd",
+    "é",
+    "e\u0301",
+    "😀",
+    "\t",
+    "<s>",
+    "</s>",
+    "0",
+    "12",
+    "\r\n",
+    "\u00a0",
+    "Mr.",
+    "大規模",
+    "\u0007",
+    "word",
+    "Word",
+    "...",
+    "—",
+    "ﬁ",
   ];
   let state = seed >>> 0 || 1;
   let out = "";
@@ -87,7 +116,10 @@ describe("encodeDocuments: long documents in pieces", () => {
 
   it("a tokenizer the proof does not cover gets no cuts and still gives whole-text ids", async () => {
     const json = JSON.parse(await readFile(LLAMA2_TOKENIZER_JSON, "utf8")) as Record<string, unknown>;
-    json.normalizer = { type: "Sequence", normalizers: [{ type: "Prepend", prepend: "▁" }, { type: "Replace", pattern: { String: " " }, content: "▁" }, { type: "NFKC" }] };
+    json.normalizer = {
+      type: "Sequence",
+      normalizers: [{ type: "Prepend", prepend: "▁" }, { type: "Replace", pattern: { String: " " }, content: "▁" }, { type: "NFKC" }],
+    };
     const dir = await mkdtemp(join(tmpdir(), "tok-nocut-"));
     await writeFile(join(dir, "tokenizer.json"), JSON.stringify(json));
     const other = await loadTokenizer(join(dir, "tokenizer.json"));

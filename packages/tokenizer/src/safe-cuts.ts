@@ -128,8 +128,7 @@ export function safeCuts(text: string, rules: CutRules, pieceChars: number): num
   const cuts: number[] = [];
   if (!rules.newline && !rules.space) return cuts;
   const isSpace = (i: number): boolean => rules.spaceChars.includes(text.charAt(i));
-  const isCut = (i: number): boolean =>
-    (rules.newline && text.charCodeAt(i - 1) === 0x0a) || (rules.space && isSpace(i) && !isSpace(i - 1));
+  const isCut = (i: number): boolean => (rules.newline && text.charCodeAt(i - 1) === 0x0a) || (rules.space && isSpace(i) && !isSpace(i - 1));
   const isNewlineCut = (i: number): boolean => rules.newline && text.charCodeAt(i - 1) === 0x0a;
   let start = 0;
   while (text.length - start > pieceChars) {

@@ -22,9 +22,7 @@ export class TokenizerFileError extends Error {
  */
 const TokenizerJson = z.looseObject({
   model: z.looseObject({ type: z.string().optional() }),
-  added_tokens: z
-    .array(z.looseObject({ id: z.number().int().nonnegative(), content: z.string(), special: z.boolean() }))
-    .nullish(),
+  added_tokens: z.array(z.looseObject({ id: z.number().int().nonnegative(), content: z.string(), special: z.boolean() })).nullish(),
 });
 
 export interface LoadedTokenizerFile {

@@ -16,9 +16,7 @@ function writeWordLevelTokenizer(name: string, words: readonly string[]): string
     version: "1.0",
     truncation: null,
     padding: null,
-    added_tokens: [
-      { id: 0, content: "<unk>", single_word: false, lstrip: false, rstrip: false, normalized: false, special: true },
-    ],
+    added_tokens: [{ id: 0, content: "<unk>", single_word: false, lstrip: false, rstrip: false, normalized: false, special: true }],
     normalizer: null,
     pre_tokenizer: { type: "Split", pattern: { Regex: "</?|>|\\s+" }, behavior: "Isolated", invert: false },
     post_processor: null,

@@ -13,7 +13,9 @@ import { parseArgs } from "node:util";
 import { promisify } from "node:util";
 import { decodeFrames, ffmpegBinaries, planDecode } from "../src/index.js";
 
-const { values } = parseArgs({ options: { reps: { type: "string", default: "2" }, dir: { type: "string", default: resolve(__dirname, "../../../../shared/data/videos") } } });
+const { values } = parseArgs({
+  options: { reps: { type: "string", default: "2" }, dir: { type: "string", default: resolve(__dirname, "../../../../shared/data/videos") } },
+});
 const reps = Number(values.reps);
 const dir = values.dir!;
 if (!existsSync(dir)) {
@@ -25,14 +27,22 @@ const bins = ffmpegBinaries();
 console.log(`ffmpeg: ${bins.ffmpeg} (${bins.source.ffmpeg}); all frames, 256×256 rgb24; best of ${reps}`);
 
 // Warm-up: fluent-ffmpeg checks ffmpeg's formats once per process (seconds on a loaded machine).
-const clips = readdirSync(dir).filter((f) => /\.(mp4|webm)$/.test(f)).sort();
+const clips = readdirSync(dir)
+  .filter((f) => /\.(mp4|webm)$/.test(f))
+  .sort();
 for await (const _ of decodeFrames(join(dir, clips[0]!), { maxFrames: 1 }));
-let oursFrames = 0, oursS = 0, bareS = 0, pipeS = 0;
+let oursFrames = 0,
+  oursS = 0,
+  bareS = 0,
+  pipeS = 0;
 console.log("clip | frames | ours fps | bare ffmpeg > /dev/null fps | ratio | bare ffmpeg | cat fps | ratio");
 for (const name of clips) {
   const file = join(dir, name);
   const plan = await planDecode(file);
-  let ours = Infinity, bare = Infinity, piped = Infinity, frames = 0;
+  let ours = Infinity,
+    bare = Infinity,
+    piped = Infinity,
+    frames = 0;
   const bareArgs = ["-v", "error", ...plan.args.input, "-i", file, "-vf", plan.args.filters.join(","), ...plan.args.output];
   for (let r = 0; r < reps; r++) {
     let t0 = performance.now();
@@ -51,6 +61,10 @@ for (const name of clips) {
   oursS += ours;
   bareS += bare;
   pipeS += piped;
-  console.log(`${name} | ${frames} | ${(frames / ours).toFixed(0)} | ${(frames / bare).toFixed(0)} | ${(bare / ours).toFixed(2)} | ${(frames / piped).toFixed(0)} | ${(piped / ours).toFixed(2)}`);
+  console.log(
+    `${name} | ${frames} | ${(frames / ours).toFixed(0)} | ${(frames / bare).toFixed(0)} | ${(bare / ours).toFixed(2)} | ${(frames / piped).toFixed(0)} | ${(piped / ours).toFixed(2)}`,
+  );
 }
-console.log(`all | ${oursFrames} | ${(oursFrames / oursS).toFixed(0)} | ${(oursFrames / bareS).toFixed(0)} | ${(bareS / oursS).toFixed(2)} | ${(oursFrames / pipeS).toFixed(0)} | ${(pipeS / oursS).toFixed(2)}`);
+console.log(
+  `all | ${oursFrames} | ${(oursFrames / oursS).toFixed(0)} | ${(oursFrames / bareS).toFixed(0)} | ${(bareS / oursS).toFixed(2)} | ${(oursFrames / pipeS).toFixed(0)} | ${(pipeS / oursS).toFixed(2)}`,
+);

@@ -15,7 +15,10 @@ if (!existsSync(dir)) {
   console.log(`skipped: ${dir} not found`);
   process.exit(0);
 }
-const files = readdirSync(dir).filter((f) => /\.(png|jpg)$/.test(f)).sort().map((f) => join(dir, f));
+const files = readdirSync(dir)
+  .filter((f) => /\.(png|jpg)$/.test(f))
+  .sort()
+  .map((f) => join(dir, f));
 const frames: Uint8Array[] = [];
 for (const f of files) frames.push((await decodeAll(f))[0]!.rgb);
 const python = process.env.LWM_PYTHON ?? "/usr/bin/python3";

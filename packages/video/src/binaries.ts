@@ -59,7 +59,8 @@ let cached: FfmpegBinaries | null = null;
 
 export function ffmpegBinaries(): FfmpegBinaries {
   if (!cached) {
-    const ffmpeg = resolveOne("ffmpeg"), ffprobe = resolveOne("ffprobe");
+    const ffmpeg = resolveOne("ffmpeg"),
+      ffprobe = resolveOne("ffprobe");
     cached = { ffmpeg: ffmpeg.path, ffprobe: ffprobe.path, source: { ffmpeg: ffmpeg.source, ffprobe: ffprobe.source } };
   }
   return cached;

@@ -173,7 +173,7 @@ export async function* decodeFrames(file: string, opts: DecodeOptions = {}): Asy
   const lastPts = () => (ordinal > 0 ? (times[ordinal - 1] ?? 0) : (opts.window?.startS ?? 0));
   try {
     for await (const chunk of out as AsyncIterable<Buffer>) {
-      for (let at = 0; at < chunk.length; ) {
+      for (let at = 0; at < chunk.length;) {
         const n = Math.min(frameBytes - filled, chunk.length - at);
         rgb.set(chunk.subarray(at, at + n), filled);
         filled += n;
@@ -205,7 +205,10 @@ export async function* decodeFrames(file: string, opts: DecodeOptions = {}): Asy
 }
 
 function lastLine(message: string): string {
-  const lines = message.split("\n").map((l) => l.trim()).filter(Boolean);
+  const lines = message
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean);
   return lines[lines.length - 1] ?? message;
 }
 

@@ -6,7 +6,16 @@
  *   decode.ts      one ffmpeg process per clip, rgb24 frames with presentation times
  */
 export { ffmpegBinaries, resetFfmpegBinaries, type FfmpegBinaries, type BinarySource } from "./binaries.js";
-export { MediaError, MediaNotFoundError, NotMediaError, NoVideoStreamError, ZeroDurationError, TruncatedMediaError, DecodeFailedError, type MediaErrorKind } from "./errors.js";
+export {
+  MediaError,
+  MediaNotFoundError,
+  NotMediaError,
+  NoVideoStreamError,
+  ZeroDurationError,
+  TruncatedMediaError,
+  DecodeFailedError,
+  type MediaErrorKind,
+} from "./errors.js";
 export { probeMedia, ProbeCache, MediaProbe } from "./probe.js";
 export { linspaceIndices, linspaceSelectExpression, type Sampling } from "./sampling.js";
 export { scaleCropFor, preprocessFilters, SCALE_FLAGS, type ScaleCrop } from "./preprocess.js";

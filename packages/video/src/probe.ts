@@ -101,13 +101,22 @@ function describe(file: string, sha256: string, json: unknown): MediaProbe {
   const { streams, format } = parsed.data;
   if (!format) throw new NotMediaError(file, "no container format");
   const video = streams.find((s) => s.codec_type === "video" && s.disposition?.attached_pic !== 1);
-  if (!video || !video.width || !video.height) throw new NoVideoStreamError(file, streams.map((s) => s.codec_type ?? "unknown"));
-  const isImage = format.format_name.endsWith("_pipe") || format.format_name === "image2" || (format.format_name === "gif") || (IMAGE_CODECS.has(video.codec_name ?? "") && (video.nb_read_packets ?? 0) <= 1);
+  if (!video || !video.width || !video.height)
+    throw new NoVideoStreamError(
+      file,
+      streams.map((s) => s.codec_type ?? "unknown"),
+    );
+  const isImage =
+    format.format_name.endsWith("_pipe") ||
+    format.format_name === "image2" ||
+    format.format_name === "gif" ||
+    (IMAGE_CODECS.has(video.codec_name ?? "") && (video.nb_read_packets ?? 0) <= 1);
   const rotation = rotationOf(video);
   const swap = Math.abs(rotation) % 180 === 90;
   const packets = video.nb_read_packets ?? 0;
   const header = video.nb_frames ?? 0;
-  if (!isImage && header > 0 && packets < header) throw new TruncatedMediaError(file, `the header lists ${header} frames but only ${packets} packets are readable`);
+  if (!isImage && header > 0 && packets < header)
+    throw new TruncatedMediaError(file, `the header lists ${header} frames but only ${packets} packets are readable`);
   const probe: MediaProbe = {
     sha256,
     kind: isImage ? "image" : "video",

@@ -23,7 +23,18 @@ beforeAll(async () => {
   // 100 frames at 25 fps, 4:3: every frame's time is k/25.
   await ffmpegRun([...testsrc(320, 240, 25, 4), "-c:v", "libx264", "-pix_fmt", "yuv420p", at("cfr.mp4")]);
   // Portrait, variable frame rate: 50 frames at 25 fps then 20 frames at 10 fps.
-  await ffmpegRun([...testsrc(240, 320, 25, 2.8), "-vf", "setpts='if(lt(N,50),N/25,2+(N-50)/10)/TB'", "-vsync", "vfr", "-c:v", "libx264", "-pix_fmt", "yuv420p", at("vfr.mp4")]);
+  await ffmpegRun([
+    ...testsrc(240, 320, 25, 2.8),
+    "-vf",
+    "setpts='if(lt(N,50),N/25,2+(N-50)/10)/TB'",
+    "-vsync",
+    "vfr",
+    "-c:v",
+    "libx264",
+    "-pix_fmt",
+    "yuv420p",
+    at("vfr.mp4"),
+  ]);
   // WebM: no frame count in the container, so it is counted from packets.
   await ffmpegRun([...testsrc(320, 180, 10, 3), "-c:v", "libvpx", "-b:v", "200k", at("clip.webm")]);
   await ffmpegRun([...testsrc(300, 200, 1, 1), "-frames:v", "1", at("rgb.png")]);
@@ -64,11 +75,28 @@ describe("sampling by index: floor(linspace(0, n-1, N))", () => {
     const py = process.env.LWM_PYTHON ?? "/usr/bin/python3";
     let numpy: string | null = null;
     try {
-      numpy = execFileSync(py, ["-c", "import numpy as np, json; print(json.dumps([np.linspace(0,n-1,N).astype(int).tolist() for n,N in [(100,7),(301,30),(1000,450),(4001,4000),(12345,8),(97,96)]]))"], { encoding: "utf8" });
+      numpy = execFileSync(
+        py,
+        [
+          "-c",
+          "import numpy as np, json; print(json.dumps([np.linspace(0,n-1,N).astype(int).tolist() for n,N in [(100,7),(301,30),(1000,450),(4001,4000),(12345,8),(97,96)]]))",
+        ],
+        { encoding: "utf8" },
+      );
     } catch {
       console.warn(`skipped numpy comparison: ${py} with numpy not found (set LWM_PYTHON)`);
     }
-    if (numpy) expect(JSON.parse(numpy)).toEqual([[100, 7], [301, 30], [1000, 450], [4001, 4000], [12345, 8], [97, 96]].map(([n, N]) => linspaceIndices(n!, N!)));
+    if (numpy)
+      expect(JSON.parse(numpy)).toEqual(
+        [
+          [100, 7],
+          [301, 30],
+          [1000, 450],
+          [4001, 4000],
+          [12345, 8],
+          [97, 96],
+        ].map(([n, N]) => linspaceIndices(n!, N!)),
+      );
     expect(linspaceIndices(5, 8)).toEqual([0, 1, 2, 3, 4]);
   });
 
@@ -78,7 +106,10 @@ describe("sampling by index: floor(linspace(0, n-1, N))", () => {
     const frames = await decodeAll(at("cfr.mp4"), { sampling: { frames: 7 } });
     const idx = linspaceIndices(100, 7);
     expect(frames.map((f) => f.sourceIndex)).toEqual(idx);
-    expectTimes(frames.map((f) => f.ptsS), idx.map((i) => all[i]));
+    expectTimes(
+      frames.map((f) => f.ptsS),
+      idx.map((i) => all[i]),
+    );
     expect(frames.every((f) => f.rgb.length === 256 * 256 * 3)).toBe(true);
   }, 60_000);
 
@@ -89,38 +120,56 @@ describe("sampling by index: floor(linspace(0, n-1, N))", () => {
     expect(Math.min(...gaps)).toBeLessThan(0.06);
     expect(Math.max(...gaps)).toBeGreaterThan(0.08);
     const frames = await decodeAll(at("vfr.mp4"), { sampling: { frames: 9 } });
-    expectTimes(frames.map((f) => f.ptsS), linspaceIndices(all.length, 9).map((i) => all[i]));
+    expectTimes(
+      frames.map((f) => f.ptsS),
+      linspaceIndices(all.length, 9).map((i) => all[i]),
+    );
   }, 60_000);
 
   it("a clip window seeks and samples the frames inside it", async () => {
     const all = await ffprobeFrameTimes(at("cfr.mp4"));
     const inside = all.filter((t) => t >= 1 && t < 3);
     const frames = await decodeAll(at("cfr.mp4"), { sampling: { frames: 5 }, window: { startS: 1, endS: 3 } });
-    expectTimes(frames.map((f) => f.ptsS), linspaceIndices(inside.length, 5).map((i) => inside[i]));
+    expectTimes(
+      frames.map((f) => f.ptsS),
+      linspaceIndices(inside.length, 5).map((i) => inside[i]),
+    );
     expect((await planDecode(at("cfr.mp4"), { window: { startS: 1, endS: 3 } })).args.input).toContain("-ss");
   }, 60_000);
 
   it("webm: packet count drives linspace", async () => {
     const all = await ffprobeFrameTimes(at("clip.webm"));
     const frames = await decodeAll(at("clip.webm"), { sampling: { frames: 4 } });
-    expectTimes(frames.map((f) => f.ptsS), linspaceIndices(30, 4).map((i) => all[i]));
+    expectTimes(
+      frames.map((f) => f.ptsS),
+      linspaceIndices(30, 4).map((i) => all[i]),
+    );
   }, 60_000);
 });
 
 describe("sampling by fps", () => {
   it("gives the frames and times of ffmpeg's fps filter", async () => {
     const frames = await decodeAll(at("cfr.mp4"), { sampling: { fps: 4 } });
-    expectTimes(frames.map((f) => f.ptsS), await ffprobeFilteredTimes(at("cfr.mp4"), "fps=4"));
+    expectTimes(
+      frames.map((f) => f.ptsS),
+      await ffprobeFilteredTimes(at("cfr.mp4"), "fps=4"),
+    );
     expect(frames).toHaveLength(16);
   }, 60_000);
   it("on a VFR file and inside a window, by presentation time", async () => {
     const frames = await decodeAll(at("vfr.mp4"), { sampling: { fps: 2 }, window: { startS: 1, endS: 4 } });
-    expectTimes(frames.map((f) => f.ptsS), await ffprobeFilteredTimes(at("vfr.mp4"), "trim=start=1:end=4,fps=2"));
+    expectTimes(
+      frames.map((f) => f.ptsS),
+      await ffprobeFilteredTimes(at("vfr.mp4"), "trim=start=1:end=4,fps=2"),
+    );
     expect(frames[0]!.ptsS).toBeCloseTo(1, 6);
   }, 60_000);
   it("a frame cap stops early", async () => {
     const frames = await decodeAll(at("cfr.mp4"), { sampling: { fps: 10 }, maxFrames: 3 });
-    expectTimes(frames.map((f) => f.ptsS), [0, 0.1, 0.2]);
+    expectTimes(
+      frames.map((f) => f.ptsS),
+      [0, 0.1, 0.2],
+    );
   }, 60_000);
 });
 
@@ -141,14 +190,18 @@ describe("pixels", () => {
 });
 
 describe("images", () => {
-  it.each(["rgb.png", "gray.png", "alpha.png", "photo.jpg", "anim.gif", "png-named.mp4"])("%s decodes to one RGB frame", async (name) => {
-    const probe = await probeMedia(at(name));
-    expect(probe.kind).toBe("image");
-    const frames = await decodeAll(at(name));
-    expect(frames).toHaveLength(1);
-    expect(frames[0]!.ptsS).toBe(0);
-    expect(frames[0]!.rgb.length).toBe(196608);
-  }, 60_000);
+  it.each(["rgb.png", "gray.png", "alpha.png", "photo.jpg", "anim.gif", "png-named.mp4"])(
+    "%s decodes to one RGB frame",
+    async (name) => {
+      const probe = await probeMedia(at(name));
+      expect(probe.kind).toBe("image");
+      const frames = await decodeAll(at(name));
+      expect(frames).toHaveLength(1);
+      expect(frames[0]!.ptsS).toBe(0);
+      expect(frames[0]!.rgb.length).toBe(196608);
+    },
+    60_000,
+  );
 
   it("grayscale gives R = G = B; a PNG named .mp4 decodes by content like the .png", async () => {
     const [gray] = await decodeAll(at("gray.png"));
@@ -170,12 +223,16 @@ describe("bad media give typed errors", () => {
     ["audio.mp4", NoVideoStreamError, "no video stream"],
     ["truncated.mp4", TruncatedMediaError, "truncated"],
     ["truncated-faststart.mp4", TruncatedMediaError, "truncated"],
-  ])("%s", async (name, type, words) => {
-    const err = await decodeAll(at(name)).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(type);
-    expect((err as Error).message).toContain(at(name));
-    expect((err as Error).message).toContain(words);
-  }, 60_000);
+  ])(
+    "%s",
+    async (name, type, words) => {
+      const err = await decodeAll(at(name)).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(type);
+      expect((err as Error).message).toContain(at(name));
+      expect((err as Error).message).toContain(words);
+    },
+    60_000,
+  );
 
   it("zero duration and decode failures are typed too", () => {
     expect(new ZeroDurationError("x.mp4").kind).toBe("zero-duration");
@@ -188,19 +245,29 @@ describe.runIf(existsSync(shared))("../shared/data", () => {
   const videos = existsSync(join(shared, "videos")) ? readdirSync(join(shared, "videos")).filter((f) => /\.(mp4|webm)$/.test(f)) : [];
   const images = existsSync(join(shared, "images")) ? readdirSync(join(shared, "images")).filter((f) => /\.(png|jpg)$/.test(f)) : [];
   // Two clips by index over the whole file (one mp4, one webm without a frame count), the rest by a window.
-  it.each(videos)("videos/%s: frames at ffprobe's times", async (name) => {
-    const file = join(shared, "videos", name);
-    const all = await ffprobeFrameTimes(file);
-    const probe = await probeMedia(file);
-    if (name === "friday.mp4" || name === "flower.webm") {
-      const frames = await decodeAll(file, { sampling: { frames: 8 } });
-      expectTimes(frames.map((f) => f.ptsS), linspaceIndices(probe.frameCount, 8).map((i) => all[i]));
-    } else {
-      const inside = all.filter((t) => t >= 1 && t < 2);
-      const frames = await decodeAll(file, { sampling: { frames: 4 }, window: { startS: 1, endS: 2 } });
-      expectTimes(frames.map((f) => f.ptsS), linspaceIndices(inside.length, 4).map((i) => inside[i]));
-    }
-  }, 120_000);
+  it.each(videos)(
+    "videos/%s: frames at ffprobe's times",
+    async (name) => {
+      const file = join(shared, "videos", name);
+      const all = await ffprobeFrameTimes(file);
+      const probe = await probeMedia(file);
+      if (name === "friday.mp4" || name === "flower.webm") {
+        const frames = await decodeAll(file, { sampling: { frames: 8 } });
+        expectTimes(
+          frames.map((f) => f.ptsS),
+          linspaceIndices(probe.frameCount, 8).map((i) => all[i]),
+        );
+      } else {
+        const inside = all.filter((t) => t >= 1 && t < 2);
+        const frames = await decodeAll(file, { sampling: { frames: 4 }, window: { startS: 1, endS: 2 } });
+        expectTimes(
+          frames.map((f) => f.ptsS),
+          linspaceIndices(inside.length, 4).map((i) => inside[i]),
+        );
+      }
+    },
+    120_000,
+  );
   it("images: every one probes as an image; a png and a jpg decode to one frame", async () => {
     for (const name of images) expect((await probeMedia(join(shared, "images", name))).kind).toBe("image");
     for (const name of ["camera.png", "hand.jpg"].filter((n) => images.includes(n))) expect(await decodeAll(join(shared, "images", name))).toHaveLength(1);

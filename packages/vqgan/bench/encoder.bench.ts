@@ -16,14 +16,25 @@ import { AMUSED_CONFIG, ENCODER_FILE, VqganModel, buildVqModel } from "../src/in
 import { encoderPlan } from "../src/names.js";
 import { prng, writeRandomVqModel } from "../src/test-helpers/random-weights.js";
 
-const { values } = parseArgs({ options: { frames: { type: "string", default: "4" }, batch: { type: "string", default: "2" }, threads: { type: "string", default: "2" }, rounds: { type: "string", default: "3" } } });
-const frames = Number(values.frames), batch = Number(values.batch), threads = Number(values.threads), rounds = Number(values.rounds);
+const { values } = parseArgs({
+  options: {
+    frames: { type: "string", default: "4" },
+    batch: { type: "string", default: "2" },
+    threads: { type: "string", default: "2" },
+    rounds: { type: "string", default: "3" },
+  },
+});
+const frames = Number(values.frames),
+  batch = Number(values.batch),
+  threads = Number(values.threads),
+  rounds = Number(values.rounds);
 const S = 256;
 
 /** Multiply-adds ×2 of every conv and the codebook search for one S×S frame. */
 function encoderGflop(): number {
   const c = AMUSED_CONFIG;
-  let flop = 0, side = S;
+  let flop = 0,
+    side = S;
   const conv = (cin: number, cout: number, k: number, out: number) => (flop += 2 * cin * cout * k * k * out * out);
   conv(3, c.block_out_channels[0]!, 3, side);
   for (const b of encoderPlan(c)) {
@@ -77,24 +88,48 @@ try {
   await writeRandomVqModel(join(dir, "w"), AMUSED_CONFIG, 1);
   await buildVqModel(join(dir, "w"), join(dir, "m"));
   const model = await VqganModel.load(join(dir, "m"), { threads });
-  const bare = await ort.InferenceSession.create(join(dir, "m", ENCODER_FILE), { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: "all" });
+  const bare = await ort.InferenceSession.create(join(dir, "m", ENCODER_FILE), {
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: "all",
+  });
   const tensor = new ort.Tensor("uint8", input, [batch, S, S, 3]);
   // Rounds alternate the two sides and the peak probes; the best of each is kept (the host is shared).
-  let ours = Infinity, plain = Infinity, peakConv = 0, peakMatmul = 0;
+  let ours = Infinity,
+    plain = Infinity,
+    peakConv = 0,
+    peakMatmul = 0;
   for (let r = 0; r < rounds; r++) {
-    ours = Math.min(ours, await timeRuns(async () => { for (let b = 0; b < batches; b++) await model.encode(input, batch); }, 1));
-    plain = Math.min(plain, await timeRuns(async () => { for (let b = 0; b < batches; b++) await bare.run({ frames: tensor }); }, 1));
+    ours = Math.min(
+      ours,
+      await timeRuns(async () => {
+        for (let b = 0; b < batches; b++) await model.encode(input, batch);
+      }, 1),
+    );
+    plain = Math.min(
+      plain,
+      await timeRuns(async () => {
+        for (let b = 0; b < batches; b++) await bare.run({ frames: tensor });
+      }, 1),
+    );
     const peak = await measuredPeak();
     peakConv = Math.max(peakConv, peak.conv);
     peakMatmul = Math.max(peakMatmul, peak.matmul);
-    console.log(`round ${r + 1}: ours ${((batches * batch) / ours).toFixed(3)}, bare ${((batches * batch) / plain).toFixed(3)} frames/s (best so far); peak Conv ${peak.conv.toFixed(1)}, MatMul ${peak.matmul.toFixed(1)} GFLOP/s`);
+    console.log(
+      `round ${r + 1}: ours ${((batches * batch) / ours).toFixed(3)}, bare ${((batches * batch) / plain).toFixed(3)} frames/s (best so far); peak Conv ${peak.conv.toFixed(1)}, MatMul ${peak.matmul.toFixed(1)} GFLOP/s`,
+    );
   }
   await model.release();
-  const fpsOurs = (batches * batch) / ours, fpsBare = (batches * batch) / plain;
+  const fpsOurs = (batches * batch) / ours,
+    fpsBare = (batches * batch) / plain;
   const gflops = fpsOurs * encoderGflop();
   console.log(`measured peak (best of ${rounds}): Conv 3×3 256→256 @64² ${peakConv.toFixed(1)} GFLOP/s, MatMul 1024³ ${peakMatmul.toFixed(1)} GFLOP/s`);
-  console.log(`aMUSEd encoder: ours ${fpsOurs.toFixed(3)} frames/s, bare onnxruntime loop ${fpsBare.toFixed(3)} frames/s, ratio ${(fpsOurs / fpsBare).toFixed(2)}`);
-  console.log(`  ${gflops.toFixed(1)} GFLOP/s = ${((100 * gflops) / peakConv).toFixed(0)} % of the Conv peak, ${((100 * gflops) / peakMatmul).toFixed(0)} % of the MatMul peak`);
+  console.log(
+    `aMUSEd encoder: ours ${fpsOurs.toFixed(3)} frames/s, bare onnxruntime loop ${fpsBare.toFixed(3)} frames/s, ratio ${(fpsOurs / fpsBare).toFixed(2)}`,
+  );
+  console.log(
+    `  ${gflops.toFixed(1)} GFLOP/s = ${((100 * gflops) / peakConv).toFixed(0)} % of the Conv peak, ${((100 * gflops) / peakMatmul).toFixed(0)} % of the MatMul peak`,
+  );
 
   const sample = await VqganModel.load(resolve(__dirname, "../../../datasets/sample/vqgan"), { threads });
   const big = Uint8Array.from({ length: 32 * S * S * 3 }, () => Math.floor(rand() * 256));

@@ -49,7 +49,11 @@ export async function loadVqWeights(dir: string, config: VqModelConfig, outDir: 
     else if (t.shape.join(",") !== shape.join(",")) problems.push(`${name} has shape [${t.shape.join(", ")}], expected [${shape.join(", ")}]`);
   }
   for (const name of layout.keys()) if (!expected.has(name)) problems.push(`unexpected tensor ${name}`);
-  if (problems.length) throw new ConfigError(path, `does not match config.json: ${problems.slice(0, 8).join("; ")}${problems.length > 8 ? `; … ${problems.length - 8} more` : ""}`);
+  if (problems.length)
+    throw new ConfigError(
+      path,
+      `does not match config.json: ${problems.slice(0, 8).join("; ")}${problems.length > 8 ? `; … ${problems.length - 8} more` : ""}`,
+    );
   await mkdir(outDir, { recursive: true });
   const target = join(outDir, MODEL_WEIGHTS_FILE);
   await rm(target, { force: true });
@@ -87,6 +91,9 @@ export async function buildVqModel(weightsDir: string, outDir: string, opts: Bui
     weightsSha256: await sha256File(join(weightsDir, WEIGHTS_FILE)),
     notes: { source: weightsDir, amusedLayout: JSON.stringify(config.block_out_channels) === JSON.stringify(AMUSED_CONFIG.block_out_channels) ? "yes" : "no" },
   };
-  await writeModelDir(outDir, settings, { encoder: vqEncoderGraph(config, weights, range).toBytes(), decoder: vqDecoderGraph(config, weights, range).toBytes() });
+  await writeModelDir(outDir, settings, {
+    encoder: vqEncoderGraph(config, weights, range).toBytes(),
+    decoder: vqDecoderGraph(config, weights, range).toBytes(),
+  });
   return settings;
 }

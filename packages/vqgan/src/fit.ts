@@ -96,7 +96,9 @@ export async function fitPatchModel(paths: readonly string[], outDir: string, op
     seed: opts.seed,
     threads: opts.threads,
     onIteration: ({ iteration, iterations, changed, seconds }) =>
-      opts.log?.(`fit: k-means iteration ${iteration}/${iterations}: ${changed} patches changed code, ${seconds.toFixed(1)} s, ETA ≤ ${((iterations - iteration) * seconds).toFixed(0)} s`),
+      opts.log?.(
+        `fit: k-means iteration ${iteration}/${iterations}: ${changed} patches changed code, ${seconds.toFixed(1)} s, ETA ≤ ${((iterations - iteration) * seconds).toFixed(0)} s`,
+      ),
   });
   const k = fit.codebook.length / PATCH_DIM;
   const psnrDb = psnr(set.frames, reconstructFromCodes(fit.assignment, fit.codebook, set.count));
@@ -120,6 +122,20 @@ export async function fitPatchModel(paths: readonly string[], outDir: string, op
       baselinePsnrDb: Number(baselinePsnrDb.toFixed(3)),
     },
   };
-  await writeModelDir(outDir, settings, { encoder: patchEncoderGraph(k).toBytes(), decoder: patchDecoderGraph(k).toBytes(), extra: { [CODEBOOK_FILE]: fit.codebook } });
-  return { settings, frames: set.count, patches: patches.length / PATCH_DIM, codebookEntries: k, iterations: fit.iterations, psnrDb, baselinePsnrDb, skipped: set.skipped, seconds: (performance.now() - t0) / 1000 };
+  await writeModelDir(outDir, settings, {
+    encoder: patchEncoderGraph(k).toBytes(),
+    decoder: patchDecoderGraph(k).toBytes(),
+    extra: { [CODEBOOK_FILE]: fit.codebook },
+  });
+  return {
+    settings,
+    frames: set.count,
+    patches: patches.length / PATCH_DIM,
+    codebookEntries: k,
+    iterations: fit.iterations,
+    psnrDb,
+    baselinePsnrDb,
+    skipped: set.skipped,
+    seconds: (performance.now() - t0) / 1000,
+  };
 }

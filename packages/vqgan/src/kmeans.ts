@@ -17,7 +17,6 @@ export interface KMeansOptions {
   onIteration?: (info: { iteration: number; iterations: number; changed: number; seconds: number }) => void;
 }
 
-
 /** Up to `k` distinct patches, in a seeded random order. */
 function initialCentres(patches: Uint8Array, k: number, seed: number): Uint8Array {
   const p = patches.length / PATCH_DIM;
@@ -29,7 +28,9 @@ function initialCentres(patches: Uint8Array, k: number, seed: number): Uint8Arra
     const j = i + Math.floor(rand() * (p - i));
     [order[i], order[j]] = [order[j]!, order[i]!];
     const idx = order[i]!;
-    const key = createHash("sha1").update(patches.subarray(idx * PATCH_DIM, (idx + 1) * PATCH_DIM)).digest("base64");
+    const key = createHash("sha1")
+      .update(patches.subarray(idx * PATCH_DIM, (idx + 1) * PATCH_DIM))
+      .digest("base64");
     if (!seen.has(key)) {
       seen.add(key);
       out.push(idx);
@@ -48,12 +49,16 @@ export class PatchAssigner {
     return new PatchAssigner(await ort.InferenceSession.create(patchAssignGraph().toBytes(), { intraOpNumThreads: threads, interOpNumThreads: 1 }));
   }
   async assign(patches: Uint8Array, codebook: Uint8Array): Promise<Uint16Array> {
-    const p = patches.length / PATCH_DIM, k = codebook.length / PATCH_DIM;
+    const p = patches.length / PATCH_DIM,
+      k = codebook.length / PATCH_DIM;
     const out = new Uint16Array(p);
     const cb = new ort.Tensor("uint8", codebook, [k, PATCH_DIM]);
     for (let s = 0; s < p; s += BATCH) {
       const n = Math.min(BATCH, p - s);
-      const r = await this.session.run({ patches: new ort.Tensor("uint8", patches.subarray(s * PATCH_DIM, (s + n) * PATCH_DIM), [n, PATCH_DIM]), codebook: cb });
+      const r = await this.session.run({
+        patches: new ort.Tensor("uint8", patches.subarray(s * PATCH_DIM, (s + n) * PATCH_DIM), [n, PATCH_DIM]),
+        codebook: cb,
+      });
       out.set(r.codes!.data as Uint16Array, s);
     }
     return out;
@@ -63,7 +68,10 @@ export class PatchAssigner {
   }
 }
 
-export async function fitPatchCodebook(patches: Uint8Array, opts: KMeansOptions): Promise<{ codebook: Uint8Array; assignment: Uint16Array; iterations: number }> {
+export async function fitPatchCodebook(
+  patches: Uint8Array,
+  opts: KMeansOptions,
+): Promise<{ codebook: Uint8Array; assignment: Uint16Array; iterations: number }> {
   let centres = initialCentres(patches, opts.codes, opts.seed);
   const k = centres.length / PATCH_DIM;
   const p = patches.length / PATCH_DIM;
@@ -79,11 +87,13 @@ export async function fitPatchCodebook(patches: Uint8Array, opts: KMeansOptions)
       assignment = next;
       opts.onIteration?.({ iteration: it + 1, iterations: opts.iterations, changed, seconds: (performance.now() - t0) / 1000 });
       if (changed === 0) break;
-      const sums = new Float64Array(k * PATCH_DIM), counts = new Uint32Array(k);
+      const sums = new Float64Array(k * PATCH_DIM),
+        counts = new Uint32Array(k);
       for (let i = 0; i < p; i++) {
         const c = assignment[i]!;
         counts[c]!++;
-        const base = c * PATCH_DIM, src = i * PATCH_DIM;
+        const base = c * PATCH_DIM,
+          src = i * PATCH_DIM;
         for (let d = 0; d < PATCH_DIM; d++) sums[base + d]! += patches[src + d]!;
       }
       const updated = new Uint8Array(centres);

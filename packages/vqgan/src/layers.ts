@@ -45,7 +45,11 @@ export class VqLayers {
     const g = this.g;
     const c = this.w.get(`${name}.weight`).shape[0]!;
     const grouped = g.reshape(x, [0, this.groups, -1]);
-    const normed = g.op("InstanceNormalization", [grouped, g.constF(new Array<number>(this.groups).fill(1), [this.groups]), g.constF(new Array<number>(this.groups).fill(0), [this.groups])], { epsilon: f(NORM_EPS) });
+    const normed = g.op(
+      "InstanceNormalization",
+      [grouped, g.constF(new Array<number>(this.groups).fill(1), [this.groups]), g.constF(new Array<number>(this.groups).fill(0), [this.groups])],
+      { epsilon: f(NORM_EPS) },
+    );
     const back = g.reshape(normed, g.op("Shape", [x]));
     return g.add(g.mul(back, this.weight(`${name}.weight`, [c, 1, 1])), this.weight(`${name}.bias`, [c, 1, 1]));
   }
@@ -69,7 +73,11 @@ export class VqLayers {
 
   /** Upsample2D: nearest ×2, then a 3×3 conv. */
   upsample(x: V, name: string): V {
-    const up = this.g.op("Resize", [x, "", this.g.constF([1, 1, 2, 2], [4])], { mode: { s: "nearest" }, coordinate_transformation_mode: { s: "asymmetric" }, nearest_mode: { s: "floor" } });
+    const up = this.g.op("Resize", [x, "", this.g.constF([1, 1, 2, 2], [4])], {
+      mode: { s: "nearest" },
+      coordinate_transformation_mode: { s: "asymmetric" },
+      nearest_mode: { s: "floor" },
+    });
     return this.conv(up, name);
   }
 
@@ -82,4 +90,3 @@ export class VqLayers {
     return this.weight(name);
   }
 }
-

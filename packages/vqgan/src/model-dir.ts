@@ -4,7 +4,11 @@ import { join } from "node:path";
 import { ConfigError, writeFileAtomic, writeJsonAtomic, type JsonValue } from "@lwm/core";
 import { DECODER_FILE, ENCODER_FILE, MODEL_FILE, ModelSettings } from "./config.js";
 
-export async function writeModelDir(dir: string, settings: ModelSettings, files: { encoder: Uint8Array; decoder: Uint8Array; extra?: Record<string, Uint8Array> }): Promise<void> {
+export async function writeModelDir(
+  dir: string,
+  settings: ModelSettings,
+  files: { encoder: Uint8Array; decoder: Uint8Array; extra?: Record<string, Uint8Array> },
+): Promise<void> {
   await mkdir(dir, { recursive: true });
   for (const [name, bytes] of Object.entries(files.extra ?? {})) await writeFileAtomic(join(dir, name), bytes);
   await writeFileAtomic(join(dir, ENCODER_FILE), files.encoder);

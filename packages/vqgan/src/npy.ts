@@ -47,7 +47,11 @@ export function decodeNpy(buf: Uint8Array, what = "npy"): NpyArray {
   const shapeText = /'shape':\s*\(([^)]*)\)/.exec(text)?.[1];
   if (/'fortran_order':\s*True/.test(text)) throw new Error(`${what}: Fortran-order arrays are not supported`);
   if (!descr || shapeText === undefined || !["<u2", "|u1", "<i8", "<f8", "<f4"].includes(descr)) throw new Error(`${what}: unsupported header ${text.trim()}`);
-  const shape = shapeText.split(",").map((s) => s.trim()).filter(Boolean).map(Number);
+  const shape = shapeText
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map(Number);
   const bytes = new Uint8Array(b.subarray(start + hlen));
   return { dtype: descr as NpyDtype, shape, bytes };
 }

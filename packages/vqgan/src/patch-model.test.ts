@@ -73,19 +73,24 @@ describe.runIf(existsSync(join(committed, "model.json")))("the committed sample 
     for (const f of ["model.json", "encoder.onnx", "decoder.onnx", "codebook.bin"]) total += (await stat(join(committed, f))).size;
     expect(total).toBeLessThanOrEqual(4 * 1024 * 1024);
   });
-  it.runIf(existsSync(shared))("beats the mean-colour palette baseline by ≥ 1 dB on shared images, and matches the TS reference", async () => {
-    const names = ["camera.png", "chelsea.png", "coffee.png", "leopard.jpg", "rocket.jpg", "hand.jpg"];
-    const input = new Uint8Array(names.length * 196608);
-    for (const [k, n] of names.entries()) input.set((await decodeAll(join(shared, n)))[0]!.rgb, k * 196608);
-    const model = await VqganModel.load(committed, { threads: 2 });
-    const codes = await model.encode(input, names.length);
-    const { rgb } = await model.decode(codes, names.length);
-    await model.release();
-    const codebook = new Uint8Array(await readFile(join(committed, "codebook.bin")));
-    expect([...codes.subarray(0, 256)]).toEqual([...referenceEncode(input.subarray(0, 196608), codebook)]);
-    const ours = psnr(input, rgb), base = psnr(input, meanColourBaseline(input, names.length, codebook.length / 768, 0));
-    console.log(`committed model on ${names.length} shared images: PSNR ${ours.toFixed(2)} dB, mean-colour baseline ${base.toFixed(2)} dB`);
-    expect(ours - base).toBeGreaterThanOrEqual(1);
-  }, 120_000);
+  it.runIf(existsSync(shared))(
+    "beats the mean-colour palette baseline by ≥ 1 dB on shared images, and matches the TS reference",
+    async () => {
+      const names = ["camera.png", "chelsea.png", "coffee.png", "leopard.jpg", "rocket.jpg", "hand.jpg"];
+      const input = new Uint8Array(names.length * 196608);
+      for (const [k, n] of names.entries()) input.set((await decodeAll(join(shared, n)))[0]!.rgb, k * 196608);
+      const model = await VqganModel.load(committed, { threads: 2 });
+      const codes = await model.encode(input, names.length);
+      const { rgb } = await model.decode(codes, names.length);
+      await model.release();
+      const codebook = new Uint8Array(await readFile(join(committed, "codebook.bin")));
+      expect([...codes.subarray(0, 256)]).toEqual([...referenceEncode(input.subarray(0, 196608), codebook)]);
+      const ours = psnr(input, rgb),
+        base = psnr(input, meanColourBaseline(input, names.length, codebook.length / 768, 0));
+      console.log(`committed model on ${names.length} shared images: PSNR ${ours.toFixed(2)} dB, mean-colour baseline ${base.toFixed(2)} dB`);
+      expect(ours - base).toBeGreaterThanOrEqual(1);
+    },
+    120_000,
+  );
 });
 if (!existsSync(shared)) console.warn(`skipped the shared-image PSNR check: ${shared} not found`);

@@ -62,13 +62,14 @@ export function framesToPatches(frames: Uint8Array, count: number): Uint8Array {
   const out = new Uint8Array(count * GRID * GRID * PATCH_DIM);
   let o = 0;
   for (let n = 0; n < count; n++) {
-    for (let gy = 0; gy < GRID; gy++) for (let gx = 0; gx < GRID; gx++) {
-      for (let py = 0; py < PATCH; py++) {
-        const src = ((n * FRAME + gy * PATCH + py) * FRAME + gx * PATCH) * 3;
-        out.set(frames.subarray(src, src + PATCH * 3), o);
-        o += PATCH * 3;
+    for (let gy = 0; gy < GRID; gy++)
+      for (let gx = 0; gx < GRID; gx++) {
+        for (let py = 0; py < PATCH; py++) {
+          const src = ((n * FRAME + gy * PATCH + py) * FRAME + gx * PATCH) * 3;
+          out.set(frames.subarray(src, src + PATCH * 3), o);
+          o += PATCH * 3;
+        }
       }
-    }
   }
   return out;
 }
@@ -88,7 +89,8 @@ export function referenceEncode(frame: Uint8Array, codebook: Uint8Array): Uint16
   const patches = framesToPatches(frame, 1);
   const codes = new Uint16Array(GRID * GRID);
   for (let p = 0; p < GRID * GRID; p++) {
-    let best = 0, bestScore = Infinity;
+    let best = 0,
+      bestScore = Infinity;
     for (let c = 0; c < k; c++) {
       let dot = 0;
       for (let d = 0; d < PATCH_DIM; d++) dot += (patches[p * PATCH_DIM + d]! - 128) * (codebook[c * PATCH_DIM + d]! - 128);

@@ -15,12 +15,17 @@ export function psnr(a: Uint8Array, b: Uint8Array): number {
 /** Frames from patch codes and a patch codebook (what the decoder graph does). */
 export function reconstructFromCodes(codes: Uint16Array, codebook: Uint8Array, count: number): Uint8Array {
   const out = new Uint8Array(count * FRAME * FRAME * 3);
-  for (let n = 0; n < count; n++) for (let gy = 0; gy < GRID; gy++) for (let gx = 0; gx < GRID; gx++) {
-    const c = codes[(n * GRID + gy) * GRID + gx]!;
-    for (let py = 0; py < PATCH; py++) {
-      out.set(codebook.subarray(c * PATCH_DIM + py * PATCH * 3, c * PATCH_DIM + (py + 1) * PATCH * 3), ((n * FRAME + gy * PATCH + py) * FRAME + gx * PATCH) * 3);
-    }
-  }
+  for (let n = 0; n < count; n++)
+    for (let gy = 0; gy < GRID; gy++)
+      for (let gx = 0; gx < GRID; gx++) {
+        const c = codes[(n * GRID + gy) * GRID + gx]!;
+        for (let py = 0; py < PATCH; py++) {
+          out.set(
+            codebook.subarray(c * PATCH_DIM + py * PATCH * 3, c * PATCH_DIM + (py + 1) * PATCH * 3),
+            ((n * FRAME + gy * PATCH + py) * FRAME + gx * PATCH) * 3,
+          );
+        }
+      }
   return out;
 }
 
@@ -32,13 +37,16 @@ export function reconstructFromCodes(codes: Uint16Array, codebook: Uint8Array, c
 export function meanColourBaseline(frames: Uint8Array, count: number, k: number, seed: number, iterations = 10): Uint8Array {
   const p = count * GRID * GRID;
   const means = new Float64Array(p * 3);
-  for (let n = 0; n < count; n++) for (let gy = 0; gy < GRID; gy++) for (let gx = 0; gx < GRID; gx++) {
-    const i = (n * GRID + gy) * GRID + gx;
-    for (let py = 0; py < PATCH; py++) for (let px = 0; px < PATCH; px++) {
-      const o = ((n * FRAME + gy * PATCH + py) * FRAME + gx * PATCH + px) * 3;
-      for (let c = 0; c < 3; c++) means[i * 3 + c]! += frames[o + c]! / (PATCH * PATCH);
-    }
-  }
+  for (let n = 0; n < count; n++)
+    for (let gy = 0; gy < GRID; gy++)
+      for (let gx = 0; gx < GRID; gx++) {
+        const i = (n * GRID + gy) * GRID + gx;
+        for (let py = 0; py < PATCH; py++)
+          for (let px = 0; px < PATCH; px++) {
+            const o = ((n * FRAME + gy * PATCH + py) * FRAME + gx * PATCH + px) * 3;
+            for (let c = 0; c < 3; c++) means[i * 3 + c]! += frames[o + c]! / (PATCH * PATCH);
+          }
+      }
   const kk = Math.min(k, p);
   const palette = new Float64Array(kk * 3);
   let a = seed >>> 0;
@@ -50,9 +58,12 @@ export function meanColourBaseline(frames: Uint8Array, count: number, k: number,
   const assign = new Uint32Array(p);
   for (let it = 0; it <= iterations; it++) {
     for (let i = 0; i < p; i++) {
-      let best = 0, bd = Infinity;
+      let best = 0,
+        bd = Infinity;
       for (let c = 0; c < kk; c++) {
-        const dr = means[i * 3]! - palette[c * 3]!, dg = means[i * 3 + 1]! - palette[c * 3 + 1]!, db = means[i * 3 + 2]! - palette[c * 3 + 2]!;
+        const dr = means[i * 3]! - palette[c * 3]!,
+          dg = means[i * 3 + 1]! - palette[c * 3 + 1]!,
+          db = means[i * 3 + 2]! - palette[c * 3 + 2]!;
         const d = dr * dr + dg * dg + db * db;
         if (d < bd) {
           bd = d;
@@ -62,7 +73,8 @@ export function meanColourBaseline(frames: Uint8Array, count: number, k: number,
       assign[i] = best;
     }
     if (it === iterations) break;
-    const sums = new Float64Array(kk * 3), counts = new Uint32Array(kk);
+    const sums = new Float64Array(kk * 3),
+      counts = new Uint32Array(kk);
     for (let i = 0; i < p; i++) {
       counts[assign[i]!]!++;
       for (let c = 0; c < 3; c++) sums[assign[i]! * 3 + c]! += means[i * 3 + c]!;
@@ -70,10 +82,12 @@ export function meanColourBaseline(frames: Uint8Array, count: number, k: number,
     for (let c = 0; c < kk; c++) if (counts[c]) for (let d = 0; d < 3; d++) palette[c * 3 + d] = sums[c * 3 + d]! / counts[c]!;
   }
   const out = new Uint8Array(frames.length);
-  for (let n = 0; n < count; n++) for (let gy = 0; gy < GRID; gy++) for (let gx = 0; gx < GRID; gx++) {
-    const c = assign[(n * GRID + gy) * GRID + gx]!;
-    const rgb = [0, 1, 2].map((d) => Math.round(palette[c * 3 + d]!));
-    for (let py = 0; py < PATCH; py++) for (let px = 0; px < PATCH; px++) out.set(rgb, ((n * FRAME + gy * PATCH + py) * FRAME + gx * PATCH + px) * 3);
-  }
+  for (let n = 0; n < count; n++)
+    for (let gy = 0; gy < GRID; gy++)
+      for (let gx = 0; gx < GRID; gx++) {
+        const c = assign[(n * GRID + gy) * GRID + gx]!;
+        const rgb = [0, 1, 2].map((d) => Math.round(palette[c * 3 + d]!));
+        for (let py = 0; py < PATCH; py++) for (let px = 0; px < PATCH; px++) out.set(rgb, ((n * FRAME + gy * PATCH + py) * FRAME + gx * PATCH + px) * 3);
+      }
   return out;
 }

@@ -31,7 +31,8 @@ afterAll(async () => {
 
 describe.runIf(numpy)("aMUSEd VQModel graphs against an independent NumPy reference", () => {
   it("random weights under diffusers' names and shapes: codes identical, pixels within 1e-4", async () => {
-    const weights = join(dir, "weights"), model = join(dir, "model");
+    const weights = join(dir, "weights"),
+      model = join(dir, "model");
     const t0 = performance.now();
     const lap = (what: string) => console.log(`${what}: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     await writeRandomVqModel(weights, AMUSED_CONFIG, 7);
@@ -40,13 +41,17 @@ describe.runIf(numpy)("aMUSEd VQModel graphs against an independent NumPy refere
     lap("graphs built");
     expect(settings).toMatchObject({ kind: "vqmodel", pixelRange: "minus1to1", downsample: 16, codebookSize: 8192 });
 
-    const N = 2, S = 32;
+    const N = 2,
+      S = 32;
     const rand = prng(3);
     const frames = new Uint8Array(N * S * S * 3);
     // Smooth gradients plus noise: image-like input.
-    for (let n = 0; n < N; n++) for (let y = 0; y < S; y++) for (let x = 0; x < S; x++) for (let c = 0; c < 3; c++) {
-      frames[((n * S + y) * S + x) * 3 + c] = Math.min(255, Math.floor(((x + y * (c + 1) + n * 40) % 200) + rand() * 50));
-    }
+    for (let n = 0; n < N; n++)
+      for (let y = 0; y < S; y++)
+        for (let x = 0; x < S; x++)
+          for (let c = 0; c < 3; c++) {
+            frames[((n * S + y) * S + x) * 3 + c] = Math.min(255, Math.floor(((x + y * (c + 1) + n * 40) % 200) + rand() * 50));
+          }
     const vq = await VqganModel.load(model, { threads: 2 });
     const codes = await vq.encode(frames, N, S);
     const { pixels } = await vq.decode(codes, N);
@@ -54,7 +59,9 @@ describe.runIf(numpy)("aMUSEd VQModel graphs against an independent NumPy refere
     lap("onnxruntime encode + decode");
 
     await writeFile(join(dir, "frames.npy"), encodeNpy(frames, [N, S, S, 3]));
-    const report = execFileSync(PYTHON, [join(__dirname, "test-helpers/vqmodel_ref.py"), weights, join(dir, "frames.npy"), "minus1to1", dir], { encoding: "utf8" });
+    const report = execFileSync(PYTHON, [join(__dirname, "test-helpers/vqmodel_ref.py"), weights, join(dir, "frames.npy"), "minus1to1", dir], {
+      encoding: "utf8",
+    });
     lap("numpy reference");
     const refCodes = decodeNpy(await readFile(join(dir, "codes.npy")));
     const refPixels = decodeNpy(await readFile(join(dir, "pixels.npy")));

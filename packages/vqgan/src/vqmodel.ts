@@ -74,4 +74,3 @@ export function vqDecoderGraph(c: VqModelConfig, w: WeightSource, range: PixelRa
   g.output("rgb", pixelsToFrames(g, pixels, range), "uint8", ["n", "height", "width", c.out_channels]);
   return g;
 }
-

@@ -31,14 +31,16 @@ const { values } = parseArgs({
     peer: { type: "string" },
     keep: { type: "boolean", default: false },
     reps: { type: "string", default: "2" },
-
   },
 });
 const threads = Number(values.threads);
 
 /** The peer, in its own process so that its rayon pool gets exactly `threads` threads. */
 async function peer(cleanedPath: string): Promise<void> {
-  const texts = (await readFile(cleanedPath, "utf8")).split("\n").filter(Boolean).map((l) => JSON.parse(l) as string);
+  const texts = (await readFile(cleanedPath, "utf8"))
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as string);
   const tokenizer = NativeTokenizer.fromFile(LLAMA2_TOKENIZER_JSON);
   const started = process.hrtime.bigint();
   const cpuStart = process.cpuUsage();
@@ -127,7 +129,9 @@ async function main(): Promise<void> {
     stages: [{ name: "s32k", seqLen: 32768, ropeTheta: 1e6, mixture: { books: 1 } }],
   };
   await writeFile(join(dir, "recipe.json"), JSON.stringify(recipe));
-  console.log(`corpus: ${books.length} books × ${copies} copies = ${jsonl.length} documents, ${(perCopy * copies).toLocaleString()} tokens, ${((await readFile(join(dir, "books.jsonl"))).byteLength / 1e6).toFixed(1)} MB JSONL`);
+  console.log(
+    `corpus: ${books.length} books × ${copies} copies = ${jsonl.length} documents, ${(perCopy * copies).toLocaleString()} tokens, ${((await readFile(join(dir, "books.jsonl"))).byteLength / 1e6).toFixed(1)} MB JSONL`,
+  );
   console.log(`machine: ${cpus()[0]?.model ?? "?"}, ${availableParallelism()} cores, Node ${process.version}; thread budget ${threads} for both`);
 
   // Peer and step alternate, so that a change in machine load hits both alike.
@@ -142,10 +146,14 @@ async function main(): Promise<void> {
     const peerResult = runPeer(join(dir, "cleaned.jsonl"));
     await rm(join(dir, "out"), { recursive: true, force: true });
     const started = process.hrtime.bigint();
-    const step = spawnSync(process.execPath, [CLI, "run", join(dir, "recipe.json"), "--out", join(dir, "out"), "--threads", String(threads), "--json", "--progress-seconds", "30"], {
-      encoding: "utf8",
-      maxBuffer: 64 << 20,
-    });
+    const step = spawnSync(
+      process.execPath,
+      [CLI, "run", join(dir, "recipe.json"), "--out", join(dir, "out"), "--threads", String(threads), "--json", "--progress-seconds", "30"],
+      {
+        encoding: "utf8",
+        maxBuffer: 64 << 20,
+      },
+    );
     const wall = Number(process.hrtime.bigint() - started) / 1e9;
     if (step.status !== 0) throw new Error(`books step failed: ${step.stderr}`);
     const [report] = JSON.parse(step.stdout) as { timeMs: number; cpuMs: { user: number; system: number }; details: { tokens: { kept: number } } }[];

@@ -41,10 +41,18 @@ async function main(): Promise<void> {
   await mkdir(join(elsewhere, "folder"), { recursive: true });
   await mkdir(data);
   // Two good books: real ones when ../shared/data is there.
-  const real = existsSync(sharedBooks) ? (await readdir(sharedBooks)).filter((n) => n.endsWith(".txt")).sort().slice(0, 2) : [];
+  const real = existsSync(sharedBooks)
+    ? (await readdir(sharedBooks))
+        .filter((n) => n.endsWith(".txt"))
+        .sort()
+        .slice(0, 2)
+    : [];
   if (real.length === 2) for (const name of real) await writeFile(join(data, `good-${name}`), await readFile(join(sharedBooks, name)));
   else for (const i of [1, 2]) await writeFile(join(data, `good-${i}.txt`), words(i, 200_000).replace(/(\S+ ){12}/g, "$&\n"));
-  await writeFile(join(data, "records.jsonl"), [JSON.stringify({ text: words(3, 500) }), '{"text": "bad \\ud800 here"}', JSON.stringify({ text: words(4, 500) })].join("\n") + "\n");
+  await writeFile(
+    join(data, "records.jsonl"),
+    [JSON.stringify({ text: words(3, 500) }), '{"text": "bad \\ud800 here"}', JSON.stringify({ text: words(4, 500) })].join("\n") + "\n",
+  );
   await writeFile(join(data, "bom.jsonl"), `\uFEFF${JSON.stringify({ text: words(5, 500) })}\n`);
   await writeFile(join(elsewhere, "linked.txt"), words(6, 1000));
   await writeFile(join(elsewhere, "folder", "inside.txt"), words(7, 1000));
@@ -61,7 +69,10 @@ async function main(): Promise<void> {
   await writeGzipBomb(join(data, "bomb-1GiB.jsonl.gz"), 1024 * MiB, 9);
   await writeFile(join(data, "bomb-5GiB.jsonl.zst"), zstdBomb(5 * 1024 * MiB));
   await writeFile(join(data, "one-line-50MB.txt"), words(10, 10_000_000).slice(0, 50 * 1000 * 1000));
-  await writeFile(join(data, "no-body.txt"), "*** START OF THE PROJECT GUTENBERG EBOOK X ***\n\n*** END OF THE PROJECT GUTENBERG EBOOK X ***\nSection 1. licence\n");
+  await writeFile(
+    join(data, "no-body.txt"),
+    "*** START OF THE PROJECT GUTENBERG EBOOK X ***\n\n*** END OF THE PROJECT GUTENBERG EBOOK X ***\nSection 1. licence\n",
+  );
   await writeFile(join(data, "utf16.txt"), Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(words(11, 100), "utf16le")]));
   await writeFile(join(data, "empty.parquet"), "");
   await writeFile(join(data, "empty.jsonl"), "");
@@ -80,13 +91,35 @@ async function main(): Promise<void> {
   };
   await writeFile(join(dir, "recipe.json"), JSON.stringify(recipe, null, 2));
   const asNobody = process.getuid?.() === 0 && spawnSync("runuser", ["--help"]).status === 0;
-  const command = [...(asNobody ? ["runuser", "-u", "nobody", "--"] : []), "/usr/bin/time", "-v", process.execPath, CLI, "run", "--steps", "books", join(dir, "recipe.json"), "--out", join(dir, "out"), "--threads", values.threads as string, "--json"];
+  const command = [
+    ...(asNobody ? ["runuser", "-u", "nobody", "--"] : []),
+    "/usr/bin/time",
+    "-v",
+    process.execPath,
+    CLI,
+    "run",
+    "--steps",
+    "books",
+    join(dir, "recipe.json"),
+    "--out",
+    join(dir, "out"),
+    "--threads",
+    values.threads as string,
+    "--json",
+  ];
   const started = Date.now();
   const r = spawnSync(command[0] as string, command.slice(1), { encoding: "utf8", maxBuffer: 1 << 28 });
   const wall = (Date.now() - started) / 1000;
   const peak = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr)?.[1] ?? NaN) / 1024;
-  const [report] = JSON.parse(r.stdout) as { ok: boolean; rejects: { total: number; byReason: Record<string, number> }; metrics: { total: Record<string, number> } }[];
-  const rejects = (await readFile(join(dir, "out/work/books/rejects.jsonl"), "utf8")).trim().split("\n").map((l) => JSON.parse(l) as { source: string; reason: string });
+  const [report] = JSON.parse(r.stdout) as {
+    ok: boolean;
+    rejects: { total: number; byReason: Record<string, number> };
+    metrics: { total: Record<string, number> };
+  }[];
+  const rejects = (await readFile(join(dir, "out/work/books/rejects.jsonl"), "utf8"))
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as { source: string; reason: string });
   console.log(`good books: ${real.length === 2 ? real.join(", ") : "generated"}; threads ${values.threads}; ${asNobody ? "as nobody" : "as the current user"}`);
   console.log(`exit ${r.status}, ok ${report?.ok}; wall ${wall.toFixed(1)} s; peak RSS ${peak.toFixed(0)} MiB`);
   console.log(`documents ${report?.metrics.total.documents}, tokens ${report?.metrics.total.tokens}; ${report?.rejects.total} rejects`);

@@ -15,7 +15,12 @@ function resultCount(unit: CompletedUnit | undefined, field: string): number {
  * always a mistake (a misspelt textField, a token band no document falls in, a folder of links to
  * nowhere): it fails the step, naming the field, unless the recipe says `allowEmpty: true` there.
  */
-export function emptinessProblems(recipe: Recipe, completed: readonly CompletedUnit[], tokenizeUnits: readonly PlannedTokenizeUnit[], stages: readonly PlannedStage[]): string[] {
+export function emptinessProblems(
+  recipe: Recipe,
+  completed: readonly CompletedUnit[],
+  tokenizeUnits: readonly PlannedTokenizeUnit[],
+  stages: readonly PlannedStage[],
+): string[] {
   const byKey = new Map(completed.map((c) => [c.unit.key, c]));
   const problems: string[] = [];
   recipe.sources.forEach((source, i) => {
@@ -34,7 +39,9 @@ export function emptinessProblems(recipe: Recipe, completed: readonly CompletedU
     const examples = [...windowKeys].reduce((n, k) => n + resultCount(byKey.get(k), "examples"), 0);
     if (examples > 0) return;
     const band = `minTokens ${stage.minTokens}${stage.maxTokens !== undefined ? `, maxTokens ${stage.maxTokens}` : ""}`;
-    problems.push(`stages[${i}] "${stage.name}": empty: no document of its sources (${planned.sources.join(", ")}) is within ${band}; set stages[${i}].allowEmpty to true to allow an empty stage`);
+    problems.push(
+      `stages[${i}] "${stage.name}": empty: no document of its sources (${planned.sources.join(", ")}) is within ${band}; set stages[${i}].allowEmpty to true to allow an empty stage`,
+    );
   });
   return problems;
 }

@@ -21,7 +21,11 @@ import { positionOf, TOKENIZE_FILES } from "./tokenize-unit.js";
 import { WINDOW_FILES } from "./window-unit.js";
 
 /** What a window unit reports (window-unit.ts). */
-const WindowResult = z.object({ examples: z.number().int().nonnegative(), exampleTokens: z.number().int().nonnegative(), lossTokens: z.number().int().nonnegative() });
+const WindowResult = z.object({
+  examples: z.number().int().nonnegative(),
+  exampleTokens: z.number().int().nonnegative(),
+  lossTokens: z.number().int().nonnegative(),
+});
 
 export interface PlannedStage {
   name: string;
@@ -84,7 +88,10 @@ export async function finalizeBooks(input: FinalizeInput): Promise<FinalizeOutco
     const text = await readFile(join(dirOf.get(t.key) as string, TOKENIZE_FILES.documents), "utf8");
     documentsOf.set(
       t.key,
-      text.split("\n").filter(Boolean).map((line) => DocumentEntry.parse(JSON.parse(line))),
+      text
+        .split("\n")
+        .filter(Boolean)
+        .map((line) => DocumentEntry.parse(JSON.parse(line))),
     );
   }
 
@@ -114,7 +121,9 @@ export async function finalizeBooks(input: FinalizeInput): Promise<FinalizeOutco
       const from = join(dirOf.get(t.key) as string, TOKENIZE_FILES.tokens);
       if (!(await exists(from))) continue;
       const file = partFileName(parts.length);
-      const made = hasDuplicates(t) ? await copyDocumentsWithout(from, join(temp, file), duplicateOf, input.tokenDtype) : await linkPart(from, join(temp, file), t);
+      const made = hasDuplicates(t)
+        ? await copyDocumentsWithout(from, join(temp, file), duplicateOf, input.tokenDtype)
+        : await linkPart(from, join(temp, file), t);
       if (made) parts.push({ file, sources: t.sourceNames, ...made });
     }
     const index: DocumentsIndex = {
@@ -162,7 +171,15 @@ export async function finalizeBooks(input: FinalizeInput): Promise<FinalizeOutco
             if (!record || !fileRecord) throw new Error(`books finalize: window unit ${w.key} has no ${WINDOW_FILES.examples} in its record`);
             const made = WindowResult.parse(record.result);
             await linkOrCopy(from, to);
-            parts.push({ file, source: w.source, examples: made.examples, tokens: made.exampleTokens, lossTokens: made.lossTokens, bytes: fileRecord.bytes, sha256: fileRecord.sha256 });
+            parts.push({
+              file,
+              source: w.source,
+              examples: made.examples,
+              tokens: made.exampleTokens,
+              lossTokens: made.lossTokens,
+              bytes: fileRecord.bytes,
+              sha256: fileRecord.sha256,
+            });
           }
         }
       }
@@ -183,7 +200,11 @@ export async function finalizeBooks(input: FinalizeInput): Promise<FinalizeOutco
         minTokens: stage.minTokens,
         maxTokens: stage.maxTokens ?? null,
         documents,
-        documentTokens: sumTokens(input.tokenizeUnits, documentsOf, (d, t) => t.windows.some((w) => w.stage === stage.name) && !duplicateOf.has(d.documentId) && inStage(d.tokens, stage)),
+        documentTokens: sumTokens(
+          input.tokenizeUnits,
+          documentsOf,
+          (d, t) => t.windows.some((w) => w.stage === stage.name) && !duplicateOf.has(d.documentId) && inStage(d.tokens, stage),
+        ),
         examples: index.examples,
         exampleTokens: index.tokens,
       };

@@ -60,7 +60,10 @@ export async function listSourceFiles(sources: readonly { source: BooksSource; i
         const code = (err as NodeJS.ErrnoException).code;
         if (code === "ENOENT" || code === "ENOTDIR") {
           const link = await lstat(abs).catch(() => null);
-          throw new ConfigError(field, link?.isSymbolicLink() ? `broken symbolic link: ${given} (resolved to ${abs})` : `no such file or folder: ${given} (resolved to ${abs})`);
+          throw new ConfigError(
+            field,
+            link?.isSymbolicLink() ? `broken symbolic link: ${given} (resolved to ${abs})` : `no such file or folder: ${given} (resolved to ${abs})`,
+          );
         }
         if (code === "ELOOP") throw new ConfigError(field, `symbolic link loop: ${given}`);
         rejects.push(refused(givenName, `unreadable: ${errorText(err)}`));
@@ -141,7 +144,12 @@ async function walk(dir: string, name: string, ancestors: Set<string>, prefix = 
         info = await stat(path);
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
-        const reason = code === "ENOENT" ? `broken symbolic link (to ${await readlink(path).catch(() => "?")})` : code === "ELOOP" ? "symbolic link loop" : `unreadable: ${errorText(err)}`;
+        const reason =
+          code === "ENOENT"
+            ? `broken symbolic link (to ${await readlink(path).catch(() => "?")})`
+            : code === "ELOOP"
+              ? "symbolic link loop"
+              : `unreadable: ${errorText(err)}`;
         if (formatOfName(rel) !== undefined) out.rejects.push(refused(posix.join(name, rel), reason));
         continue;
       }

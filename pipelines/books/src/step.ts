@@ -38,7 +38,9 @@ export const booksStep: Step = {
 async function planBooks(ctx: StepContext): Promise<StepPlan> {
   const { recipe } = ctx;
   const config = recipe.steps.books;
-  const sources = recipe.sources.map((source, index) => ({ source, index })).filter((s): s is { source: BooksSource; index: number } => s.source.kind === "books");
+  const sources = recipe.sources
+    .map((source, index) => ({ source, index }))
+    .filter((s): s is { source: BooksSource; index: number } => s.source.kind === "books");
   const tokenizer = await loadRecipeTokenizer(ctx);
   const { tokenDtype } = multimodalLayout(tokenizer);
   const { files, rejects: refusedInputs } = await listSourceFiles(sources, ctx.recipeDir);
@@ -121,7 +123,13 @@ async function planBooks(ctx: StepContext): Promise<StepPlan> {
           tokenDtype,
           batchExamples: WINDOW_BATCH_EXAMPLES,
         };
-        const windowKey = unitKey({ step: BOOKS_STEP_NAME, version: BOOKS_STEP_VERSION, kind: "window", config: settings as unknown as JsonValue, inputs: [key] });
+        const windowKey = unitKey({
+          step: BOOKS_STEP_NAME,
+          version: BOOKS_STEP_VERSION,
+          kind: "window",
+          config: settings as unknown as JsonValue,
+          inputs: [key],
+        });
         windows.push({ stage: stage.name, source: source.name, key: windowKey });
         if (planned.has(windowKey)) continue; // two stages with equal settings share one unit
         planned.add(windowKey);

@@ -112,7 +112,10 @@ export async function tokenizeUnit(spec: TokenizeSpec): Promise<UnitOutcome> {
       });
       if (kept.length === 0) return;
       const entries: DocumentEntry[] = [];
-      for (const { index, encoded: { ids, starts, ends } } of kept) {
+      for (const {
+        index,
+        encoded: { ids, starts, ends },
+      } of kept) {
         const doc = docs[index] as PendingDocument;
         const tokens: TokenArray = spec.tokenDtype === "uint16" ? Uint16Array.from(ids) : ids;
         entries.push({ ...doc.entry, tokens: tokens.length });
@@ -180,7 +183,10 @@ async function* guardedReader(spec: TokenizeSpec): AsyncGenerator<SourceItem> {
     try {
       next = await reader.next();
     } catch (err) {
-      yield { kind: "reject", reject: { source: spec.file.name, position: {}, reason: `unreadable: ${errorText(err)} (the rest of this file part is skipped)` } };
+      yield {
+        kind: "reject",
+        reject: { source: spec.file.name, position: {}, reason: `unreadable: ${errorText(err)} (the rest of this file part is skipped)` },
+      };
       return;
     }
     if (next.done) return;

@@ -44,7 +44,8 @@ export async function packStage(options: PackStageOptions): Promise<Manifest> {
     vqganSha256: options.vqganSha256,
     rowsPerBatch: options.rowsPerBatch,
   });
-  if (meta.tokenDtype !== layout.tokenDtype) throw new Error(`stage ${stage.name}: token dtype ${layout.tokenDtype} does not fit the vocabulary layout (${meta.tokenDtype})`);
+  if (meta.tokenDtype !== layout.tokenDtype)
+    throw new Error(`stage ${stage.name}: token dtype ${layout.tokenDtype} does not fit the vocabulary layout (${meta.tokenDtype})`);
 
   const mixStats: MixStats[] = [];
   const mixed = mixByTokenShare(
@@ -61,7 +62,9 @@ export async function packStage(options: PackStageOptions): Promise<Manifest> {
   async function* items() {
     for await (const { source, value } of mixed) {
       if (value.tokens.length > stage.seqLen) {
-        throw new RangeError(`stage ${stage.name}: example ${value.exampleId} of source "${source}" has ${value.tokens.length} tokens, more than seqLen ${stage.seqLen} (the examples step must window long documents)`);
+        throw new RangeError(
+          `stage ${stage.name}: example ${value.exampleId} of source "${source}" has ${value.tokens.length} tokens, more than seqLen ${stage.seqLen} (the examples step must window long documents)`,
+        );
       }
       const p = value.provenance;
       if ("file" in p) inputs.set(p.file, p.fileSha256);

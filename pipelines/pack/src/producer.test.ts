@@ -72,8 +72,17 @@ const captionsStep: Step = {
         await copyFile(join(completed[0]!.dir, "examples.arrow"), join(dir, partFileName(0)));
         const made = completed[0]!.record.result as unknown as Omit<ExamplesIndex["parts"][number], "file" | "source">;
         await writeExamplesIndex(dir, {
-          format: EXAMPLES_FORMAT, step: "captions", stepVersion: "0.0.1", stage: stage.name, seqLen: stage.seqLen, tokenDtype: "uint16",
-          tokenizerSha256: tokenizer.sha256, vqganSha256: VQGAN, sources: ["captions"], examples: made.examples, tokens: made.tokens,
+          format: EXAMPLES_FORMAT,
+          step: "captions",
+          stepVersion: "0.0.1",
+          stage: stage.name,
+          seqLen: stage.seqLen,
+          tokenDtype: "uint16",
+          tokenizerSha256: tokenizer.sha256,
+          vqganSha256: VQGAN,
+          sources: ["captions"],
+          examples: made.examples,
+          tokens: made.tokens,
           parts: [{ file: partFileName(0), source: "captions", ...made }],
         });
         return { outputs: [], details: null };

@@ -22,10 +22,20 @@ describe("packStep.plan", () => {
       sources: [{ kind: "books", name: "pg19", paths: ["books/"] }],
       stages: [{ name: "s2k", seqLen: 2048, ropeTheta: 1e6, mixture: { pg19: 1 } }],
     });
-    const ctx: StepContext = { recipe, recipeDir: out, outDir: out, stepDir: join(out, "work", "pack"), logger: silentLogger, threads: 1, pool: new WorkerPool(0) };
+    const ctx: StepContext = {
+      recipe,
+      recipeDir: out,
+      outDir: out,
+      stepDir: join(out, "work", "pack"),
+      logger: silentLogger,
+      threads: 1,
+      pool: new WorkerPool(0),
+    };
     const planned = packStep.plan(ctx);
     await expect(planned).rejects.toBeInstanceOf(ConfigError);
     await expect(planned).rejects.toMatchObject({ field: "stages[0].mixture.pg19" });
-    await expect(planned).rejects.toThrow(/no step has published examples of source "pg19" for stage "s2k" \(work\/<step>\/examples\/s2k\/ under .*\): run \(and finalize\) the step that produces it first/);
+    await expect(planned).rejects.toThrow(
+      /no step has published examples of source "pg19" for stage "s2k" \(work\/<step>\/examples\/s2k\/ under .*\): run \(and finalize\) the step that produces it first/,
+    );
   });
 });

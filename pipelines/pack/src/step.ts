@@ -1,6 +1,20 @@
 import { createRequire } from "node:module";
 import { join } from "node:path";
-import { ConfigError, linkOrCopy, listFiles, publishDir, sha256Hex, stableStringify, unitKey, type JsonValue, type CompletedUnit, type Step, type StepContext, type StepPlan, type WorkUnit } from "@lwm/core";
+import {
+  ConfigError,
+  linkOrCopy,
+  listFiles,
+  publishDir,
+  sha256Hex,
+  stableStringify,
+  unitKey,
+  type JsonValue,
+  type CompletedUnit,
+  type Step,
+  type StepContext,
+  type StepPlan,
+  type WorkUnit,
+} from "@lwm/core";
 import type { ExampleRecord, Manifest } from "@lwm/schemas";
 import { defaultRowsPerBatch, findStageExamples, MANIFEST_FILE, readManifest, readStageExamples, writeManifest, type StageExamples } from "@lwm/shards";
 import { loadRecipeTokenizer, multimodalLayout } from "@lwm/tokenizer";
@@ -46,13 +60,22 @@ async function planPack(ctx: StepContext): Promise<StepPlan> {
     for (const source of Object.keys(stage.mixture)) {
       const examples = found.get(source);
       if (!examples) {
-        throw new ConfigError(`stages[${i}].mixture.${source}`, `no step has published examples of source "${source}" for stage "${stage.name}" (work/<step>/examples/${stage.name}/ under ${ctx.outDir}): run (and finalize) the step that produces it first`);
+        throw new ConfigError(
+          `stages[${i}].mixture.${source}`,
+          `no step has published examples of source "${source}" for stage "${stage.name}" (work/<step>/examples/${stage.name}/ under ${ctx.outDir}): run (and finalize) the step that produces it first`,
+        );
       }
       if (examples.index.seqLen !== stage.seqLen) {
-        throw new ConfigError(`stages[${i}].seqLen`, `the ${examples.step} step made the examples of "${source}" for seqLen ${examples.index.seqLen}, the stage has ${stage.seqLen}: rerun ${examples.step}`);
+        throw new ConfigError(
+          `stages[${i}].seqLen`,
+          `the ${examples.step} step made the examples of "${source}" for seqLen ${examples.index.seqLen}, the stage has ${stage.seqLen}: rerun ${examples.step}`,
+        );
       }
       if (examples.index.tokenizerSha256 !== tokenizer.sha256) {
-        throw new ConfigError("tokenizer", `the ${examples.step} step tokenized "${source}" with tokenizer ${examples.index.tokenizerSha256.slice(0, 12)}, the recipe's is ${tokenizer.sha256.slice(0, 12)}: rerun ${examples.step}`);
+        throw new ConfigError(
+          "tokenizer",
+          `the ${examples.step} step tokenized "${source}" with tokenizer ${examples.index.tokenizerSha256.slice(0, 12)}, the recipe's is ${tokenizer.sha256.slice(0, 12)}: rerun ${examples.step}`,
+        );
       }
       producers.set(source, examples);
     }
@@ -62,14 +85,25 @@ async function planPack(ctx: StepContext): Promise<StepPlan> {
     const vqgans = new Set([...producers.values()].flatMap((p) => (p.index.vqganSha256 === null ? [] : [p.index.vqganSha256])));
     if (vqgans.size > 1) throw new ConfigError(`stages[${i}].mixture`, `the stage's sources were encoded with ${vqgans.size} different VQGAN models`);
     const vqganSha256 = [...vqgans][0] ?? null;
-    const lineageSteps = [...[...new Set(producers.values())].map((p) => ({ name: p.index.step, version: p.index.stepVersion })), { name: PACK_STEP_NAME, version: PACK_STEP_VERSION }];
+    const lineageSteps = [
+      ...[...new Set(producers.values())].map((p) => ({ name: p.index.step, version: p.index.stepVersion })),
+      { name: PACK_STEP_NAME, version: PACK_STEP_VERSION },
+    ];
     const rowsPerBatch = config.rowsPerBatch > 0 ? config.rowsPerBatch : defaultRowsPerBatch(stage.seqLen);
     const packed = { name: stage.name, kind: stage.kind, seqLen: stage.seqLen, mixture: stage.mixture, budgetTokens: stage.budgetTokens ?? null };
     const key = unitKey({
       step: PACK_STEP_NAME,
       version: PACK_STEP_VERSION,
       kind: "stage",
-      config: { stage: packed, rowsPerBatch, rowsPerShard: config.rowsPerShard, layout: layout.layout, tokenizer: tokenizer.sha256, codeVersion: CODE_VERSION, steps: lineageSteps },
+      config: {
+        stage: packed,
+        rowsPerBatch,
+        rowsPerShard: config.rowsPerShard,
+        layout: layout.layout,
+        tokenizer: tokenizer.sha256,
+        codeVersion: CODE_VERSION,
+        steps: lineageSteps,
+      },
       inputs: files.map((f) => `${f.path}:${f.sha256}`),
     });
     stageOfUnit.set(key, stage.name);
@@ -132,5 +166,3 @@ async function planPack(ctx: StepContext): Promise<StepPlan> {
 function examplesBySource(producers: ReadonlyMap<string, StageExamples>): Map<string, AsyncIterable<ExampleRecord>> {
   return new Map([...producers].map(([source, { dir }]) => [source, readStageExamples(dir, { source })]));
 }
-
-

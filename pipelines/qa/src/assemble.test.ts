@@ -5,13 +5,54 @@ import type { QaRecord } from "@lwm/schemas";
 import { loadTokenizer } from "@lwm/tokenizer";
 import { assembleDocument, type ContextChunk } from "./assemble.js";
 
-const CAPTAINS = ["Eliza Harwood", "Jonas Pike", "Mara Quill", "Tobias Wren", "Ada Finch", "Silas Marsh", "Nell Rook", "Owen Crane", "Ivy Stone", "Basil Hale", "Greta Moss", "Rufus Lark"];
-const PORTS = ["Port Alder", "Kestrel Bay", "Salt Harbour", "Whitby Cove", "Ravensend", "Mill Haven", "Thornquay", "Ashmouth", "Brinemoor", "Fenwick", "Larkspur", "Oldcastle"];
-const THINGS = ["a silver compass", "a torn map", "a brass key", "a green bottle", "a wooden flute", "a red scarf", "an iron bell", "a glass eye", "a cracked mirror", "a tin whistle", "a leather purse", "a bone comb"];
-const PARAGRAPHS = Array.from({ length: 12 }, (_, i) =>
-  `Chapter ${i + 1}. In the spring of ${1800 + i}, Captain ${CAPTAINS[i]} set out from ${PORTS[i]} with ${i + 12} sailors. ` +
-  `Past the ${["northern", "eastern", "western", "southern"][i % 4]} reefs the crew sang songs about ${CAPTAINS[(i + 5) % 12]!.split(" ")[0]} and the old days. ` +
-  `On the ${i + 3}th night the cook discovered ${THINGS[i]} hidden beneath the barrels in the hold.\n\n`,
+const CAPTAINS = [
+  "Eliza Harwood",
+  "Jonas Pike",
+  "Mara Quill",
+  "Tobias Wren",
+  "Ada Finch",
+  "Silas Marsh",
+  "Nell Rook",
+  "Owen Crane",
+  "Ivy Stone",
+  "Basil Hale",
+  "Greta Moss",
+  "Rufus Lark",
+];
+const PORTS = [
+  "Port Alder",
+  "Kestrel Bay",
+  "Salt Harbour",
+  "Whitby Cove",
+  "Ravensend",
+  "Mill Haven",
+  "Thornquay",
+  "Ashmouth",
+  "Brinemoor",
+  "Fenwick",
+  "Larkspur",
+  "Oldcastle",
+];
+const THINGS = [
+  "a silver compass",
+  "a torn map",
+  "a brass key",
+  "a green bottle",
+  "a wooden flute",
+  "a red scarf",
+  "an iron bell",
+  "a glass eye",
+  "a cracked mirror",
+  "a tin whistle",
+  "a leather purse",
+  "a bone comb",
+];
+const PARAGRAPHS = Array.from(
+  { length: 12 },
+  (_, i) =>
+    `Chapter ${i + 1}. In the spring of ${1800 + i}, Captain ${CAPTAINS[i]} set out from ${PORTS[i]} with ${i + 12} sailors. ` +
+    `Past the ${["northern", "eastern", "western", "southern"][i % 4]} reefs the crew sang songs about ${CAPTAINS[(i + 5) % 12]!.split(" ")[0]} and the old days. ` +
+    `On the ${i + 3}th night the cook discovered ${THINGS[i]} hidden beneath the barrels in the hold.\n\n`,
 );
 
 describe("assembleDocument", async () => {
@@ -78,7 +119,11 @@ describe("assembleDocument", async () => {
     const twin = target.evidence.replace(target.answer, "Someone Else");
     const planted = chunks.map((c, i) => (i === 1 ? { ...c, text: `${c.text}${twin} ` } : c));
     const { examples, rejects } = await assembleDocument({ documentId: "doc", tokens, chunks: planted, qa }, options);
-    expect(rejects).toContainEqual({ qaId: target.qaId, chunkId: target.chunkId, reason: expect.stringMatching(/^ambiguous: another sentence of the long context matches the question without its answer: .*with Someon/) });
+    expect(rejects).toContainEqual({
+      qaId: target.qaId,
+      chunkId: target.chunkId,
+      reason: expect.stringMatching(/^ambiguous: another sentence of the long context matches the question without its answer: .*with Someon/),
+    });
     for (const e of examples) expect(e.provenance.qaIds).not.toContain(target.qaId);
   });
 });

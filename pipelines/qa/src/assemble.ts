@@ -101,7 +101,11 @@ export async function assembleDocument(doc: DocumentForAssembly, options: Assemb
       run = [];
       runTokens = 0;
       for (const e of qaOfChunk.get(chunk.id) ?? []) {
-        rejects.push({ qaId: e.record.qaId, chunkId: chunk.id, reason: `too long: a chunk of ${n} tokens with the chat template and questions does not fit seqLen ${options.seqLen}` });
+        rejects.push({
+          qaId: e.record.qaId,
+          chunkId: chunk.id,
+          reason: `too long: a chunk of ${n} tokens with the chat template and questions does not fit seqLen ${options.seqLen}`,
+        });
       }
       continue;
     }

@@ -42,13 +42,22 @@ export async function planGenerator(ctx: GeneratorContext): Promise<PlannedGener
   switch (config.kind) {
     case "extractive": {
       const generator = new ExtractiveGenerator();
-      return { identity: generator.identity, contentHash: null, open: async () => generator, release: async () => undefined, expect: () => undefined, counters: () => generator.counters(), close: async () => undefined };
+      return {
+        identity: generator.identity,
+        contentHash: null,
+        open: async () => generator,
+        release: async () => undefined,
+        expect: () => undefined,
+        counters: () => generator.counters(),
+        close: async () => undefined,
+      };
     }
     case "openai": {
       let apiKey: string | undefined;
       if (config.apiKeyEnv !== undefined) {
         apiKey = process.env[config.apiKeyEnv];
-        if (apiKey === undefined || apiKey === "") throw new ConfigError(`${field}.apiKeyEnv`, `the environment variable ${config.apiKeyEnv} is not set (it should hold the API key)`);
+        if (apiKey === undefined || apiKey === "")
+          throw new ConfigError(`${field}.apiKeyEnv`, `the environment variable ${config.apiKeyEnv} is not set (it should hold the API key)`);
       }
       const generator = new OpenAIGenerator({
         baseUrl: config.baseUrl,
@@ -90,7 +99,14 @@ export async function planGenerator(ctx: GeneratorContext): Promise<PlannedGener
       return {
         identity,
         contentHash,
-        open: () => LocalGenerator.open({ checkpointDir: dir, checkpointLabel: config.checkpoint, tokenizer: ctx.tokenizer, sampling: config.sampling, workers: config.workers }),
+        open: () =>
+          LocalGenerator.open({
+            checkpointDir: dir,
+            checkpointLabel: config.checkpoint,
+            tokenizer: ctx.tokenizer,
+            sampling: config.sampling,
+            workers: config.workers,
+          }),
         release: async (generator) => {
           for (const [k, v] of Object.entries(generator.counters())) totals[k] = (totals[k] ?? 0) + v;
           await generator.close();

@@ -83,11 +83,17 @@ async function planQa(ctx: StepContext): Promise<StepPlan> {
   const { tokenDtype } = multimodalLayout(tokenizer);
   const documentsDir = stepOutputDir(ctx.outDir, DOCUMENTS_STEP, "documents");
   if (!(await exists(join(documentsDir, "index.json")))) {
-    throw new ConfigError(`sources[${(sources[0] as { index: number }).index}].from`, `no documents at ${documentsDir}: run (and finalize) the books step first`);
+    throw new ConfigError(
+      `sources[${(sources[0] as { index: number }).index}].from`,
+      `no documents at ${documentsDir}: run (and finalize) the books step first`,
+    );
   }
   const documents = await readDocumentsIndex(documentsDir);
   if (documents.tokenizerSha256 !== tokenizer.sha256) {
-    throw new ConfigError("tokenizer", `the books documents were tokenized with ${documents.tokenizerSha256.slice(0, 12)}, the recipe's tokenizer is ${tokenizer.sha256.slice(0, 12)}: rerun the books step`);
+    throw new ConfigError(
+      "tokenizer",
+      `the books documents were tokenized with ${documents.tokenizerSha256.slice(0, 12)}, the recipe's tokenizer is ${tokenizer.sha256.slice(0, 12)}: rerun the books step`,
+    );
   }
 
   const units: WorkUnit[] = [];
@@ -97,7 +103,15 @@ async function planQa(ctx: StepContext): Promise<StepPlan> {
   for (const part of documents.parts) inputs.push({ path: `${DOCUMENTS_STEP}/documents/${part.file}`, bytes: part.bytes, sha256: part.sha256 });
 
   for (const { source, index } of sources) {
-    const generator = await planGenerator({ source, index, recipeDir: ctx.recipeDir, stepDir: ctx.stepDir, tokenizer, logger: ctx.logger, progressIntervalMs: 10_000 });
+    const generator = await planGenerator({
+      source,
+      index,
+      recipeDir: ctx.recipeDir,
+      stepDir: ctx.stepDir,
+      tokenizer,
+      logger: ctx.logger,
+      progressIntervalMs: 10_000,
+    });
     generators.set(source.name, generator);
     const stages = recipe.stages.filter((s) => source.name in s.mixture);
     const generateConfig = {
@@ -159,7 +173,15 @@ async function planQa(ctx: StepContext): Promise<StepPlan> {
     inputs,
     finalize: async (completed) => {
       try {
-        return await finalizeQa(ctx, completed, assemblies, recipe.stages, sources.map((s) => s.source), generators, { tokenDtype, tokenizerSha256: tokenizer.sha256 });
+        return await finalizeQa(
+          ctx,
+          completed,
+          assemblies,
+          recipe.stages,
+          sources.map((s) => s.source),
+          generators,
+          { tokenDtype, tokenizerSha256: tokenizer.sha256 },
+        );
       } finally {
         for (const g of generators.values()) await g.close();
       }
@@ -239,10 +261,19 @@ async function assembleUnit(dir: string, generateDir: string, partPath: string, 
           documentId: doc.documentId,
           file: fileOf(doc),
           tokens: doc.tokens,
-          chunks: chunks.filter((c) => c.documentId === doc.documentId).map((c) => ({ id: c.id, tokens: c.tokens, text: doc.text.slice(c.chars.start, c.chars.end) })),
+          chunks: chunks
+            .filter((c) => c.documentId === doc.documentId)
+            .map((c) => ({ id: c.id, tokens: c.tokens, text: doc.text.slice(c.chars.start, c.chars.end) })),
           qa: qa.filter((r) => r.documentId === doc.documentId),
         },
-        { seqLen: stage.seqLen, questionsPerExample: source.questionsPerExample, seed: source.seed, bosId: tokenizer.bosId, eosId: tokenizer.eosId, encode: (t) => tokenizer.encode(t) },
+        {
+          seqLen: stage.seqLen,
+          questionsPerExample: source.questionsPerExample,
+          seed: source.seed,
+          bosId: tokenizer.bosId,
+          eosId: tokenizer.eosId,
+          encode: (t) => tokenizer.encode(t),
+        },
       );
       for (const e of examples) {
         writer.append({
@@ -260,7 +291,12 @@ async function assembleUnit(dir: string, generateDir: string, partPath: string, 
         metrics.questions += e.provenance.qaIds.length;
         for (const l of e.loss) metrics.lossTokens += l;
       }
-      for (const r of dropped) rejects.push({ source: fileOf(doc), position: {}, reason: `${r.reason} [source ${source.name}, stage ${stage.name}, chunk ${r.chunkId}${r.qaId ? `, qa ${r.qaId}` : ""}]` });
+      for (const r of dropped)
+        rejects.push({
+          source: fileOf(doc),
+          position: {},
+          reason: `${r.reason} [source ${source.name}, stage ${stage.name}, chunk ${r.chunkId}${r.qaId ? `, qa ${r.qaId}` : ""}]`,
+        });
     }
     await writer.close();
   } catch (err) {
@@ -298,7 +334,15 @@ async function finalizeQa(
         const file = partFileName(parts.length);
         await linkOrCopy(from, join(dir, file));
         const fileRecord = unit.record.files.find((f) => f.name === ASSEMBLE_FILE) as { bytes: number; sha256: string };
-        parts.push({ file, source: a.source, examples: made.examples, tokens: made.tokens, lossTokens: made.lossTokens, bytes: fileRecord.bytes, sha256: fileRecord.sha256 });
+        parts.push({
+          file,
+          source: a.source,
+          examples: made.examples,
+          tokens: made.tokens,
+          lossTokens: made.lossTokens,
+          bytes: fileRecord.bytes,
+          sha256: fileRecord.sha256,
+        });
       }
       const stageIndex: ExamplesIndex = {
         format: EXAMPLES_FORMAT,
@@ -315,7 +359,12 @@ async function finalizeQa(
         parts,
       };
       await writeExamplesIndex(dir, stageIndex);
-      details[stage.name] = { examples: stageIndex.examples, tokens: stageIndex.tokens, lossTokens: parts.reduce((s, p) => s + p.lossTokens, 0), parts: parts.length };
+      details[stage.name] = {
+        examples: stageIndex.examples,
+        tokens: stageIndex.tokens,
+        lossTokens: parts.reduce((s, p) => s + p.lossTokens, 0),
+        parts: parts.length,
+      };
     }
   });
   for (const stage of stages) {
@@ -329,7 +378,13 @@ async function finalizeQa(
   const generatorDetails: Record<string, JsonValue> = {};
   for (const s of sources) {
     const g = generators.get(s.name) as PlannedGenerator;
-    generatorDetails[s.name] = { generator: g.identity as unknown as JsonValue, chunkTokens: s.chunkTokens, qaPerChunk: s.qaPerChunk, questionsPerExample: s.questionsPerExample, counters: g.counters() };
+    generatorDetails[s.name] = {
+      generator: g.identity as unknown as JsonValue,
+      chunkTokens: s.chunkTokens,
+      qaPerChunk: s.qaPerChunk,
+      questionsPerExample: s.questionsPerExample,
+      counters: g.counters(),
+    };
   }
   return { outputs, details: { stages: details, sources: generatorDetails } };
 }

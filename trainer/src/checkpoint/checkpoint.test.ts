@@ -53,7 +53,10 @@ describe("checkpoint folders", () => {
     const names = [...paramShapes(cfg)];
     const half = Math.floor(names.length / 2);
     const shard = (list: typeof names) => list.map(([n, shape]): [string, number[], Float32Array] => [n, shape, params.get(n)!]);
-    writeBf16(join(dir, "model-00001-of-00002.safetensors"), [...shard(names.slice(0, half)), ["model.layers.0.self_attn.rotary_emb.inv_freq", [2], new Float32Array([1, 0.5])]]);
+    writeBf16(join(dir, "model-00001-of-00002.safetensors"), [
+      ...shard(names.slice(0, half)),
+      ["model.layers.0.self_attn.rotary_emb.inv_freq", [2], new Float32Array([1, 0.5])],
+    ]);
     writeBf16(join(dir, "model-00002-of-00002.safetensors"), shard(names.slice(half)));
     const weightMap: Record<string, string> = {};
     names.forEach(([n], i) => (weightMap[n] = i < half ? "model-00001-of-00002.safetensors" : "model-00002-of-00002.safetensors"));

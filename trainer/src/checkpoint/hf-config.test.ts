@@ -38,11 +38,26 @@ describe("config.json (Hugging Face Llama layout)", () => {
 
   it("reads the published Llama-2-7b config (no lwm fields) and names bad fields", () => {
     const llama2 = {
-      architectures: ["LlamaForCausalLM"], bos_token_id: 1, eos_token_id: 2, hidden_act: "silu", hidden_size: 4096,
-      initializer_range: 0.02, intermediate_size: 11008, max_position_embeddings: 4096, model_type: "llama",
-      num_attention_heads: 32, num_hidden_layers: 32, num_key_value_heads: 32, pretraining_tp: 1, rms_norm_eps: 1e-5,
-      rope_scaling: null, tie_word_embeddings: false, torch_dtype: "float16", transformers_version: "4.31.0.dev0",
-      use_cache: true, vocab_size: 32000,
+      architectures: ["LlamaForCausalLM"],
+      bos_token_id: 1,
+      eos_token_id: 2,
+      hidden_act: "silu",
+      hidden_size: 4096,
+      initializer_range: 0.02,
+      intermediate_size: 11008,
+      max_position_embeddings: 4096,
+      model_type: "llama",
+      num_attention_heads: 32,
+      num_hidden_layers: 32,
+      num_key_value_heads: 32,
+      pretraining_tp: 1,
+      rms_norm_eps: 1e-5,
+      rope_scaling: null,
+      tie_word_embeddings: false,
+      torch_dtype: "float16",
+      transformers_version: "4.31.0.dev0",
+      use_cache: true,
+      vocab_size: 32000,
     };
     const { dims: d, seqLen } = fromHfConfig(llama2, "llama2/config.json");
     expect(d).toMatchObject({ dim: 4096, ropeTheta: 10000, normEps: 1e-5, visionVocabSize: 0 });

@@ -42,7 +42,6 @@ export const HfLlamaConfig = z.object({
 });
 export type HfLlamaConfig = z.infer<typeof HfLlamaConfig>;
 
-
 export function toHfConfig(cfg: LlamaConfig, seqLen: number, special: { bosId: number; eosId: number; padId: number }): HfLlamaConfig {
   const out: HfLlamaConfig = {
     architectures: ["LlamaForCausalLM"],

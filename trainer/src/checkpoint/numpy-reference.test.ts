@@ -22,11 +22,12 @@ const cfg: LlamaConfig = { vocabSize: 40, visionVocabSize: 12, dim: 16, layers: 
 function project(h: Float64Array, n: number, W: Float32Array, V: number): Float64Array {
   const d = cfg.dim;
   const out = new Float64Array(n * V);
-  for (let t = 0; t < n; t++) for (let c = 0; c < V; c++) {
-    let s = 0;
-    for (let i = 0; i < d; i++) s += h[t * d + i]! * W[c * d + i]!;
-    out[t * V + c] = s;
-  }
+  for (let t = 0; t < n; t++)
+    for (let c = 0; c < V; c++) {
+      let s = 0;
+      for (let i = 0; i < d; i++) s += h[t * d + i]! * W[c * d + i]!;
+      out[t * V + c] = s;
+    }
   return out;
 }
 

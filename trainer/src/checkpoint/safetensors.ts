@@ -75,11 +75,7 @@ function encodeHeader(tensors: ReadonlyMap<string, Tensor>, metadata: Record<str
  * Writes `tensors` as F32 safetensors at `path`, atomically (temp file in the same folder, then
  * rename), streaming one tensor at a time so no file-sized buffer is ever built.
  */
-export async function writeSafetensors(
-  path: string,
-  tensors: ReadonlyMap<string, Tensor>,
-  metadata: Record<string, string> = {},
-): Promise<void> {
+export async function writeSafetensors(path: string, tensors: ReadonlyMap<string, Tensor>, metadata: Record<string, string> = {}): Promise<void> {
   assertLittleEndianHost();
   const { header, order } = encodeHeader(tensors, metadata);
   const tmp = `${path}.tmp-${randomBytes(6).toString("hex")}`;
@@ -176,7 +172,11 @@ export async function readSafetensors(path: string, only?: (name: string) => boo
       }
       const h = TensorHeader.safeParse(value);
       if (!h.success) throw new Error(formatZodError(h.error, `${path}: tensor "${name}"`));
-      const { dtype, shape, data_offsets: [begin, end] } = h.data;
+      const {
+        dtype,
+        shape,
+        data_offsets: [begin, end],
+      } = h.data;
       if (!(dtype in DTYPE_BYTES)) throw new Error(`${path}: tensor "${name}": dtype ${dtype} is not supported (F32, F16, BF16)`);
       const d = dtype as ReadableDtype;
       if (end < begin || end - begin !== elementCount(shape) * DTYPE_BYTES[d]) {

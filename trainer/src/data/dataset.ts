@@ -32,10 +32,14 @@ export class StageDataset {
     const manifestPath = join(dir, MANIFEST_FILE);
     const manifest = await readManifest(manifestPath);
     if (manifest.stage !== expect.stage) throw new Error(`${manifestPath}: stage is "${manifest.stage}", the recipe's stage is "${expect.stage}"`);
-    if (manifest.seqLen !== expect.seqLen) throw new Error(`${manifestPath}: seqLen ${manifest.seqLen}, the recipe's stage "${expect.stage}" has seqLen ${expect.seqLen}`);
+    if (manifest.seqLen !== expect.seqLen)
+      throw new Error(`${manifestPath}: seqLen ${manifest.seqLen}, the recipe's stage "${expect.stage}" has seqLen ${expect.seqLen}`);
     // Format 1 did not record the kind; from format 2 on, the loss rule's branch must be the recipe's.
     const kind = stageKindOf(manifest);
-    if (kind !== null && kind !== expect.kind) throw new Error(`${manifestPath}: the shards are a "${kind}" stage, the recipe's stage "${expect.stage}" is "${expect.kind}" (the loss would be computed with the wrong rule)`);
+    if (kind !== null && kind !== expect.kind)
+      throw new Error(
+        `${manifestPath}: the shards are a "${kind}" stage, the recipe's stage "${expect.stage}" is "${expect.kind}" (the loss would be computed with the wrong rule)`,
+      );
     if (manifest.shards.length === 0 || manifest.totals.rows === 0) throw new Error(`${manifestPath}: no rows to train on`);
     const readers: ShardReader[] = [];
     let vocab: VocabLayout | null = null;
@@ -45,10 +49,13 @@ export class StageDataset {
         readers.push(reader);
         const where = join(dir, entry.file);
         if (reader.meta.stage !== manifest.stage || reader.meta.seqLen !== manifest.seqLen || stageKindOf(reader.meta) !== kind) {
-          throw new Error(`${where}: shard metadata says stage "${reader.meta.stage}" (${stageKindOf(reader.meta) ?? "kind not recorded"}) seqLen ${reader.meta.seqLen}, manifest says "${manifest.stage}" (${kind ?? "kind not recorded"}) ${manifest.seqLen}`);
+          throw new Error(
+            `${where}: shard metadata says stage "${reader.meta.stage}" (${stageKindOf(reader.meta) ?? "kind not recorded"}) seqLen ${reader.meta.seqLen}, manifest says "${manifest.stage}" (${kind ?? "kind not recorded"}) ${manifest.seqLen}`,
+          );
         }
         if (reader.numRows !== entry.rows) throw new Error(`${where}: ${reader.numRows} rows, manifest says ${entry.rows}`);
-        if (vocab && JSON.stringify(vocab) !== JSON.stringify(reader.meta.vocab)) throw new Error(`${where}: vocabulary layout differs from the stage's other shards`);
+        if (vocab && JSON.stringify(vocab) !== JSON.stringify(reader.meta.vocab))
+          throw new Error(`${where}: vocabulary layout differs from the stage's other shards`);
         vocab = reader.meta.vocab;
       }
     } catch (err) {

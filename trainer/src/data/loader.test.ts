@@ -36,8 +36,12 @@ describe("StageDataset", () => {
     expect(() => ds.locate(120)).toThrow(RangeError);
     const row = await ds.row(41);
     expect(row.tokens.length).toBe(32);
-    await expect(StageDataset.open(join(root, "s32"), { stage: "s64", seqLen: 32, kind: "text" })).rejects.toThrow(/stage is "s32", the recipe's stage is "s64"/);
-    await expect(StageDataset.open(join(root, "s32"), { stage: "s32", seqLen: 64, kind: "text" })).rejects.toThrow(/seqLen 32, the recipe's stage "s32" has seqLen 64/);
+    await expect(StageDataset.open(join(root, "s32"), { stage: "s64", seqLen: 32, kind: "text" })).rejects.toThrow(
+      /stage is "s32", the recipe's stage is "s64"/,
+    );
+    await expect(StageDataset.open(join(root, "s32"), { stage: "s32", seqLen: 64, kind: "text" })).rejects.toThrow(
+      /seqLen 32, the recipe's stage "s32" has seqLen 64/,
+    );
     // The shards say which loss rule they were packed for; a recipe that says otherwise is refused.
     await expect(StageDataset.open(join(root, "s32"), { stage: "s32", seqLen: 32, kind: "vision-language" })).rejects.toThrow(
       /the shards are a "text" stage, the recipe's stage "s32" is "vision-language"/,

@@ -62,19 +62,23 @@ export class DataLoader {
     this.rank = options.rank ?? 0;
     this.worldSize = options.worldSize ?? 1;
     if (!Number.isInteger(this.worldSize) || this.worldSize < 1) throw new Error(`loader: worldSize must be a positive integer, got ${this.worldSize}`);
-    if (!Number.isInteger(this.rank) || this.rank < 0 || this.rank >= this.worldSize) throw new Error(`loader: rank ${this.rank} is not in 0..${this.worldSize - 1}`);
-    if (options.batchRows % this.worldSize !== 0) throw new Error(`loader: ${options.batchRows} rows per batch do not split evenly over ${this.worldSize} ranks`);
+    if (!Number.isInteger(this.rank) || this.rank < 0 || this.rank >= this.worldSize)
+      throw new Error(`loader: rank ${this.rank} is not in 0..${this.worldSize - 1}`);
+    if (options.batchRows % this.worldSize !== 0)
+      throw new Error(`loader: ${options.batchRows} rows per batch do not split evenly over ${this.worldSize} ranks`);
     const train: number[] = [];
     const held: number[] = [];
     for (let r = 0; r < dataset.numRows; r++) {
       const { row, sha256 } = dataset.locate(r);
       (isHeldOut(sha256, row, options.evalFraction) ? held : train).push(r);
     }
-    if (train.length === 0) throw new Error(`${dataset.dir}: all ${dataset.numRows} rows are held out for eval (evalFraction ${options.evalFraction}); nothing to train on`);
+    if (train.length === 0)
+      throw new Error(`${dataset.dir}: all ${dataset.numRows} rows are held out for eval (evalFraction ${options.evalFraction}); nothing to train on`);
     this.trainRows = Int32Array.from(train);
     this.evalRows = Int32Array.from(held);
     this.st = state ? LoaderState.parse(state) : { epoch: 0, cursor: 0, batches: 0, consumed: { rows: 0, tokens: 0, realTokens: 0, examples: 0 } };
-    if (this.st.cursor > this.trainRows.length) throw new Error(`loader state: cursor ${this.st.cursor} is past the ${this.trainRows.length} training rows (was the data changed?)`);
+    if (this.st.cursor > this.trainRows.length)
+      throw new Error(`loader state: cursor ${this.st.cursor} is past the ${this.trainRows.length} training rows (was the data changed?)`);
     this.order = shuffled(this.trainRows, options.seed, this.st.epoch);
   }
 

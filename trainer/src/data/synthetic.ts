@@ -96,7 +96,13 @@ export async function writeSyntheticStage(outRoot: string, o: SyntheticStageOpti
     const rowsHere = Math.floor(o.rows / shardCount) + (s < o.rows % shardCount ? 1 : 0);
     const fields = { stage: o.stage, seqLen: o.seqLen, vocab, tokenizerSha256: hex("tokenizer"), vqganSha256: null, rowsPerBatch: o.rowsPerBatch ?? 4 };
     const current = shardMetadata({ ...fields, stageKind: o.kind ?? "text" });
-    const formatOne: ShardMetadata = { ...fields, formatVersion: 1, tokenDtype: current.tokenDtype, lossRule: current.lossRule, positionRule: current.positionRule };
+    const formatOne: ShardMetadata = {
+      ...fields,
+      formatVersion: 1,
+      tokenDtype: current.tokenDtype,
+      lossRule: current.lossRule,
+      positionRule: current.positionRule,
+    };
     const writer = await ShardWriter.create(join(dir, `shard-${String(s).padStart(5, "0")}.arrow`), o.kind ? current : formatOne);
     for (let r = 0; r < rowsHere; r++, made++) {
       const examples: ExampleRecord[] = [];
@@ -124,7 +130,14 @@ export async function writeSyntheticStage(outRoot: string, o: SyntheticStageOpti
     inputs: [{ file: "synthetic.txt", sha256: hex("synthetic") }],
   };
   const manifest: Manifest = o.kind
-    ? { ...formatOne, formatVersion: SHARD_FORMAT_VERSION, stageKind: o.kind, recipe: { name: "synthetic", sha256: hex("synthetic recipe") }, steps: [{ name: "synthetic", version: "1" }], codeVersion: "synthetic" }
+    ? {
+        ...formatOne,
+        formatVersion: SHARD_FORMAT_VERSION,
+        stageKind: o.kind,
+        recipe: { name: "synthetic", sha256: hex("synthetic recipe") },
+        steps: [{ name: "synthetic", version: "1" }],
+        codeVersion: "synthetic",
+      }
     : formatOne;
   await writeManifest(dir, manifest);
   return manifest;

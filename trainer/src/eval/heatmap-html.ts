@@ -41,10 +41,14 @@ export function needleHeatmapSvgs(records: readonly NeedleEvalRecord[]): string[
       });
     });
     lengths.forEach((L, xi) => {
-      parts.push(`<text x="${left + xi * cell + cell / 2}" y="${top + depths.length * cell + 16}" text-anchor="middle" font-size="10">${L >= 1000 ? `${(L / 1000).toFixed(L % 1000 ? 1 : 0)}K` : L}</text>`);
+      parts.push(
+        `<text x="${left + xi * cell + cell / 2}" y="${top + depths.length * cell + 16}" text-anchor="middle" font-size="10">${L >= 1000 ? `${(L / 1000).toFixed(L % 1000 ? 1 : 0)}K` : L}</text>`,
+      );
     });
     parts.push(`<text x="${left + (lengths.length * cell) / 2}" y="${h - 10}" text-anchor="middle" font-size="12">context length (tokens)</text>`);
-    parts.push(`<text x="14" y="${top + (depths.length * cell) / 2}" text-anchor="middle" font-size="12" transform="rotate(-90 14 ${top + (depths.length * cell) / 2})">needle depth</text>`);
+    parts.push(
+      `<text x="14" y="${top + (depths.length * cell) / 2}" text-anchor="middle" font-size="12" transform="rotate(-90 14 ${top + (depths.length * cell) / 2})">needle depth</text>`,
+    );
     parts.push(`<text x="${left}" y="18" font-size="13" font-weight="bold">${count} needle${count > 1 ? "s" : ""}</text>`);
     return `<svg width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" role="img" aria-label="${count}-needle accuracy">${parts.join("")}</svg>`;
   });

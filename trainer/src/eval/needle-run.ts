@@ -43,7 +43,7 @@ export interface NeedleGridOptions {
 
 /** The seed of one trial of one cell: every cell draws its own needles, reproducibly. */
 function trialSeed(seed: number, needles: number, length: number, depth: number, trial: number): number {
-  return (((seed * 1_000_003) ^ (needles * 7919) ^ (length * 104_729) ^ Math.round(depth * 1e6) * 31) + trial * 2_654_435) | 0;
+  return (((seed * 1_000_003) ^ (needles * 7919) ^ (length * 104_729) ^ (Math.round(depth * 1e6) * 31)) + trial * 2_654_435) | 0;
 }
 
 /**

@@ -32,7 +32,11 @@ describe("needles", () => {
   });
 
   it("writes LWM's needle and question sentences", () => {
-    const [a, b, c] = [{ city: "Oslo", number: "1234567" }, { city: "Lima", number: "7654321" }, { city: "Rome", number: "1111111" }];
+    const [a, b, c] = [
+      { city: "Oslo", number: "1234567" },
+      { city: "Lima", number: "7654321" },
+      { city: "Rome", number: "1111111" },
+    ];
     expect(needleText(a)).toBe("\nThe special magic Oslo number is: 1234567\n");
     expect(questionText([a])).toBe("What is the special magic Oslo number?");
     expect(questionText([a, b])).toBe("What are the special magic numbers for Oslo and Lima?");
@@ -40,7 +44,10 @@ describe("needles", () => {
   });
 
   it("scores by substring, per needle", () => {
-    const needles = [{ city: "Oslo", number: "1234567" }, { city: "Lima", number: "7654321" }];
+    const needles = [
+      { city: "Oslo", number: "1234567" },
+      { city: "Lima", number: "7654321" },
+    ];
     expect(scoreAnswer("The number is 1234567.", needles)).toEqual({ found: 1, correct: false });
     expect(scoreAnswer("1234567 and 7654321", needles)).toEqual({ found: 2, correct: true });
     expect(scoreAnswer("123456", needles.slice(0, 1))).toEqual({ found: 0, correct: false });

@@ -154,7 +154,19 @@ export const EngineOptionsSchema = z.object({
   intraOpThreads: z.number().int().positive().optional(),
 });
 
-export { paramShapes, initParams, addVisionParams, checkParams, zerosLike, layerNames, EMBED, FINAL_NORM, LM_HEAD, VISION_EMBED, VISION_HEAD } from "./params.js";
+export {
+  paramShapes,
+  initParams,
+  addVisionParams,
+  checkParams,
+  zerosLike,
+  layerNames,
+  EMBED,
+  FINAL_NORM,
+  LM_HEAD,
+  VISION_EMBED,
+  VISION_HEAD,
+} from "./params.js";
 
 /*
  * Also exported from "./index.js" (model/):

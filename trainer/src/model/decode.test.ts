@@ -33,7 +33,9 @@ describe("greedy decoding", () => {
 
 describe("engine.logitsLast", () => {
   const engines: { close(): Promise<void> }[] = [];
-  afterAll(async () => { await Promise.all(engines.map((e) => e.close())); });
+  afterAll(async () => {
+    await Promise.all(engines.map((e) => e.close()));
+  });
   it("matches the reference logits of the last position (onnx ring over 2 workers, prompt padded to whole pieces)", async () => {
     const params = randomParams(cfg, 5, 0.3);
     const prompt = Uint32Array.from({ length: 45 }, (_, i) => (i * 7 + 3) % cfg.vocabSize);
@@ -43,8 +45,12 @@ describe("engine.logitsLast", () => {
     const hidden = referenceHidden(params, cfg, prompt, new Uint8Array(prompt.length));
     const want = linear(hidden.subarray(44 * cfg.dim), 1, cfg.dim, params.get(LM_HEAD)!, cfg.vocabSize);
     expect(got.length).toBe(cfg.vocabSize);
-    let diff = 0, scale = 0;
-    for (let i = 0; i < want.length; i++) { diff = Math.max(diff, Math.abs(got[i]! - want[i]!)); scale = Math.max(scale, Math.abs(want[i]!)); }
+    let diff = 0,
+      scale = 0;
+    for (let i = 0; i < want.length; i++) {
+      diff = Math.max(diff, Math.abs(got[i]! - want[i]!));
+      scale = Math.max(scale, Math.abs(want[i]!));
+    }
     expect(diff).toBeLessThanOrEqual(1e-5 * Math.max(1, scale));
     const ref = await createEngine(cfg, { workers: 1, backend: "reference" });
     const refLogits = await ref.logitsLast(params, prompt);
@@ -54,7 +60,9 @@ describe("engine.logitsLast", () => {
 
 describe("engine.prefill (the prompt through the onnx ring, then the KV cache)", () => {
   const engines: { close(): Promise<void> }[] = [];
-  afterAll(async () => { await Promise.all(engines.map((e) => e.close())); });
+  afterAll(async () => {
+    await Promise.all(engines.map((e) => e.close()));
+  });
   const maxDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i]!)), 0);
 
   for (const P of [1, 2]) {

@@ -33,14 +33,18 @@ class KvCache {
   private k: Float64Array[];
   private v: Float64Array[];
   length = 0;
-  constructor(private readonly cfg: LlamaConfig, capacity: number) {
+  constructor(
+    private readonly cfg: LlamaConfig,
+    capacity: number,
+  ) {
     this.k = Array.from({ length: cfg.layers }, () => new Float64Array(capacity * cfg.dim));
     this.v = Array.from({ length: cfg.layers }, () => new Float64Array(capacity * cfg.dim));
   }
   /** A cache holding a prefilled prompt, with room for `extra` more positions. */
   static from(cfg: LlamaConfig, prefill: Prefill, extra: number): KvCache {
     const n = (prefill.k[0]?.length ?? 0) / cfg.dim;
-    if (prefill.k.length !== cfg.layers || prefill.v.length !== cfg.layers) throw new Error(`prefill: ${prefill.k.length} layers of keys, the model has ${cfg.layers}`);
+    if (prefill.k.length !== cfg.layers || prefill.v.length !== cfg.layers)
+      throw new Error(`prefill: ${prefill.k.length} layers of keys, the model has ${cfg.layers}`);
     const cache = new KvCache(cfg, n + extra);
     prefill.k.forEach((k, li) => cache.k[li]!.set(k));
     prefill.v.forEach((v, li) => cache.v[li]!.set(v));
@@ -54,7 +58,9 @@ class KvCache {
   }
   /** Runs token `id` at position `this.length` through every layer and returns its final hidden state. */
   step(params: Params, id: number): Float64Array {
-    const { dim: d, heads, ffnDim: f, normEps: eps } = this.cfg, hd = d / heads, t = this.length;
+    const { dim: d, heads, ffnDim: f, normEps: eps } = this.cfg,
+      hd = d / heads,
+      t = this.length;
     const { cos, sin } = ropeTables(Int32Array.of(t), hd, this.cfg.ropeTheta);
     const x = Float64Array.from(param(params, EMBED).subarray(id * d, (id + 1) * d));
     for (let li = 0; li < this.cfg.layers; li++) {
@@ -63,7 +69,9 @@ class KvCache {
       const q = rope(linear(xn, 1, d, param(params, w.q), d), 1, heads, hd, cos, sin, 1);
       this.k[li]!.set(rope(linear(xn, 1, d, param(params, w.k), d), 1, heads, hd, cos, sin, 1), t * d);
       this.v[li]!.set(linear(xn, 1, d, param(params, w.v), d), t * d);
-      const o = new Float64Array(d), K = this.k[li]!, V = this.v[li]!;
+      const o = new Float64Array(d),
+        K = this.k[li]!,
+        V = this.v[li]!;
       for (let h = 0; h < heads; h++) {
         const s = new Float64Array(t + 1);
         let m = -Infinity;
@@ -74,13 +82,17 @@ class KvCache {
           m = Math.max(m, s[j]!);
         }
         let l = 0;
-        for (let j = 0; j <= t; j++) { s[j] = Math.exp(s[j]! - m); l += s[j]!; }
+        for (let j = 0; j <= t; j++) {
+          s[j] = Math.exp(s[j]! - m);
+          l += s[j]!;
+        }
         for (let j = 0; j <= t; j++) for (let c = 0; c < hd; c++) o[h * hd + c]! += (s[j]! / l) * V[j * d + h * hd + c]!;
       }
       const ao = linear(o, 1, d, param(params, w.o), d);
       for (let i = 0; i < d; i++) x[i]! += ao[i]!;
       const hn = rmsnorm(x, 1, d, param(params, w.postNorm), eps).y;
-      const g = linear(hn, 1, d, param(params, w.gate), f), u = linear(hn, 1, d, param(params, w.up), f);
+      const g = linear(hn, 1, d, param(params, w.gate), f),
+        u = linear(hn, 1, d, param(params, w.up), f);
       for (let i = 0; i < f; i++) g[i] = (g[i]! / (1 + Math.exp(-g[i]!))) * u[i]!;
       const y = linear(g, 1, f, param(params, w.down), d);
       for (let i = 0; i < d; i++) x[i]! += y[i]!;
@@ -109,7 +121,15 @@ export function referencePrefill(params: Params, cfg: LlamaConfig, prompt: Uint3
 export type NextToken = (logits: ArrayLike<number>) => number;
 
 /** Continuation: emits next(logits), feeds it through the cache, until `n` tokens or EOS. */
-function continueWith(params: Params, cfg: LlamaConfig, cache: KvCache, logits: ArrayLike<number>, n: number, eosId: number | undefined, next: NextToken): Uint32Array {
+function continueWith(
+  params: Params,
+  cfg: LlamaConfig,
+  cache: KvCache,
+  logits: ArrayLike<number>,
+  n: number,
+  eosId: number | undefined,
+  next: NextToken,
+): Uint32Array {
   const head = param(params, LM_HEAD);
   const out: number[] = [];
   let id = next(logits);
@@ -127,14 +147,21 @@ export function greedyDecodeFrom(params: Params, cfg: LlamaConfig, prefill: Pref
 }
 
 /** Continues a prefilled prompt with up to `n` tokens chosen by `opts.next` (e.g. top-p sampling); returns the new tokens. */
-export function decodeFrom(params: Params, cfg: LlamaConfig, prefill: Prefill, n: number, opts: Omit<DecodeOptions, "kvCache"> & { next: NextToken }): Uint32Array {
+export function decodeFrom(
+  params: Params,
+  cfg: LlamaConfig,
+  prefill: Prefill,
+  n: number,
+  opts: Omit<DecodeOptions, "kvCache"> & { next: NextToken },
+): Uint32Array {
   return continueWith(params, cfg, KvCache.from(cfg, prefill, n), prefill.logits, n, opts.eosId, opts.next);
 }
 
 /** Appends up to `n` greedily chosen text tokens to `prompt`; returns only the new tokens. */
 export function greedyDecode(params: Params, cfg: LlamaConfig, prompt: Uint32Array, n: number, opts: DecodeOptions): Uint32Array {
   if (prompt.length === 0) throw new Error("greedyDecode: empty prompt");
-  const d = cfg.dim, head = param(params, LM_HEAD);
+  const d = cfg.dim,
+    head = param(params, LM_HEAD);
   if (opts.kvCache) {
     const { cache, logits } = fillCache(params, cfg, prompt, n);
     return continueWith(params, cfg, cache, logits, n, opts.eosId, argmax);

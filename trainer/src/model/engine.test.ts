@@ -8,7 +8,9 @@ import { makeRow, randomParams } from "./test-helpers/rows.js";
 
 const cfg: LlamaConfig = { vocabSize: 50, visionVocabSize: 20, dim: 32, layers: 2, heads: 4, ffnDim: 48, normEps: 1e-6, ropeTheta: 10000 };
 const engines: Engine[] = [];
-afterAll(async () => { await Promise.all(engines.map((e) => e.close())); });
+afterAll(async () => {
+  await Promise.all(engines.map((e) => e.close()));
+});
 
 function maxAbs(a: ArrayLike<number>): number {
   let m = 0;
@@ -23,7 +25,8 @@ function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 
 function expectGradsClose(got: Params, want: Map<string, Float64Array>, rel: number) {
   for (const [name] of paramShapes(cfg)) {
-    const g = got.get(name)!, w = want.get(name)!;
+    const g = got.get(name)!,
+      w = want.get(name)!;
     expect(g.length, name).toBe(w.length);
     expect(maxDiff(g, w), name).toBeLessThanOrEqual(rel * Math.max(1e-3, maxAbs(w)));
   }
@@ -46,7 +49,12 @@ describe("engine input checks", () => {
     const second = await engine.forwardBackward(params, good, 3, "text");
     expect(second.loss).toBe(first.loss);
     for (const [name, g] of first.grads) expect(second.grads.get(name), name).toEqual(g);
-    await expect(createEngine(cfg, { workers: 2, attnBlock: 5 }).then((e) => { engines.push(e); return e.forward(params, [makeRow(cfg, 32, [32], 2)], 1, "text"); })).rejects.toThrow(/does not divide/);
+    await expect(
+      createEngine(cfg, { workers: 2, attnBlock: 5 }).then((e) => {
+        engines.push(e);
+        return e.forward(params, [makeRow(cfg, 32, [32], 2)], 1, "text");
+      }),
+    ).rejects.toThrow(/does not divide/);
   });
 });
 
@@ -67,7 +75,13 @@ describe("onnxruntime ring engine against the float64 reference", () => {
       const rows = [makeRow(cfg, 32, [7, 10, 9], 11, vis), makeRow(cfg, 32, [32], 12, vis)];
       const E = 4;
       const got = await engine.forwardBackward(params, rows, E, mode);
-      const want = referenceForwardBackward(params, cfg, rows.map((r, i) => prepareRow(r, cfg, mode, E, i)), mode, true);
+      const want = referenceForwardBackward(
+        params,
+        cfg,
+        rows.map((r, i) => prepareRow(r, cfg, mode, E, i)),
+        mode,
+        true,
+      );
       expect(got.loss).toBeCloseTo(want.loss, 5);
       expect(Math.abs(got.textLoss - want.textLoss)).toBeLessThan(1e-5 * Math.max(1, want.textLoss));
       expect(Math.abs(got.visionLoss - want.visionLoss)).toBeLessThan(1e-5 * Math.max(1, want.visionLoss));

@@ -8,7 +8,19 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { type Engine, type EngineOptions, EngineOptionsSchema, type EngineStats, LlamaConfig, type LossResult, type Params, type Prefill, type StageMode, type StepResult, type TrainRow } from "./api.js";
+import {
+  type Engine,
+  type EngineOptions,
+  EngineOptionsSchema,
+  type EngineStats,
+  LlamaConfig,
+  type LossResult,
+  type Params,
+  type Prefill,
+  type StageMode,
+  type StepResult,
+  type TrainRow,
+} from "./api.js";
 import { EMBED, LM_HEAD, VISION_EMBED, VISION_HEAD, checkParams, paramShapes } from "./params.js";
 import { referencePrefill } from "./decode.js";
 import { linear, referenceForwardBackward, referenceHidden } from "./reference.js";
@@ -26,8 +38,14 @@ export async function createEngine(cfgIn: LlamaConfig, optsIn: EngineOptions): P
   const opts = EngineOptionsSchema.parse(optsIn);
   if ((opts.backend ?? "onnx") === "reference") return new ReferenceEngine(cfg);
   const workerFile = opts.workerDir ? path.join(opts.workerDir, "worker.js") : DEFAULT_WORKER_FILE;
-  if (!existsSync(workerFile)) throw new Error(`ring worker script not found at ${workerFile}: build the trainer first (npx tsc -p trainer/tsconfig.build.json)`);
-  return new RingEngine(cfg, RingPool.start(cfg, opts.workers, opts.headChunk ?? 512, workerFile, opts.intraOpThreads ?? 1), opts.layout ?? "balanced", opts.attnBlock);
+  if (!existsSync(workerFile))
+    throw new Error(`ring worker script not found at ${workerFile}: build the trainer first (npx tsc -p trainer/tsconfig.build.json)`);
+  return new RingEngine(
+    cfg,
+    RingPool.start(cfg, opts.workers, opts.headChunk ?? 512, workerFile, opts.intraOpThreads ?? 1),
+    opts.layout ?? "balanced",
+    opts.attnBlock,
+  );
 }
 
 function emptyLoss(): Omit<LossResult, "stats"> {
@@ -61,7 +79,12 @@ function gather(src: ArrayLike<number>, idx: Int32Array): Float32Array {
 }
 
 class RingEngine implements Engine {
-  constructor(readonly config: LlamaConfig, private readonly pool: RingPool, private readonly layout: Layout, private readonly attnBlock: number | undefined) {}
+  constructor(
+    readonly config: LlamaConfig,
+    private readonly pool: RingPool,
+    private readonly layout: Layout,
+    private readonly attnBlock: number | undefined,
+  ) {}
 
   forwardBackward(params: Params, rows: readonly TrainRow[], examples: number, mode: StageMode): Promise<StepResult> {
     return this.runRows(params, rows, examples, mode, true) as Promise<StepResult>;
@@ -78,7 +101,8 @@ class RingEngine implements Engine {
 
   /** The workers' parameter gradients summed: a ring of one hands its own over; a larger ring reduces in parallel, each worker one slice. */
   private async collectGrads(): Promise<Params> {
-    const P = this.pool.size, ranks = this.pool.workers.map((_, r) => r);
+    const P = this.pool.size,
+      ranks = this.pool.workers.map((_, r) => r);
     if (P === 1) return (await this.pool.request<"grads">(0, { type: "grads" })).grads;
     await Promise.all(ranks.map((r) => this.pool.request<"ok">(r, { type: "shareGrads" })));
     await Promise.all(ranks.map((r) => this.pool.request<"ok">(r, { type: "reduce", ...reduceSlice(this.pool.flat, r, P) })));
@@ -91,30 +115,44 @@ class RingEngine implements Engine {
 
   /** One worker's share of a prepared row. */
   private rowInput(params: Params, prep: PreparedRow, idx: Int32Array, cos: Float64Array, sin: Float64Array, C: number): RowInput {
-    const d = this.config.dim, hd = d / this.config.heads;
+    const d = this.config.dim,
+      hd = d / this.config.heads;
     const x0 = new Float32Array(idx.length * d);
-    const wte = params.get(EMBED)!, vte = params.get(VISION_EMBED);
+    const wte = params.get(EMBED)!,
+      vte = params.get(VISION_EMBED);
     for (let r = 0; r < idx.length; r++) {
       const t = idx[r]!;
       const table = prep.vision[t] === 1 ? vte! : wte;
       x0.set(table.subarray(prep.tokens[t]! * d, (prep.tokens[t]! + 1) * d), r * d);
     }
     return {
-      x0, cos: gatherRows(cos, idx, hd), sin: gatherRows(sin, idx, hd), C,
-      seg: gather(prep.segId, idx), pos: Float32Array.from(idx),
-      textTgt: gather(prep.textTarget, idx), textW: gather(prep.textWeight, idx),
-      visionTgt: gather(prep.visionTarget, idx), visionW: gather(prep.visionWeight, idx),
+      x0,
+      cos: gatherRows(cos, idx, hd),
+      sin: gatherRows(sin, idx, hd),
+      C,
+      seg: gather(prep.segId, idx),
+      pos: Float32Array.from(idx),
+      textTgt: gather(prep.textTarget, idx),
+      textW: gather(prep.textWeight, idx),
+      visionTgt: gather(prep.visionTarget, idx),
+      visionW: gather(prep.visionWeight, idx),
     };
   }
 
   private async runRows(params: Params, rows: readonly TrainRow[], examples: number, mode: StageMode, train: boolean): Promise<LossResult | StepResult> {
     this.usable();
     const t0 = performance.now();
-    const cfg = this.config, d = cfg.dim, P = this.pool.size;
+    const cfg = this.config,
+      d = cfg.dim,
+      P = this.pool.size;
     // Every row is checked before any reaches a worker, so a bad row leaves no partial gradients behind.
     const prepared = rows.map((row, i) => {
       const prep = prepareRow(row, cfg, mode, examples, i);
-      return { prep, C: attentionChunk(pieceLength(prep.seqLen, P, this.layout), this.attnBlock), blocks: blockIndices(prep.seqLen, P, this.layout, prep.segId) };
+      return {
+        prep,
+        C: attentionChunk(pieceLength(prep.seqLen, P, this.layout), this.attnBlock),
+        blocks: blockIndices(prep.seqLen, P, this.layout, prep.segId),
+      };
     });
     checkParams(params, cfg);
     return this.guard(async () => {
@@ -146,7 +184,9 @@ class RingEngine implements Engine {
           if (!out.dx0) continue;
           const idx = blocks[r]!;
           for (let j = 0; j < idx.length; j++) {
-            const t = idx[j]!, table = prep.vision[t] === 1 ? dVision! : dEmbed!, base = prep.tokens[t]! * d;
+            const t = idx[j]!,
+              table = prep.vision[t] === 1 ? dVision! : dEmbed!,
+              base = prep.tokens[t]! * d;
             for (let c = 0; c < d; c++) table[base + c]! += out.dx0[j * d + c]!;
           }
         }
@@ -206,13 +246,21 @@ class RingEngine implements Engine {
    * values back in natural order [n, dim].
    */
   private async runPrompt(params: Params, tokens: Uint32Array, vision: Uint8Array | undefined, head: "text" | "vision", withKv: boolean) {
-    const cfg = this.config, n = tokens.length, P = this.pool.size, d = cfg.dim, hd = d / cfg.heads;
+    const cfg = this.config,
+      n = tokens.length,
+      P = this.pool.size,
+      d = cfg.dim,
+      hd = d / cfg.heads;
     if (n === 0) throw new Error("prompt: empty");
     const pieces = P * PIECES_PER_WORKER[this.layout];
     const { C, L } = promptPadding(n, pieces);
     const row: TrainRow = {
-      tokens: new Uint32Array(L), vision: new Uint8Array(L), loss: new Uint8Array(L),
-      cuSeqlens: Int32Array.from([0, n]), weightText: new Float32Array(1), weightVision: new Float32Array(1),
+      tokens: new Uint32Array(L),
+      vision: new Uint8Array(L),
+      loss: new Uint8Array(L),
+      cuSeqlens: Int32Array.from([0, n]),
+      weightText: new Float32Array(1),
+      weightVision: new Float32Array(1),
     };
     row.tokens.set(tokens);
     if (vision) row.vision.set(vision);
@@ -223,13 +271,15 @@ class RingEngine implements Engine {
     checkParams(params, cfg);
     const outs = await this.guard(async () => {
       await this.sendParams(params);
-      return Promise.all(blocks.map((idx, r) => {
-        const input = this.rowInput(params, prep, idx, cos, sin, C);
-        const at = idx.indexOf(n - 1);
-        if (at >= 0) input.logitsAt = { index: at, head };
-        input.returnKv = withKv;
-        return this.pool.request<"row">(r, { type: "row", row: input, train: false });
-      }));
+      return Promise.all(
+        blocks.map((idx, r) => {
+          const input = this.rowInput(params, prep, idx, cos, sin, C);
+          const at = idx.indexOf(n - 1);
+          if (at >= 0) input.logitsAt = { index: at, head };
+          input.returnKv = withKv;
+          return this.pool.request<"row">(r, { type: "row", row: input, train: false });
+        }),
+      );
     });
     const logits = outs.find((o) => o.out.logits)?.out.logits;
     if (!logits) throw new Error("prompt: no worker held the last position");
@@ -240,13 +290,16 @@ class RingEngine implements Engine {
     outs.forEach(({ out }, r) => {
       const idx = blocks[r]!;
       for (let li = 0; li < cfg.layers; li++) {
-        const kl = out.kv!.k[li]!, vl = out.kv!.v[li]!;
+        const kl = out.kv!.k[li]!,
+          vl = out.kv!.v[li]!;
         for (let j = 0; j < idx.length; j++) {
           const t = idx[j]!;
           if (t >= n) continue;
-          const a = Math.floor(j / C), c = j % C;
+          const a = Math.floor(j / C),
+            c = j % C;
           for (let h = 0; h < cfg.heads; h++) {
-            const src = ((a * cfg.heads + h) * C + c) * hd, dst = t * d + h * hd;
+            const src = ((a * cfg.heads + h) * C + c) * hd,
+              dst = t * d + h * hd;
             k[li]!.set(kl.subarray(src, src + hd), dst);
             v[li]!.set(vl.subarray(src, src + hd), dst);
           }
@@ -271,8 +324,13 @@ class ReferenceEngine implements Engine {
     const prepared = rows.map((r, i) => prepareRow(r, this.config, mode, examples, i));
     const r = referenceForwardBackward(params, this.config, prepared, mode, train);
     const stats: EngineStats = {
-      wallMs: performance.now() - t0, ringWaitMs: [0], computeMs: [performance.now() - t0], graphMs: [],
-      attnPairsComputed: 0, attnPairsSkipped: 0, unmaskedPairs: prepared.reduce((s, p) => s + unmaskedPairs(p.segId), 0),
+      wallMs: performance.now() - t0,
+      ringWaitMs: [0],
+      computeMs: [performance.now() - t0],
+      graphMs: [],
+      attnPairsComputed: 0,
+      attnPairsSkipped: 0,
+      unmaskedPairs: prepared.reduce((s, p) => s + unmaskedPairs(p.segId), 0),
     };
     const { grads, ...loss } = r;
     return { loss: { ...loss, stats }, grads };
@@ -286,7 +344,9 @@ class ReferenceEngine implements Engine {
     return this.run(params, rows, examples, mode, false).loss;
   }
   async logitsLast(params: Params, tokens: Uint32Array, vision?: Uint8Array, head: "text" | "vision" = "text"): Promise<Float32Array> {
-    const cfg = this.config, d = cfg.dim, n = tokens.length;
+    const cfg = this.config,
+      d = cfg.dim,
+      n = tokens.length;
     const xf = referenceHidden(params, cfg, tokens, vision ?? new Uint8Array(n));
     const W = params.get(head === "vision" ? VISION_HEAD : LM_HEAD)!;
     return Float32Array.from(linear(xf.subarray((n - 1) * d), 1, d, W, head === "vision" ? cfg.visionVocabSize : cfg.vocabSize));

@@ -14,7 +14,9 @@ function only(row: TrainRow, s: number): TrainRow {
 
 describe("segment isolation in a packed row (onnx ring engine)", () => {
   const engines: { close(): Promise<void> }[] = [];
-  afterAll(async () => { await Promise.all(engines.map((e) => e.close())); });
+  afterAll(async () => {
+    await Promise.all(engines.map((e) => e.close()));
+  });
 
   it("changing one segment's tokens (or the padding) changes no loss term of any other segment", async () => {
     const engine = await createEngine(cfg, { workers: 2, layout: "zigzag", attnBlock: 4 });
@@ -44,13 +46,24 @@ describe("segment isolation in a packed row (onnx ring engine)", () => {
     const row = makeRow(cfg, 48, segLens, 22, 0);
     // move segment 2 (11 tokens) to the front
     const moved: TrainRow = {
-      tokens: new Uint32Array(48), vision: new Uint8Array(48), loss: new Uint8Array(48),
+      tokens: new Uint32Array(48),
+      vision: new Uint8Array(48),
+      loss: new Uint8Array(48),
       cuSeqlens: Int32Array.from([0, 11, 20, 34]),
-      weightText: Float32Array.from([row.weightText[2]!, 0, 0]), weightVision: new Float32Array(3),
+      weightText: Float32Array.from([row.weightText[2]!, 0, 0]),
+      weightVision: new Float32Array(3),
     };
-    const order: [number, number][] = [[23, 34], [0, 9], [9, 23]];
+    const order: [number, number][] = [
+      [23, 34],
+      [0, 9],
+      [9, 23],
+    ];
     let at = 0;
-    for (const [s, e] of order) { moved.tokens.set(row.tokens.subarray(s, e), at); moved.loss.set(row.loss.subarray(s, e), at); at += e - s; }
+    for (const [s, e] of order) {
+      moved.tokens.set(row.tokens.subarray(s, e), at);
+      moved.loss.set(row.loss.subarray(s, e), at);
+      at += e - s;
+    }
     const a = await engine.forward(params, [only(row, 2)], 1, "text");
     const b = await engine.forward(params, [moved], 1, "text");
     expect(Math.abs(a.textLoss - b.textLoss)).toBeLessThan(1e-6 * a.textLoss);

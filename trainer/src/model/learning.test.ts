@@ -12,10 +12,13 @@ import { uniformSampler } from "./rng.js";
  * travelled around the ring.
  */
 const cfg: LlamaConfig = { vocabSize: 20, visionVocabSize: 0, dim: 32, layers: 2, heads: 2, ffnDim: 64, normEps: 1e-6, ropeTheta: 10000 };
-const HALF = 15, SEG = 1 + 2 * HALF, L = 64;
+const HALF = 15,
+  SEG = 1 + 2 * HALF,
+  L = 64;
 
 function copyRow(u: () => number): TrainRow {
-  const tokens = new Uint32Array(L), loss = new Uint8Array(L);
+  const tokens = new Uint32Array(L),
+    loss = new Uint8Array(L);
   for (let s = 0; s < 2; s++) {
     const at = s * SEG;
     tokens[at] = 1;
@@ -26,18 +29,28 @@ function copyRow(u: () => number): TrainRow {
       loss[at + HALF + i] = 1;
     }
   }
-  return { tokens, vision: new Uint8Array(L), loss, cuSeqlens: Int32Array.from([0, SEG, 2 * SEG]), weightText: Float32Array.from([1 / HALF, 1 / HALF]), weightVision: new Float32Array(2) };
+  return {
+    tokens,
+    vision: new Uint8Array(L),
+    loss,
+    cuSeqlens: Int32Array.from([0, SEG, 2 * SEG]),
+    weightText: Float32Array.from([1 / HALF, 1 / HALF]),
+    weightVision: new Float32Array(2),
+  };
 }
 
 function adam(params: Params, lr: number) {
-  const m = new Map<string, Float32Array>(), v = new Map<string, Float32Array>();
+  const m = new Map<string, Float32Array>(),
+    v = new Map<string, Float32Array>();
   let t = 0;
   return (grads: Params) => {
     t++;
     for (const [name, p] of params) {
       const g = grads.get(name)!;
-      const mm = m.get(name) ?? new Float32Array(p.length), vv = v.get(name) ?? new Float32Array(p.length);
-      m.set(name, mm); v.set(name, vv);
+      const mm = m.get(name) ?? new Float32Array(p.length),
+        vv = v.get(name) ?? new Float32Array(p.length);
+      m.set(name, mm);
+      v.set(name, vv);
       for (let i = 0; i < p.length; i++) {
         mm[i] = 0.9 * mm[i]! + 0.1 * g[i]!;
         vv[i] = 0.999 * vv[i]! + 0.001 * g[i]! * g[i]!;
@@ -49,7 +62,9 @@ function adam(params: Params, lr: number) {
 
 describe("learning across the ring", () => {
   let engine: Engine | undefined;
-  afterAll(async () => { await engine?.close(); });
+  afterAll(async () => {
+    await engine?.close();
+  });
 
   it("learns a copy task whose answers lie in the other worker's block (held-out accuracy ≫ chance)", async () => {
     // the layout really puts sources and answers on different workers
@@ -62,7 +77,8 @@ describe("learning across the ring", () => {
     engine = await createEngine(cfg, { workers: 2, layout: "zigzag" });
     const params = initParams(cfg, 1);
     const step = adam(params, 1e-2);
-    const train = uniformSampler(100), held = uniformSampler(999);
+    const train = uniformSampler(100),
+      held = uniformSampler(999);
     const heldOut = Array.from({ length: 8 }, () => copyRow(held));
     const before = await engine.forward(params, heldOut, 16, "text");
     for (let it = 0; it < 250; it++) {
@@ -72,7 +88,9 @@ describe("learning across the ring", () => {
     }
     const after = await engine.forward(params, heldOut, 16, "text");
     const acc = after.textCorrect / after.textTargets;
-    console.log(`copy task: held-out accuracy ${(100 * acc).toFixed(1)}% (before ${((100 * before.textCorrect) / before.textTargets).toFixed(1)}%), loss ${before.loss.toFixed(3)} → ${after.loss.toFixed(3)}`);
+    console.log(
+      `copy task: held-out accuracy ${(100 * acc).toFixed(1)}% (before ${((100 * before.textCorrect) / before.textTargets).toFixed(1)}%), loss ${before.loss.toFixed(3)} → ${after.loss.toFixed(3)}`,
+    );
     expect(before.textCorrect / before.textTargets).toBeLessThan(0.2);
     expect(acc).toBeGreaterThan(0.9); // chance is 1/16
     expect(after.loss).toBeLessThan(before.loss / 2);

@@ -21,7 +21,9 @@ describe("parameters", () => {
   });
 
   it("initialisation is a pure function of the seed", () => {
-    const a = initParams(text, 5), b = initParams(text, 5), c = initParams(text, 6);
+    const a = initParams(text, 5),
+      b = initParams(text, 5),
+      c = initParams(text, 6);
     expect(a.get(EMBED)).toEqual(b.get(EMBED));
     expect(a.get(EMBED)).not.toEqual(c.get(EMBED));
     expect(a.get("model.norm.weight")!.every((x) => x === 1)).toBe(true);

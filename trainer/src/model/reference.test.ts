@@ -19,12 +19,15 @@ describe("float64 reference model", () => {
       expect(Number.isFinite(base.loss)).toBe(true);
       let checked = 0;
       for (const [name] of paramShapes(cfg)) {
-        const p = params.get(name)!, g = base.grads!.get(name)!;
+        const p = params.get(name)!,
+          g = base.grads!.get(name)!;
         for (let i = 0; i < p.length; i++) {
           const orig = p[i]!;
-          p[i] = Math.fround(orig + 1e-4); const hi = p[i]! - orig;
+          p[i] = Math.fround(orig + 1e-4);
+          const hi = p[i]! - orig;
           const lp = referenceForwardBackward(params, cfg, rows, mode, false).loss;
-          p[i] = Math.fround(orig - 1e-4); const lo = orig - p[i]!;
+          p[i] = Math.fround(orig - 1e-4);
+          const lo = orig - p[i]!;
           const lm = referenceForwardBackward(params, cfg, rows, mode, false).loss;
           p[i] = orig;
           const fd = (lp - lm) / (hi + lo);

@@ -42,7 +42,8 @@ function linearBack(dy: Float64Array, x: Vec, n: number, inD: number, W: Vec, ou
 
 /** y = x·rstd·w with rstd = 1/√(mean(x²)+eps). */
 export function rmsnorm(x: Vec, n: number, d: number, w: Vec, eps: number): { y: Float64Array; rstd: Float64Array } {
-  const y = new Float64Array(n * d), rstd = new Float64Array(n);
+  const y = new Float64Array(n * d),
+    rstd = new Float64Array(n);
   for (let t = 0; t < n; t++) {
     let ss = 0;
     for (let i = 0; i < d; i++) ss += x[t * d + i]! ** 2;
@@ -62,20 +63,23 @@ function rmsnormBack(dy: Float64Array, x: Vec, n: number, d: number, w: Vec, rst
       gx += dy[t * d + i]! * w[i]! * x[t * d + i]!;
       dw[i]! += dy[t * d + i]! * x[t * d + i]! * r;
     }
-    for (let i = 0; i < d; i++) dx[t * d + i] = r * dy[t * d + i]! * w[i]! - x[t * d + i]! * r * r * r * gx / d;
+    for (let i = 0; i < d; i++) dx[t * d + i] = r * dy[t * d + i]! * w[i]! - (x[t * d + i]! * r * r * r * gx) / d;
   }
   return dx;
 }
 
 /** HF half-split RoPE on x[n, heads·hd]; `sign` −1 applies the inverse rotation (its backward). */
 export function rope(x: Float64Array, n: number, heads: number, hd: number, cos: Float64Array, sin: Float64Array, sign: 1 | -1): Float64Array {
-  const y = new Float64Array(x.length), half = hd / 2;
+  const y = new Float64Array(x.length),
+    half = hd / 2;
   for (let t = 0; t < n; t++) {
     for (let h = 0; h < heads; h++) {
       const b = t * heads * hd + h * hd;
       for (let i = 0; i < half; i++) {
-        const c = cos[t * hd + i]!, s = sign * sin[t * hd + i]!;
-        const a1 = x[b + i]!, a2 = x[b + i + half]!;
+        const c = cos[t * hd + i]!,
+          s = sign * sin[t * hd + i]!;
+        const a1 = x[b + i]!,
+          a2 = x[b + i + half]!;
         y[b + i] = a1 * c - a2 * s;
         y[b + i + half] = a2 * c + a1 * s;
       }
@@ -86,8 +90,10 @@ export function rope(x: Float64Array, n: number, heads: number, hd: number, cos:
 
 /** Full masked attention, q/k/v as [n, heads·hd]; `allowed(i,j)` = causal ∧ same segment. Returns o and the probabilities [h][i][j]. */
 export function attention(q: Vec, k: Vec, v: Vec, n: number, heads: number, hd: number, segId: Int32Array): { o: Float64Array; p: Float64Array } {
-  const o = new Float64Array(n * heads * hd), p = new Float64Array(heads * n * n);
-  const scale = 1 / Math.sqrt(hd), D = heads * hd;
+  const o = new Float64Array(n * heads * hd),
+    p = new Float64Array(heads * n * n);
+  const scale = 1 / Math.sqrt(hd),
+    D = heads * hd;
   for (let h = 0; h < heads; h++) {
     for (let i = 0; i < n; i++) {
       let m = -Infinity;
@@ -115,9 +121,22 @@ export function attention(q: Vec, k: Vec, v: Vec, n: number, heads: number, hd: 
   return { o, p };
 }
 /** dS = P⊙(dP − rowsum(dO⊙O)); dq = dS·k·scale, dk = dSᵀ·q·scale, dv = Pᵀ·dO. */
-export function attentionBack(dO: Vec, o: Vec, p: Float64Array, q: Vec, k: Vec, v: Vec, n: number, heads: number, hd: number): { dq: Float64Array; dk: Float64Array; dv: Float64Array } {
-  const D = heads * hd, scale = 1 / Math.sqrt(hd);
-  const dq = new Float64Array(n * D), dk = new Float64Array(n * D), dv = new Float64Array(n * D);
+export function attentionBack(
+  dO: Vec,
+  o: Vec,
+  p: Float64Array,
+  q: Vec,
+  k: Vec,
+  v: Vec,
+  n: number,
+  heads: number,
+  hd: number,
+): { dq: Float64Array; dk: Float64Array; dv: Float64Array } {
+  const D = heads * hd,
+    scale = 1 / Math.sqrt(hd);
+  const dq = new Float64Array(n * D),
+    dk = new Float64Array(n * D),
+    dv = new Float64Array(n * D);
   for (let h = 0; h < heads; h++) {
     for (let i = 0; i < n; i++) {
       let di = 0;
@@ -151,7 +170,8 @@ function get(params: Params, name: string): Float32Array {
 
 /** x0 = wte[token] or vte[token] by the vision flag. */
 export function embed(params: Params, cfg: LlamaConfig, tokens: Uint32Array, vision: Uint8Array): Float64Array {
-  const d = cfg.dim, n = tokens.length;
+  const d = cfg.dim,
+    n = tokens.length;
   const x = new Float64Array(n * d);
   const wte = get(params, EMBED);
   const vte = cfg.visionVocabSize > 0 ? params.get(VISION_EMBED) : undefined;
@@ -165,15 +185,38 @@ export function embed(params: Params, cfg: LlamaConfig, tokens: Uint32Array, vis
 }
 
 interface LayerCache {
-  x: Float64Array; xn1: Float64Array; r1: Float64Array; q: Float64Array; k: Float64Array; v: Float64Array;
-  p: Float64Array; o: Float64Array; h: Float64Array; xn2: Float64Array; r2: Float64Array; g: Float64Array; u: Float64Array; a: Float64Array;
+  x: Float64Array;
+  xn1: Float64Array;
+  r1: Float64Array;
+  q: Float64Array;
+  k: Float64Array;
+  v: Float64Array;
+  p: Float64Array;
+  o: Float64Array;
+  h: Float64Array;
+  xn2: Float64Array;
+  r2: Float64Array;
+  g: Float64Array;
+  u: Float64Array;
+  a: Float64Array;
 }
 
 const silu = (g: number) => g / (1 + Math.exp(-g));
 
 /** One decoder layer forward: attention block then SwiGLU block, both pre-norm with residuals. */
-function layerForward(params: Params, cfg: LlamaConfig, li: number, x: Float64Array, n: number, segId: Int32Array, cos: Float64Array, sin: Float64Array): LayerCache {
-  const { dim: d, heads, ffnDim: f, normEps: eps } = cfg, hd = d / heads, w = layerNames(li);
+function layerForward(
+  params: Params,
+  cfg: LlamaConfig,
+  li: number,
+  x: Float64Array,
+  n: number,
+  segId: Int32Array,
+  cos: Float64Array,
+  sin: Float64Array,
+): LayerCache {
+  const { dim: d, heads, ffnDim: f, normEps: eps } = cfg,
+    hd = d / heads,
+    w = layerNames(li);
   const { y: xn1, rstd: r1 } = rmsnorm(x, n, d, get(params, w.inputNorm), eps);
   const q = rope(linear(xn1, n, d, get(params, w.q), d), n, heads, hd, cos, sin, 1);
   const k = rope(linear(xn1, n, d, get(params, w.k), d), n, heads, hd, cos, sin, 1);
@@ -195,15 +238,29 @@ function layerOutput(params: Params, cfg: LlamaConfig, li: number, c: LayerCache
   return y;
 }
 /** Backward of one layer: takes d(layer output), accumulates parameter grads, returns d(layer input). */
-function layerBackward(params: Params, cfg: LlamaConfig, li: number, c: LayerCache, dy: Float64Array, n: number, cos: Float64Array, sin: Float64Array, grads: Grads): Float64Array {
-  const { dim: d, heads, ffnDim: f } = cfg, hd = d / heads, w = layerNames(li);
+function layerBackward(
+  params: Params,
+  cfg: LlamaConfig,
+  li: number,
+  c: LayerCache,
+  dy: Float64Array,
+  n: number,
+  cos: Float64Array,
+  sin: Float64Array,
+  grads: Grads,
+): Float64Array {
+  const { dim: d, heads, ffnDim: f } = cfg,
+    hd = d / heads,
+    w = layerNames(li);
   const G = (name: string) => grads.get(name)!;
   // y = h + a·Wdᵀ
   const da = linearBack(dy, c.a, n, f, get(params, w.down), d, G(w.down));
   // a = silu(g)⊙u
-  const dg = new Float64Array(n * f), du = new Float64Array(n * f);
+  const dg = new Float64Array(n * f),
+    du = new Float64Array(n * f);
   for (let i = 0; i < n * f; i++) {
-    const g = c.g[i]!, sg = 1 / (1 + Math.exp(-g));
+    const g = c.g[i]!,
+      sg = 1 / (1 + Math.exp(-g));
     du[i] = da[i]! * g * sg;
     dg[i] = da[i]! * c.u[i]! * sg * (1 + g * (1 - sg));
   }
@@ -215,7 +272,8 @@ function layerBackward(params: Params, cfg: LlamaConfig, li: number, c: LayerCac
   // h = x + o·Woᵀ
   const dO = linearBack(dh, c.o, n, d, get(params, w.o), d, G(w.o));
   const { dq, dk, dv } = attentionBack(dO, c.o, c.p, c.q, c.k, c.v, n, heads, hd);
-  const dqPre = rope(dq, n, heads, hd, cos, sin, -1), dkPre = rope(dk, n, heads, hd, cos, sin, -1);
+  const dqPre = rope(dq, n, heads, hd, cos, sin, -1),
+    dkPre = rope(dk, n, heads, hd, cos, sin, -1);
   const dxn1 = linearBack(dqPre, c.xn1, n, d, get(params, w.q), d, G(w.q));
   const dxk = linearBack(dkPre, c.xn1, n, d, get(params, w.k), d, G(w.k));
   const dxv = linearBack(dv, c.xn1, n, d, get(params, w.v), d, G(w.v));
@@ -226,28 +284,49 @@ function layerBackward(params: Params, cfg: LlamaConfig, li: number, c: LayerCac
 }
 
 export interface ReferenceResult {
-  loss: number; textLoss: number; visionLoss: number;
-  textCorrect: number; textTargets: number; visionCorrect: number; visionTargets: number;
+  loss: number;
+  textLoss: number;
+  visionLoss: number;
+  textCorrect: number;
+  textTargets: number;
+  visionCorrect: number;
+  visionTargets: number;
   grads: Grads | undefined;
 }
 
 /** Cross-entropy of one head over the positions that carry a target; accumulates d(xf) and d(head). */
-function headLoss(xf: Float64Array, n: number, d: number, W: Vec, V: number, target: Int32Array, weight: Float32Array, dxf: Float64Array | undefined, dW: Float64Array | undefined) {
-  let loss = 0, correct = 0;
+function headLoss(
+  xf: Float64Array,
+  n: number,
+  d: number,
+  W: Vec,
+  V: number,
+  target: Int32Array,
+  weight: Float32Array,
+  dxf: Float64Array | undefined,
+  dW: Float64Array | undefined,
+) {
+  let loss = 0,
+    correct = 0;
   const logits = new Float64Array(V);
   for (let t = 0; t < n; t++) {
     const tg = target[t]!;
     if (tg < 0) continue;
-    let m = -Infinity, arg = 0;
+    let m = -Infinity,
+      arg = 0;
     for (let c = 0; c < V; c++) {
       let s = 0;
       for (let i = 0; i < d; i++) s += xf[t * d + i]! * W[c * d + i]!;
       logits[c] = s;
-      if (s > m) { m = s; arg = c; }
+      if (s > m) {
+        m = s;
+        arg = c;
+      }
     }
     let z = 0;
     for (let c = 0; c < V; c++) z += Math.exp(logits[c]! - m);
-    const lse = m + Math.log(z), w = weight[t]!;
+    const lse = m + Math.log(z),
+      w = weight[t]!;
     loss += w * (lse - logits[tg]!);
     if (arg === tg) correct++;
     if (!dxf || !dW || w === 0) continue;
@@ -264,7 +343,8 @@ function headLoss(xf: Float64Array, n: number, d: number, W: Vec, V: number, tar
 
 /** Loss terms (and, with `withGrads`, float64 gradients of the stage loss) summed over rows. */
 export function referenceForwardBackward(params: Params, cfg: LlamaConfig, rows: readonly PreparedRow[], mode: StageMode, withGrads: boolean): ReferenceResult {
-  const d = cfg.dim, hd = d / cfg.heads;
+  const d = cfg.dim,
+    hd = d / cfg.heads;
   let grads: Grads | undefined;
   if (withGrads) {
     grads = new Map();
@@ -296,7 +376,8 @@ export function referenceForwardBackward(params: Params, cfg: LlamaConfig, rows:
     if (!grads || !dxf) continue;
     let dx = rmsnormBack(dxf, x, n, d, get(params, FINAL_NORM), rf, grads.get(FINAL_NORM)!);
     for (let li = cfg.layers - 1; li >= 0; li--) dx = layerBackward(params, cfg, li, caches[li]!, dx, n, cos, sin, grads);
-    const dWte = grads.get(EMBED)!, dVte = grads.get(VISION_EMBED);
+    const dWte = grads.get(EMBED)!,
+      dVte = grads.get(VISION_EMBED);
     for (let t = 0; t < n; t++) {
       const table = row.vision[t] === 1 ? dVte : dWte;
       const id = row.tokens[t]!;
@@ -309,7 +390,8 @@ export function referenceForwardBackward(params: Params, cfg: LlamaConfig, rows:
 
 /** Final hidden states after the final norm, for one unpadded segment (positions 0..n−1). */
 export function referenceHidden(params: Params, cfg: LlamaConfig, tokens: Uint32Array, vision: Uint8Array): Float64Array {
-  const n = tokens.length, d = cfg.dim;
+  const n = tokens.length,
+    d = cfg.dim;
   const segId = new Int32Array(n).fill(1);
   const pos = Int32Array.from({ length: n }, (_, i) => i);
   const { cos, sin } = ropeTables(pos, d / cfg.heads, cfg.ropeTheta);

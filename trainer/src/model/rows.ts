@@ -31,7 +31,10 @@ export function prepareRow(row: TrainRow, cfg: LlamaConfig, mode: StageMode, exa
   const where = `row ${rowIndex}`;
   const L = row.tokens.length;
   if (L < 2) throw new RowError(`${where}: tokens has ${L} entries; a row needs at least 2`);
-  for (const [field, a] of [["vision", row.vision], ["loss", row.loss]] as const) {
+  for (const [field, a] of [
+    ["vision", row.vision],
+    ["loss", row.loss],
+  ] as const) {
     if (a.length !== L) throw new RowError(`${where}: ${field} has ${a.length} entries, tokens has ${L}`);
   }
   if (!(examples > 0)) throw new RowError(`examplesInGlobalBatch must be > 0 (got ${examples})`);
@@ -51,9 +54,15 @@ export function prepareRow(row: TrainRow, cfg: LlamaConfig, mode: StageMode, exa
   const pos = new Int32Array(L);
   const vision = new Uint8Array(L);
   for (let s = 0; s < K; s++) {
-    for (let i = cu[s]!; i < cu[s + 1]!; i++) { segId[i] = s + 1; pos[i] = i - cu[s]!; }
+    for (let i = cu[s]!; i < cu[s + 1]!; i++) {
+      segId[i] = s + 1;
+      pos[i] = i - cu[s]!;
+    }
   }
-  for (let i = cu[K]!; i < L; i++) { segId[i] = K + 1; pos[i] = 0; }
+  for (let i = cu[K]!; i < L; i++) {
+    segId[i] = K + 1;
+    pos[i] = 0;
+  }
   for (let i = 0; i < L; i++) {
     const t = row.tokens[i]!;
     const isVision = row.vision[i] === 1;
@@ -69,7 +78,8 @@ export function prepareRow(row: TrainRow, cfg: LlamaConfig, mode: StageMode, exa
   const visionTarget = new Int32Array(L).fill(-1);
   const textWeight = new Float32Array(L);
   const visionWeight = new Float32Array(L);
-  let textTargets = 0, visionTargets = 0;
+  let textTargets = 0,
+    visionTargets = 0;
   if (row.loss[0] === 1) throw new RowError(`${where}: token 0 carries loss but nothing precedes it`);
   for (let i = 1; i < L; i++) {
     if (row.loss[i] !== 1) continue;
@@ -97,7 +107,8 @@ export function allowed(segId: Int32Array, i: number, j: number): boolean {
 
 /** Number of allowed (query, key) pairs of a row, per head and layer (model-FLOP accounting). */
 export function unmaskedPairs(segId: Int32Array): number {
-  let n = 0, start = 0;
+  let n = 0,
+    start = 0;
   for (let i = 1; i <= segId.length; i++) {
     if (i === segId.length || segId[i] !== segId[start]) {
       const len = i - start;
@@ -112,15 +123,19 @@ export function unmaskedPairs(segId: Int32Array): number {
 export function ropeTables(pos: Int32Array, headDim: number, theta: number): { cos: Float64Array; sin: Float64Array } {
   const half = headDim / 2;
   const n = pos.length;
-  const cos = new Float64Array(n * headDim), sin = new Float64Array(n * headDim);
+  const cos = new Float64Array(n * headDim),
+    sin = new Float64Array(n * headDim);
   const invFreq = new Float64Array(half);
   for (let i = 0; i < half; i++) invFreq[i] = Math.pow(theta, (-2 * i) / headDim);
   for (let t = 0; t < n; t++) {
     for (let i = 0; i < half; i++) {
       const a = pos[t]! * invFreq[i]!;
-      const c = Math.cos(a), s = Math.sin(a);
-      cos[t * headDim + i] = c; cos[t * headDim + i + half] = c;
-      sin[t * headDim + i] = s; sin[t * headDim + i + half] = s;
+      const c = Math.cos(a),
+        s = Math.sin(a);
+      cos[t * headDim + i] = c;
+      cos[t * headDim + i + half] = c;
+      sin[t * headDim + i] = s;
+      sin[t * headDim + i + half] = s;
     }
   }
   return { cos, sin };

@@ -8,7 +8,12 @@
  */
 import { GraphBuilder, type V, i } from "@lwm/onnx";
 
-export interface GraphDims { dim: number; heads: number; ffnDim: number; normEps: number }
+export interface GraphDims {
+  dim: number;
+  heads: number;
+  ffnDim: number;
+  normEps: number;
+}
 
 /**
  * The chunk length C is not baked into the graphs: graphs that change layout take an int64 input
@@ -58,13 +63,21 @@ function allowedMask(g: GraphBuilder, segq: V, posq: V, segk: V, posk: V): V {
 
 export function attnIn(dm: GraphDims): GraphBuilder {
   const g = new GraphBuilder("attn_in");
-  const d = dm.dim, hd = d / dm.heads;
+  const d = dm.dim,
+    hd = d / dm.heads;
   g.input(CHUNK_SHAPE, [4], "int64");
-  const x = g.input("x", ["n", d]), wn = g.input("wn", [d]);
-  const wq = g.input("wq", [d, d]), wk = g.input("wk", [d, d]), wv = g.input("wv", [d, d]);
-  const cos = g.reshape(g.input("cos", ["n", hd]), [-1, 1, hd]), sin = g.reshape(g.input("sin", ["n", hd]), [-1, 1, hd]);
+  const x = g.input("x", ["n", d]),
+    wn = g.input("wn", [d]);
+  const wq = g.input("wq", [d, d]),
+    wk = g.input("wk", [d, d]),
+    wv = g.input("wv", [d, d]);
+  const cos = g.reshape(g.input("cos", ["n", hd]), [-1, 1, hd]),
+    sin = g.reshape(g.input("sin", ["n", hd]), [-1, 1, hd]);
   const { y: xn } = rmsnorm(g, x, wn, dm.normEps);
-  const rope = (t: V) => { const th = g.reshape(t, [-1, dm.heads, hd]); return g.reshape(g.add(g.mul(th, cos), g.mul(rotateHalf(g, th), sin)), [-1, d]); };
+  const rope = (t: V) => {
+    const th = g.reshape(t, [-1, dm.heads, hd]);
+    return g.reshape(g.add(g.mul(th, cos), g.mul(rotateHalf(g, th), sin)), [-1, d]);
+  };
   g.output("q", toChunks(g, rope(g.gemm(xn, wq, 0, 1))));
   g.output("k", toChunks(g, rope(g.gemm(xn, wk, 0, 1))));
   g.output("v", toChunks(g, g.gemm(xn, wv, 0, 1)));
@@ -74,16 +87,28 @@ export function attnIn(dm: GraphDims): GraphBuilder {
 /** Backward of attnIn: from d(q,k,v) (rotated, chunked) and the residual gradient to dx and weight gradients. */
 export function attnInBack(dm: GraphDims): GraphBuilder {
   const g = new GraphBuilder("attn_in_bwd");
-  const d = dm.dim, hd = d / dm.heads;
-  const x = g.input("x", ["n", d]), wn = g.input("wn", [d]);
-  const wq = g.input("wq", [d, d]), wk = g.input("wk", [d, d]), wv = g.input("wv", [d, d]);
-  const cos = g.reshape(g.input("cos", ["n", hd]), [-1, 1, hd]), sin = g.reshape(g.input("sin", ["n", hd]), [-1, 1, hd]);
-  const dq = g.input("dq", ["nc", dm.heads, "C", hd]), dk = g.input("dk", ["nc", dm.heads, "C", hd]), dv = g.input("dv", ["nc", dm.heads, "C", hd]);
+  const d = dm.dim,
+    hd = d / dm.heads;
+  const x = g.input("x", ["n", d]),
+    wn = g.input("wn", [d]);
+  const wq = g.input("wq", [d, d]),
+    wk = g.input("wk", [d, d]),
+    wv = g.input("wv", [d, d]);
+  const cos = g.reshape(g.input("cos", ["n", hd]), [-1, 1, hd]),
+    sin = g.reshape(g.input("sin", ["n", hd]), [-1, 1, hd]);
+  const dq = g.input("dq", ["nc", dm.heads, "C", hd]),
+    dk = g.input("dk", ["nc", dm.heads, "C", hd]),
+    dv = g.input("dv", ["nc", dm.heads, "C", hd]);
   const dres = g.input("dres", ["n", d]);
   const { y: xn, r } = rmsnorm(g, x, wn, dm.normEps);
   // RoPE is a rotation: its backward rotates back, dy⊙cos − rotate_half(dy⊙sin).
-  const unrope = (t: V) => { const th = g.reshape(fromChunks(g, t, dm), [-1, dm.heads, hd]); return g.reshape(g.sub(g.mul(th, cos), rotateHalf(g, g.mul(th, sin))), [-1, d]); };
-  const dqp = unrope(dq), dkp = unrope(dk), dvp = fromChunks(g, dv, dm);
+  const unrope = (t: V) => {
+    const th = g.reshape(fromChunks(g, t, dm), [-1, dm.heads, hd]);
+    return g.reshape(g.sub(g.mul(th, cos), rotateHalf(g, g.mul(th, sin))), [-1, d]);
+  };
+  const dqp = unrope(dq),
+    dkp = unrope(dk),
+    dvp = fromChunks(g, dv, dm);
   g.output("dwq", g.gemm(dqp, xn, 1, 0));
   g.output("dwk", g.gemm(dkp, xn, 1, 0));
   g.output("dwv", g.gemm(dvp, xn, 1, 0));
@@ -103,14 +128,22 @@ export function attnInBack(dm: GraphDims): GraphBuilder {
  */
 export function attnStep(dm: GraphDims, masked = true): GraphBuilder {
   const g = new GraphBuilder(masked ? "attn_fwd" : "attn_fwd_full");
-  const h = dm.heads, hd = dm.dim / h;
-  const q = g.input("q", [h, "a", hd]), k = g.input("k", [h, "b", hd]), v = g.input("v", [h, "b", hd]);
+  const h = dm.heads,
+    hd = dm.dim / h;
+  const q = g.input("q", [h, "a", hd]),
+    k = g.input("k", [h, "b", hd]),
+    v = g.input("v", [h, "b", hd]);
   let s = g.matmul(g.mul(q, g.constF([1 / Math.sqrt(hd)])), g.transpose(k, [0, 2, 1])); // scale the small operand
   if (masked) {
-    const segq = g.input("segq", ["a", 1]), posq = g.input("posq", ["a", 1]), segk = g.input("segk", [1, "b"]), posk = g.input("posk", [1, "b"]);
+    const segq = g.input("segq", ["a", 1]),
+      posq = g.input("posq", ["a", 1]),
+      segk = g.input("segk", [1, "b"]),
+      posk = g.input("posk", [1, "b"]);
     s = g.op("Where", [allowedMask(g, segq, posq, segk, posk), s, g.constF([MASKED])]);
   }
-  const o = g.input("o", [h, "a", hd]), m = g.input("m", [h, "a", 1]), l = g.input("l", [h, "a", 1]);
+  const o = g.input("o", [h, "a", hd]),
+    m = g.input("m", [h, "a", 1]),
+    l = g.input("l", [h, "a", 1]);
   const mNew = g.op("Max", [m, g.maxLast(s)]);
   const p = g.exp(g.sub(s, mNew));
   const alpha = g.exp(g.sub(m, mNew));
@@ -123,14 +156,25 @@ export function attnStep(dm: GraphDims, masked = true): GraphBuilder {
 /** Backward of one chunk pair with p recomputed from the saved lse: accumulates dq (local) and dk, dv (travelling). */
 export function attnStepBack(dm: GraphDims, masked = true): GraphBuilder {
   const g = new GraphBuilder(masked ? "attn_bwd" : "attn_bwd_full");
-  const h = dm.heads, hd = dm.dim / h, scale = g.constF([1 / Math.sqrt(hd)]);
-  const q = g.input("q", [h, "a", hd]), k = g.input("k", [h, "b", hd]), v = g.input("v", [h, "b", hd]);
-  const dO = g.input("do", [h, "a", hd]), lse = g.input("lse", [h, "a", 1]), D = g.input("D", [h, "a", 1]);
-  const dq = g.input("dq", [h, "a", hd]), dk = g.input("dk", [h, "b", hd]), dv = g.input("dv", [h, "b", hd]);
+  const h = dm.heads,
+    hd = dm.dim / h,
+    scale = g.constF([1 / Math.sqrt(hd)]);
+  const q = g.input("q", [h, "a", hd]),
+    k = g.input("k", [h, "b", hd]),
+    v = g.input("v", [h, "b", hd]);
+  const dO = g.input("do", [h, "a", hd]),
+    lse = g.input("lse", [h, "a", 1]),
+    D = g.input("D", [h, "a", 1]);
+  const dq = g.input("dq", [h, "a", hd]),
+    dk = g.input("dk", [h, "b", hd]),
+    dv = g.input("dv", [h, "b", hd]);
   const qs = g.mul(q, scale);
   let s = g.matmul(qs, g.transpose(k, [0, 2, 1]));
   if (masked) {
-    const segq = g.input("segq", ["a", 1]), posq = g.input("posq", ["a", 1]), segk = g.input("segk", [1, "b"]), posk = g.input("posk", [1, "b"]);
+    const segq = g.input("segq", ["a", 1]),
+      posq = g.input("posq", ["a", 1]),
+      segk = g.input("segk", [1, "b"]),
+      posk = g.input("posk", [1, "b"]);
     s = g.op("Where", [allowedMask(g, segq, posq, segk, posk), s, g.constF([MASKED])]);
   }
   const p = g.exp(g.sub(s, lse));
@@ -147,16 +191,27 @@ export function attnStepBack(dm: GraphDims, masked = true): GraphBuilder {
 
 export function postAttn(dm: GraphDims): GraphBuilder {
   const g = new GraphBuilder("post_attn");
-  const d = dm.dim, ff = dm.ffnDim, h = dm.heads, hd = d / h, C = "C";
+  const d = dm.dim,
+    ff = dm.ffnDim,
+    h = dm.heads,
+    hd = d / h,
+    C = "C";
   const x = g.input("x", ["n", d]);
-  const oacc = g.input("oacc", ["nc", h, C, hd]), m = g.input("m", ["nc", h, C, 1]), l = g.input("l", ["nc", h, C, 1]);
-  const wo = g.input("wo", [d, d]), wn = g.input("wn", [d]), wg = g.input("wg", [ff, d]), wu = g.input("wu", [ff, d]), wd = g.input("wd", [d, ff]);
+  const oacc = g.input("oacc", ["nc", h, C, hd]),
+    m = g.input("m", ["nc", h, C, 1]),
+    l = g.input("l", ["nc", h, C, 1]);
+  const wo = g.input("wo", [d, d]),
+    wn = g.input("wn", [d]),
+    wg = g.input("wg", [ff, d]),
+    wu = g.input("wu", [ff, d]),
+    wd = g.input("wd", [d, ff]);
   const o = g.div(oacc, l);
   g.output("o", o);
   g.output("lse", g.add(m, g.log(l)));
   const hres = g.add(x, g.gemm(fromChunks(g, o, dm), wo, 0, 1));
   const { y: hn } = rmsnorm(g, hres, wn, dm.normEps);
-  const gt = g.gemm(hn, wg, 0, 1), up = g.gemm(hn, wu, 0, 1);
+  const gt = g.gemm(hn, wg, 0, 1),
+    up = g.gemm(hn, wu, 0, 1);
   const a = g.mul(g.mul(gt, g.sigmoid(gt)), up);
   g.output("y", g.add(hres, g.gemm(a, wd, 0, 1)));
   return g;
@@ -164,16 +219,27 @@ export function postAttn(dm: GraphDims): GraphBuilder {
 
 export function postAttnBack(dm: GraphDims): GraphBuilder {
   const g = new GraphBuilder("post_attn_bwd");
-  const d = dm.dim, ff = dm.ffnDim, h = dm.heads, hd = d / h, C = "C";
-  const x = g.input("x", ["n", d]), o = g.input("o", ["nc", h, C, hd]);
-  const wo = g.input("wo", [d, d]), wn = g.input("wn", [d]), wg = g.input("wg", [ff, d]), wu = g.input("wu", [ff, d]), wd = g.input("wd", [d, ff]);
+  const d = dm.dim,
+    ff = dm.ffnDim,
+    h = dm.heads,
+    hd = d / h,
+    C = "C";
+  const x = g.input("x", ["n", d]),
+    o = g.input("o", ["nc", h, C, hd]);
+  const wo = g.input("wo", [d, d]),
+    wn = g.input("wn", [d]),
+    wg = g.input("wg", [ff, d]),
+    wu = g.input("wu", [ff, d]),
+    wd = g.input("wd", [d, ff]);
   const dy = g.input("dy", ["n", d]);
   g.input(CHUNK_SHAPE, [4], "int64");
   // recompute the block's activations
   const o2 = fromChunks(g, o, dm);
   const hres = g.add(x, g.gemm(o2, wo, 0, 1));
   const { y: hn, r } = rmsnorm(g, hres, wn, dm.normEps);
-  const gt = g.gemm(hn, wg, 0, 1), up = g.gemm(hn, wu, 0, 1), sg = g.sigmoid(gt);
+  const gt = g.gemm(hn, wg, 0, 1),
+    up = g.gemm(hn, wu, 0, 1),
+    sg = g.sigmoid(gt);
   const a = g.mul(g.mul(gt, sg), up);
   // y = hres + a·Wdᵀ
   g.output("dwd", g.gemm(dy, a, 1, 0));
@@ -210,19 +276,28 @@ export function postAttnBack(dm: GraphDims): GraphBuilder {
  */
 export function headLoss(dim: number, vocab: number, eps: number, train: boolean): GraphBuilder {
   const g = new GraphBuilder(train ? "head_loss_bwd" : "head_loss");
-  const x = g.input("x", ["n", dim]), wn = g.input("wn", [dim]), W = g.input("W", [vocab, dim]);
-  const tgt = g.input("tgt", ["n", 1], "int64"), w = g.input("w", ["n", 1]), valid = g.input("valid", ["n", 1]);
-  const trips = g.input("trips", [], "int64"), chunk = g.input("chunk", [1], "int64");
+  const x = g.input("x", ["n", dim]),
+    wn = g.input("wn", [dim]),
+    W = g.input("W", [vocab, dim]);
+  const tgt = g.input("tgt", ["n", 1], "int64"),
+    w = g.input("w", ["n", 1]),
+    valid = g.input("valid", ["n", 1]);
+  const trips = g.input("trips", [], "int64"),
+    chunk = g.input("chunk", [1], "int64");
   const dW0 = train ? g.input("dW0", [vocab, dim]) : undefined;
   const { y: xn, r } = rmsnorm(g, x, wn, eps);
 
   const b = g.subgraph("chunk");
-  const it = b.input("it", [], "int64"), cond = b.input("cond", [], "bool");
-  const lossIn = b.input("loss_in", [1]), correctIn = b.input("correct_in", [1]);
+  const it = b.input("it", [], "int64"),
+    cond = b.input("cond", [], "bool");
+  const lossIn = b.input("loss_in", [1]),
+    correctIn = b.input("correct_in", [1]);
   const dWIn = train ? b.input("dW_in", [vocab, dim]) : undefined;
   const start = b.mul(b.reshape(it, [1]), chunk);
   const rows = (t: V) => b.op("Slice", [t, start, b.add(start, chunk), b.constI([0])]);
-  const xc = rows(xn), tc = rows(tgt), wc = rows(w);
+  const xc = rows(xn),
+    tc = rows(tgt),
+    wc = rows(w);
   const logits = b.gemm(xc, W, 0, 1);
   // Row-wise softmax in one pass (MLAS keeps each 128 KiB row in cache); the row's max logit mx and
   // max probability pmax = 1/Σexp(z − mx) give lse = mx − log(pmax) without an exp pass of our own.
@@ -260,7 +335,9 @@ export function headLoss(dim: number, vocab: number, eps: number, train: boolean
 /** Logits of the given positions (decoding). */
 export function headLogits(dim: number, vocab: number, eps: number): GraphBuilder {
   const g = new GraphBuilder("head_logits");
-  const x = g.input("x", ["n", dim]), wn = g.input("wn", [dim]), W = g.input("W", [vocab, dim]);
+  const x = g.input("x", ["n", dim]),
+    wn = g.input("wn", [dim]),
+    W = g.input("W", [vocab, dim]);
   g.output("logits", g.gemm(rmsnorm(g, x, wn, eps).y, W, 0, 1));
   return g;
 }

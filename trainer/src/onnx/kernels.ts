@@ -14,7 +14,10 @@ export type Outputs = Record<string, Float32Array>;
 
 export type GraphName = "attnIn" | "attnInBack" | "attnStep" | "attnStepBack" | "attnStepFull" | "attnStepBackFull" | "postAttn" | "postAttnBack";
 
-export interface KernelDims extends GraphDims { vocabSize: number; visionVocabSize: number }
+export interface KernelDims extends GraphDims {
+  vocabSize: number;
+  visionVocabSize: number;
+}
 
 export class OnnxKernels {
   /** Milliseconds spent inside session.run since creation. */
@@ -24,14 +27,22 @@ export class OnnxKernels {
   readonly graphMs = new Map<string, number>();
   private sessions = new Map<string, ort.InferenceSession>();
 
-  private constructor(readonly dims: KernelDims, private readonly threads: number) {}
+  private constructor(
+    readonly dims: KernelDims,
+    private readonly threads: number,
+  ) {}
 
   static async create(dims: KernelDims, intraOpThreads = 1): Promise<OnnxKernels> {
     const k = new OnnxKernels(dims, intraOpThreads);
     const graphs: Record<GraphName, GraphBuilder> = {
-      attnIn: attnIn(dims), attnInBack: attnInBack(dims), attnStep: attnStep(dims), attnStepBack: attnStepBack(dims),
-      attnStepFull: attnStep(dims, false), attnStepBackFull: attnStepBack(dims, false),
-      postAttn: postAttn(dims), postAttnBack: postAttnBack(dims),
+      attnIn: attnIn(dims),
+      attnInBack: attnInBack(dims),
+      attnStep: attnStep(dims),
+      attnStepBack: attnStepBack(dims),
+      attnStepFull: attnStep(dims, false),
+      attnStepBackFull: attnStepBack(dims, false),
+      postAttn: postAttn(dims),
+      postAttnBack: postAttnBack(dims),
     };
     for (const [name, g] of Object.entries(graphs)) k.sessions.set(name, await k.session(g));
     return k;

@@ -13,14 +13,28 @@ describe("AdamW", () => {
     // Step 1, g = (0.5, −0.1), lr 0.1: m = (0.05, −0.01), v = (0.0125, 0.0005); bias-corrected
     // m̂/√v̂ = (0.5/0.5, −0.1/0.1) ≈ (1, −1); p = 1 − 0.1·(1 + 0.1·1) = 0.89, −2 − 0.1·(−1 − 0.2) = −1.88.
     // The norm gain (g = 0.3) gets the same ≈1 step without decay: 1 − 0.1 = 0.9.
-    opt.update(params, new Map([["model.layers.0.mlp.up_proj.weight", new Float32Array([0.5, -0.1])], ["model.norm.weight", new Float32Array([0.3])]]), 0.1);
+    opt.update(
+      params,
+      new Map([
+        ["model.layers.0.mlp.up_proj.weight", new Float32Array([0.5, -0.1])],
+        ["model.norm.weight", new Float32Array([0.3])],
+      ]),
+      0.1,
+    );
     expect(params.get("model.layers.0.mlp.up_proj.weight")![0]).toBeCloseTo(0.89, 6);
     expect(params.get("model.layers.0.mlp.up_proj.weight")![1]).toBeCloseTo(-1.88, 6);
     expect(params.get("model.norm.weight")![0]).toBeCloseTo(0.9, 6);
     // Step 2, g = (−0.3, 0.2): m₀ = 0.9·0.05 − 0.03 = 0.015, v₀ = 0.95·0.0125 + 0.05·0.09 = 0.016375;
     // m̂ = 0.015/0.19 = 0.078947, v̂ = 0.016375/0.0975 = 0.167949, m̂/√v̂ = 0.192640;
     // p₀ = 0.89 − 0.1·(0.192640 + 0.1·0.89) = 0.861836. Likewise p₁ = −1.897537.
-    opt.update(params, new Map([["model.layers.0.mlp.up_proj.weight", new Float32Array([-0.3, 0.2])], ["model.norm.weight", new Float32Array([0.3])]]), 0.1);
+    opt.update(
+      params,
+      new Map([
+        ["model.layers.0.mlp.up_proj.weight", new Float32Array([-0.3, 0.2])],
+        ["model.norm.weight", new Float32Array([0.3])],
+      ]),
+      0.1,
+    );
     expect(params.get("model.layers.0.mlp.up_proj.weight")![0]).toBeCloseTo(0.861836, 5);
     expect(params.get("model.layers.0.mlp.up_proj.weight")![1]).toBeCloseTo(-1.897537, 5);
     expect(params.get("model.norm.weight")![0]).toBeCloseTo(0.8, 6);
@@ -63,7 +77,10 @@ describe("AdamW", () => {
 
 describe("global-norm clipping", () => {
   it("scales gradients whose global norm exceeds the limit and reports the norm before clipping", () => {
-    const grads = new Map([["a", new Float32Array([3])], ["b", new Float32Array([0, 4])]]);
+    const grads = new Map([
+      ["a", new Float32Array([3])],
+      ["b", new Float32Array([0, 4])],
+    ]);
     expect(clipGlobalNorm(grads, 1)).toBeCloseTo(5, 12);
     expect([...grads.get("a")!]).toEqual([Math.fround(0.6)]);
     expect([...grads.get("b")!]).toEqual([0, Math.fround(0.8)]);

@@ -4,29 +4,46 @@ import { normalSampler } from "../model/rng.js";
 import { RingAttention } from "./harness.js";
 import { LayoutError } from "./layout.js";
 
-const heads = 2, hd = 16, D = heads * hd;
+const heads = 2,
+  hd = 16,
+  D = heads * hd;
 const open: RingAttention[] = [];
-afterAll(async () => { await Promise.all(open.map((r) => r.close())); });
+afterAll(async () => {
+  await Promise.all(open.map((r) => r.close()));
+});
 
 /** Segments of 10, 17 and 13 tokens, then 8 tokens of tail padding (its own segment). */
 function segments(L: number, lens: number[]): Int32Array {
   const seg = new Int32Array(L);
   let at = 0;
-  lens.forEach((len, s) => { seg.fill(s + 1, at, at + len); at += len; });
+  lens.forEach((len, s) => {
+    seg.fill(s + 1, at, at + len);
+    at += len;
+  });
   seg.fill(lens.length + 1, at);
   return seg;
 }
-const rand = (n: number, seed: number) => { const g = normalSampler(seed); return Float32Array.from({ length: n }, () => g()); };
+const rand = (n: number, seed: number) => {
+  const g = normalSampler(seed);
+  return Float32Array.from({ length: n }, () => g());
+};
 function expectClose(got: Float32Array, want: Float64Array, what: string) {
-  let diff = 0, scale = 0;
-  for (let i = 0; i < want.length; i++) { diff = Math.max(diff, Math.abs(got[i]! - want[i]!)); scale = Math.max(scale, Math.abs(want[i]!)); }
+  let diff = 0,
+    scale = 0;
+  for (let i = 0; i < want.length; i++) {
+    diff = Math.max(diff, Math.abs(got[i]! - want[i]!));
+    scale = Math.max(scale, Math.abs(want[i]!));
+  }
   expect(diff, what).toBeLessThanOrEqual(1e-5 * Math.max(1, scale));
 }
 
 describe("RingAttention equals full masked attention", () => {
   const L = 48;
   const seg = segments(L, [10, 17, 13]);
-  const q = rand(L * D, 1), k = rand(L * D, 2), v = rand(L * D, 3), dO = rand(L * D, 4);
+  const q = rand(L * D, 1),
+    k = rand(L * D, 2),
+    v = rand(L * D, 3),
+    dO = rand(L * D, 4);
   const full = attention(q, k, v, L, heads, hd, seg);
   const grads = attentionBack(dO, full.o, full.p, q, k, v, L, heads, hd);
   const cases: [number, "zigzag" | "contiguous" | "balanced", number[]][] = [

@@ -19,7 +19,11 @@ export interface LocalLayout {
 }
 
 /** Chunk pairs computed (of which `unmasked` needed no mask) and skipped as fully masked. */
-export interface AttnStats { pairs: number; unmasked: number; skipped: number }
+export interface AttnStats {
+  pairs: number;
+  unmasked: number;
+  skipped: number;
+}
 
 export interface AttnCtx {
   kernels: OnnxKernels;
@@ -34,13 +38,17 @@ export interface AttnCtx {
 
 /** True when no query of chunk a may attend to any key of chunk b (segments only grow along the row). */
 function fullyMasked(qSeg: Float32Array, qPos: Float32Array, a: number, kSeg: Float32Array, kPos: Float32Array, b: number, C: number): boolean {
-  const q0 = a * C, q1 = q0 + C - 1, k0 = b * C, k1 = k0 + C - 1;
+  const q0 = a * C,
+    q1 = q0 + C - 1,
+    k0 = b * C,
+    k1 = k0 + C - 1;
   return kPos[k0]! > qPos[q1]! || kSeg[k0]! > qSeg[q1]! || kSeg[k1]! < qSeg[q0]!;
 }
 
 /** True when every query of chunk a may attend to every key of chunk b: b lies wholly before a, all one segment. */
 function fullyVisible(qSeg: Float32Array, qPos: Float32Array, a: number, kSeg: Float32Array, kPos: Float32Array, b: number, C: number): boolean {
-  const q0 = a * C, k1 = b * C + C - 1;
+  const q0 = a * C,
+    k1 = b * C + C - 1;
   return kPos[k1]! <= qPos[q0]! && kSeg[b * C]! === qSeg[q0 + C - 1]!;
 }
 
@@ -65,9 +73,18 @@ function* allowedPairs(ctx: AttnCtx, lay: LocalLayout, kv: { seg: Float32Array; 
   }
 }
 
-interface KvBlock { owner: number; k: Float32Array; v: Float32Array; seg: Float32Array; pos: Float32Array }
+interface KvBlock {
+  owner: number;
+  k: Float32Array;
+  v: Float32Array;
+  seg: Float32Array;
+  pos: Float32Array;
+}
 /** dk, dv of the travelling block, one array per key chunk (see `chunks`). */
-interface KvGradBlock extends KvBlock { dk: Float32Array[]; dv: Float32Array[] }
+interface KvGradBlock extends KvBlock {
+  dk: Float32Array[];
+  dv: Float32Array[];
+}
 
 /**
  * Accumulators are kept as one array per chunk: each step's output *replaces* its chunk's array
@@ -79,7 +96,8 @@ function chunks(buf: Float32Array, nc: number): Float32Array[] {
   return Array.from({ length: nc }, (_, a) => buf.subarray(a * size, (a + 1) * size));
 }
 function joined(parts: Float32Array[]): Float32Array {
-  const size = parts[0]!.length, out = new Float32Array(parts.length * size);
+  const size = parts[0]!.length,
+    out = new Float32Array(parts.length * size);
   parts.forEach((p, a) => out.set(p, a * size));
   return out;
 }
@@ -94,10 +112,21 @@ function masks(lay: LocalLayout, kv: { seg: Float32Array; pos: Float32Array }, a
   };
 }
 
-export async function ringAttentionForward(ctx: AttnCtx, lay: LocalLayout, q: Float32Array, k: Float32Array, v: Float32Array): Promise<{ oacc: Float32Array; m: Float32Array; l: Float32Array }> {
-  const { heads: h, headDim: hd, link } = ctx, { C, nc } = lay;
-  const S = h * C * hd, R = h * C, P = link ? link.size : 1;
-  const o = chunks(new Float32Array(nc * S), nc), m = chunks(new Float32Array(nc * R).fill(-Infinity), nc), l = chunks(new Float32Array(nc * R), nc);
+export async function ringAttentionForward(
+  ctx: AttnCtx,
+  lay: LocalLayout,
+  q: Float32Array,
+  k: Float32Array,
+  v: Float32Array,
+): Promise<{ oacc: Float32Array; m: Float32Array; l: Float32Array }> {
+  const { heads: h, headDim: hd, link } = ctx,
+    { C, nc } = lay;
+  const S = h * C * hd,
+    R = h * C,
+    P = link ? link.size : 1;
+  const o = chunks(new Float32Array(nc * S), nc),
+    m = chunks(new Float32Array(nc * R).fill(-Infinity), nc),
+    l = chunks(new Float32Array(nc * R), nc);
   let cur: KvBlock = { owner: link ? link.rank : 0, k, v, seg: lay.seg, pos: lay.pos };
   for (let t = 0; t < P; t++) {
     const tag = `${ctx.tag}/fwd/${t}`;
@@ -127,12 +156,30 @@ export async function ringAttentionForward(ctx: AttnCtx, lay: LocalLayout, q: Fl
 
 /** dO, lse, D are the local query block's; returns dq and this worker's own dk, dv after the full ring. */
 export async function ringAttentionBackward(
-  ctx: AttnCtx, lay: LocalLayout, q: Float32Array, k: Float32Array, v: Float32Array, dO: Float32Array, lse: Float32Array, D: Float32Array,
+  ctx: AttnCtx,
+  lay: LocalLayout,
+  q: Float32Array,
+  k: Float32Array,
+  v: Float32Array,
+  dO: Float32Array,
+  lse: Float32Array,
+  D: Float32Array,
 ): Promise<{ dq: Float32Array; dk: Float32Array; dv: Float32Array }> {
-  const { heads: h, headDim: hd, link } = ctx, { C, nc } = lay;
-  const S = h * C * hd, R = h * C, P = link ? link.size : 1;
+  const { heads: h, headDim: hd, link } = ctx,
+    { C, nc } = lay;
+  const S = h * C * hd,
+    R = h * C,
+    P = link ? link.size : 1;
   const dq = chunks(new Float32Array(nc * S), nc);
-  let cur: KvGradBlock = { owner: link ? link.rank : 0, k, v, seg: lay.seg, pos: lay.pos, dk: chunks(new Float32Array(nc * S), nc), dv: chunks(new Float32Array(nc * S), nc) };
+  let cur: KvGradBlock = {
+    owner: link ? link.rank : 0,
+    k,
+    v,
+    seg: lay.seg,
+    pos: lay.pos,
+    dk: chunks(new Float32Array(nc * S), nc),
+    dv: chunks(new Float32Array(nc * S), nc),
+  };
   for (let t = 0; t < P; t++) {
     for (const { a, b, full } of allowedPairs(ctx, lay, cur)) {
       const out = await ctx.kernels.run(full ? "attnStepBackFull" : "attnStepBack", {

@@ -4,7 +4,10 @@ import { type Layout, LayoutError, attentionChunk, blockIndices, pieceLength, pi
 function segIds(L: number, lens: number[]): Int32Array {
   const seg = new Int32Array(L);
   let at = 0;
-  lens.forEach((n, s) => { seg.fill(s + 1, at, at + n); at += n; });
+  lens.forEach((n, s) => {
+    seg.fill(s + 1, at, at + n);
+    at += n;
+  });
   seg.fill(lens.length + 1, at);
   return seg;
 }
@@ -15,7 +18,8 @@ function workPerWorker(seg: Int32Array, blocks: Int32Array[]): number[] {
 }
 
 describe("sequence layouts over ring workers", () => {
-  const L = 8192, seg = segIds(L, [1757, 3830, 2541]);
+  const L = 8192,
+    seg = segIds(L, [1757, 3830, 2541]);
   for (const layout of ["contiguous", "zigzag", "balanced"] as Layout[]) {
     for (const P of [1, 2, 4]) {
       it(`${layout}, P=${P}: every token on exactly one worker, L/P each, in contiguous pieces`, () => {

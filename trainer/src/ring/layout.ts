@@ -16,7 +16,8 @@ export class LayoutError extends Error {}
 
 /** Length of one contiguous piece of a worker's block (the attention chunk must divide it). */
 export function pieceLength(L: number, P: number, layout: Layout): number {
-  const k = PIECES_PER_WORKER[layout], pieces = k * P;
+  const k = PIECES_PER_WORKER[layout],
+    pieces = k * P;
   if (L % pieces !== 0) {
     throw new LayoutError(`seqLen ${L} is not divisible by ${pieces} (${layout} layout over ${P} ring workers needs seqLen % ${k === 1 ? "" : k}P = 0)`);
   }
@@ -61,7 +62,9 @@ export function blockIndices(L: number, P: number, layout: Layout, segId?: Int32
   return Array.from({ length: P }, (_, r) => {
     const starts = balanced ? balanced[r]!.map((p) => p * c) : layout === "zigzag" ? [r * c, (2 * P - 1 - r) * c] : [r * c];
     const idx = new Int32Array(starts.length * c);
-    starts.forEach((s, j) => { for (let t = 0; t < c; t++) idx[j * c + t] = s + t; });
+    starts.forEach((s, j) => {
+      for (let t = 0; t < c; t++) idx[j * c + t] = s + t;
+    });
     return idx;
   });
 }

@@ -18,7 +18,12 @@ export class RingLink {
   private queue: RingMsg[] = [];
   private waiters: ((m: RingMsg) => void)[] = [];
 
-  constructor(readonly rank: number, readonly size: number, private readonly next: MessagePort, prev: MessagePort) {
+  constructor(
+    readonly rank: number,
+    readonly size: number,
+    private readonly next: MessagePort,
+    prev: MessagePort,
+  ) {
     prev.on("message", (m: RingMsg) => {
       const w = this.waiters.shift();
       if (w) w(m);

@@ -12,11 +12,18 @@ export class RingPool {
   private pending: Map<number, Pending>[] = [];
   private closed = false;
 
-  private constructor(readonly workers: Worker[], readonly flat: FlatParams, readonly shared: SharedBuffers) {
+  private constructor(
+    readonly workers: Worker[],
+    readonly flat: FlatParams,
+    readonly shared: SharedBuffers,
+  ) {
     workers.forEach((w, rank) => {
       const pend = new Map<number, Pending>();
       this.pending.push(pend);
-      const failAll = (e: Error) => { for (const p of pend.values()) p.reject(e); pend.clear(); };
+      const failAll = (e: Error) => {
+        for (const p of pend.values()) p.reject(e);
+        pend.clear();
+      };
       w.on("message", (r: Reply) => {
         const p = pend.get(r.id);
         if (!p) return;
@@ -25,13 +32,16 @@ export class RingPool {
         else p.resolve(r);
       });
       w.on("error", (e) => failAll(new Error(`ring worker ${rank} crashed: ${e.message}`)));
-      w.on("exit", (code) => { if (!this.closed) failAll(new Error(`ring worker ${rank} exited with code ${code}`)); });
+      w.on("exit", (code) => {
+        if (!this.closed) failAll(new Error(`ring worker ${rank} exited with code ${code}`));
+      });
     });
   }
 
   static start(cfg: LlamaConfig, size: number, headChunk: number, workerFile: string, intraOpThreads = 1): RingPool {
     const channels = Array.from({ length: size }, () => new MessageChannel());
-    const flat = new FlatParams(cfg), shared = createSharedBuffers(flat, size);
+    const flat = new FlatParams(cfg),
+      shared = createSharedBuffers(flat, size);
     const workers: Worker[] = [];
     for (let rank = 0; rank < size; rank++) {
       // channel r carries rank r → rank r+1
@@ -67,7 +77,9 @@ export class RingPool {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       Promise.allSettled(this.workers.map((_, r) => this.request<"ok">(r, { type: "close" }))),
-      new Promise((resolve) => { timer = setTimeout(resolve, 10_000); }),
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, 10_000);
+      }),
     ]);
     clearTimeout(timer);
     this.closed = true;

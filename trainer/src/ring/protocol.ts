@@ -18,8 +18,21 @@ export interface WorkerInit {
 }
 
 /** Attention alone (tests and benchmarks): q, k, v, dO in the worker's chunked layout [nc, h, C, hd]. */
-export interface AttnJob { seg: Float32Array; pos: Float32Array; C: number; q: Float32Array; k: Float32Array; v: Float32Array; dO: Float32Array }
-export interface AttnResult { o: Float32Array; dq: Float32Array; dk: Float32Array; dv: Float32Array }
+export interface AttnJob {
+  seg: Float32Array;
+  pos: Float32Array;
+  C: number;
+  q: Float32Array;
+  k: Float32Array;
+  v: Float32Array;
+  dO: Float32Array;
+}
+export interface AttnResult {
+  o: Float32Array;
+  dq: Float32Array;
+  dk: Float32Array;
+  dv: Float32Array;
+}
 
 export type Request =
   /** Copy the weights the engine published in the shared buffer. */
@@ -36,7 +49,14 @@ export type Request =
   /** Releases the sessions; the worker is terminated after it answers (terminating one mid-session-creation aborts the process). */
   | { id: number; type: "close" };
 
-export interface WorkerStats { computeMs: number; ringWaitMs: number; pairs: number; unmasked: number; skipped: number; graphMs: Record<string, number> }
+export interface WorkerStats {
+  computeMs: number;
+  ringWaitMs: number;
+  pairs: number;
+  unmasked: number;
+  skipped: number;
+  graphMs: Record<string, number>;
+}
 
 export type Reply =
   | { id: number; type: "ok" }

@@ -51,7 +51,10 @@ export function readParams(flat: FlatParams, shared: SharedBuffers, into?: Param
   const out: Params = into ?? new Map();
   for (const [name, { at, size }] of flat.offsets) {
     let a = out.get(name);
-    if (!a) { a = new Float32Array(size); out.set(name, a); }
+    if (!a) {
+      a = new Float32Array(size);
+      out.set(name, a);
+    }
     a.set(view.subarray(at, at + size));
   }
   return out;

@@ -17,7 +17,10 @@ if (!port) throw new Error("ring worker must run in a worker thread");
 
 const { cfg } = init;
 const link = init.next && init.prev ? new RingLink(init.rank, init.size, init.next, init.prev) : null;
-const kernelsReady = OnnxKernels.create({ dim: cfg.dim, heads: cfg.heads, ffnDim: cfg.ffnDim, normEps: cfg.normEps, vocabSize: cfg.vocabSize, visionVocabSize: cfg.visionVocabSize }, init.intraOpThreads);
+const kernelsReady = OnnxKernels.create(
+  { dim: cfg.dim, heads: cfg.heads, ffnDim: cfg.ffnDim, normEps: cfg.normEps, vocabSize: cfg.vocabSize, visionVocabSize: cfg.visionVocabSize },
+  init.intraOpThreads,
+);
 const flat = new FlatParams(cfg);
 let model: BlockModel | undefined;
 let params: Params | undefined;
@@ -25,15 +28,24 @@ let attnCalls = 0;
 
 /** Ring attention alone, forward then backward (o = oacc/l, D = rowsum(dO⊙o) computed here). */
 async function attention(kernels: OnnxKernels, job: AttnJob): Promise<AttnResult> {
-  const h = cfg.heads, hd = cfg.dim / h, n = job.seg.length, C = job.C;
+  const h = cfg.heads,
+    hd = cfg.dim / h,
+    n = job.seg.length,
+    C = job.C;
   const lay = { n, C, nc: n / C, seg: job.seg, pos: job.pos };
   const ctx: AttnCtx = { kernels, link, heads: h, headDim: hd, stats: model!.attnStats, tag: `attn${attnCalls++}` };
   const { oacc, m, l } = await ringAttentionForward(ctx, lay, job.q, job.k, job.v);
-  const R = h * n, o = new Float32Array(oacc.length), lse = new Float32Array(R), D = new Float32Array(R);
+  const R = h * n,
+    o = new Float32Array(oacc.length),
+    lse = new Float32Array(R),
+    D = new Float32Array(R);
   for (let r = 0; r < R; r++) {
     lse[r] = m[r]! + Math.log(l[r]!);
     let s = 0;
-    for (let c = 0; c < hd; c++) { o[r * hd + c] = oacc[r * hd + c]! / l[r]!; s += job.dO[r * hd + c]! * o[r * hd + c]!; }
+    for (let c = 0; c < hd; c++) {
+      o[r * hd + c] = oacc[r * hd + c]! / l[r]!;
+      s += job.dO[r * hd + c]! * o[r * hd + c]!;
+    }
     D[r] = s;
   }
   const { dq, dk, dv } = await ringAttentionBackward(ctx, lay, job.q, job.k, job.v, job.dO, lse, D);
@@ -50,7 +62,9 @@ async function handle(req: Request): Promise<{ reply: Reply; transfer: ArrayBuff
       return { reply: { id: req.id, type: "ok" }, transfer: [] };
     case "row": {
       const out = await model.run(req.row, req.train);
-      const owned = [out.dx0, ...(out.kv?.k ?? []), ...(out.kv?.v ?? [])].filter((a): a is Float32Array => a !== undefined && a.byteOffset === 0 && a.byteLength === a.buffer.byteLength);
+      const owned = [out.dx0, ...(out.kv?.k ?? []), ...(out.kv?.v ?? [])].filter(
+        (a): a is Float32Array => a !== undefined && a.byteOffset === 0 && a.byteLength === a.buffer.byteLength,
+      );
       return { reply: { id: req.id, type: "row", out }, transfer: owned.map((a) => a.buffer as ArrayBuffer) };
     }
     case "grads": {
@@ -73,7 +87,18 @@ async function handle(req: Request): Promise<{ reply: Reply; transfer: ArrayBuff
       return { reply: { id: req.id, type: "ok" }, transfer: [] };
     case "stats":
       return {
-        reply: { id: req.id, type: "stats", stats: { computeMs: kernels.computeMs, ringWaitMs: link ? link.waitMs : 0, pairs: model.attnStats.pairs, unmasked: model.attnStats.unmasked, skipped: model.attnStats.skipped, graphMs: Object.fromEntries(kernels.graphMs) } },
+        reply: {
+          id: req.id,
+          type: "stats",
+          stats: {
+            computeMs: kernels.computeMs,
+            ringWaitMs: link ? link.waitMs : 0,
+            pairs: model.attnStats.pairs,
+            unmasked: model.attnStats.unmasked,
+            skipped: model.attnStats.skipped,
+            graphMs: Object.fromEntries(kernels.graphMs),
+          },
+        },
         transfer: [],
       };
   }

@@ -34,10 +34,20 @@ async function main(): Promise<void> {
       formatVersion: 1,
       name: "bench",
       sources: [{ kind: "books", name: "s", paths: ["unused"] }],
-      stages: [{ name: "bench", seqLen: SEQ, ropeTheta: 1e6, mixture: { s: 1 }, training: { steps: 5, tokensPerBatch: 2 * SEQ, lr: { peak: 1e-3 }, evalFraction: 0, checkpointEvery: 0 } }],
+      stages: [
+        {
+          name: "bench",
+          seqLen: SEQ,
+          ropeTheta: 1e6,
+          mixture: { s: 1 },
+          training: { steps: 5, tokensPerBatch: 2 * SEQ, lr: { peak: 1e-3 }, evalFraction: 0, checkpointEvery: 0 },
+        },
+      ],
       model,
     });
-    console.log(`model dim ${model.dim}, ${model.layers} layers, ${model.heads} heads, ffn ${model.ffnDim}, vocab 32000; rows of ${SEQ} tokens, 2 rows per step (micro-batch 1 row)`);
+    console.log(
+      `model dim ${model.dim}, ${model.layers} layers, ${model.heads} heads, ffn ${model.ffnDim}, vocab 32000; rows of ${SEQ} tokens, 2 rows per step (micro-batch 1 row)`,
+    );
     console.log("workers layout  | step s (median) | engine s | loop overhead | tokens/s | model GFLOP/s");
     for (const workers of [1, 2]) {
       const plan = planTraining(recipe, { workers, layout: "balanced", hasInit: false });
@@ -47,7 +57,13 @@ async function main(): Promise<void> {
       const s = median(steps.map((r) => r.seconds));
       const e = median(steps.map((r) => r.engineSeconds));
       console.log(
-        `${String(workers).padStart(7)} balanced| ${s.toFixed(3).padStart(15)} | ${e.toFixed(3).padStart(8)} | ${(((s - e) / s) * 100).toFixed(1).padStart(12)}% | ${median(steps.map((r) => r.tokensPerSecond)).toFixed(0).padStart(8)} | ${median(steps.map((r) => r.modelGflops)).toFixed(2).padStart(13)}`,
+        `${String(workers).padStart(7)} balanced| ${s.toFixed(3).padStart(15)} | ${e.toFixed(3).padStart(8)} | ${(((s - e) / s) * 100).toFixed(1).padStart(12)}% | ${median(
+          steps.map((r) => r.tokensPerSecond),
+        )
+          .toFixed(0)
+          .padStart(8)} | ${median(steps.map((r) => r.modelGflops))
+          .toFixed(2)
+          .padStart(13)}`,
       );
     }
 
@@ -62,7 +78,9 @@ async function main(): Promise<void> {
       opt.update(params, grads, 1e-4);
       times.push(performance.now() - t0);
     }
-    console.log(`AdamW update of ${(count / 1e6).toFixed(2)}M parameters: ${median(times).toFixed(1)} ms (${((count / median(times)) * 1e3 / 1e6).toFixed(0)}M params/s)`);
+    console.log(
+      `AdamW update of ${(count / 1e6).toFixed(2)}M parameters: ${median(times).toFixed(1)} ms (${(((count / median(times)) * 1e3) / 1e6).toFixed(0)}M params/s)`,
+    );
     const saves: number[] = [];
     for (let i = 0; i < 3; i++) {
       const t0 = performance.now();

@@ -3,20 +3,61 @@ import { renderLossCurve } from "./curve-html.js";
 import type { MetricsRecord, StepRecord } from "./metrics.js";
 
 const stage = (name: string, startStep: number): MetricsRecord => ({
-  kind: "stage", stage: name, kindOfStage: "text", seqLen: 64, ropeTheta: 1e6, steps: 2, batchRows: 2, trainRows: 10, evalRows: 2,
-  initFrom: "x", initSha256: "0".repeat(64), startStep,
+  kind: "stage",
+  stage: name,
+  kindOfStage: "text",
+  seqLen: 64,
+  ropeTheta: 1e6,
+  steps: 2,
+  batchRows: 2,
+  trainRows: 10,
+  evalRows: 2,
+  initFrom: "x",
+  initSha256: "0".repeat(64),
+  startStep,
 });
 const step = (name: string, s: number, loss: number): StepRecord => ({
-  kind: "step", stage: name, stageStep: s, step: s, loss, textLoss: loss, visionLoss: 0, textAccuracy: 0.5, visionAccuracy: null, lr: 1e-3,
-  gradNorm: 1, examples: 3, stageTokens: 128 * s, totalTokens: 128 * s, tokensPerSecond: 100, modelGflops: 0.1, seconds: 1, engineSeconds: 0.9,
+  kind: "step",
+  stage: name,
+  stageStep: s,
+  step: s,
+  loss,
+  textLoss: loss,
+  visionLoss: 0,
+  textAccuracy: 0.5,
+  visionAccuracy: null,
+  lr: 1e-3,
+  gradNorm: 1,
+  examples: 3,
+  stageTokens: 128 * s,
+  totalTokens: 128 * s,
+  tokensPerSecond: 100,
+  modelGflops: 0.1,
+  seconds: 1,
+  engineSeconds: 0.9,
 });
 
 describe("renderLossCurve", () => {
   it("is a self-contained page with one curve per stage, eval dots and stage markers", () => {
     const html = renderLossCurve("run <a>", [
-      stage("s64", 0), step("s64", 1, 3.5), step("s64", 2, 3.1),
-      { kind: "eval", stage: "s64", stageStep: 2, step: 2, evalLoss: 3.2, evalTextLoss: 3.2, evalVisionLoss: 0, evalTextAccuracy: 0.4, evalVisionAccuracy: null, rows: 2, examples: 4 },
-      stage("s128", 2), step("s128", 3, 2.9),
+      stage("s64", 0),
+      step("s64", 1, 3.5),
+      step("s64", 2, 3.1),
+      {
+        kind: "eval",
+        stage: "s64",
+        stageStep: 2,
+        step: 2,
+        evalLoss: 3.2,
+        evalTextLoss: 3.2,
+        evalVisionLoss: 0,
+        evalTextAccuracy: 0.4,
+        evalVisionAccuracy: null,
+        rows: 2,
+        examples: 4,
+      },
+      stage("s128", 2),
+      step("s128", 3, 2.9),
     ]);
     expect(html).toMatch(/^<!doctype html>/);
     expect(html).not.toMatch(/<script|https?:\/\/(?!www\.w3\.org\/2000\/svg)/);

@@ -35,15 +35,20 @@ export function lossCurveSvg(records: readonly MetricsRecord[]): string {
   stages.forEach((s, i) => {
     const x = f(px(s.startStep));
     parts.push(`<line x1="${x}" x2="${x}" y1="${PAD.top}" y2="${H - PAD.bottom}" stroke="#999" stroke-dasharray="4 3"/>`);
-    parts.push(`<text x="${f(px(s.startStep) + 4)}" y="${PAD.top + 12 + (i % 2) * 13}" font-size="11" fill="#555">${esc(s.stage)} (L=${s.seqLen}, θ=${s.ropeTheta.toExponential(0)})</text>`);
+    parts.push(
+      `<text x="${f(px(s.startStep) + 4)}" y="${PAD.top + 12 + (i % 2) * 13}" font-size="11" fill="#555">${esc(s.stage)} (L=${s.seqLen}, θ=${s.ropeTheta.toExponential(0)})</text>`,
+    );
   });
   // One polyline per stage so the curve breaks at stage boundaries.
   for (const s of stages.length ? stages.map((x) => x.stage) : [...new Set(steps.map((r) => r.stage))]) {
     const pts = steps.filter((r) => r.stage === s).map((r) => `${f(px(r.step))},${f(py(r.loss))}`);
-    if (pts.length) parts.push(`<polyline fill="none" stroke="#1f77b4" stroke-width="1.5" points="${pts.join(" ")}"><title>train loss, ${esc(s)}</title></polyline>`);
+    if (pts.length)
+      parts.push(`<polyline fill="none" stroke="#1f77b4" stroke-width="1.5" points="${pts.join(" ")}"><title>train loss, ${esc(s)}</title></polyline>`);
   }
   for (const e of evals) {
-    parts.push(`<circle cx="${f(px(e.step))}" cy="${f(py(e.evalLoss))}" r="4" fill="#d62728"><title>eval loss ${e.evalLoss.toFixed(4)} (${esc(e.stage)}, step ${e.step})</title></circle>`);
+    parts.push(
+      `<circle cx="${f(px(e.step))}" cy="${f(py(e.evalLoss))}" r="4" fill="#d62728"><title>eval loss ${e.evalLoss.toFixed(4)} (${esc(e.stage)}, step ${e.step})</title></circle>`,
+    );
   }
   const axes =
     `<line x1="${PAD.left}" x2="${PAD.left}" y1="${PAD.top}" y2="${H - PAD.bottom}" stroke="#333"/>` +

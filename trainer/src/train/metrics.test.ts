@@ -5,8 +5,17 @@ import { describe, expect, it } from "vitest";
 import { MetricsLog, readMetrics, type MetricsRecord } from "./metrics.js";
 
 const evalRecord = (step: number): MetricsRecord => ({
-  kind: "eval", stage: "a", stageStep: step, step, evalLoss: 1 / step, evalTextLoss: 1 / step, evalVisionLoss: 0,
-  evalTextAccuracy: null, evalVisionAccuracy: null, rows: 1, examples: 2,
+  kind: "eval",
+  stage: "a",
+  stageStep: step,
+  step,
+  evalLoss: 1 / step,
+  evalTextLoss: 1 / step,
+  evalVisionLoss: 0,
+  evalTextAccuracy: null,
+  evalVisionAccuracy: null,
+  rows: 1,
+  examples: 2,
 });
 
 describe("metrics.jsonl", () => {

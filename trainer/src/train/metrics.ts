@@ -87,7 +87,13 @@ export class MetricsLog {
       return log;
     }
     if (keepLines > records.length) throw new Error(`${path}: has ${records.length} records, the checkpoint saw ${keepLines}`);
-    await writeFileAtomic(path, records.slice(0, keepLines).map((r) => JSON.stringify(r) + "\n").join(""));
+    await writeFileAtomic(
+      path,
+      records
+        .slice(0, keepLines)
+        .map((r) => JSON.stringify(r) + "\n")
+        .join(""),
+    );
     log.lines = keepLines;
     return log;
   }

@@ -18,7 +18,10 @@ const base = { workers: 2, layout: "zigzag" as const, hasInit: false };
 describe("planTraining", () => {
   it("turns token budgets into steps and batches into rows", () => {
     const p = planTraining(recipe, base);
-    expect(p.stages.map((s) => [s.stage.name, s.steps, s.batchRows])).toEqual([["s64", 5, 4], ["s128", 4, 2]]);
+    expect(p.stages.map((s) => [s.stage.name, s.steps, s.batchRows])).toEqual([
+      ["s64", 5, 4],
+      ["s128", 4, 2],
+    ]);
     expect(planTraining(recipe, { ...base, stages: ["s128"] }).stages.map((s) => s.stage.name)).toEqual(["s128"]);
   });
 

@@ -52,7 +52,9 @@ export function planTraining(recipe: Recipe, o: PlanOptions): TrainPlan {
     });
     if (new Set(indices).size !== indices.length) throw new PlanError(`--stages: a stage is named twice (${o.stages.join(",")})`);
     if (indices.some((v, k) => k > 0 && v < indices[k - 1]!)) {
-      throw new PlanError(`--stages: give stages in the recipe's order (${recipe.stages.map((s) => s.name).join(", ")}); each starts from the previous one's weights`);
+      throw new PlanError(
+        `--stages: give stages in the recipe's order (${recipe.stages.map((s) => s.name).join(", ")}); each starts from the previous one's weights`,
+      );
     }
   }
   if (!recipe.model && !o.hasInit) throw new PlanError("model: the recipe has no model section (dim, layers, heads, ffnDim); add one or pass --init HF_DIR");

@@ -23,6 +23,8 @@ export class StepProgress {
     const perStep = (now - this.started) / 1000 / this.done;
     const eta = formatDuration(perStep * (this.total - stageStep));
     const rate = tokensPerSecond >= 1000 ? `${(tokensPerSecond / 1000).toFixed(1)}K` : tokensPerSecond.toFixed(0);
-    this.write(`[${this.label}] step ${stageStep}/${this.total} loss ${loss.toFixed(4)} | ${rate} tok/s | ${perStep.toFixed(2)} s/step | ETA ${eta}${this.already ? ` (resumed at ${this.already})` : ""}\n`);
+    this.write(
+      `[${this.label}] step ${stageStep}/${this.total} loss ${loss.toFixed(4)} | ${rate} tok/s | ${perStep.toFixed(2)} s/step | ETA ${eta}${this.already ? ` (resumed at ${this.already})` : ""}\n`,
+    );
   }
 }

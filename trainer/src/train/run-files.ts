@@ -18,7 +18,10 @@ export class RunFiles {
   readonly curve: string;
   readonly latest: string;
 
-  constructor(readonly dir: string, private readonly title: string) {
+  constructor(
+    readonly dir: string,
+    private readonly title: string,
+  ) {
     this.metrics = join(dir, METRICS_FILE);
     this.curve = join(dir, CURVE_FILE);
     this.latest = join(dir, LATEST_FILE);

@@ -49,8 +49,10 @@ export async function openStages(plan: TrainPlan, dataRoot: string): Promise<Sta
     const textVocab = datasets[0]!.vocab.textVocabSize;
     datasets.forEach((d, i) => {
       const sp = plan.stages[i]!;
-      if (d.vocab.textVocabSize !== textVocab) throw new PlanError(`${d.dir}: text vocabulary ${d.vocab.textVocabSize} differs from stage "${plan.stages[0]!.stage.name}" (${textVocab})`);
-      if (sp.stage.kind === "vision-language" && d.vocab.visionVocabSize === 0) throw new PlanError(`${d.dir}: stage "${sp.stage.name}" is vision-language but its shards have no vision table`);
+      if (d.vocab.textVocabSize !== textVocab)
+        throw new PlanError(`${d.dir}: text vocabulary ${d.vocab.textVocabSize} differs from stage "${plan.stages[0]!.stage.name}" (${textVocab})`);
+      if (sp.stage.kind === "vision-language" && d.vocab.visionVocabSize === 0)
+        throw new PlanError(`${d.dir}: stage "${sp.stage.name}" is vision-language but its shards have no vision table`);
     });
     return datasets;
   } catch (err) {
@@ -145,7 +147,9 @@ async function resumePoint(o: StartOptions, latest: LatestCheckpoint): Promise<S
     throw new PlanError(`--resume: the run in ${o.files.dir} trains stages ${state.stages.join(",")}, this command asks for ${names.join(",")}`);
   }
   if (state.planSha256 !== planSha256(o.plan)) {
-    throw new PlanError(`--resume: the recipe's model, stages or training settings, or --workers/--layout, differ from those the run in ${o.files.dir} was started with; an exact resume needs the same (start a new run with another --out)`);
+    throw new PlanError(
+      `--resume: the recipe's model, stages or training settings, or --workers/--layout, differ from those the run in ${o.files.dir} was started with; an exact resume needs the same (start a new run with another --out)`,
+    );
   }
   if (!state.stageDone && !ckpt.optimizer) throw new PlanError(`--resume: ${dir} is a mid-stage checkpoint without optimizer.safetensors`);
   o.log(`resuming from ${dir} (stage "${state.stage}", step ${state.stageStep}${state.stageDone ? ", done" : ""})\n`);
@@ -167,7 +171,9 @@ async function freshPoint(o: StartOptions, firstVocab: VocabLayout): Promise<Sta
     });
     const m = o.plan.model;
     if (m && (m.dim !== hf.dims.dim || m.layers !== hf.dims.layers || m.heads !== hf.dims.heads || m.ffnDim !== hf.dims.ffnDim)) {
-      throw new PlanError(`--init ${init}: model is dim ${hf.dims.dim}, layers ${hf.dims.layers}, heads ${hf.dims.heads}, ffnDim ${hf.dims.ffnDim}; the recipe's model section says ${m.dim}, ${m.layers}, ${m.heads}, ${m.ffnDim}`);
+      throw new PlanError(
+        `--init ${init}: model is dim ${hf.dims.dim}, layers ${hf.dims.layers}, heads ${hf.dims.heads}, ffnDim ${hf.dims.ffnDim}; the recipe's model section says ${m.dim}, ${m.layers}, ${m.heads}, ${m.ffnDim}`,
+      );
     }
     if (hf.dims.vocabSize !== firstVocab.textVocabSize) {
       throw new PlanError(`--init ${init}: vocab_size ${hf.dims.vocabSize}, the shards' text vocabulary is ${firstVocab.textVocabSize}`);
@@ -177,7 +183,9 @@ async function freshPoint(o: StartOptions, firstVocab: VocabLayout): Promise<Sta
   const dims = o.plan.model!;
   const first = o.plan.stages[0]!;
   if (first.recipeIndex > 0) {
-    o.log(`warning: stage "${first.stage.name}" follows "${o.plan.recipeStages[first.recipeIndex - 1]}" in the recipe but starts from a fresh init (no --init, and ${o.files.dir} holds no earlier stage)\n`);
+    o.log(
+      `warning: stage "${first.stage.name}" follows "${o.plan.recipeStages[first.recipeIndex - 1]}" in the recipe but starts from a fresh init (no --init, and ${o.files.dir} holds no earlier stage)\n`,
+    );
   }
   const seed = first.training.seed;
   // Stage 1 always starts as a text model; a vision table is added when a vision-language stage needs it.
@@ -200,7 +208,9 @@ export async function startPoint(o: StartOptions, firstVocab: VocabLayout): Prom
   const latest = await readLatest(o);
   if (o.init === undefined && continues(o.plan, latest.state)) return continuePoint(o, latest);
   if (!o.resume) {
-    throw new PlanError(`--out ${o.files.dir}: this run folder already holds a checkpoint (${relative(o.files.dir, latest.dir)}); pass --resume to continue it or choose another --out`);
+    throw new PlanError(
+      `--out ${o.files.dir}: this run folder already holds a checkpoint (${relative(o.files.dir, latest.dir)}); pass --resume to continue it or choose another --out`,
+    );
   }
   return resumePoint(o, latest);
 }

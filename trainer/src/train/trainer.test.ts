@@ -15,8 +15,20 @@ const recipeInput: RecipeInput = {
   name: "progressive",
   sources: [{ kind: "books", name: "s", paths: ["x"] }],
   stages: [
-    { name: "short", seqLen: 32, ropeTheta: 1e4, mixture: { s: 1 }, training: { steps: 24, tokensPerBatch: 128, lr: { peak: 1e-2, warmupSteps: 2 }, evalFraction: 0.15, evalEvery: 12, checkpointEvery: 8, weightDecay: 0 } },
-    { name: "long", seqLen: 64, ropeTheta: 1e5, mixture: { s: 1 }, training: { steps: 6, tokensPerBatch: 128, lr: { peak: 5e-3, decay: "cosine", warmupSteps: 1 }, evalFraction: 0.15 } },
+    {
+      name: "short",
+      seqLen: 32,
+      ropeTheta: 1e4,
+      mixture: { s: 1 },
+      training: { steps: 24, tokensPerBatch: 128, lr: { peak: 1e-2, warmupSteps: 2 }, evalFraction: 0.15, evalEvery: 12, checkpointEvery: 8, weightDecay: 0 },
+    },
+    {
+      name: "long",
+      seqLen: 64,
+      ropeTheta: 1e5,
+      mixture: { s: 1 },
+      training: { steps: 6, tokensPerBatch: 128, lr: { peak: 5e-3, decay: "cosine", warmupSteps: 1 }, evalFraction: 0.15 },
+    },
   ],
   model: { dim: 32, layers: 1, heads: 2, ffnDim: 64 },
 };
@@ -34,9 +46,16 @@ describe("progressive training (reference engine)", () => {
     const stages = records.filter((r): r is StageRecord => r.kind === "stage");
     const steps = records.filter((r): r is StepRecord => r.kind === "step");
     const evals = records.filter((r): r is EvalRecord => r.kind === "eval");
-    expect(stages.map((s) => [s.stage, s.seqLen, s.ropeTheta, s.startStep])).toEqual([["short", 32, 1e4, 0], ["long", 64, 1e5, 24]]);
+    expect(stages.map((s) => [s.stage, s.seqLen, s.ropeTheta, s.startStep])).toEqual([
+      ["short", 32, 1e4, 0],
+      ["long", 64, 1e5, 24],
+    ]);
     expect(steps.map((s) => s.step)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
-    expect(evals.map((e) => [e.stage, e.stageStep])).toEqual([["short", 12], ["short", 24], ["long", 6]]);
+    expect(evals.map((e) => [e.stage, e.stageStep])).toEqual([
+      ["short", 12],
+      ["short", 24],
+      ["long", 6],
+    ]);
 
     // Stage "long" starts from exactly the weights stage "short" ended with.
     const shortFinal = await loadCheckpoint(join(runDir, "checkpoints", "short", "final"));
@@ -49,7 +68,11 @@ describe("progressive training (reference engine)", () => {
 
     // The corpus is learnable: the loss falls well below its start (ln 48 ≈ 3.87 for a uniform guess).
     const first = steps.slice(0, 3).reduce((s, r) => s + r.loss, 0) / 3;
-    const last = steps.filter((s) => s.stage === "short").slice(-3).reduce((s, r) => s + r.loss, 0) / 3;
+    const last =
+      steps
+        .filter((s) => s.stage === "short")
+        .slice(-3)
+        .reduce((s, r) => s + r.loss, 0) / 3;
     expect(first).toBeGreaterThan(3.5);
     expect(last).toBeLessThan(first - 1);
     expect(evals[1]!.evalLoss).toBeLessThan(evals[0]!.evalLoss + 0.05);
@@ -76,14 +99,30 @@ describe("a run folder continued stage by stage", () => {
     await writeSyntheticStage(join(root, "data"), { stage: "long", seqLen: 64, rows: 30, seed: 2 });
     const recipe = Recipe.parse(recipeInput);
     const run = (runDir: string, stages?: string[], resume = false) =>
-      train({ plan: planTraining(recipe, { workers: 1, layout: "zigzag", hasInit: false, ...(stages ? { stages } : {}) }), dataRoot: join(root, "data"), runDir, resume, createEngine, backend: "reference" });
+      train({
+        plan: planTraining(recipe, { workers: 1, layout: "zigzag", hasInit: false, ...(stages ? { stages } : {}) }),
+        dataRoot: join(root, "data"),
+        runDir,
+        resume,
+        createEngine,
+        backend: "reference",
+      });
     await run(join(root, "whole"));
     const split = join(root, "split");
     await run(split, ["short"]);
     const lines: string[] = [];
-    await train({ plan: planTraining(recipe, { workers: 1, layout: "zigzag", hasInit: false, stages: ["long"] }), dataRoot: join(root, "data"), runDir: split, resume: false, createEngine, backend: "reference", log: (l) => lines.push(l) });
+    await train({
+      plan: planTraining(recipe, { workers: 1, layout: "zigzag", hasInit: false, stages: ["long"] }),
+      dataRoot: join(root, "data"),
+      runDir: split,
+      resume: false,
+      createEngine,
+      backend: "reference",
+      log: (l) => lines.push(l),
+    });
     expect(lines[0]).toMatch(/continuing the run in .* after stage "short"/);
-    const strip = (rs: Awaited<ReturnType<typeof readMetrics>>) => rs.map((r) => (r.kind === "step" ? { ...r, seconds: 0, engineSeconds: 0, tokensPerSecond: 0, modelGflops: 0 } : r));
+    const strip = (rs: Awaited<ReturnType<typeof readMetrics>>) =>
+      rs.map((r) => (r.kind === "step" ? { ...r, seconds: 0, engineSeconds: 0, tokensPerSecond: 0, modelGflops: 0 } : r));
     expect(strip(await readMetrics(join(split, "metrics.jsonl")))).toEqual(strip(await readMetrics(join(root, "whole", "metrics.jsonl"))));
     // Training "short" again into the same folder would overwrite it: refused.
     await expect(run(split, ["short"])).rejects.toThrow(/already holds a checkpoint \(checkpoints\/long\/final\); pass --resume/);
@@ -99,11 +138,25 @@ describe("text → vision-language hand-over (reference engine)", () => {
       ...recipeInput,
       stages: [
         { name: "text", seqLen: 32, ropeTheta: 1e4, mixture: { s: 1 }, training: { steps: 4, tokensPerBatch: 64, lr: { peak: 1e-2 }, evalFraction: 0.2 } },
-        { name: "vl", kind: "vision-language", seqLen: 32, ropeTheta: 5e7, mixture: { s: 1 }, training: { steps: 12, tokensPerBatch: 64, lr: { peak: 1e-2 }, evalFraction: 0.2 } },
+        {
+          name: "vl",
+          kind: "vision-language",
+          seqLen: 32,
+          ropeTheta: 5e7,
+          mixture: { s: 1 },
+          training: { steps: 12, tokensPerBatch: 64, lr: { peak: 1e-2 }, evalFraction: 0.2 },
+        },
       ],
     });
     const runDir = join(root, "run");
-    await train({ plan: planTraining(recipe, { workers: 1, layout: "zigzag", hasInit: false }), dataRoot: join(root, "data"), runDir, resume: false, createEngine, backend: "reference" });
+    await train({
+      plan: planTraining(recipe, { workers: 1, layout: "zigzag", hasInit: false }),
+      dataRoot: join(root, "data"),
+      runDir,
+      resume: false,
+      createEngine,
+      backend: "reference",
+    });
     const records = await readMetrics(join(runDir, "metrics.jsonl"));
     const vlSteps = records.filter((r): r is StepRecord => r.kind === "step" && r.stage === "vl");
     const textSteps = records.filter((r): r is StepRecord => r.kind === "step" && r.stage === "text");

@@ -82,7 +82,13 @@ export async function train(o: TrainOptions): Promise<TrainSummary> {
       if (result.stopped) return summary(true);
       params = result.params;
       initFrom = relative(o.runDir, result.checkpoint);
-      summaries.push({ stage: plan.stages[i]!.stage.name, steps: plan.stages[i]!.steps, finalLoss: result.finalLoss, evalLoss: result.evalLoss, checkpoint: result.checkpoint });
+      summaries.push({
+        stage: plan.stages[i]!.stage.name,
+        steps: plan.stages[i]!.steps,
+        finalLoss: result.finalLoss,
+        evalLoss: result.evalLoss,
+        checkpoint: result.checkpoint,
+      });
       // Between stages the final checkpoint is already a clean place to stop.
       if (i + 1 < plan.stages.length && o.shouldStop?.()) {
         log(`stopped on request after stage "${plan.stages[i]!.stage.name}" (continue with --resume)\n`);

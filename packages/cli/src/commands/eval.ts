@@ -22,7 +22,7 @@ const USAGE =
   "usage: lwm eval needle --checkpoint DIR --haystack FILE[,FILE…] [--lengths 1000,2000] [--depths 0,0.5,1]\n" +
   "                       [--needles 1,2] [--trials N] [--max-new N] [--seed S] [--workers P] [--tokenizer tokenizer.json]\n" +
   "                       [--out DIR] [--json]\n" +
-  "  --haystack  .txt files, or .jsonl with a \"text\" field per line (PG-19 style), concatenated in order\n" +
+  '  --haystack  .txt files, or .jsonl with a "text" field per line (PG-19 style), concatenated in order\n' +
   "  --lengths   prompt lengths in tokens (default: ¼, ½ and all of the checkpoint's trained length)\n" +
   "  --depths    needle depths as fractions 0..1 (default 0,0.25,0.5,0.75,1)\n" +
   "  --needles   needle counts; with N > 1 every needle is asked for (default 1)\n" +
@@ -39,8 +39,13 @@ function oneNumber(flag: string, text: string, check: (n: number) => boolean, wh
 
 /** The values of a flag that takes a comma-separated list, e.g. `--depths 0,0.5,1`. */
 function numberList(flag: string, text: string, check: (n: number) => boolean, what: string): number[] {
-  const out = text.split(",").map((s) => s.trim()).filter(Boolean).map(Number);
-  if (out.length === 0 || out.some((n) => !Number.isFinite(n) || !check(n))) throw new UsageError(`--${flag}: expected a comma-separated list of ${what}, got "${text}"`);
+  const out = text
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map(Number);
+  if (out.length === 0 || out.some((n) => !Number.isFinite(n) || !check(n)))
+    throw new UsageError(`--${flag}: expected a comma-separated list of ${what}, got "${text}"`);
   return out;
 }
 
@@ -58,17 +63,20 @@ async function readHaystack(files: readonly string[], chars: number): Promise<st
       throw new UsageError(`--haystack ${file}: ${isSystemError(err) && err.code === "ENOENT" ? "no such file" : errorMessage(err)}`);
     }
     const docs = file.endsWith(".jsonl")
-      ? text.split("\n").filter((l) => l.trim()).map((line, i) => {
-          let json: unknown;
-          try {
-            json = JSON.parse(line);
-          } catch {
-            throw new UsageError(`--haystack ${file}: line ${i + 1} is not JSON`);
-          }
-          const r = JsonlLine.safeParse(json);
-          if (!r.success) throw new UsageError(`--haystack ${file}: line ${i + 1}: needs a string "text" field`);
-          return r.data.text;
-        })
+      ? text
+          .split("\n")
+          .filter((l) => l.trim())
+          .map((line, i) => {
+            let json: unknown;
+            try {
+              json = JSON.parse(line);
+            } catch {
+              throw new UsageError(`--haystack ${file}: line ${i + 1} is not JSON`);
+            }
+            const r = JsonlLine.safeParse(json);
+            if (!r.success) throw new UsageError(`--haystack ${file}: line ${i + 1}: needs a string "text" field`);
+            return r.data.text;
+          })
       : [text];
     for (const d of docs) {
       parts.push(d);
@@ -98,20 +106,26 @@ function gridTable(records: readonly NeedleEvalRecord[]): string {
 }
 
 async function needle(argv: string[]): Promise<number> {
-  const cl = parseCommandLine("eval", USAGE, argv, {
-    checkpoint: { type: "string" },
-    haystack: { type: "string", multiple: true },
-    lengths: { type: "string" },
-    depths: { type: "string" },
-    needles: { type: "string" },
-    trials: { type: "string" },
-    "max-new": { type: "string" },
-    seed: { type: "string" },
-    workers: { type: "string" },
-    tokenizer: { type: "string" },
-    out: { type: "string" },
-    json: { type: "boolean" },
-  }, { count: 0, what: "no positional arguments" });
+  const cl = parseCommandLine(
+    "eval",
+    USAGE,
+    argv,
+    {
+      checkpoint: { type: "string" },
+      haystack: { type: "string", multiple: true },
+      lengths: { type: "string" },
+      depths: { type: "string" },
+      needles: { type: "string" },
+      trials: { type: "string" },
+      "max-new": { type: "string" },
+      seed: { type: "string" },
+      workers: { type: "string" },
+      tokenizer: { type: "string" },
+      out: { type: "string" },
+      json: { type: "boolean" },
+    },
+    { count: 0, what: "no positional arguments" },
+  );
   if (typeof cl === "number") return cl;
   const { values } = cl;
   if (!values.checkpoint) throw new UsageError("--checkpoint DIR is required");
@@ -131,9 +145,10 @@ async function needle(argv: string[]): Promise<number> {
   } catch (err) {
     throw new UsageError(`--checkpoint ${values.checkpoint}: ${errorMessage(err)}`);
   }
-  const lengths = values.lengths === undefined
-    ? [...new Set([Math.floor(ckpt.seqLen / 4), Math.floor(ckpt.seqLen / 2), ckpt.seqLen])]
-    : numberList("lengths", values.lengths, isInt, "positive token counts");
+  const lengths =
+    values.lengths === undefined
+      ? [...new Set([Math.floor(ckpt.seqLen / 4), Math.floor(ckpt.seqLen / 2), ckpt.seqLen])]
+      : numberList("lengths", values.lengths, isInt, "positive token counts");
   const maxLength = Math.max(...lengths);
   if (maxLength > ckpt.seqLen) process.stderr.write(`lwm eval: warning: lengths up to ${maxLength} exceed the checkpoint's trained length ${ckpt.seqLen}\n`);
 
@@ -144,7 +159,9 @@ async function needle(argv: string[]): Promise<number> {
     throw new UsageError(`tokenizer: ${errorMessage(err)}`);
   }
   if (tokenizer.vocabSize > ckpt.dims.vocabSize) {
-    throw new UsageError(`the tokenizer has ${tokenizer.vocabSize} ids but the checkpoint's vocab_size is ${ckpt.dims.vocabSize} (pass --tokenizer for the one it was trained with)`);
+    throw new UsageError(
+      `the tokenizer has ${tokenizer.vocabSize} ids but the checkpoint's vocab_size is ${ckpt.dims.vocabSize} (pass --tokenizer for the one it was trained with)`,
+    );
   }
   const haystackText = await readHaystack(haystackFiles, maxLength * 8 + 10_000);
   const haystack = await tokenizer.encode(haystackText);
@@ -172,7 +189,9 @@ async function needle(argv: string[]): Promise<number> {
     onCell: (r) => {
       done += 1;
       const s = (Date.now() - started) / 1000;
-      process.stderr.write(`needle ${done}/${cells}: ${r.needles} needle(s), ${r.contextTokens} tokens, depth ${Math.round(r.depth * 100)}%: ${r.correct}/${r.trials} | ETA ${Math.round((s / done) * (cells - done))}s\n`);
+      process.stderr.write(
+        `needle ${done}/${cells}: ${r.needles} needle(s), ${r.contextTokens} tokens, depth ${Math.round(r.depth * 100)}%: ${r.correct}/${r.trials} | ETA ${Math.round((s / done) * (cells - done))}s\n`,
+      );
     },
   }).finally(() => engine.close());
   for (const r of records) NeedleEvalRecord.parse(r);

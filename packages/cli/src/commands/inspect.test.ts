@@ -26,7 +26,14 @@ async function chat(id: number, prompt: string, answer: string): Promise<Example
   tokens.set(a, 1 + p.length);
   tokens[n - 1] = V.eosId;
   const loss = new Uint8Array(n).fill(1, 1 + p.length);
-  return { exampleId: id.toString(16).padStart(32, "0"), task: "qa-chat", tokens, vision: new Uint8Array(n), loss, provenance: { kind: "text-file", file: "books/moby.txt", fileSha256: "a".repeat(64), bytes: { start: 10, end: 90 } } };
+  return {
+    exampleId: id.toString(16).padStart(32, "0"),
+    task: "qa-chat",
+    tokens,
+    vision: new Uint8Array(n),
+    loss,
+    provenance: { kind: "text-file", file: "books/moby.txt", fileSha256: "a".repeat(64), bytes: { start: 10, end: 90 } },
+  };
 }
 
 /** BOS, 2 frames (codes + <eof>, codes + <eov>), caption with loss, EOS. */
@@ -44,14 +51,32 @@ function imageCaption(id: number): ExampleRecord {
   }
   tokens.set([450, 4799, 29889, V.eosId], 1 + 2 * frame);
   loss.fill(1, 1 + 2 * frame);
-  return { exampleId: id.toString(16).padStart(32, "f"), task: "video-text", tokens, vision, loss, provenance: { kind: "media", file: "videos/clip.mp4", fileSha256: "b".repeat(64), frameTimestamps: [0, 0.5] } };
+  return {
+    exampleId: id.toString(16).padStart(32, "f"),
+    task: "video-text",
+    tokens,
+    vision,
+    loss,
+    provenance: { kind: "media", file: "videos/clip.mp4", fileSha256: "b".repeat(64), frameTimestamps: [0, 0.5] },
+  };
 }
 
 beforeAll(async () => {
   requireBuiltCli();
   dir = await mkdtemp(join(tmpdir(), "lwm-cli-inspect-"));
   const q = await chat(1, "You are a helpful assistant. USER: Who hunts the whale? ASSISTANT:", "Captain Ahab.");
-  const meta: ShardMetadata = { formatVersion: 1, stage: "vl-1k", seqLen: SEQ, vocab: V, tokenDtype: "uint16", tokenizerSha256: tokenizerSha, vqganSha256: "c".repeat(64), lossRule: LOSS_RULE, positionRule: POSITION_RULE, rowsPerBatch: 2 };
+  const meta: ShardMetadata = {
+    formatVersion: 1,
+    stage: "vl-1k",
+    seqLen: SEQ,
+    vocab: V,
+    tokenDtype: "uint16",
+    tokenizerSha256: tokenizerSha,
+    vqganSha256: "c".repeat(64),
+    lossRule: LOSS_RULE,
+    positionRule: POSITION_RULE,
+    rowsPerBatch: 2,
+  };
   const writer = await ShardWriter.create(join(dir, "shard-00000.arrow"), meta);
   await writer.append(assembleRow(SEQ, V, [q, imageCaption(2)]));
   await writer.append(assembleRow(SEQ, V, [imageCaption(3), q, q]));
@@ -72,9 +97,17 @@ describe("lwm inspect", () => {
     const img = imageCaption(0).tokens.length;
     const real = 4 * q + 2 * img;
     expect(s).toMatchObject({
-      rows: 3, tokens: 3 * SEQ, realTokens: real, segments: 6, visionTokens: 4 * 257, textTokens: real - 4 * 257,
+      rows: 3,
+      tokens: 3 * SEQ,
+      realTokens: real,
+      segments: 6,
+      visionTokens: 4 * 257,
+      textTokens: real - 4 * 257,
       segmentsPerRow: { min: 1, max: 3 },
-      sources: [{ source: "videos/clip.mp4", segments: 2, tokens: 2 * img }, { source: "books/moby.txt", segments: 4, tokens: 4 * q }],
+      sources: [
+        { source: "videos/clip.mp4", segments: 2, tokens: 2 * img },
+        { source: "books/moby.txt", segments: 4, tokens: 4 * q },
+      ],
     });
     expect(s.fill).toBeCloseTo(real / (3 * SEQ), 12);
 
@@ -115,7 +148,10 @@ describe("lwm inspect", () => {
     expect(code, stderr).toBe(0);
     const out = JSON.parse(stdout) as { root: string; stages: { stage: string; summary: { rows: number; segments: number } }[] };
     expect(out.root).toBe(root);
-    expect(out.stages.map((s) => [s.stage, s.summary.rows, s.summary.segments])).toEqual([["a", 3, 6], ["b", 3, 6]]);
+    expect(out.stages.map((s) => [s.stage, s.summary.rows, s.summary.segments])).toEqual([
+      ["a", 3, 6],
+      ["b", 3, 6],
+    ]);
 
     const human = await lwm(["inspect", root]);
     expect(human.code).toBe(0);

@@ -26,7 +26,12 @@ const kib = (n: number) => (n < 1 << 20 ? `${(n / 1024).toFixed(1)} KiB` : `${(n
 
 function table(rows: string[][], alignRight: boolean[]): string[] {
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  return rows.map((r) => r.map((cell, c) => (alignRight[c] ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!))).join("  ").trimEnd());
+  return rows.map((r) =>
+    r
+      .map((cell, c) => (alignRight[c] ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!)))
+      .join("  ")
+      .trimEnd(),
+  );
 }
 
 function formatSummary(s: ShardSummary): string {
@@ -46,7 +51,9 @@ function formatSummary(s: ShardSummary): string {
   out.push(`segments    ${s.segments} (per row min ${s.segmentsPerRow.min}, mean ${s.segmentsPerRow.mean.toFixed(2)}, max ${s.segmentsPerRow.max})`);
   out.push("segment lengths (tokens, log2 buckets)");
   const most = Math.max(1, ...s.segmentLengths.map((b) => b.count));
-  const hist = s.segmentLengths.filter((b) => b.count > 0).map((b) => [`[${b.from}, ${b.to})`, String(b.count), "█".repeat(Math.max(1, Math.round((40 * b.count) / most)))]);
+  const hist = s.segmentLengths
+    .filter((b) => b.count > 0)
+    .map((b) => [`[${b.from}, ${b.to})`, String(b.count), "█".repeat(Math.max(1, Math.round((40 * b.count) / most)))]);
   if (hist.length > 0) out.push(...table(hist, [false, true, false]).map((l) => `  ${l}`));
   out.push("sources");
   const src = [["source", "segments", "tokens"], ...s.sources.map((x) => [x.source, String(x.segments), String(x.tokens)])];
@@ -66,7 +73,9 @@ async function openTokenizer(path: string | undefined, expectedSha: string | und
   try {
     const tokenizer = await loadTokenizer(path);
     if (expectedSha && tokenizer.sha256 !== expectedSha) {
-      process.stderr.write(`lwm inspect: note: the shard was made with tokenizer ${expectedSha.slice(0, 12)}…, decoding with ${tokenizer.path} (${tokenizer.sha256.slice(0, 12)}…)\n`);
+      process.stderr.write(
+        `lwm inspect: note: the shard was made with tokenizer ${expectedSha.slice(0, 12)}…, decoding with ${tokenizer.path} (${tokenizer.sha256.slice(0, 12)}…)\n`,
+      );
     }
     return tokenizer;
   } catch (err) {
@@ -93,7 +102,12 @@ async function inspectRow(paths: string[], n: number, json: boolean, full: boole
       const used = row.cuSeqlens[row.cuSeqlens.length - 1]!;
       if (json) {
         const out = {
-          shard: reader.name, shardRow: local, row: n, seqLen, realTokens: used, padding: { start: used, end: seqLen },
+          shard: reader.name,
+          shardRow: local,
+          row: n,
+          seqLen,
+          realTokens: used,
+          padding: { start: used, end: seqLen },
           segments: segments.map(({ spans: _spans, ...s }, k) => ({ ...s, text: texts[k] })),
         };
         process.stdout.write(JSON.stringify(out) + "\n");
@@ -102,15 +116,23 @@ async function inspectRow(paths: string[], n: number, json: boolean, full: boole
       const lines = [`row ${n} = ${reader.name} row ${local}: ${segments.length} segments, ${used} real tokens, padding [${used}, ${seqLen})`, ""];
       const head = ["seg", "tokens", "len", "text", "vision", "loss t/v", "w_text", "w_vision", "example"];
       const cells = segments.map((s) => [
-        String(s.index), `[${s.start}, ${s.end})`, String(s.length), String(s.textTokens), String(s.visionTokens),
-        `${s.textLossTokens}/${s.visionLossTokens}`, weight(s.weightText), weight(s.weightVision), s.exampleId,
+        String(s.index),
+        `[${s.start}, ${s.end})`,
+        String(s.length),
+        String(s.textTokens),
+        String(s.visionTokens),
+        `${s.textLossTokens}/${s.visionLossTokens}`,
+        weight(s.weightText),
+        weight(s.weightVision),
+        s.exampleId,
       ]);
       const rendered = table([head, ...cells], [true, false, true, true, true, true, false, false, false]);
       lines.push(rendered[0]!);
       segments.forEach((s, k) => {
         lines.push(rendered[k + 1]!);
         lines.push(`      source: ${describeProvenance(s.provenance)}`);
-        for (const b of s.visionBlocks) lines.push(`      vision: [${b.start}, ${b.end}) ${b.frames} frame${b.frames === 1 ? "" : "s"}${b.loss ? ", loss" : ""}`);
+        for (const b of s.visionBlocks)
+          lines.push(`      vision: [${b.start}, ${b.end}) ${b.frames} frame${b.frames === 1 ? "" : "s"}${b.loss ? ", loss" : ""}`);
         lines.push(`      text:   ${preview(texts[k]!, full).replace(/\n/g, "\n              ")}`);
       });
       process.stdout.write(lines.join("\n") + "\n");
@@ -123,12 +145,18 @@ async function inspectRow(paths: string[], n: number, json: boolean, full: boole
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const cl = parseCommandLine("inspect", USAGE, argv, {
-    row: { type: "string" },
-    json: { type: "boolean" },
-    full: { type: "boolean" },
-    tokenizer: { type: "string" },
-  }, { count: 1, what: "one target" });
+  const cl = parseCommandLine(
+    "inspect",
+    USAGE,
+    argv,
+    {
+      row: { type: "string" },
+      json: { type: "boolean" },
+      full: { type: "boolean" },
+      tokenizer: { type: "string" },
+    },
+    { count: 1, what: "one target" },
+  );
   if (typeof cl === "number") return cl;
   const { values, positionals } = cl;
   const row = values.row === undefined ? undefined : wholeNumber(values.row);
@@ -139,7 +167,10 @@ export async function run(argv: string[]): Promise<number> {
     if (row !== undefined) {
       const [group, ...more] = groups;
       if (more.length > 0) {
-        return usageError("inspect", `--row needs one stage: ${target} is an output root with stages ${groups.map((g) => g.stage).join(", ")}; name a stage folder, e.g. ${join(target, group!.stage!)}`);
+        return usageError(
+          "inspect",
+          `--row needs one stage: ${target} is an output root with stages ${groups.map((g) => g.stage).join(", ")}; name a stage folder, e.g. ${join(target, group!.stage!)}`,
+        );
       }
       return await inspectRow(group!.paths, row, values.json ?? false, values.full ?? false, values.tokenizer);
     }
@@ -151,7 +182,11 @@ export async function run(argv: string[]): Promise<number> {
     }
     const stages: StageSummary[] = [];
     for (const g of groups) stages.push({ stage: g.stage!, summary: await summarizeShards(g.paths) });
-    process.stdout.write(values.json ? JSON.stringify({ root: target, stages }) + "\n" : stages.map((s) => `== stage ${s.stage} (${join(target, s.stage)})\n${formatSummary(s.summary)}`).join("\n"));
+    process.stdout.write(
+      values.json
+        ? JSON.stringify({ root: target, stages }) + "\n"
+        : stages.map((s) => `== stage ${s.stage} (${join(target, s.stage)})\n${formatSummary(s.summary)}`).join("\n"),
+    );
     return 0;
   } catch (err) {
     if (err instanceof ShardError) {

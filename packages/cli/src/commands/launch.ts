@@ -49,27 +49,33 @@ function fail(message: string): number {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const cl = parseCommandLine("launch", USAGE, argv, {
-    executor: { type: "string", default: "local" },
-    tasks: { type: "string" },
-    parallel: { type: "string" },
-    threads: { type: "string" },
-    steps: { type: "string" },
-    out: { type: "string", default: "out" },
-    "dry-run": { type: "boolean" },
-    status: { type: "boolean" },
-    wait: { type: "boolean" },
-    json: { type: "boolean" },
-    partition: { type: "string" },
-    account: { type: "string" },
-    time: { type: "string" },
-    mem: { type: "string" },
-    "train-workers": { type: "string" },
-    image: { type: "string" },
-    namespace: { type: "string" },
-    "volume-claim": { type: "string" },
-    "mount-path": { type: "string" },
-  }, { count: 1, what: "one recipe file" });
+  const cl = parseCommandLine(
+    "launch",
+    USAGE,
+    argv,
+    {
+      executor: { type: "string", default: "local" },
+      tasks: { type: "string" },
+      parallel: { type: "string" },
+      threads: { type: "string" },
+      steps: { type: "string" },
+      out: { type: "string", default: "out" },
+      "dry-run": { type: "boolean" },
+      status: { type: "boolean" },
+      wait: { type: "boolean" },
+      json: { type: "boolean" },
+      partition: { type: "string" },
+      account: { type: "string" },
+      time: { type: "string" },
+      mem: { type: "string" },
+      "train-workers": { type: "string" },
+      image: { type: "string" },
+      namespace: { type: "string" },
+      "volume-claim": { type: "string" },
+      "mount-path": { type: "string" },
+    },
+    { count: 1, what: "one recipe file" },
+  );
   if (typeof cl === "number") return cl;
   const { values, positionals } = cl;
   const recipePath = resolve(positionals[0]!);
@@ -82,9 +88,20 @@ export async function run(argv: string[]): Promise<number> {
     const n = wholeNumber(text);
     return n !== null && n >= 1 ? n : `--${name}: must be a positive integer, got "${text}"`;
   };
-  const flags = { tasks: positive("tasks", values.tasks), parallel: positive("parallel", values.parallel), threads: positive("threads", values.threads), trainWorkers: positive("train-workers", values["train-workers"]) };
+  const flags = {
+    tasks: positive("tasks", values.tasks),
+    parallel: positive("parallel", values.parallel),
+    threads: positive("threads", values.threads),
+    trainWorkers: positive("train-workers", values["train-workers"]),
+  };
   for (const v of Object.values(flags)) if (typeof v === "string") return fail(v);
-  const wanted = values.steps === undefined ? STEPS.map((s) => s.name) : values.steps.split(",").map((s) => s.trim()).filter(Boolean);
+  const wanted =
+    values.steps === undefined
+      ? STEPS.map((s) => s.name)
+      : values.steps
+          .split(",")
+          .map((s) => s.trim())
+          .filter(Boolean);
   const unknown = wanted.filter((name) => !STEPS.some((s) => s.name === name));
   if (unknown.length > 0) return fail(`--steps: unknown step(s) ${unknown.join(", ")}; known: ${STEPS.map((s) => s.name).join(", ")}`);
   const stepNames = STEPS.filter((s) => wanted.includes(s.name)).map((s) => s.name);
@@ -149,9 +166,10 @@ export async function run(argv: string[]): Promise<number> {
     k8s,
     log,
   };
-  const train = recipe.model && recipe.stages.some((s) => s.training)
-    ? { runDir: defaultRunDir(out, recipe.name), workers: (flags.trainWorkers as number | undefined) ?? ringWorkers(recipe) }
-    : null;
+  const train =
+    recipe.model && recipe.stages.some((s) => s.training)
+      ? { runDir: defaultRunDir(out, recipe.name), workers: (flags.trainWorkers as number | undefined) ?? ringWorkers(recipe) }
+      : null;
 
   try {
     if (values["dry-run"]) {

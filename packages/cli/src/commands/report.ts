@@ -18,12 +18,18 @@ const USAGE =
   "  --json         print {report, bytes, sections, problems} as JSON on stdout\n";
 
 export async function run(argv: string[]): Promise<number> {
-  const cl = parseCommandLine("report", USAGE, argv, {
-    runs: { type: "string", multiple: true },
-    out: { type: "string" },
-    "no-validate": { type: "boolean" },
-    json: { type: "boolean" },
-  }, { count: 1, what: "one output folder" });
+  const cl = parseCommandLine(
+    "report",
+    USAGE,
+    argv,
+    {
+      runs: { type: "string", multiple: true },
+      out: { type: "string" },
+      "no-validate": { type: "boolean" },
+      json: { type: "boolean" },
+    },
+    { count: 1, what: "one output folder" },
+  );
   if (typeof cl === "number") return cl;
   const { values, positionals } = cl;
   const outDir = positionals[0]!;

@@ -83,7 +83,13 @@ export async function run(argv: string[]): Promise<number> {
     }
   }
 
-  const wanted = values.steps === undefined ? STEPS.map((s) => s.name) : values.steps.split(",").map((s) => s.trim()).filter(Boolean);
+  const wanted =
+    values.steps === undefined
+      ? STEPS.map((s) => s.name)
+      : values.steps
+          .split(",")
+          .map((s) => s.trim())
+          .filter(Boolean);
   if (wanted.length === 0) return usage(`--steps names no step; known: ${STEPS.map((s) => s.name).join(", ")}`);
   const unknown = wanted.filter((name) => !STEPS.some((s) => s.name === name));
   if (unknown.length > 0) return usage(`unknown step(s) ${unknown.join(", ")}; known: ${STEPS.map((s) => s.name).join(", ")}`);

@@ -29,17 +29,23 @@ function fail(message: string): number {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const cl = parseCommandLine("train", USAGE, argv, {
-    stages: { type: "string" },
-    workers: { type: "string", default: "1" },
-    layout: { type: "string", default: "balanced" },
-    backend: { type: "string", default: "onnx" },
-    resume: { type: "boolean" },
-    init: { type: "string" },
-    data: { type: "string", default: "out" },
-    out: { type: "string" },
-    json: { type: "boolean" },
-  }, { count: 1, what: "one recipe file" });
+  const cl = parseCommandLine(
+    "train",
+    USAGE,
+    argv,
+    {
+      stages: { type: "string" },
+      workers: { type: "string", default: "1" },
+      layout: { type: "string", default: "balanced" },
+      backend: { type: "string", default: "onnx" },
+      resume: { type: "boolean" },
+      init: { type: "string" },
+      data: { type: "string", default: "out" },
+      out: { type: "string" },
+      json: { type: "boolean" },
+    },
+    { count: 1, what: "one recipe file" },
+  );
   if (typeof cl === "number") return cl;
   const { values, positionals } = cl;
   const recipePath = positionals[0]!;
@@ -59,7 +65,10 @@ export async function run(argv: string[]): Promise<number> {
   if (!parsed.success) return fail(formatZodError(parsed.error, recipePath));
   const recipe = parsed.data;
 
-  const stages = values.stages?.split(",").map((s) => s.trim()).filter(Boolean);
+  const stages = values.stages
+    ?.split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
   const { init, data: dataRoot } = values;
   const runDir = values.out ?? defaultRunDir(dataRoot, recipe.name);
   // SIGTERM (preemption) or SIGINT: finish the step in flight, checkpoint, stop. A second signal aborts.
@@ -87,7 +96,9 @@ export async function run(argv: string[]): Promise<number> {
     if (values.json) process.stdout.write(JSON.stringify(summary) + "\n");
     else {
       for (const s of summary.stages) {
-        process.stdout.write(`${s.stage}: ${s.steps} steps, loss ${s.finalLoss?.toFixed(4) ?? "–"}, eval loss ${s.evalLoss?.toFixed(4) ?? "–"}, checkpoint ${s.checkpoint}\n`);
+        process.stdout.write(
+          `${s.stage}: ${s.steps} steps, loss ${s.finalLoss?.toFixed(4) ?? "–"}, eval loss ${s.evalLoss?.toFixed(4) ?? "–"}, checkpoint ${s.checkpoint}\n`,
+        );
       }
       process.stdout.write(`metrics ${summary.metrics}\nloss curve ${summary.curve}\n`);
     }

@@ -78,7 +78,10 @@ describe("bad command lines", () => {
     [["eval"], /^lwm eval: name an evaluation\nusage: lwm eval needle/],
     [["eval", "needle", "--haystack", "h.txt"], /^lwm eval: --checkpoint DIR is required/],
     [["eval", "needle", "--checkpoint", "c"], /^lwm eval: --haystack FILE is required/],
-    [["eval", "needle", "--checkpoint", "c", "--haystack", "h.txt", "--depths", "0,1.5"], /^lwm eval: --depths: expected a comma-separated list of fractions in \[0, 1\], got "0,1\.5"/],
+    [
+      ["eval", "needle", "--checkpoint", "c", "--haystack", "h.txt", "--depths", "0,1.5"],
+      /^lwm eval: --depths: expected a comma-separated list of fractions in \[0, 1\], got "0,1\.5"/,
+    ],
     [["eval", "needle", "--checkpoint", "c", "--haystack", "h.txt", "--trials", "0"], /^lwm eval: --trials: expected a positive integer, got "0"/],
     [["eval", "needle", "--checkpoint", "c", "--haystack", "h.txt", "--trials", "3,4"], /^lwm eval: --trials: expected a positive integer, got "3,4"/],
     [["eval", "needle", "--checkpoint", "c", "--haystack", "h.txt", "--seed", "1.5"], /^lwm eval: --seed: expected an integer, got "1\.5"/],

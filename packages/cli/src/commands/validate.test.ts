@@ -29,8 +29,16 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "lwm-cli-validate-"));
   shard = join(dir, "shard-00000.arrow");
   const writer = await ShardWriter.create(shard, {
-    formatVersion: 1, stage: "s", seqLen: SEQ, vocab: LLAMA2_LWM_VOCAB, tokenDtype: "uint16",
-    tokenizerSha256: "0".repeat(64), vqganSha256: null, lossRule: LOSS_RULE, positionRule: POSITION_RULE, rowsPerBatch: 2,
+    formatVersion: 1,
+    stage: "s",
+    seqLen: SEQ,
+    vocab: LLAMA2_LWM_VOCAB,
+    tokenDtype: "uint16",
+    tokenizerSha256: "0".repeat(64),
+    vqganSha256: null,
+    lossRule: LOSS_RULE,
+    positionRule: POSITION_RULE,
+    rowsPerBatch: 2,
   });
   for (let r = 0; r < 5; r++) await writer.append(assembleRow(SEQ, LLAMA2_LWM_VOCAB, [textExample(2 * r, 20), textExample(2 * r + 1, 30 + r)]));
   const entry = await writer.close();

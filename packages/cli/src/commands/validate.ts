@@ -15,7 +15,9 @@ function humanReport(report: ValidationReport): string {
   });
   const total = Object.values(report.errorCounts).reduce((a, b) => a + (b ?? 0), 0);
   if (report.truncated) lines.push(`… ${total - report.errors.length} more errors not shown (--max-errors)`);
-  const counts = Object.entries(report.errorCounts).map(([rule, n]) => `${rule}: ${n}`).join(", ");
+  const counts = Object.entries(report.errorCounts)
+    .map(([rule, n]) => `${rule}: ${n}`)
+    .join(", ");
   const scope = `${report.shards} shard${report.shards === 1 ? "" : "s"}, ${report.rows} rows, ${report.tokens} tokens`;
   lines.push(report.ok ? `valid: ${scope}` : `INVALID: ${total} error${total === 1 ? "" : "s"} in ${scope} (${counts})`);
   return lines.join("\n") + "\n";
@@ -53,6 +55,14 @@ async function targetKind(path: string): Promise<string> {
   }
   if (info.isFile()) return "file";
   if (info.isDirectory()) return "folder";
-  const what = info.isFIFO() ? "a FIFO (named pipe)" : info.isCharacterDevice() ? "a character device" : info.isBlockDevice() ? "a block device" : info.isSocket() ? "a socket" : "something else";
+  const what = info.isFIFO()
+    ? "a FIFO (named pipe)"
+    : info.isCharacterDevice()
+      ? "a character device"
+      : info.isBlockDevice()
+        ? "a block device"
+        : info.isSocket()
+          ? "a socket"
+          : "something else";
   return `not a regular file or folder: it is ${what}`;
 }

@@ -12,7 +12,19 @@ let dir: string;
 beforeAll(async () => {
   requireBuiltCli();
   dir = await mkdtemp(join(tmpdir(), "lwm-cli-vqgan-"));
-  await promisify(execFile)(ffmpegBinaries().ffmpeg, ["-v", "error", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25:duration=2", "-c:v", "libx264", "-pix_fmt", "yuv420p", join(dir, "clip.mp4")]);
+  await promisify(execFile)(ffmpegBinaries().ffmpeg, [
+    "-v",
+    "error",
+    "-f",
+    "lavfi",
+    "-i",
+    "testsrc=size=320x240:rate=25:duration=2",
+    "-c:v",
+    "libx264",
+    "-pix_fmt",
+    "yuv420p",
+    join(dir, "clip.mp4"),
+  ]);
 }, 60_000);
 afterAll(async () => rm(dir, { recursive: true, force: true }));
 

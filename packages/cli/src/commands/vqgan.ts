@@ -36,14 +36,22 @@ function positiveNumber(flag: string, text: string): number {
 }
 
 async function build(argv: string[]): Promise<number> {
-  const cl = parseCommandLine("vqgan build", USAGE, argv, { weights: { type: "string" }, out: { type: "string" }, "pixel-range": { type: "string" } }, { count: 0, what: "no positional arguments" });
+  const cl = parseCommandLine(
+    "vqgan build",
+    USAGE,
+    argv,
+    { weights: { type: "string" }, out: { type: "string" }, "pixel-range": { type: "string" } },
+    { count: 0, what: "no positional arguments" },
+  );
   if (typeof cl === "number") return cl;
   const { weights, out } = cl.values;
   const range = cl.values["pixel-range"] ?? "minus1to1";
   if (!weights || !out) throw new UsageError("--weights and --out are required");
   if (range !== "minus1to1" && range !== "zero1") throw new UsageError(`--pixel-range must be minus1to1 or zero1, got "${range}"`);
   const settings = await buildVqModel(weights, out, { pixelRange: range as PixelRange });
-  process.stdout.write(`built ${out}: ${settings.codebookSize} codes, 1 code per ${settings.downsample}×${settings.downsample} pixels, pixel range ${settings.pixelRange}\n`);
+  process.stdout.write(
+    `built ${out}: ${settings.codebookSize} codes, 1 code per ${settings.downsample}×${settings.downsample} pixels, pixel range ${settings.pixelRange}\n`,
+  );
   return 0;
 }
 
@@ -53,8 +61,15 @@ async function fit(argv: string[]): Promise<number> {
     allowPositionals: true,
     strict: true,
     options: {
-      out: { type: "string" }, codes: { type: "string" }, fps: { type: "string" }, "max-frames-per-clip": { type: "string" },
-      iterations: { type: "string" }, seed: { type: "string" }, threads: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" },
+      out: { type: "string" },
+      codes: { type: "string" },
+      fps: { type: "string" },
+      "max-frames-per-clip": { type: "string" },
+      iterations: { type: "string" },
+      seed: { type: "string" },
+      threads: { type: "string" },
+      json: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
     },
   });
   if (values.help) {
@@ -85,21 +100,41 @@ async function fit(argv: string[]): Promise<number> {
 
 async function encode(argv: string[]): Promise<number> {
   const cl = parseCommandLine(
-    "vqgan encode", USAGE, argv,
-    { model: { type: "string" }, out: { type: "string" }, fps: { type: "string" }, frames: { type: "string" }, start: { type: "string" }, end: { type: "string" }, "max-frames": { type: "string" }, batch: { type: "string" }, threads: { type: "string" }, json: { type: "boolean" } },
+    "vqgan encode",
+    USAGE,
+    argv,
+    {
+      model: { type: "string" },
+      out: { type: "string" },
+      fps: { type: "string" },
+      frames: { type: "string" },
+      start: { type: "string" },
+      end: { type: "string" },
+      "max-frames": { type: "string" },
+      batch: { type: "string" },
+      threads: { type: "string" },
+      json: { type: "boolean" },
+    },
     { count: 1, what: "one media file" },
   );
   if (typeof cl === "number") return cl;
   const v = cl.values;
   if (!v.model || !v.out) throw new UsageError("--model and --out are required");
   if (v.fps !== undefined && v.frames !== undefined) throw new UsageError("--fps and --frames are alternatives");
-  const sampling = v.fps !== undefined ? { fps: positiveNumber("fps", v.fps) } : v.frames !== undefined ? { frames: positiveInt("frames", v.frames, 1) } : undefined;
-  const window = v.start !== undefined || v.end !== undefined ? { startS: v.start === undefined ? 0 : Number(v.start), ...(v.end !== undefined ? { endS: positiveNumber("end", v.end) } : {}) } : undefined;
+  const sampling =
+    v.fps !== undefined ? { fps: positiveNumber("fps", v.fps) } : v.frames !== undefined ? { frames: positiveInt("frames", v.frames, 1) } : undefined;
+  const window =
+    v.start !== undefined || v.end !== undefined
+      ? { startS: v.start === undefined ? 0 : Number(v.start), ...(v.end !== undefined ? { endS: positiveNumber("end", v.end) } : {}) }
+      : undefined;
   const model = await VqganModel.load(v.model, { threads: positiveInt("threads", v.threads, 2) });
   try {
     const t0 = performance.now();
     const [clip] = await encodeMedia(model, [cl.positionals[0]!], {
-      sampling, window, maxFrames: v["max-frames"] === undefined ? undefined : positiveInt("max-frames", v["max-frames"], 1), batch: positiveInt("batch", v.batch, 8),
+      sampling,
+      window,
+      maxFrames: v["max-frames"] === undefined ? undefined : positiveInt("max-frames", v["max-frames"], 1),
+      batch: positiveInt("batch", v.batch, 8),
     });
     const perFrame = model.gridSide() ** 2;
     const frames = clip!.codes.length / perFrame;
@@ -108,7 +143,11 @@ async function encode(argv: string[]): Promise<number> {
     await writeJsonAtomic(timesPath, { file: clip!.file, model: v.model, pixelRange: model.settings.pixelRange, frames: clip!.frames });
     const seconds = (performance.now() - t0) / 1000;
     const summary = { out: v.out, frames: timesPath, count: frames, codesPerFrame: perFrame, seconds, framesPerSecond: frames / seconds };
-    process.stdout.write(v.json ? JSON.stringify(summary) + "\n" : `${frames} frames → ${v.out} (uint16 [${frames}, ${perFrame}]), times in ${timesPath}; ${(frames / seconds).toFixed(1)} frames/s\n`);
+    process.stdout.write(
+      v.json
+        ? JSON.stringify(summary) + "\n"
+        : `${frames} frames → ${v.out} (uint16 [${frames}, ${perFrame}]), times in ${timesPath}; ${(frames / seconds).toFixed(1)} frames/s\n`,
+    );
     return 0;
   } finally {
     await model.release();
@@ -116,7 +155,13 @@ async function encode(argv: string[]): Promise<number> {
 }
 
 async function decode(argv: string[]): Promise<number> {
-  const cl = parseCommandLine("vqgan decode", USAGE, argv, { model: { type: "string" }, out: { type: "string" }, threads: { type: "string" } }, { count: 1, what: "one codes .npy file" });
+  const cl = parseCommandLine(
+    "vqgan decode",
+    USAGE,
+    argv,
+    { model: { type: "string" }, out: { type: "string" }, threads: { type: "string" } },
+    { count: 1, what: "one codes .npy file" },
+  );
   if (typeof cl === "number") return cl;
   const { model: dir, out } = cl.values;
   if (!dir || !out) throw new UsageError("--model and --out are required");

@@ -47,7 +47,9 @@ export class LocalGenerator implements Generator {
   static async open(options: LocalGeneratorOptions): Promise<LocalGenerator> {
     const checkpoint = await loadCheckpoint(options.checkpointDir);
     if (options.tokenizer.vocabSize > checkpoint.dims.vocabSize) {
-      throw new Error(`${options.checkpointDir}: the tokenizer has ${options.tokenizer.vocabSize} ids but the checkpoint's vocab_size is ${checkpoint.dims.vocabSize}`);
+      throw new Error(
+        `${options.checkpointDir}: the tokenizer has ${options.tokenizer.vocabSize} ids but the checkpoint's vocab_size is ${checkpoint.dims.vocabSize}`,
+      );
     }
     const engine = await createEngine(checkpoint.dims, { workers: options.workers });
     return new LocalGenerator(options, checkpoint, engine);

@@ -58,9 +58,7 @@ export class ChatBackendError extends Error {
 }
 
 const Completion = z.object({
-  choices: z
-    .array(z.object({ message: z.object({ content: z.string().nullable().optional() }), finish_reason: z.string().nullable().optional() }))
-    .min(1),
+  choices: z.array(z.object({ message: z.object({ content: z.string().nullable().optional() }), finish_reason: z.string().nullable().optional() })).min(1),
   usage: z.object({ prompt_tokens: z.number().optional(), completion_tokens: z.number().optional() }).nullish(),
 });
 
@@ -133,7 +131,8 @@ export class ChatClient {
         this.counts.unanswered += 1;
         return { kind: "unanswered", reason: `unanswered: no answer after ${retry + 1} attempts; last: ${last}` };
       }
-      const wait = attempt.retryAfterMs !== null ? Math.min(attempt.retryAfterMs, this.options.maxRetryAfterMs) : backoffDelay(retry, this.options.backoff, this.random);
+      const wait =
+        attempt.retryAfterMs !== null ? Math.min(attempt.retryAfterMs, this.options.maxRetryAfterMs) : backoffDelay(retry, this.options.backoff, this.random);
       this.counts.retries += 1;
       this.logger.debug(`retry ${retry + 1} in ${Math.round(wait)} ms after ${last}`);
       await sleep(wait);
@@ -162,10 +161,21 @@ export class ChatClient {
       try {
         json = JSON.parse(text);
       } catch {
-        return { kind: "retry", error: `bad response body: HTTP 200 that is not JSON: ${preview(this.scrub(text), 80)}`, counter: "badBodies", retryAfterMs: null };
+        return {
+          kind: "retry",
+          error: `bad response body: HTTP 200 that is not JSON: ${preview(this.scrub(text), 80)}`,
+          counter: "badBodies",
+          retryAfterMs: null,
+        };
       }
       const completion = Completion.safeParse(json);
-      if (!completion.success) return { kind: "retry", error: `bad response body: HTTP 200 without choices[0].message: ${preview(this.scrub(text), 80)}`, counter: "badBodies", retryAfterMs: null };
+      if (!completion.success)
+        return {
+          kind: "retry",
+          error: `bad response body: HTTP 200 without choices[0].message: ${preview(this.scrub(text), 80)}`,
+          counter: "badBodies",
+          retryAfterMs: null,
+        };
       const choice = completion.data.choices[0] as z.infer<typeof Completion>["choices"][number];
       const usage = completion.data.usage;
       const answer: CachedAnswer = {
@@ -182,9 +192,17 @@ export class ChatClient {
       return { kind: "answer", answer };
     }
     if (status === 429) return { kind: "retry", error: `rate limited: HTTP 429 ${message}`, counter: "rateLimited", retryAfterMs: retryAfterMs(retryAfter) };
-    if (status === 408 || status >= 500) return { kind: "retry", error: `server error: HTTP ${status} ${message}`, counter: "serverErrors", retryAfterMs: status === 503 ? retryAfterMs(retryAfter) : null };
-    if (status === 401 || status === 403) return { kind: "fatal", error: `the server refused the API key (HTTP ${status}) at ${this.options.baseUrl}: ${message}` };
-    if (status === 404) return { kind: "fatal", error: `HTTP 404 from ${this.options.baseUrl}/chat/completions (wrong baseUrl or unknown model "${request.model}"): ${message}` };
+    if (status === 408 || status >= 500)
+      return {
+        kind: "retry",
+        error: `server error: HTTP ${status} ${message}`,
+        counter: "serverErrors",
+        retryAfterMs: status === 503 ? retryAfterMs(retryAfter) : null,
+      };
+    if (status === 401 || status === 403)
+      return { kind: "fatal", error: `the server refused the API key (HTTP ${status}) at ${this.options.baseUrl}: ${message}` };
+    if (status === 404)
+      return { kind: "fatal", error: `HTTP 404 from ${this.options.baseUrl}/chat/completions (wrong baseUrl or unknown model "${request.model}"): ${message}` };
     // 400 (e.g. the prompt is longer than the model's context), 413, 422 …: this request will never
     // succeed; the chunk is rejected with the server's words.
     this.consecutiveFailures = 0;
@@ -203,7 +221,11 @@ export class ChatClient {
           response.on("data", (chunk: Buffer) => chunks.push(chunk));
           response.on("end", () => {
             const retryAfter = response.headers["retry-after"];
-            resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8"), retryAfter: typeof retryAfter === "string" ? retryAfter : null });
+            resolve({
+              status: response.statusCode ?? 0,
+              text: Buffer.concat(chunks).toString("utf8"),
+              retryAfter: typeof retryAfter === "string" ? retryAfter : null,
+            });
           });
           response.on("error", reject);
           response.on("aborted", () => reject(new Error("the response was cut off")));

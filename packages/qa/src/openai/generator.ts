@@ -18,7 +18,9 @@ export interface OpenAIGeneratorOptions extends Omit<ChatClientOptions, "logger"
 /** The request parameters besides model and messages (they are part of the cache key). */
 function parametersOf(sampling: Sampling, jsonMode: boolean): Record<string, JsonValue> {
   const common: Record<string, JsonValue> = { max_tokens: sampling.maxNewTokens, n: 1, ...(jsonMode ? { response_format: { type: "json_object" } } : {}) };
-  return sampling.mode === "greedy" ? { ...common, temperature: 0 } : { ...common, temperature: sampling.temperature, top_p: sampling.topP, seed: sampling.seed };
+  return sampling.mode === "greedy"
+    ? { ...common, temperature: 0 }
+    : { ...common, temperature: sampling.temperature, top_p: sampling.topP, seed: sampling.seed };
 }
 
 /** hash(model, messages, parameters): equal requests share one cache entry whatever the server. */

@@ -13,5 +13,8 @@ export function sharedBook(name: string): string | null {
 export function gutenbergBody(text: string): string {
   const start = /\*\*\* ?START OF (?:THE|THIS) PROJECT GUTENBERG[^\n]*\n/i.exec(text);
   const end = /\*\*\* ?END OF (?:THE|THIS) PROJECT GUTENBERG/i.exec(text);
-  return text.slice(start ? start.index + start[0].length : 0, end ? end.index : text.length).replace(/\r\n?/g, "\n").trim();
+  return text
+    .slice(start ? start.index + start[0].length : 0, end ? end.index : text.length)
+    .replace(/\r\n?/g, "\n")
+    .trim();
 }

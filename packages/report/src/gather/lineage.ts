@@ -84,17 +84,32 @@ export async function gatherLineage(outDir: string, stages: readonly StageData[]
           const { vocab, seqLen, tokenizerSha256 } = reader.meta;
           let decoder: TokenDecoder | null = null;
           if (tokenizer.decoder === null) notes.add(`token ids shown: no tokenizer (${tokenizer.why})`);
-          else if (tokenizer.sha256 !== tokenizerSha256) notes.add(`token ids shown for stage ${stage.name}: it was made with tokenizer ${tokenizerSha256.slice(0, 12)}…, not the bundled one`);
+          else if (tokenizer.sha256 !== tokenizerSha256)
+            notes.add(`token ids shown for stage ${stage.name}: it was made with tokenizer ${tokenizerSha256.slice(0, 12)}…, not the bundled one`);
           else decoder = tokenizer.decoder;
           const segments = rowSegments(row, vocab);
           const shown = segments.slice(0, LINEAGE_SEGMENTS);
           rows.push({
-            stage: stage.name, row: n, shard: reader.name, shardRow: n - first, seqLen, realTokens: row.cuSeqlens[row.cuSeqlens.length - 1]!,
-            segments: await Promise.all(shown.map(async (s) => ({
-              index: s.index, start: s.start, end: s.end, textTokens: s.textTokens, visionTokens: s.visionTokens,
-              lossTokens: s.textLossTokens + s.visionLossTokens, exampleId: s.exampleId, provenance: s.provenance,
-              source: describeProvenance(s.provenance), text: cutText(await segmentText(row, s, decoder, vocab)),
-            }))),
+            stage: stage.name,
+            row: n,
+            shard: reader.name,
+            shardRow: n - first,
+            seqLen,
+            realTokens: row.cuSeqlens[row.cuSeqlens.length - 1]!,
+            segments: await Promise.all(
+              shown.map(async (s) => ({
+                index: s.index,
+                start: s.start,
+                end: s.end,
+                textTokens: s.textTokens,
+                visionTokens: s.visionTokens,
+                lossTokens: s.textLossTokens + s.visionLossTokens,
+                exampleId: s.exampleId,
+                provenance: s.provenance,
+                source: describeProvenance(s.provenance),
+                text: cutText(await segmentText(row, s, decoder, vocab)),
+              })),
+            ),
             segmentsLeftOut: segments.length - shown.length,
           });
         }

@@ -115,7 +115,10 @@ export async function gatherStep(outDir: string, name: string): Promise<StepData
         : `step ${name}: no report.json (the step did not finish)`,
     );
   }
-  if (s.report && !s.report.ok) s.problems.push(`step ${name} FAILED: ${s.report.units.failed} unit(s) failed${s.report.failures[0] ? `, first: ${s.report.failures[0].unit}: ${s.report.failures[0].error}` : ""}`);
+  if (s.report && !s.report.ok)
+    s.problems.push(
+      `step ${name} FAILED: ${s.report.units.failed} unit(s) failed${s.report.failures[0] ? `, first: ${s.report.failures[0].unit}: ${s.report.failures[0].error}` : ""}`,
+    );
   const rejectsPath = join(dir, STEP_FILES.rejects);
   if (await exists(rejectsPath)) s.rejects = await readRejects(rejectsPath, s.problems);
   return s;

@@ -37,7 +37,12 @@ export function trusted(markup: string): Html {
 
 /** An id for an in-page anchor, from any text: only [a-z0-9-] survive. */
 export function anchorId(prefix: string, text: string): string {
-  return `${prefix}-${text.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "") || "x"}`;
+  return `${prefix}-${
+    text
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, "-")
+      .replace(/^-|-$/g, "") || "x"
+  }`;
 }
 
 /** An image as a data: URI (the page loads nothing from anywhere). */
@@ -64,13 +69,18 @@ code{font-size:12px;word-break:break-all}svg{display:block;margin:8px 0}nav a{ma
 /** The whole page: one file, CSP meta first so nothing before it can load anything. */
 export function page(title: string, body: Html): string {
   return `<!doctype html>
-${html`<html lang="en"><head><meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="${CONTENT_SECURITY_POLICY}">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${title}</title>
-<style>${trusted(STYLE)}</style>
-</head><body>
-${body}
-</body></html>
-`}`;
+${html`<html lang="en">
+  <head>
+    <meta charset="utf-8" />
+    <meta http-equiv="Content-Security-Policy" content="${CONTENT_SECURITY_POLICY}" />
+    <meta name="viewport" content="width=device-width, initial-scale=1" />
+    <title>${title}</title>
+    <style>
+      ${trusted(STYLE)}
+    </style>
+  </head>
+  <body>
+    ${body}
+  </body>
+</html> `}`;
 }

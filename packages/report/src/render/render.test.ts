@@ -10,7 +10,9 @@ describe("html", () => {
   it("escapes every interpolated string, number and array item, and keeps Html as markup", () => {
     const name = `<b onmouseover="x">'&`;
     const out = html`<td title="${name}">${name}${[name, trusted("<i>ok</i>")]}${7}${null}${false}</td>`.text;
-    expect(out).toBe(`<td title="&lt;b onmouseover=&quot;x&quot;&gt;&#39;&amp;">&lt;b onmouseover=&quot;x&quot;&gt;&#39;&amp;&lt;b onmouseover=&quot;x&quot;&gt;&#39;&amp;<i>ok</i>7</td>`);
+    expect(out).toBe(
+      `<td title="&lt;b onmouseover=&quot;x&quot;&gt;&#39;&amp;">&lt;b onmouseover=&quot;x&quot;&gt;&#39;&amp;&lt;b onmouseover=&quot;x&quot;&gt;&#39;&amp;<i>ok</i>7</td>`,
+    );
   });
 
   it("anchor ids keep only [a-z0-9-]", () => {
@@ -27,14 +29,29 @@ describe("html", () => {
 
 describe("charts", () => {
   it("a bar chart has one rect per value with its label and value in a title, labels escaped", () => {
-    const svg = barChart({ label: "mix", xTitle: "source", max: 1, series: [{ name: "asked", colour: "#111" }, { name: "achieved", colour: "#222" }], groups: [{ label: "<a>", values: [0.5, 0.25] }, { label: "b", values: [0.5, 0.75] }] }).text;
+    const svg = barChart({
+      label: "mix",
+      xTitle: "source",
+      max: 1,
+      series: [
+        { name: "asked", colour: "#111" },
+        { name: "achieved", colour: "#222" },
+      ],
+      groups: [
+        { label: "<a>", values: [0.5, 0.25] },
+        { label: "b", values: [0.5, 0.75] },
+      ],
+    }).text;
     expect(svg.match(/<rect [^>]*><title>/g)).toHaveLength(4);
     expect(svg).toContain("<title>&lt;a&gt;: achieved 0.25</title>");
     expect(svg).not.toContain("<a>");
   });
 
   it("a share bar draws the non-zero parts only", () => {
-    const svg = shareBar("modality", [{ name: "text", value: 3, colour: "#111" }, { name: "vision", value: 0, colour: "#222" }]).text;
+    const svg = shareBar("modality", [
+      { name: "text", value: 3, colour: "#111" },
+      { name: "vision", value: 0, colour: "#222" },
+    ]).text;
     expect(svg.match(/<rect /g)).toHaveLength(1);
     expect(svg).toContain("text 100.0%");
   });
@@ -54,9 +71,46 @@ describe("sampling and thinning", () => {
   });
 
   it("thins a long curve to about the point budget, keeping stage, eval and each stage's last step", () => {
-    const stage = (name: string, startStep: number): MetricsRecord => ({ kind: "stage", stage: name, kindOfStage: "text", seqLen: 8, ropeTheta: 1, steps: 5000, batchRows: 1, trainRows: 1, evalRows: 1, initFrom: "", initSha256: "", startStep });
-    const step = (name: string, s: number): MetricsRecord => ({ kind: "step", stage: name, stageStep: s, step: s, loss: 1, textLoss: 1, visionLoss: 0, textAccuracy: null, visionAccuracy: null, lr: 0, gradNorm: 0, examples: 1, stageTokens: 0, totalTokens: 0, tokensPerSecond: 1, modelGflops: 1, seconds: 1, engineSeconds: 1 });
-    const records = [stage("a", 0), ...Array.from({ length: 5000 }, (_, i) => step("a", i + 1)), stage("b", 5000), ...Array.from({ length: 5000 }, (_, i) => step("b", 5001 + i))];
+    const stage = (name: string, startStep: number): MetricsRecord => ({
+      kind: "stage",
+      stage: name,
+      kindOfStage: "text",
+      seqLen: 8,
+      ropeTheta: 1,
+      steps: 5000,
+      batchRows: 1,
+      trainRows: 1,
+      evalRows: 1,
+      initFrom: "",
+      initSha256: "",
+      startStep,
+    });
+    const step = (name: string, s: number): MetricsRecord => ({
+      kind: "step",
+      stage: name,
+      stageStep: s,
+      step: s,
+      loss: 1,
+      textLoss: 1,
+      visionLoss: 0,
+      textAccuracy: null,
+      visionAccuracy: null,
+      lr: 0,
+      gradNorm: 0,
+      examples: 1,
+      stageTokens: 0,
+      totalTokens: 0,
+      tokensPerSecond: 1,
+      modelGflops: 1,
+      seconds: 1,
+      engineSeconds: 1,
+    });
+    const records = [
+      stage("a", 0),
+      ...Array.from({ length: 5000 }, (_, i) => step("a", i + 1)),
+      stage("b", 5000),
+      ...Array.from({ length: 5000 }, (_, i) => step("b", 5001 + i)),
+    ];
     const t = thinned(records, 1000);
     const steps = t.filter((r) => r.kind === "step");
     expect(steps.length).toBeLessThanOrEqual(1002);

@@ -1,6 +1,23 @@
 import { createReadStream, createWriteStream } from "node:fs";
 import { rename, rm } from "node:fs/promises";
-import { Bool, Field, Int32, List, makeData, RecordBatch, RecordBatchReader, RecordBatchStreamWriter, Schema, Struct, Uint16, Uint32, Utf8, vectorFromArray, type Data, type DataType } from "apache-arrow";
+import {
+  Bool,
+  Field,
+  Int32,
+  List,
+  makeData,
+  RecordBatch,
+  RecordBatchReader,
+  RecordBatchStreamWriter,
+  Schema,
+  Struct,
+  Uint16,
+  Uint32,
+  Utf8,
+  vectorFromArray,
+  type Data,
+  type DataType,
+} from "apache-arrow";
 import { tempPathFor } from "@lwm/core";
 import type { TokenDtype } from "@lwm/schemas";
 import { packBitsInto, unpackBits } from "../bits.js";
@@ -27,7 +44,11 @@ function tokenType(dtype: TokenDtype): Uint16 | Uint32 {
 }
 
 /** One list column from one flat child array plus offsets: no per-element JS values. */
-function listData<T extends DataType>(inner: T, lists: ArrayLike<number>[] & { length: number }, child: (total: number) => Data<T>): { type: List<T>; data: Data<List<T>> } {
+function listData<T extends DataType>(
+  inner: T,
+  lists: ArrayLike<number>[] & { length: number },
+  child: (total: number) => Data<T>,
+): { type: List<T>; data: Data<List<T>> } {
   const offsets = new Int32Array(lists.length + 1);
   let total = 0;
   for (let i = 0; i < lists.length; i++) {
@@ -133,7 +154,12 @@ export class ArrowStreamFile {
       return { name, ...columnData(column, this.dtype) };
     });
     // Strings are declared nullable in every batch: the first batch fixes the schema for all.
-    const schema = this.schema ?? new Schema(built.map((b) => new Field(b.name, b.type, b.type instanceof Utf8 ? true : b.nullable)), this.metadata);
+    const schema =
+      this.schema ??
+      new Schema(
+        built.map((b) => new Field(b.name, b.type, b.type instanceof Utf8 ? true : b.nullable)),
+        this.metadata,
+      );
     this.schema = schema;
     const struct = makeData({ type: new Struct(schema.fields), length, nullCount: 0, children: built.map((b) => b.data) });
     this.open().write(new RecordBatch(schema, struct));

@@ -81,14 +81,28 @@ describe("examples contract", () => {
         if (made) parts.push({ file: partFileName(parts.length), source, ...made });
       }
       await writeExamplesIndex(stageDir, {
-        format: EXAMPLES_FORMAT, step, stepVersion: "1.0.0", stage, seqLen: 512, tokenDtype: "uint16", tokenizerSha256: SHA, vqganSha256: SHA,
-        sources, examples: parts.reduce((s, p) => s + p.examples, 0), tokens: parts.reduce((s, p) => s + p.tokens, 0), parts,
+        format: EXAMPLES_FORMAT,
+        step,
+        stepVersion: "1.0.0",
+        stage,
+        seqLen: 512,
+        tokenDtype: "uint16",
+        tokenizerSha256: SHA,
+        vqganSha256: SHA,
+        sources,
+        examples: parts.reduce((s, p) => s + p.examples, 0),
+        tokens: parts.reduce((s, p) => s + p.tokens, 0),
+        parts,
       });
     }
     await publish("vision", ["captions", "video"], "vl");
     await publish("qa", ["longqa"], "vl");
     const found = await findStageExamples(out, "vl");
-    expect([...found].map(([source, f]) => [source, f.step])).toEqual([["longqa", "qa"], ["captions", "vision"], ["video", "vision"]]);
+    expect([...found].map(([source, f]) => [source, f.step])).toEqual([
+      ["longqa", "qa"],
+      ["captions", "vision"],
+      ["video", "vision"],
+    ]);
     const video: string[] = [];
     for await (const e of readStageExamples(found.get("video")!.dir, { source: "video" })) video.push(e.source);
     expect(video).toEqual(["video", "video", "video"]);
@@ -113,7 +127,16 @@ describe("examples contract", () => {
     const w = new DocumentsWriter(join(docsDir, partFileName(0)), { tokenDtype: "uint16" });
     w.append(doc);
     const made = await w.close();
-    await writeDocumentsIndex(docsDir, { format: DOCUMENTS_FORMAT, step: "books", stepVersion: "2.0.0", tokenDtype: "uint16", tokenizerSha256: SHA, documents: 1, tokens: 3, parts: [{ file: partFileName(0), sources: ["a"], ...made! }] });
+    await writeDocumentsIndex(docsDir, {
+      format: DOCUMENTS_FORMAT,
+      step: "books",
+      stepVersion: "2.0.0",
+      tokenDtype: "uint16",
+      tokenizerSha256: SHA,
+      documents: 1,
+      tokens: 3,
+      parts: [{ file: partFileName(0), sources: ["a"], ...made! }],
+    });
     const back: DocumentRecord[] = [];
     for await (const d of readDocuments(docsDir)) back.push(d);
     expect(back).toEqual([doc]);

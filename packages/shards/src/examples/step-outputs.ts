@@ -58,7 +58,8 @@ export async function* readStageExamples(dir: string, options: { source?: string
     if (options.source !== undefined && part.source !== options.source) continue;
     const path = join(dir, part.file);
     for await (const example of readExamplesFile(path)) {
-      if (example.source !== part.source) throw new Error(`${path}: example ${example.exampleId} has source "${example.source}", but index.json lists the file under "${part.source}"`);
+      if (example.source !== part.source)
+        throw new Error(`${path}: example ${example.exampleId} has source "${example.source}", but index.json lists the file under "${part.source}"`);
       yield example;
     }
   }
@@ -87,7 +88,10 @@ export async function findStageExamples(outDir: string, stage: string): Promise<
   const work = join(outDir, WORK_DIR);
   const bySource = new Map<string, StageExamples>();
   if (!(await exists(work))) return bySource;
-  const steps = (await readdir(work, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  const steps = (await readdir(work, { withFileTypes: true }))
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
   for (const step of steps) {
     const dir = stepOutputDir(outDir, step, "examples", stage);
     if (!(await exists(join(dir, INDEX_FILE)))) continue;

@@ -18,7 +18,15 @@ beforeAll(async () => {
   const b = await writeRandomShard(join(dir, "b.arrow"), { rows: 3, seqLen: 1024, rowsPerBatch: 4, seed: 22 });
   rows = [...a.rows, ...b.rows];
   // Manifest order differs from name order on purpose.
-  await writeManifest(dir, { formatVersion: 1, stage: "test", seqLen: 1024, shards: [b.entry, a.entry], totals: manifestTotals([b.entry, a.entry]), mixture: [], inputs: [] });
+  await writeManifest(dir, {
+    formatVersion: 1,
+    stage: "test",
+    seqLen: 1024,
+    shards: [b.entry, a.entry],
+    totals: manifestTotals([b.entry, a.entry]),
+    mixture: [],
+    inputs: [],
+  });
 });
 afterAll(async () => cleanup());
 
@@ -37,8 +45,14 @@ describe("inspect helpers", () => {
     const vision = sum((r) => r.vision.reduce((a, b) => a + b, 0));
     const visionLoss = sum((r) => r.vision.reduce((a, v, i) => a + (v & r.loss[i]!), 0));
     expect(s).toMatchObject({
-      rows: 9, tokens: 9 * 1024, realTokens: real, visionTokens: vision, textTokens: real - vision,
-      lossTokens: sum((r) => r.loss.reduce((a, b) => a + b, 0)), visionLossTokens: visionLoss, segments: sum((r) => r.cuSeqlens.length - 1),
+      rows: 9,
+      tokens: 9 * 1024,
+      realTokens: real,
+      visionTokens: vision,
+      textTokens: real - vision,
+      lossTokens: sum((r) => r.loss.reduce((a, b) => a + b, 0)),
+      visionLossTokens: visionLoss,
+      segments: sum((r) => r.cuSeqlens.length - 1),
     });
     expect(s.segmentLengths.reduce((n, b) => n + b.count, 0)).toBe(s.segments);
     const lengths = rows.flatMap((r) => Array.from(r.cuSeqlens.subarray(1), (end, k) => end - r.cuSeqlens[k]!));

@@ -43,9 +43,20 @@ export function rowSegments(row: PackedRow, layout: VocabLayout): SegmentDetail[
     const start = cu[k]!;
     const end = cu[k + 1]!;
     const d: SegmentDetail = {
-      index: k, start, end, length: end - start, textTokens: 0, visionTokens: 0, textLossTokens: 0, visionLossTokens: 0,
-      weightText: row.weightText[k]!, weightVision: row.weightVision[k]!, exampleId: row.exampleIds[k]!, provenance: row.provenance[k]!,
-      spans: [], visionBlocks: [],
+      index: k,
+      start,
+      end,
+      length: end - start,
+      textTokens: 0,
+      visionTokens: 0,
+      textLossTokens: 0,
+      visionLossTokens: 0,
+      weightText: row.weightText[k]!,
+      weightVision: row.weightVision[k]!,
+      exampleId: row.exampleIds[k]!,
+      provenance: row.provenance[k]!,
+      spans: [],
+      visionBlocks: [],
     };
     for (let i = start; i < end; i++) {
       const kind = row.vision[i] ? "vision" : "text";

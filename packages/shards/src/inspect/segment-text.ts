@@ -31,7 +31,12 @@ export function describeProvenance(p: Provenance): string {
  * Text of a segment: text spans decoded (BOS/EOS shown as <s>/</s>; token ids in brackets without
  * a decoder), one `[vision k: n frames]` marker per vision block, «…» around loss targets.
  */
-export async function segmentText(row: PackedRow, seg: SegmentDetail, decoder: TokenDecoder | null, vocab: Pick<VocabLayout, "bosId" | "eosId">): Promise<string> {
+export async function segmentText(
+  row: PackedRow,
+  seg: SegmentDetail,
+  decoder: TokenDecoder | null,
+  vocab: Pick<VocabLayout, "bosId" | "eosId">,
+): Promise<string> {
   const { bosId: bos, eosId: eos } = vocab;
   const parts: string[] = [];
   let block = 0;

@@ -49,9 +49,23 @@ export interface ShardSummary {
 /** Reads every row of the shards and summarises what they hold (see ShardSummary). */
 export async function summarizeShards(paths: readonly string[]): Promise<ShardSummary> {
   const s: ShardSummary = {
-    shards: [], meta: null, rows: 0, tokens: 0, realTokens: 0, fill: 0, lossTokens: 0, lossShare: 0,
-    textTokens: 0, visionTokens: 0, textLossTokens: 0, visionLossTokens: 0, segments: 0,
-    segmentsPerRow: { min: Infinity, mean: 0, max: 0 }, segmentLengths: [], sources: [], bytes: 0,
+    shards: [],
+    meta: null,
+    rows: 0,
+    tokens: 0,
+    realTokens: 0,
+    fill: 0,
+    lossTokens: 0,
+    lossShare: 0,
+    textTokens: 0,
+    visionTokens: 0,
+    textLossTokens: 0,
+    visionLossTokens: 0,
+    segments: 0,
+    segmentsPerRow: { min: Infinity, mean: 0, max: 0 },
+    segmentLengths: [],
+    sources: [],
+    bytes: 0,
   };
   const buckets: number[] = [];
   const sources = new Map<string, SourceCount>();

@@ -18,7 +18,13 @@ export async function shardPaths(target: string): Promise<string[]> {
   const info = await stat(target);
   if (info.isDirectory()) {
     const manifest = join(target, MANIFEST_FILE);
-    if (await stat(manifest).then(() => true, () => false)) return shardPaths(manifest);
+    if (
+      await stat(manifest).then(
+        () => true,
+        () => false,
+      )
+    )
+      return shardPaths(manifest);
     const files = (await readdir(target)).filter((f) => f.endsWith(".arrow")).sort();
     if (files.length === 0) throw new Error(`${target}: no ${MANIFEST_FILE} and no .arrow shards in this directory`);
     return files.map((f) => join(target, f));

@@ -21,7 +21,10 @@ const int = (r: () => number, lo: number, hi: number): number => lo + Math.floor
 
 function hex32(r: () => number): string {
   let s = "";
-  for (let i = 0; i < 4; i++) s += Math.floor(r() * 2 ** 32).toString(16).padStart(8, "0");
+  for (let i = 0; i < 4; i++)
+    s += Math.floor(r() * 2 ** 32)
+      .toString(16)
+      .padStart(8, "0");
   return s;
 }
 

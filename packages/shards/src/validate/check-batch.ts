@@ -50,7 +50,12 @@ export function checkBatch(b: ShardBatch, meta: ShardMetadata, shard: string, fi
     // Segment boundaries first: nothing else can be located without them.
     let layoutOk = nseg >= 1 && cuv[c0] === 0;
     if (!layoutOk) {
-      errors.add(shard, "segment.layout", nseg < 1 ? `cu_seqlens has ${nseg + 1} entries; a row needs at least one segment` : `cu_seqlens starts at ${cuv[c0]}, not 0`, row);
+      errors.add(
+        shard,
+        "segment.layout",
+        nseg < 1 ? `cu_seqlens has ${nseg + 1} entries; a row needs at least one segment` : `cu_seqlens starts at ${cuv[c0]}, not 0`,
+        row,
+      );
     } else {
       for (let s = 0; s < nseg; s++) {
         if (cuv[c0 + s + 1]! <= cuv[c0 + s]!) {
@@ -98,7 +103,13 @@ export function checkBatch(b: ShardBatch, meta: ShardMetadata, shard: string, fi
         if (bitAt(vBits, vOff + g) === 0) {
           textLoss += lbit;
           if (pos >= 0) {
-            errors.add(shard, "vision.layout", `vision run ends ${pos === perFrame ? "without a frame delimiter" : `${pos} tokens into a frame`} (no <eov>)`, row, i);
+            errors.add(
+              shard,
+              "vision.layout",
+              `vision run ends ${pos === perFrame ? "without a frame delimiter" : `${pos} tokens into a frame`} (no <eov>)`,
+              row,
+              i,
+            );
           }
           pos = NO_RUN;
           if (t >= textMax) errors.add(shard, "token.range", `text id ${t} >= textVocabSize ${textMax}`, row, i);
@@ -152,7 +163,12 @@ function checkWeight(stored: number, lossTokens: number, modality: string, s: nu
   const expected = lossTokens === 0 ? 0 : 1 / lossTokens;
   const ok = lossTokens === 0 ? stored === 0 : Math.abs(stored - expected) <= 1e-6 * expected;
   if (!ok) {
-    errors.add(shard, "weight.value", `segment ${s} weight_${modality} is ${stored}, expected ${lossTokens === 0 ? "0" : `1/${lossTokens}`} (${modality} loss tokens: ${lossTokens})`, row);
+    errors.add(
+      shard,
+      "weight.value",
+      `segment ${s} weight_${modality} is ${stored}, expected ${lossTokens === 0 ? "0" : `1/${lossTokens}`} (${modality} loss tokens: ${lossTokens})`,
+      row,
+    );
   }
 }
 

@@ -171,21 +171,33 @@ describe("validate", () => {
     const eof = range.find((i) => seg.vision[i] && seg.tokens[i] === 8192)!;
     const eov = range.find((i) => seg.vision[i] && seg.tokens[i] === 8193)!;
 
-    const eofToEov = await validate((await patched((b) => {
-      b.writeUInt16LE(8193, locate.token(multiFrame.r, eof));
-    })).shard);
+    const eofToEov = await validate(
+      (
+        await patched((b) => {
+          b.writeUInt16LE(8193, locate.token(multiFrame.r, eof));
+        })
+      ).shard,
+    );
     expect(rulesOf(eofToEov)).toEqual(["vision.layout"]);
     expect(eofToEov.errors[0]).toMatchObject({ row: multiFrame.r, token: eof + 1 });
 
-    const eovToEof = await validate((await patched((b) => {
-      b.writeUInt16LE(8192, locate.token(multiFrame.r, eov));
-    })).shard);
+    const eovToEof = await validate(
+      (
+        await patched((b) => {
+          b.writeUInt16LE(8192, locate.token(multiFrame.r, eov));
+        })
+      ).shard,
+    );
     expect(rulesOf(eovToEof)).toEqual(["vision.layout"]);
     expect(eovToEof.errors[0]).toMatchObject({ row: multiFrame.r, token: eov + 1 });
 
-    const codeToEof = await validate((await patched((b) => {
-      b.writeUInt16LE(8192, locate.token(multiFrame.r, eof - 3));
-    })).shard);
+    const codeToEof = await validate(
+      (
+        await patched((b) => {
+          b.writeUInt16LE(8192, locate.token(multiFrame.r, eof - 3));
+        })
+      ).shard,
+    );
     expect(rulesOf(codeToEof)).toEqual(["vision.layout"]);
     expect(codeToEof.errors[0]).toMatchObject({ row: multiFrame.r, token: eof - 3 });
   });
@@ -213,7 +225,9 @@ describe("validate", () => {
   });
 
   it("reports padding in the middle of a row (pad.tail)", async () => {
-    const { r, s } = findSegment((row, k) => row.cuSeqlens[k + 1]! - row.cuSeqlens[k]! > 4 && !row.vision[row.cuSeqlens[k]! + 2] && !row.loss[row.cuSeqlens[k]! + 2]);
+    const { r, s } = findSegment(
+      (row, k) => row.cuSeqlens[k + 1]! - row.cuSeqlens[k]! > 4 && !row.vision[row.cuSeqlens[k]! + 2] && !row.loss[row.cuSeqlens[k]! + 2],
+    );
     const t = rows[r]!.cuSeqlens[s]! + 2;
     const { shard } = await patched((b) => {
       b.writeUInt16LE(0, locate.token(r, t));
@@ -334,7 +348,15 @@ describe("validate", () => {
 describe("stage kind (format version 2)", () => {
   async function shardOfKind(stageKind: "text" | "vision-language"): Promise<string> {
     const path = join(dir, `kind-${stageKind}.arrow`);
-    const meta = shardMetadata({ stage: "test", stageKind, seqLen: SEQ, vocab: LLAMA2_LWM_VOCAB, tokenizerSha256: "cd".repeat(32), vqganSha256: "ef".repeat(32), rowsPerBatch: PER_BATCH });
+    const meta = shardMetadata({
+      stage: "test",
+      stageKind,
+      seqLen: SEQ,
+      vocab: LLAMA2_LWM_VOCAB,
+      tokenizerSha256: "cd".repeat(32),
+      vqganSha256: "ef".repeat(32),
+      rowsPerBatch: PER_BATCH,
+    });
     const writer = await ShardWriter.create(path, meta);
     for (const row of rows) await writer.append(row); // the random rows hold image examples
     await writer.close();

@@ -29,7 +29,6 @@ interface ShardResult extends BatchStats {
   seqLen: number | null;
 }
 
-
 /**
  * Every rule on every row of one shard. Errors go to `errors`; returns what the shard holds. With
  * `withHash`, the sha256 is computed from the bytes the checks read (a sound stream is exactly its
@@ -38,7 +37,18 @@ interface ShardResult extends BatchStats {
  */
 async function validateShard(path: string, errors: ErrorCollector, withHash: boolean): Promise<ShardResult> {
   const name = basename(path);
-  const result: ShardResult = { rows: 0, tokens: 0, bytes: 0, sha256: "", realTokens: 0, lossTokens: 0, segments: 0, stage: null, stageKind: null, seqLen: null };
+  const result: ShardResult = {
+    rows: 0,
+    tokens: 0,
+    bytes: 0,
+    sha256: "",
+    realTokens: 0,
+    lossTokens: 0,
+    segments: 0,
+    stage: null,
+    stageKind: null,
+    seqLen: null,
+  };
   let reader: ShardReader;
   try {
     reader = await ShardReader.open(path);
@@ -64,7 +74,8 @@ async function validateShard(path: string, errors: ErrorCollector, withHash: boo
       result.rows += block.rows;
       result.tokens += block.rows * meta.seqLen;
       const nulls = block.nodes.findIndex((n) => n.nullCount !== 0);
-      if (nulls >= 0) errors.add(name, "arrow.batch", `batch ${i}: field node ${nulls} has ${block.nodes[nulls]!.nullCount} nulls; shards hold no nulls`, firstRow);
+      if (nulls >= 0)
+        errors.add(name, "arrow.batch", `batch ${i}: field node ${nulls} has ${block.nodes[nulls]!.nullCount} nulls; shards hold no nulls`, firstRow);
       let batch;
       try {
         const read = await reader.readBatchMessage(i);
@@ -98,7 +109,10 @@ function compareEntry(entry: ShardEntry, got: ShardResult, errors: ErrorCollecto
 
 /** False for a missing path (or one this process cannot stat) as well as for a directory. */
 async function isFile(path: string): Promise<boolean> {
-  return stat(path).then((s) => s.isFile(), () => false);
+  return stat(path).then(
+    (s) => s.isFile(),
+    () => false,
+  );
 }
 
 async function arrowFilesIn(dir: string): Promise<string[]> {
@@ -138,14 +152,17 @@ async function validateManifest(manifestPath: string, errors: ErrorCollector, re
     tally(report, got);
     compareEntry(entry, got, errors);
     if (got.stage !== null && (got.stage !== manifest.stage || got.seqLen !== manifest.seqLen || got.stageKind !== stageKindOf(manifest))) {
-      const says = (m: { stage: string | null; stageKind: string | null; seqLen: number | null }) => `stage ${m.stage} (${m.stageKind ?? "kind not recorded"}) seqLen ${m.seqLen}`;
+      const says = (m: { stage: string | null; stageKind: string | null; seqLen: number | null }) =>
+        `stage ${m.stage} (${m.stageKind ?? "kind not recorded"}) seqLen ${m.seqLen}`;
       errors.add(entry.file, "manifest.meta", `shard is ${says(got)}, manifest says ${says({ ...manifest, stageKind: stageKindOf(manifest) })}`);
     }
   }
   for (const f of onDisk) if (!listed.has(f)) errors.add(f, "manifest.files", `${f} is in ${dir} but not listed in ${mname}`);
   const want = manifestTotals(manifest.shards);
   const t = manifest.totals;
-  const wrong = (["rows", "tokens", "realTokens", "lossTokens", "segments"] as const).filter((k) => t[k] !== want[k]).map((k) => `${k} ${t[k]} (sum of shards ${want[k]})`);
+  const wrong = (["rows", "tokens", "realTokens", "lossTokens", "segments"] as const)
+    .filter((k) => t[k] !== want[k])
+    .map((k) => `${k} ${t[k]} (sum of shards ${want[k]})`);
   if (Math.abs(t.fill - want.fill) > 1e-9) wrong.push(`fill ${t.fill} (realTokens/tokens = ${want.fill})`);
   if (wrong.length > 0) errors.add(mname, "manifest.totals", `totals differ from the shard entries: ${wrong.join(", ")}`);
 }

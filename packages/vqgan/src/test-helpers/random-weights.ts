@@ -24,5 +24,17 @@ export async function writeRandomVqModel(dir: string, config: VqModelConfig, see
   }
   await mkdir(dir, { recursive: true });
   await writeSafetensors(join(dir, "diffusion_pytorch_model.safetensors"), tensors);
-  await writeFile(join(dir, "config.json"), JSON.stringify({ _class_name: "VQModel", ...config, down_block_types: config.block_out_channels.map(() => "DownEncoderBlock2D"), up_block_types: config.block_out_channels.map(() => "UpDecoderBlock2D") }, null, 2));
+  await writeFile(
+    join(dir, "config.json"),
+    JSON.stringify(
+      {
+        _class_name: "VQModel",
+        ...config,
+        down_block_types: config.block_out_channels.map(() => "DownEncoderBlock2D"),
+        up_block_types: config.block_out_channels.map(() => "UpDecoderBlock2D"),
+      },
+      null,
+      2,
+    ),
+  );
 }

@@ -50,7 +50,8 @@ describe("cleanText", () => {
   });
 
   it("cuts the older 'End of the Project Gutenberg EBook' line before the END marker", () => {
-    const text = "*** START OF THIS PROJECT GUTENBERG EBOOK X ***\nStory.\n\nEnd of the Project Gutenberg EBook of X, by Y\n\n*** END OF THIS PROJECT GUTENBERG EBOOK X ***\n";
+    const text =
+      "*** START OF THIS PROJECT GUTENBERG EBOOK X ***\nStory.\n\nEnd of the Project Gutenberg EBook of X, by Y\n\n*** END OF THIS PROJECT GUTENBERG EBOOK X ***\n";
     expect(cleanText(text, opts)).toMatchObject({ ok: true, text: "Story." });
   });
 

@@ -18,14 +18,33 @@ const START_MARKER = /^[ \t]*\*{3}[ \t]*START OF (?:THE|THIS) PROJECT GUTENBERG 
 const END_MARKER = /^[ \t]*\*{3}[ \t]*END OF (?:THE|THIS) PROJECT GUTENBERG E-?BOOK\b.*$/im;
 /** Older closing line, just before (or instead of) the END marker. */
 const END_LINE = /^[ \t]*End of (?:the )?Project Gutenberg(?:'s|’s)? (?:E-?Book|E-?text|Etext)?.*$/gim;
-const HEADER_FIELD = /^(?:Title|Author|Release Date|Posting Date|Language|Character set encoding|Produced by|Credits|Last Updated|Most recently updated|Translator|Illustrator|Editor|Contributor|Original publication):/i;
+const HEADER_FIELD =
+  /^(?:Title|Author|Release Date|Posting Date|Language|Character set encoding|Produced by|Credits|Last Updated|Most recently updated|Translator|Illustrator|Editor|Contributor|Original publication):/i;
 /** How far into the text a header without a START marker can reach. */
 const HEADER_SCAN_CHARS = 8000;
 
 const LANGUAGES: Record<string, string> = {
-  english: "en", french: "fr", german: "de", spanish: "es", italian: "it", portuguese: "pt", dutch: "nl",
-  latin: "la", finnish: "fi", swedish: "sv", danish: "da", norwegian: "no", polish: "pl", russian: "ru",
-  chinese: "zh", japanese: "ja", greek: "el", hungarian: "hu", czech: "cs", esperanto: "eo", tagalog: "tl",
+  english: "en",
+  french: "fr",
+  german: "de",
+  spanish: "es",
+  italian: "it",
+  portuguese: "pt",
+  dutch: "nl",
+  latin: "la",
+  finnish: "fi",
+  swedish: "sv",
+  danish: "da",
+  norwegian: "no",
+  polish: "pl",
+  russian: "ru",
+  chinese: "zh",
+  japanese: "ja",
+  greek: "el",
+  hungarian: "hu",
+  czech: "cs",
+  esperanto: "eo",
+  tagalog: "tl",
 };
 
 export function languageCode(name: string): string {
@@ -113,4 +132,3 @@ function lineEnd(text: string, from: number): number {
   const nl = text.indexOf("\n", from);
   return nl < 0 ? text.length : nl + 1;
 }
-

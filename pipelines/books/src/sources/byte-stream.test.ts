@@ -23,7 +23,12 @@ describe("byte streams", () => {
     for (const size of [1, 2, 3, 100]) {
       const got = await collect(lines(chunked(data, size)));
       expect(got.map((l) => new TextDecoder().decode(l.bytes))).toEqual(["ab", "c€d", "", "last"]);
-      expect(got.map((l) => [l.start, l.end])).toEqual([[0, 2], [3, 8], [9, 9], [10, 14]]);
+      expect(got.map((l) => [l.start, l.end])).toEqual([
+        [0, 2],
+        [3, 8],
+        [9, 9],
+        [10, 14],
+      ]);
     }
   });
 
@@ -60,7 +65,11 @@ describe("readJsonl", () => {
     await writeFile(path, [JSON.stringify({ text: "short" }), JSON.stringify({ text: "x".repeat(500) }), JSON.stringify({ text: "again" })].join("\n"));
     const file = { path, name: "r.jsonl", sha256: "0".repeat(64), fields: { text: "text" } };
     const items = await collect(readJsonl(file, undefined, 100));
-    expect(items.map((i) => (i.kind === "document" ? i.document.text : i.reject.reason))).toEqual(["short", "record too large: 511 bytes > maxDocumentBytes 100", "again"]);
+    expect(items.map((i) => (i.kind === "document" ? i.document.text : i.reject.reason))).toEqual([
+      "short",
+      "record too large: 511 bytes > maxDocumentBytes 100",
+      "again",
+    ]);
     const third = items[2];
     expect(third?.kind === "document" && third.document.provenanceOf(0, 5)).toMatchObject({ kind: "jsonl", line: 2, bytes: { start: 529, end: 545 } });
   });

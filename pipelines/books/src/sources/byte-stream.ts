@@ -17,7 +17,14 @@ export function compressionOf(path: string): Compression {
 export class NotRegularFileError extends Error {}
 
 /** What a non-regular file is, in words. */
-export function fileKind(info: { isDirectory(): boolean; isFIFO(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean; isSocket(): boolean; isSymbolicLink(): boolean }): string {
+export function fileKind(info: {
+  isDirectory(): boolean;
+  isFIFO(): boolean;
+  isCharacterDevice(): boolean;
+  isBlockDevice(): boolean;
+  isSocket(): boolean;
+  isSymbolicLink(): boolean;
+}): string {
   if (info.isDirectory()) return "a folder";
   if (info.isFIFO()) return "a FIFO (named pipe)";
   if (info.isCharacterDevice()) return "a character device";

@@ -8,14 +8,17 @@ export function buildEpub(chapters: { id: string; html: string }[], spine: strin
   const opf = `<?xml version="1.0"?><package xmlns="http://www.idpf.org/2007/opf" version="3.0"><metadata xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title>Zwei Kapitel</dc:title><dc:language>de-DE</dc:language></metadata><manifest>${manifest}</manifest><spine>${spine.map((id) => `<itemref idref="${id}"/>`).join("")}</spine></package>`;
   const files: Record<string, Uint8Array> = {
     mimetype: strToU8("application/epub+zip"),
-    "META-INF/container.xml": strToU8(`<?xml version="1.0"?><container version="1.0" xmlns="urn:oasis:names:tc:opendocument:xmlns:container"><rootfiles><rootfile full-path="OEBPS/content.opf" media-type="application/oebps-package+xml"/></rootfiles></container>`),
+    "META-INF/container.xml": strToU8(
+      `<?xml version="1.0"?><container version="1.0" xmlns="urn:oasis:names:tc:opendocument:xmlns:container"><rootfiles><rootfile full-path="OEBPS/content.opf" media-type="application/oebps-package+xml"/></rootfiles></container>`,
+    ),
     "OEBPS/content.opf": strToU8(opf),
   };
   for (const c of chapters) files[`OEBPS/text/${c.id}.xhtml`] = strToU8(c.html);
   return zipSync(files);
 }
 
-const page = (body: string) => `<?xml version="1.0" encoding="utf-8"?><html xmlns="http://www.w3.org/1999/xhtml"><head><title>t</title><style>p{}</style></head><body>${body}</body></html>`;
+const page = (body: string) =>
+  `<?xml version="1.0" encoding="utf-8"?><html xmlns="http://www.w3.org/1999/xhtml"><head><title>t</title><style>p{}</style></head><body>${body}</body></html>`;
 
 describe("parseEpub", () => {
   it("reads spine order, block structure, entities and metadata", () => {

@@ -75,7 +75,10 @@ export function parseEpub(bytes: Uint8Array, maxBytes = Number.MAX_SAFE_INTEGER)
 
 /** The book's text: its spine entries' texts, separated by a blank line. */
 export function epubText(book: Pick<EpubBook, "texts">): string {
-  return book.texts.map((t) => t.trim()).filter((t) => t.length > 0).join("\n\n");
+  return book.texts
+    .map((t) => t.trim())
+    .filter((t) => t.length > 0)
+    .join("\n\n");
 }
 
 export async function* readEpub(file: InputFile, maxBytes: number): AsyncGenerator<SourceItem> {

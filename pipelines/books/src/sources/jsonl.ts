@@ -27,14 +27,20 @@ export async function* readJsonl(file: InputFile, range?: LineRange, maxRecordBy
       // A byte-order mark opens the first line of a file written by some Windows tools: not part of the record.
       const bom = lineNo === 0 && hasBom(line.bytes) ? 3 : 0;
       const item = line.tooLong
-        ? reject(file.name, { line: lineNo, bytes: { start: line.start, end: line.end } }, `record too large: ${line.end - line.start} bytes > maxDocumentBytes ${maxRecordBytes}`)
+        ? reject(
+            file.name,
+            { line: lineNo, bytes: { start: line.start, end: line.end } },
+            `record too large: ${line.end - line.start} bytes > maxDocumentBytes ${maxRecordBytes}`,
+          )
         : parseLine(file, line.bytes.subarray(bom), lineNo, { start: line.start + bom, end: line.end });
       if (item) yield item;
       lineNo += 1;
     }
   } catch (err) {
     // A file the system cannot read is "unreadable"; an error of the decoder is a corrupt stream.
-    const systemError = err instanceof NotRegularFileError || (err instanceof Error && typeof (err as NodeJS.ErrnoException).code === "string" && !(err as NodeJS.ErrnoException).code?.startsWith("ERR_"));
+    const systemError =
+      err instanceof NotRegularFileError ||
+      (err instanceof Error && typeof (err as NodeJS.ErrnoException).code === "string" && !(err as NodeJS.ErrnoException).code?.startsWith("ERR_"));
     const what = compression === "none" || systemError ? "unreadable file" : `corrupt ${compression} stream`;
     yield reject(file.name, { line: lineNo }, `${what}: ${err instanceof Error ? err.message : String(err)} (lines from here on skipped)`);
     return;

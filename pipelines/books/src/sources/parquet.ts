@@ -61,9 +61,7 @@ export async function* readParquet(file: InputFile, range: RowGroupRange, maxByt
   if (!columns.has(file.fields.text)) {
     return yield reject(file.name, {}, `missing text column "${file.fields.text}" (columns: ${[...columns].join(", ")})`);
   }
-  const wanted = [file.fields.text, file.fields.id, file.fields.title, file.fields.language].filter(
-    (c): c is string => c !== undefined && columns.has(c),
-  );
+  const wanted = [file.fields.text, file.fields.id, file.fields.title, file.fields.language].filter((c): c is string => c !== undefined && columns.has(c));
   let rowStart = 0;
   for (let g = 0; g < metadata.row_groups.length; g += 1) {
     const rows = Number((metadata.row_groups[g] as FileMetaData["row_groups"][number]).num_rows);
@@ -74,7 +72,15 @@ export async function* readParquet(file: InputFile, range: RowGroupRange, maxByt
     } else if (g >= range.start && g < range.end) {
       let records: Record<string, unknown>[];
       try {
-        records = await parquetReadObjects({ file: buffer, metadata, columns: [...new Set(wanted)], rowStart, rowEnd: rowStart + rows, compressors, utf8: false });
+        records = await parquetReadObjects({
+          file: buffer,
+          metadata,
+          columns: [...new Set(wanted)],
+          rowStart,
+          rowEnd: rowStart + rows,
+          compressors,
+          utf8: false,
+        });
       } catch (err) {
         yield reject(file.name, { rowGroup: g }, `unreadable row group: ${message(err)}`);
         rowStart += rows;

@@ -10,14 +10,16 @@ export async function* readTxt(file: InputFile, maxBytes: number): AsyncGenerato
   const { handle, size } = await openRegularFile(file.path);
   let bytes: Buffer;
   try {
-    if (size > maxBytes) return yield reject(file.name, { bytes: { start: 0, end: size } }, `file too large for one document: ${size} bytes > maxDocumentBytes ${maxBytes}`);
+    if (size > maxBytes)
+      return yield reject(file.name, { bytes: { start: 0, end: size } }, `file too large for one document: ${size} bytes > maxDocumentBytes ${maxBytes}`);
     bytes = await handle.readFile();
   } finally {
     await handle.close();
   }
   const whole = { bytes: { start: 0, end: bytes.byteLength } };
   if (bytes.byteLength === 0) return yield reject(file.name, whole, "empty file");
-  if (bytes.byteLength > maxBytes) return yield reject(file.name, whole, `file too large for one document: ${bytes.byteLength} bytes > maxDocumentBytes ${maxBytes}`);
+  if (bytes.byteLength > maxBytes)
+    return yield reject(file.name, whole, `file too large for one document: ${bytes.byteLength} bytes > maxDocumentBytes ${maxBytes}`);
   const utf16 = utf16Reason(bytes);
   if (utf16) return yield reject(file.name, whole, utf16);
   // A NUL byte never occurs in text: say "binary" rather than pointing at some invalid byte.

@@ -71,7 +71,8 @@ export class ZstdBlockCutter {
 
   /** Throws when the stream stops inside a frame. */
   end(): void {
-    if (this.phase.kind !== "magic" || this.heldLength > 0) throw new ZstdFormatError(`truncated zstd stream: it ends inside a frame at byte ${this.offset + this.heldLength}`);
+    if (this.phase.kind !== "magic" || this.heldLength > 0)
+      throw new ZstdFormatError(`truncated zstd stream: it ends inside a frame at byte ${this.offset + this.heldLength}`);
   }
 
   private needed(phase: Exclude<Phase, { kind: "skip" }>): number {
@@ -142,7 +143,9 @@ export class ZstdBlockCutter {
           window = base + (base / 8) * (wd & 7);
         }
         if (window > this.maxWindow) {
-          throw new ZstdFormatError(`zstd frame at byte ${at} asks for a ${window}-byte window, over the ${this.maxWindow}-byte limit (as zstd -d refuses by default)`);
+          throw new ZstdFormatError(
+            `zstd frame at byte ${at} asks for a ${window}-byte window, over the ${this.maxWindow}-byte limit (as zstd -d refuses by default)`,
+          );
         }
         this.checksum = ((descriptor >> 2) & 1) === 1;
         this.offset += piece.length;

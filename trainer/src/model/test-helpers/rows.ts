@@ -23,18 +23,26 @@ export function makeRow(cfg: LlamaConfig, seqLen: number, segLens: number[], see
   const u = uniformSampler(seed);
   const used = segLens.reduce((a, b) => a + b, 0);
   if (used > seqLen) throw new Error("segments longer than the row");
-  const tokens = new Uint32Array(seqLen), vision = new Uint8Array(seqLen), loss = new Uint8Array(seqLen);
+  const tokens = new Uint32Array(seqLen),
+    vision = new Uint8Array(seqLen),
+    loss = new Uint8Array(seqLen);
   const cu = new Int32Array(segLens.length + 1);
-  const wt = new Float32Array(segLens.length), wv = new Float32Array(segLens.length);
+  const wt = new Float32Array(segLens.length),
+    wv = new Float32Array(segLens.length);
   let at = 0;
   segLens.forEach((len, s) => {
     cu[s] = at;
-    let nt = 0, nv = 0;
+    let nt = 0,
+      nv = 0;
     for (let i = 0; i < len; i++) {
       const isV = visionEvery > 0 && i > 0 && i % visionEvery === 0;
       vision[at + i] = isV ? 1 : 0;
       tokens[at + i] = Math.floor(u() * (isV ? cfg.visionVocabSize : cfg.vocabSize));
-      if (i > 0) { loss[at + i] = 1; if (isV) nv++; else nt++; }
+      if (i > 0) {
+        loss[at + i] = 1;
+        if (isV) nv++;
+        else nt++;
+      }
     }
     wt[s] = nt > 0 ? 1 / nt : 0;
     wv[s] = nv > 0 ? 1 / nv : 0;

@@ -11,3 +11,4 @@ export { groupsOfSlice, checkSlice, type TaskSlice } from "./slice.js";
 export { WorkerPool, callExport } from "./worker-pool.js";
 export { ConfigError, type Step, type StepContext, type StepPlan, type WorkUnit, type UnitOutcome, type CompletedUnit, type FinalizeOutcome } from "./step.js";
 export { runStep, isAlive, STEP_FILES, type RunStepOptions, type StepReport } from "./run-step.js";
+export { mulberry32 } from "./random.js";

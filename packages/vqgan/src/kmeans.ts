@@ -7,7 +7,7 @@
 import * as ort from "onnxruntime-node";
 import { createHash } from "node:crypto";
 import { PATCH_DIM, patchAssignGraph } from "./patch-model.js";
-import { prng } from "./prng.js";
+import { mulberry32 as prng } from "@lwm/core";
 
 export interface KMeansOptions {
   codes: number;

@@ -1,18 +1,7 @@
 import { createHash } from "node:crypto";
+import { mulberry32 } from "@lwm/core";
 import type { NextToken } from "@lwm/trainer";
 import type { Sampling } from "@lwm/schemas";
-
-/** mulberry32: a small, fast, seedable uniform generator in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function argmax(logits: ArrayLike<number>): number {
   let best = 0;

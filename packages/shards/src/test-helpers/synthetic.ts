@@ -4,18 +4,11 @@
  * (`<vision>` pieces, k frames of 256 codes + <eof>, the last <eov>, `</vision>` pieces, caption).
  */
 import { LLAMA2_LWM_VOCAB, LOSS_RULE, POSITION_RULE, type ExampleRecord, type Provenance, type ShardMetadata, type VocabLayout } from "@lwm/schemas";
+import { mulberry32 } from "@lwm/core";
 import { assembleRow, type PackedRow } from "../row.js";
 
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The seeded uniform generator every synthetic helper draws from. */
+export const rng = mulberry32;
 
 const int = (r: () => number, lo: number, hi: number): number => lo + Math.floor(r() * (hi - lo + 1));
 

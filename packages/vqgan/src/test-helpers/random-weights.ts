@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { writeSafetensors, type Tensor } from "@lwm/trainer";
 import type { VqModelConfig } from "../config.js";
 import { vqModelShapes } from "../names.js";
-import { prng } from "../prng.js";
+import { mulberry32 as prng } from "@lwm/core";
 
 export { prng };
 

@@ -38,30 +38,16 @@ function status(sections: readonly RenderedSection[]): Html {
   const verdict =
     problems.length === 0
       ? html`<p class="ok">Everything the report looked for that exists here was read without problems.</p>`
-      : html`<div class="problems">
-          <b>Problems (${problems.length})</b>
-          <ul>
-            ${problems.slice(0, 50).map((p) => html`<li>${p}</li>`)}
-          </ul>
-          ${problems.length > 50 ? html`<p>${problems.length - 50} more in the sections below.</p>` : ""}
-        </div>`;
+      : html`<div class="problems"><b>Problems (${problems.length})</b><ul>${problems.slice(0, 50).map((p) => html`<li>${p}</li>`)}</ul>${problems.length > 50 ? html`<p>${problems.length - 50} more in the sections below.</p>` : ""}</div>`;
   const absentList =
     missing.length === 0
       ? ""
-      : html`<div class="absent">
-          <b>Not in this report</b>
-          <ul>
-            ${missing.map((s) => html`<li><a href="#${anchorId("section", s.id)}">${s.title}</a>: ${s.why}</li>`)}
-          </ul>
-        </div>`;
+      : html`<div class="absent"><b>Not in this report</b><ul>${missing.map((s) => html`<li><a href="#${anchorId("section", s.id)}">${s.title}</a>: ${s.why}</li>`)}</ul></div>`;
   return html`${verdict}${absentList}`;
 }
 
 function section(s: RenderedSection): Html {
-  return html`<section id="${anchorId("section", s.id)}">
-    <h2>${s.title}</h2>
-    ${s.body ?? html`<p class="absent">Absent: ${s.why}</p>`}
-  </section>`;
+  return html`<section id="${anchorId("section", s.id)}"><h2>${s.title}</h2>${s.body ?? html`<p class="absent">Absent: ${s.why}</p>`}</section>`;
 }
 
 export async function buildReport(options: ReportOptions): Promise<ReportResult> {
@@ -82,12 +68,10 @@ export async function buildReport(options: ReportOptions): Promise<ReportResult>
   for (const run of SECTIONS) sections.push(await run(ctx));
   const title = `lwm report: ${outDir}`;
   const body = html`<h1>lwm report</h1>
-    <p class="muted">
-      Output root <code>${outDir}</code>: ${files.stages.length} stage(s), ${files.steps.length} step(s), ${files.runs.length} training run(s); made
-      ${new Date().toISOString()} by <code>lwm report</code>.
-    </p>
-    <nav>${sections.map((s) => html`<a href="#${anchorId("section", s.id)}">${s.title}</a>`)}</nav>
-    ${status(sections)} ${sections.map(section)}`;
+<p class="muted">Output root <code>${outDir}</code>: ${files.stages.length} stage(s), ${files.steps.length} step(s), ${files.runs.length} training run(s); made ${new Date().toISOString()} by <code>lwm report</code>.</p>
+<nav>${sections.map((s) => html`<a href="#${anchorId("section", s.id)}">${s.title}</a>`)}</nav>
+${status(sections)}
+${sections.map(section)}`;
   const text = page(title, body);
   const bytes = Buffer.byteLength(text);
   if (bytes > MAX_REPORT_BYTES)

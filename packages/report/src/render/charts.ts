@@ -48,13 +48,7 @@ export function barChart(o: BarChartOptions): Html {
   const marks: Html[] = [];
   for (const t of ticks) {
     marks.push(
-      html`<line x1="${left}" x2="${W - 10}" y1="${f(py(t))}" y2="${f(py(t))}" stroke="#eee" /><text
-          x="${left - 6}"
-          y="${f(py(t) + 4)}"
-          text-anchor="end"
-          font-size="11"
-          >${fmt(t)}</text
-        >`,
+      html`<line x1="${left}" x2="${W - 10}" y1="${f(py(t))}" y2="${f(py(t))}" stroke="#eee"/><text x="${left - 6}" y="${f(py(t) + 4)}" text-anchor="end" font-size="11">${fmt(t)}</text>`,
     );
   }
   o.groups.forEach((g, gi) => {
@@ -63,9 +57,7 @@ export function barChart(o: BarChartOptions): Html {
       const s = o.series[si]!;
       const y = py(Math.max(0, v));
       marks.push(
-        html`<rect x="${f(x0 + si * bar)}" y="${f(y)}" width="${bar - 1}" height="${f(top + plotH - y)}" fill="${s.colour}"
-          ><title>${g.label}: ${s.name} ${fmt(v)}</title></rect
-        >`,
+        html`<rect x="${f(x0 + si * bar)}" y="${f(y)}" width="${bar - 1}" height="${f(top + plotH - y)}" fill="${s.colour}"><title>${g.label}: ${s.name} ${fmt(v)}</title></rect>`,
       );
     });
     const cx = x0 + (perGroup * bar) / 2;
@@ -75,25 +67,12 @@ export function barChart(o: BarChartOptions): Html {
     o.series.length > 1
       ? o.series.map(
           (s, i) =>
-            html`<rect x="${left + i * 120}" y="6" width="12" height="12" fill="${s.colour}" /><text x="${left + i * 120 + 16}" y="16" font-size="11"
-                >${s.name}</text
-              >`,
+            html`<rect x="${left + i * 120}" y="6" width="12" height="12" fill="${s.colour}"/><text x="${left + i * 120 + 16}" y="16" font-size="11">${s.name}</text>`,
         )
       : [];
-  return html`<svg
-    width="${W}"
-    height="${H}"
-    viewBox="0 0 ${W} ${H}"
-    role="img"
-    aria-label="${o.label}"
-    data-chart="bar"
-    data-points="${o.groups.length * perGroup}"
-  >
-    <line x1="${left}" x2="${left}" y1="${top}" y2="${top + plotH}" stroke="#333" />
-    <line x1="${left}" x2="${W - 10}" y1="${top + plotH}" y2="${top + plotH}" stroke="#333" />
-    ${legend}${marks}
-    <text x="${f((W + left) / 2)}" y="${H - 8}" text-anchor="middle" font-size="12">${o.xTitle}</text>
-  </svg>`;
+  return html`<svg width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" role="img" aria-label="${o.label}" data-chart="bar" data-points="${o.groups.length * perGroup}">
+<line x1="${left}" x2="${left}" y1="${top}" y2="${top + plotH}" stroke="#333"/><line x1="${left}" x2="${W - 10}" y1="${top + plotH}" y2="${top + plotH}" stroke="#333"/>
+${legend}${marks}<text x="${f((W + left) / 2)}" y="${H - 8}" text-anchor="middle" font-size="12">${o.xTitle}</text></svg>`;
 }
 
 export interface ShareBarPart {
@@ -112,13 +91,9 @@ export function shareBar(label: string, parts: readonly ShareBarPart[]): Html {
     .filter((p) => p.value > 0)
     .map((p) => {
       const w = (p.value / total) * W;
-      const mark = html`<rect x="${f(x)}" y="4" width="${f(w)}" height="20" fill="${p.colour}"
-          ><title>${p.name}: ${p.value} (${((100 * p.value) / total).toFixed(1)}%)</title></rect
-        ><text x="${f(x + 4)}" y="37" font-size="11">${p.name} ${((100 * p.value) / total).toFixed(1)}%</text>`;
+      const mark = html`<rect x="${f(x)}" y="4" width="${f(w)}" height="20" fill="${p.colour}"><title>${p.name}: ${p.value} (${((100 * p.value) / total).toFixed(1)}%)</title></rect><text x="${f(x + 4)}" y="37" font-size="11">${p.name} ${((100 * p.value) / total).toFixed(1)}%</text>`;
       x += w;
       return mark;
     });
-  return html`<svg width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" role="img" aria-label="${label}" data-chart="share" data-points="${marks.length}">
-    ${marks}
-  </svg>`;
+  return html`<svg width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" role="img" aria-label="${label}" data-chart="share" data-points="${marks.length}">${marks}</svg>`;
 }

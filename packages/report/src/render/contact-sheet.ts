@@ -20,14 +20,7 @@ export function contactSheet(frames: readonly Thumbnail[], caption: string, labe
   const shown = sampleRowIndices(frames.length, CONTACT_SHEET_FRAMES).map((i) => frames[i]!);
   const cells = shown.map(
     (f) =>
-      html`<figure style="margin:0">
-        <img src="${dataUri("image/jpeg", f.jpeg)}" width="${f.width}" height="${f.height}" alt="${label}${f.seconds === null ? "" : ` at ${f.seconds}s`}" />
-        <figcaption class="muted">${f.seconds === null ? "" : `${f.seconds.toFixed(2)} s`}</figcaption>
-      </figure>`,
+      html`<figure style="margin:0"><img src="${dataUri("image/jpeg", f.jpeg)}" width="${f.width}" height="${f.height}" alt="${label}${f.seconds === null ? "" : ` at ${f.seconds}s`}"><figcaption class="muted">${f.seconds === null ? "" : `${f.seconds.toFixed(2)} s`}</figcaption></figure>`,
   );
-  return html`<div class="sheet" style="display:flex;gap:12px;align-items:flex-start">
-      <div style="display:grid;grid-template-columns:repeat(4,auto);gap:4px">${cells}</div>
-      <div class="text" style="flex:1">${caption}</div>
-    </div>
-    ${frames.length > shown.length ? html`<p class="muted">${shown.length} of ${frames.length} frames shown.</p>` : ""}`;
+  return html`<div class="sheet" style="display:flex;gap:12px;align-items:flex-start"><div style="display:grid;grid-template-columns:repeat(4,auto);gap:4px">${cells}</div><div class="text" style="flex:1">${caption}</div></div>${frames.length > shown.length ? html`<p class="muted">${shown.length} of ${frames.length} frames shown.</p>` : ""}`;
 }

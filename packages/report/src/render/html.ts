@@ -69,18 +69,13 @@ code{font-size:12px;word-break:break-all}svg{display:block;margin:8px 0}nav a{ma
 /** The whole page: one file, CSP meta first so nothing before it can load anything. */
 export function page(title: string, body: Html): string {
   return `<!doctype html>
-${html`<html lang="en">
-  <head>
-    <meta charset="utf-8" />
-    <meta http-equiv="Content-Security-Policy" content="${CONTENT_SECURITY_POLICY}" />
-    <meta name="viewport" content="width=device-width, initial-scale=1" />
-    <title>${title}</title>
-    <style>
-      ${trusted(STYLE)}
-    </style>
-  </head>
-  <body>
-    ${body}
-  </body>
-</html> `}`;
+${html`<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="${CONTENT_SECURITY_POLICY}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${title}</title>
+<style>${trusted(STYLE)}</style>
+</head><body>
+${body}
+</body></html>
+`}`;
 }

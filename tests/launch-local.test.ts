@@ -66,7 +66,7 @@ describe("lwm launch --executor local", () => {
     const status = lwmSync(["launch", recipe, "--status", "--steps", "pack", "--out", out, "--json"]);
     const [pack] = JSON.parse(status.stdout) as { slices: { index: number; state: string; detail: string }[]; finalize: { state: string } }[];
     expect(pack!.slices.map((s) => s.state)).toEqual(["missing", "missing"]);
-    expect(pack!.slices[0]!.detail).toMatch(/^failed: .*no examples for stage "2k"/);
+    expect(pack!.slices[0]!.detail).toMatch(/^failed: .*no step has published examples of source "books" for stage "2k"/);
     expect(pack!.finalize.state).toBe("missing");
   }, 120_000);
 

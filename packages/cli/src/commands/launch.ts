@@ -27,7 +27,7 @@ import {
 import { formatZodError, Recipe } from "@lwm/schemas";
 import { errorMessage, parseCommandLine, usageError, wholeNumber } from "../args.js";
 import { defaultRunDir } from "../run-dir.js";
-import { STEPS } from "./run.js";
+import { requestedSteps, STEPS } from "./run.js";
 
 const USAGE = `usage: lwm launch <recipe.json> [--executor local|slurm|k8s] [--tasks N] [--parallel M] [--steps a,b] [--out DIR]
                   [--threads T] [--dry-run] [--status] [--wait] [--json]
@@ -95,13 +95,7 @@ export async function run(argv: string[]): Promise<number> {
     trainWorkers: positive("train-workers", values["train-workers"]),
   };
   for (const v of Object.values(flags)) if (typeof v === "string") return fail(v);
-  const wanted =
-    values.steps === undefined
-      ? STEPS.map((s) => s.name)
-      : values.steps
-          .split(",")
-          .map((s) => s.trim())
-          .filter(Boolean);
+  const wanted = requestedSteps(values.steps);
   const unknown = wanted.filter((name) => !STEPS.some((s) => s.name === name));
   if (unknown.length > 0) return fail(`--steps: unknown step(s) ${unknown.join(", ")}; known: ${STEPS.map((s) => s.name).join(", ")}`);
   const stepNames = STEPS.filter((s) => wanted.includes(s.name)).map((s) => s.name);

@@ -11,6 +11,16 @@ import { errorMessage, isSystemError, joinNegativeValues, withoutBom } from "../
  * The step registry, in pipeline order. Adding a step is one entry: its name (as `--steps` names
  * it) and a loader for its `Step` (loaded only when it runs).
  */
+/** The step names `--steps a,b` asks for (all steps when the flag is absent), in the order given. */
+export function requestedSteps(flag: string | undefined): string[] {
+  return flag === undefined
+    ? STEPS.map((s) => s.name)
+    : flag
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean);
+}
+
 export const STEPS: ReadonlyArray<{ name: string; load: () => Promise<Step> }> = [
   { name: "books", load: async () => (await import("@lwm/books")).booksStep },
   { name: "qa", load: async () => (await import("@lwm/synth-qa")).qaStep },
@@ -83,13 +93,7 @@ export async function run(argv: string[]): Promise<number> {
     }
   }
 
-  const wanted =
-    values.steps === undefined
-      ? STEPS.map((s) => s.name)
-      : values.steps
-          .split(",")
-          .map((s) => s.trim())
-          .filter(Boolean);
+  const wanted = requestedSteps(values.steps);
   if (wanted.length === 0) return usage(`--steps names no step; known: ${STEPS.map((s) => s.name).join(", ")}`);
   const unknown = wanted.filter((name) => !STEPS.some((s) => s.name === name));
   if (unknown.length > 0) return usage(`unknown step(s) ${unknown.join(", ")}; known: ${STEPS.map((s) => s.name).join(", ")}`);

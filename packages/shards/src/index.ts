@@ -1,5 +1,17 @@
-export { assembleRow, segmentWeight, type PackedRow } from "./row.js";
-export { IGNORE_INDEX, segmentIds, positionIds, labels, nextTokenTargets, lossWeights, cuSeqlens } from "./row-helpers.js";
+export { assembleRow, type PackedRow, type TrainRow } from "./row.js";
+export {
+  IGNORE_INDEX,
+  segmentLayoutProblem,
+  misplacedLoss,
+  segmentWeight,
+  weightMatches,
+  segmentIds,
+  positionIds,
+  labels,
+  nextTokenTargets,
+  lossWeights,
+  cuSeqlens,
+} from "./row-views.js";
 export { ShardWriter, defaultRowsPerBatch, defaultMaxRows, MAX_SHARD_BYTES, type ShardWriterOptions } from "./writer.js";
 export { ShardReader, rowOf, type ShardReaderOptions } from "./reader.js";
 export type { ShardBatch, Utf8ListColumn } from "./batch.js";

@@ -1,7 +1,7 @@
 import { LLAMA2_LWM_VOCAB, type ExampleRecord } from "@lwm/schemas";
 import { describe, expect, it } from "vitest";
 import { assembleRow } from "./row.js";
-import { cuSeqlens, IGNORE_INDEX, labels, lossWeights, nextTokenTargets, positionIds, segmentIds } from "./row-helpers.js";
+import { cuSeqlens, IGNORE_INDEX, labels, lossWeights, misplacedLoss, nextTokenTargets, positionIds, segmentIds, segmentLayoutProblem, weightMatches } from "./row-views.js";
 
 const V = LLAMA2_LWM_VOCAB;
 const prov = { kind: "synthetic", generator: "row.test", seed: 0, index: 0 } as const;
@@ -56,8 +56,8 @@ describe("assembleRow", () => {
 describe("training views", () => {
   const row = assembleRow(10, V, [e1, e2]);
 
-  it("numbers segments from 1 with padding 0, and restarts positions per segment", () => {
-    expect(Array.from(segmentIds(row))).toEqual([1, 1, 1, 1, 2, 2, 2, 2, 0, 0]);
+  it("numbers segments from 1 with padding as the last segment, and restarts positions per segment", () => {
+    expect(Array.from(segmentIds(row))).toEqual([1, 1, 1, 1, 2, 2, 2, 2, 3, 3]);
     expect(Array.from(positionIds(row))).toEqual([0, 1, 2, 3, 0, 1, 2, 3, 0, 0]);
   });
 
@@ -78,5 +78,34 @@ describe("training views", () => {
     expect(Array.from(cuSeqlens(row, { includePadding: true }))).toEqual([0, 4, 8, 10]);
     const full = assembleRow(8, V, [e1, e2]);
     expect(Array.from(cuSeqlens(full, { includePadding: true }))).toEqual([0, 4, 8]);
+  });
+});
+
+describe("row invariants", () => {
+  it("names what is wrong with a segment layout, or nothing when it is one", () => {
+    expect(segmentLayoutProblem(Int32Array.from([0, 4, 8]), 10)).toBeUndefined();
+    expect(segmentLayoutProblem(Int32Array.from([0]), 10)).toMatch(/at least one segment/);
+    expect(segmentLayoutProblem(Int32Array.from([1, 4]), 10)).toMatch(/starts at 1/);
+    expect(segmentLayoutProblem(Int32Array.from([0, 4, 4]), 10)).toMatch(/cu_seqlens\[2\]=4 does not exceed/);
+    expect(segmentLayoutProblem(Int32Array.from([0, 11]), 10)).toMatch(/past seqLen 10/);
+  });
+
+  it("finds loss on a segment's first token or on padding", () => {
+    const row = assembleRow(10, V, [e1, e2]);
+    expect(misplacedLoss(row)).toBeUndefined();
+    const first = { ...row, loss: Uint8Array.from(row.loss) };
+    first.loss[4] = 1;
+    expect(misplacedLoss(first)).toEqual({ token: 4, problem: expect.stringMatching(/token 4 starts segment 1/) });
+    const tail = { ...row, loss: Uint8Array.from(row.loss) };
+    tail.loss[9] = 1;
+    expect(misplacedLoss(tail)?.problem).toMatch(/padding token 9/);
+  });
+
+  it("accepts a stored weight within float32 rounding of 1/n, and only 0 for no loss tokens", () => {
+    expect(weightMatches(Math.fround(1 / 3), 3)).toBe(true);
+    expect(weightMatches(1 / 3, 3)).toBe(true);
+    expect(weightMatches(0.3, 3)).toBe(false);
+    expect(weightMatches(0, 0)).toBe(true);
+    expect(weightMatches(1, 0)).toBe(false);
   });
 });

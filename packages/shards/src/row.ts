@@ -1,4 +1,5 @@
 import { tokenDtypeFor, type ExampleRecord, type Provenance, type VocabLayout } from "@lwm/schemas";
+import { misplacedLoss, segmentWeight } from "./row-views.js";
 
 /**
  * One packed sequence of exactly seqLen tokens: segments (one per example) back to back from
@@ -20,10 +21,8 @@ export interface PackedRow {
   provenance: Provenance[];
 }
 
-/** Per-segment weight of a modality: 1/(loss tokens of it), stored as float32; 0 when it has none. */
-export function segmentWeight(lossTokens: number): number {
-  return lossTokens === 0 ? 0 : Math.fround(1 / lossTokens);
-}
+/** What a trainer consumes of a packed row: everything but the segments' ids and provenance. */
+export type TrainRow = Omit<PackedRow, "exampleIds" | "provenance">;
 
 /**
  * Concatenates `examples` (in the given order) into one row of `seqLen` tokens, pads the tail with
@@ -41,7 +40,6 @@ export function assembleRow(seqLen: number, layout: VocabLayout, examples: reado
     if (e.vision.length !== n || e.loss.length !== n) {
       throw new Error(`assembleRow: example ${e.exampleId} has tokens ${n}, vision ${e.vision.length}, loss ${e.loss.length}`);
     }
-    if (e.loss[0] !== 0) throw new Error(`assembleRow: example ${e.exampleId} has loss on its first token`);
     cuSeqlens[s + 1] = cuSeqlens[s]! + n;
   }
   const used = cuSeqlens[nseg]!;
@@ -78,14 +76,11 @@ export function assembleRow(seqLen: number, layout: VocabLayout, examples: reado
     weightVision[s] = segmentWeight(visionLoss);
   }
   if (layout.padId !== 0) tokens.fill(layout.padId, used);
-  return {
-    tokens,
-    vision,
-    loss,
-    cuSeqlens,
-    weightText,
-    weightVision,
-    exampleIds: examples.map((e) => e.exampleId),
-    provenance: examples.map((e) => e.provenance),
-  };
+  const row = { tokens, vision, loss, cuSeqlens, weightText, weightVision };
+  const misplaced = misplacedLoss(row);
+  if (misplaced) {
+    const s = cuSeqlens.findLastIndex((start) => start <= misplaced.token);
+    throw new Error(`assembleRow: example ${examples[s]!.exampleId} has loss on its first token`);
+  }
+  return { ...row, exampleIds: examples.map((e) => e.exampleId), provenance: examples.map((e) => e.provenance) };
 }

@@ -16,6 +16,7 @@
  *   vision-language stages), summed over the rows of the call. Summing the results of several calls
  *   that share one E gives the gradient of the global batch (gradient accumulation).
  */
+import type { TrainRow as ShardsTrainRow } from "@lwm/shards";
 import { z } from "zod";
 
 /** Llama decoder shape. `visionVocabSize` 0 = text-only model. */
@@ -40,21 +41,10 @@ export type Params = Map<string, Float32Array>;
 export type StageMode = "text" | "vision-language";
 
 /**
- * One packed sequence, as the trainer consumes it. Structurally the `@lwm/shards` PackedRow minus its
- * ids/provenance. All per-token arrays have length seqLen.
- * - `vision[i]`, `loss[i]`: one byte per token, 0 or 1 (unpacked flags).
- * - `cuSeqlens`: K+1 offsets, `cuSeqlens[0] = 0`, segment s is `[cuSeqlens[s], cuSeqlens[s+1])`;
- *   `[cuSeqlens[K], seqLen)` is tail padding (empty when the row is full).
- * - `weightText[s]`, `weightVision[s]`: per-segment loss weights (1/its text or vision loss tokens, 0 if none).
+ * One packed sequence, as the trainer consumes it: @lwm/shards' TrainRow (a PackedRow minus its ids
+ * and provenance; the invariants and views live beside it there). All per-token arrays have length seqLen.
  */
-export interface TrainRow {
-  tokens: Uint16Array | Uint32Array;
-  vision: Uint8Array;
-  loss: Uint8Array;
-  cuSeqlens: Int32Array;
-  weightText: Float32Array;
-  weightVision: Float32Array;
-}
+export type TrainRow = ShardsTrainRow;
 
 /** Loss terms of a call. Losses are already divided by E; counts are plain token counts. */
 export interface LossResult {

@@ -2,6 +2,7 @@
  * From a packed row to what the model needs per token: segment ids, RoPE positions, and the target
  * and loss weight that each position predicts (the loss flag lives on the target, DESIGN.md).
  */
+import { IGNORE_INDEX, lossWeights, misplacedLoss, nextTokenTargets, positionIds, segmentIds, segmentLayoutProblem } from "@lwm/shards";
 import type { LlamaConfig, StageMode, TrainRow } from "./api.js";
 
 export interface PreparedRow {
@@ -9,11 +10,11 @@ export interface PreparedRow {
   tokens: Uint32Array;
   /** 1 = the token is looked up in the vision table. */
   vision: Uint8Array;
-  /** 1..K for the segments, K+1 for tail padding (so ids never decrease along the row). */
+  /** 1..K for the segments, K+1 for tail padding (so ids never decrease along the row): @lwm/shards' segmentIds. */
   segId: Int32Array;
   /** RoPE position: restarts at 0 in every segment; padding is 0 (POSITION_RULE). */
   pos: Int32Array;
-  /** Target predicted from position p (the token at p+1), or −1; one array per head. */
+  /** Target predicted from position p (the token at p+1), or IGNORE_INDEX; one array per head. */
   textTarget: Int32Array;
   visionTarget: Int32Array;
   /** Weight of that target's nll in the *stage* loss: coef·w(seg)/E (coef 1 for text stages, 0.5 for vision-language). */
@@ -27,6 +28,10 @@ export interface PreparedRow {
 
 export class RowError extends Error {}
 
+/**
+ * Checks a row against the shard invariants (the same ones the validator applies) and the model's
+ * tables, then lays out what each position predicts: the shared views shifted by one, split by head.
+ */
 export function prepareRow(row: TrainRow, cfg: LlamaConfig, mode: StageMode, examples: number, rowIndex = 0): PreparedRow {
   const where = `row ${rowIndex}`;
   const L = row.tokens.length;
@@ -38,31 +43,17 @@ export function prepareRow(row: TrainRow, cfg: LlamaConfig, mode: StageMode, exa
     if (a.length !== L) throw new RowError(`${where}: ${field} has ${a.length} entries, tokens has ${L}`);
   }
   if (!(examples > 0)) throw new RowError(`examplesInGlobalBatch must be > 0 (got ${examples})`);
-  const cu = row.cuSeqlens;
-  const K = cu.length - 1;
-  if (K < 0 || cu[0] !== 0) throw new RowError(`${where}: cuSeqlens must start with 0`);
-  for (let s = 0; s < K; s++) {
-    if (cu[s + 1]! <= cu[s]!) throw new RowError(`${where}: cuSeqlens must increase strictly (cuSeqlens[${s + 1}] = ${cu[s + 1]})`);
-  }
-  if (cu[K]! > L) throw new RowError(`${where}: cuSeqlens ends at ${cu[K]}, past seqLen ${L}`);
+  const layoutProblem = segmentLayoutProblem(row.cuSeqlens, L);
+  if (layoutProblem) throw new RowError(`${where}: ${layoutProblem}`);
+  const K = row.cuSeqlens.length - 1;
   if (row.weightText.length !== K || row.weightVision.length !== K) {
     throw new RowError(`${where}: weightText/weightVision need one entry per segment (${K}), got ${row.weightText.length}/${row.weightVision.length}`);
   }
-  const coef = mode === "text" ? 1 : 0.5;
+  const misplaced = misplacedLoss(row);
+  if (misplaced) throw new RowError(`${where}: ${misplaced.problem}`);
+
   const tokens = new Uint32Array(L);
-  const segId = new Int32Array(L);
-  const pos = new Int32Array(L);
   const vision = new Uint8Array(L);
-  for (let s = 0; s < K; s++) {
-    for (let i = cu[s]!; i < cu[s + 1]!; i++) {
-      segId[i] = s + 1;
-      pos[i] = i - cu[s]!;
-    }
-  }
-  for (let i = cu[K]!; i < L; i++) {
-    segId[i] = K + 1;
-    pos[i] = 0;
-  }
   for (let i = 0; i < L; i++) {
     const t = row.tokens[i]!;
     const isVision = row.vision[i] === 1;
@@ -74,30 +65,30 @@ export function prepareRow(row: TrainRow, cfg: LlamaConfig, mode: StageMode, exa
     tokens[i] = t;
     vision[i] = isVision ? 1 : 0;
   }
-  const textTarget = new Int32Array(L).fill(-1);
-  const visionTarget = new Int32Array(L).fill(-1);
+
+  const coef = mode === "text" ? 1 : 0.5;
+  const targets = nextTokenTargets(row);
+  const weights = lossWeights(row, { shifted: true });
+  const textTarget = new Int32Array(L).fill(IGNORE_INDEX);
+  const visionTarget = new Int32Array(L).fill(IGNORE_INDEX);
   const textWeight = new Float32Array(L);
   const visionWeight = new Float32Array(L);
   let textTargets = 0,
     visionTargets = 0;
-  if (row.loss[0] === 1) throw new RowError(`${where}: token 0 carries loss but nothing precedes it`);
-  for (let i = 1; i < L; i++) {
-    if (row.loss[i] !== 1) continue;
-    const s = segId[i]!;
-    if (s > K) throw new RowError(`${where}: padding token ${i} carries loss`);
-    if (segId[i - 1] !== s) throw new RowError(`${where}: token ${i} starts segment ${s - 1} but carries loss (targets never cross a boundary)`);
-    if (vision[i] === 1) {
-      if (mode === "text") throw new RowError(`${where}: vision target at token ${i} in a text stage`);
-      visionTarget[i - 1] = tokens[i]!;
-      visionWeight[i - 1] = (coef * row.weightVision[s - 1]!) / examples;
+  for (let p = 0; p + 1 < L; p++) {
+    if (targets[p] === IGNORE_INDEX) continue;
+    if (vision[p + 1] === 1) {
+      if (mode === "text") throw new RowError(`${where}: vision target at token ${p + 1} in a text stage`);
+      visionTarget[p] = targets[p]!;
+      visionWeight[p] = (coef * weights[p]!) / examples;
       visionTargets++;
     } else {
-      textTarget[i - 1] = tokens[i]!;
-      textWeight[i - 1] = (coef * row.weightText[s - 1]!) / examples;
+      textTarget[p] = targets[p]!;
+      textWeight[p] = (coef * weights[p]!) / examples;
       textTargets++;
     }
   }
-  return { seqLen: L, tokens, vision, segId, pos, textTarget, visionTarget, textWeight, visionWeight, coef, textTargets, visionTargets };
+  return { seqLen: L, tokens, vision, segId: segmentIds(row), pos: positionIds(row), textTarget, visionTarget, textWeight, visionWeight, coef, textTargets, visionTargets };
 }
 
 /** Attention is allowed from query i to key j iff same segment and j ≤ i (padding is its own segment). */

@@ -20,7 +20,7 @@ export interface RowInput {
   seg: Float32Array;
   pos: Float32Array;
   C: number;
-  /** Target id predicted at each local position (−1: none) and its stage-loss weight. */
+  /** Target id predicted at each local position (IGNORE_INDEX, negative: none) and its stage-loss weight. */
   textTgt: Float32Array;
   textW: Float32Array;
   visionTgt: Float32Array;

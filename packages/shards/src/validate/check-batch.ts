@@ -3,6 +3,7 @@ import type { ShardBatch } from "../batch.js";
 import { bitAt } from "../bits.js";
 import { parseProvenance, utf8At } from "../reader.js";
 import { ShardError } from "../errors.js";
+import { segmentLayoutProblem, weightMatches } from "../row-views.js";
 import type { ErrorCollector } from "./report.js";
 
 export interface BatchStats {
@@ -48,28 +49,11 @@ export function checkBatch(b: ShardBatch, meta: ShardMetadata, shard: string, fi
     const nseg = b.cuOffsets[r + 1]! - c0 - 1;
 
     // Segment boundaries first: nothing else can be located without them.
-    let layoutOk = nseg >= 1 && cuv[c0] === 0;
-    if (!layoutOk) {
-      errors.add(
-        shard,
-        "segment.layout",
-        nseg < 1 ? `cu_seqlens has ${nseg + 1} entries; a row needs at least one segment` : `cu_seqlens starts at ${cuv[c0]}, not 0`,
-        row,
-      );
-    } else {
-      for (let s = 0; s < nseg; s++) {
-        if (cuv[c0 + s + 1]! <= cuv[c0 + s]!) {
-          errors.add(shard, "segment.layout", `cu_seqlens[${s + 1}]=${cuv[c0 + s + 1]} does not exceed cu_seqlens[${s}]=${cuv[c0 + s]}`, row);
-          layoutOk = false;
-          break;
-        }
-      }
-      if (layoutOk && cuv[c0 + nseg]! > seqLen) {
-        errors.add(shard, "segment.layout", `cu_seqlens ends at ${cuv[c0 + nseg]}, past seqLen ${seqLen}`, row);
-        layoutOk = false;
-      }
+    const layoutProblem = segmentLayoutProblem(cuv.subarray(c0, c0 + nseg + 1), seqLen);
+    if (layoutProblem) {
+      errors.add(shard, "segment.layout", layoutProblem, row);
+      continue;
     }
-    if (!layoutOk) continue;
     stats.segments += nseg;
     const used = cuv[c0 + nseg]!;
     stats.realTokens += used;
@@ -160,9 +144,7 @@ export function checkBatch(b: ShardBatch, meta: ShardMetadata, shard: string, fi
 }
 
 function checkWeight(stored: number, lossTokens: number, modality: string, s: number, shard: string, row: number, errors: ErrorCollector): void {
-  const expected = lossTokens === 0 ? 0 : 1 / lossTokens;
-  const ok = lossTokens === 0 ? stored === 0 : Math.abs(stored - expected) <= 1e-6 * expected;
-  if (!ok) {
+  if (!weightMatches(stored, lossTokens)) {
     errors.add(
       shard,
       "weight.value",

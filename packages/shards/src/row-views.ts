@@ -1,7 +1,10 @@
 /**
- * What a trainer derives from a packed row, each O(seqLen). Conventions (schemas/FORMAT.md,
- * "Training views"): segments are numbered 1..nseg and padding is segment 0; positions restart at 0
- * in each segment and are 0 on padding; IGNORE_INDEX marks tokens with no target.
+ * What a packed row means, defined once: the invariants every row keeps and the per-token views a
+ * trainer derives from it, each O(seqLen). assembleRow (which builds rows), the validator (which
+ * checks shards) and the trainer's prepareRow (which feeds the model) all go through these, so they
+ * cannot disagree on a convention. Conventions (schemas/FORMAT.md, "Training views"): segments are
+ * numbered 1..nseg and the padded tail is segment nseg+1, so segment ids never decrease along a row;
+ * positions restart at 0 in each segment and are 0 on padding; IGNORE_INDEX marks "no target".
  */
 import type { PackedRow } from "./row.js";
 
@@ -11,11 +14,57 @@ export const IGNORE_INDEX = -100;
 type RowShape = Pick<PackedRow, "tokens" | "cuSeqlens">;
 type RowWithLoss = Pick<PackedRow, "tokens" | "cuSeqlens" | "loss">;
 
-/** Segment number of each token: 1..nseg, 0 on the padded tail. */
+/**
+ * Why `cu` is not the segment layout of a row of `seqLen` tokens (at least one segment, starting at
+ * 0, strictly increasing, ending at or before seqLen), or undefined when it is.
+ */
+export function segmentLayoutProblem(cu: Int32Array, seqLen: number): string | undefined {
+  const nseg = cu.length - 1;
+  if (nseg < 1) return `cu_seqlens has ${cu.length} entries; a row needs at least one segment`;
+  if (cu[0] !== 0) return `cu_seqlens starts at ${cu[0]}, not 0`;
+  for (let s = 0; s < nseg; s++) {
+    if (cu[s + 1]! <= cu[s]!) return `cu_seqlens[${s + 1}]=${cu[s + 1]} does not exceed cu_seqlens[${s}]=${cu[s]}`;
+  }
+  if (cu[nseg]! > seqLen) return `cu_seqlens ends at ${cu[nseg]}, past seqLen ${seqLen}`;
+  return undefined;
+}
+
+/**
+ * The first loss flag that has no target to score (on a segment's first token, whose predecessor is
+ * another segment, or on the padded tail), or undefined. Needs a valid segment layout.
+ */
+export function misplacedLoss(row: RowWithLoss): { token: number; problem: string } | undefined {
+  const cu = row.cuSeqlens;
+  const nseg = cu.length - 1;
+  for (let s = 0; s < nseg; s++) {
+    const start = cu[s]!;
+    if (row.loss[start]) return { token: start, problem: `token ${start} starts segment ${s} but carries loss (targets never cross a boundary)` };
+  }
+  for (let i = cu[nseg]!; i < row.tokens.length; i++) {
+    if (row.loss[i]) return { token: i, problem: `padding token ${i} carries loss` };
+  }
+  return undefined;
+}
+
+/** Per-segment weight of a modality: 1/(loss tokens of it), stored as float32; 0 when it has none. */
+export function segmentWeight(lossTokens: number): number {
+  return lossTokens === 0 ? 0 : Math.fround(1 / lossTokens);
+}
+
+/** True when a stored weight is the segment weight for `lossTokens` (within float32 rounding; other writers may round differently). */
+export function weightMatches(stored: number, lossTokens: number): boolean {
+  if (lossTokens === 0) return stored === 0;
+  const expected = 1 / lossTokens;
+  return Math.abs(stored - expected) <= 1e-6 * expected;
+}
+
+/** Segment number of each token: 1..nseg, nseg+1 on the padded tail. */
 export function segmentIds(row: RowShape): Int32Array {
   const out = new Int32Array(row.tokens.length);
   const cu = row.cuSeqlens;
-  for (let s = 0; s + 1 < cu.length; s++) out.fill(s + 1, cu[s]!, cu[s + 1]!);
+  const nseg = cu.length - 1;
+  for (let s = 0; s < nseg; s++) out.fill(s + 1, cu[s]!, cu[s + 1]!);
+  out.fill(nseg + 1, cu[nseg]!);
   return out;
 }
 

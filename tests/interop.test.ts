@@ -12,8 +12,8 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { RecordBatchReader, type Vector } from "apache-arrow";
-import { LLAMA2_LWM_VOCAB, LOSS_RULE, POSITION_RULE, type ExampleRecord, type ShardMetadata } from "@lwm/schemas";
-import { assembleRow, ShardWriter, type PackedRow } from "@lwm/shards";
+import { LLAMA2_LWM_VOCAB, type ExampleRecord } from "@lwm/schemas";
+import { assembleRow, shardMetadata, ShardWriter, type PackedRow } from "@lwm/shards";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -46,18 +46,15 @@ const SEQ = 512;
 const PER_BATCH = 4;
 const ROWS = 13; // three full batches and a last one of one row
 const V = LLAMA2_LWM_VOCAB;
-const META: ShardMetadata = {
-  formatVersion: 1,
+const META = shardMetadata({
   stage: "interop",
+  stageKind: "vision-language",
   seqLen: SEQ,
   vocab: V,
-  tokenDtype: "uint16",
   tokenizerSha256: "1".repeat(64),
   vqganSha256: "2".repeat(64),
-  lossRule: LOSS_RULE,
-  positionRule: POSITION_RULE,
   rowsPerBatch: PER_BATCH,
-};
+});
 
 function lcg(seed: number): () => number {
   let s = seed >>> 0;

@@ -19,7 +19,8 @@ export type { BatchBlock, StreamLayout } from "./ipc.js";
 export { BUFFER_COUNT, BUFFER_INDEX, COLUMNS, METADATA_KEY, shardSchema, type ColumnName } from "./columns.js";
 export { ShardError } from "./errors.js";
 export { packBitsInto, unpackBits } from "./bits.js";
-export { shardMetadata, type ShardMetadataFields } from "./metadata.js";
+export { shardMetadata, formatOneShardMetadata, type ShardMetadataFields } from "./metadata.js";
+export { writeStage, shardFileName, type StageLineage, type StageSources, type WriteStageOptions } from "./stage-writer.js";
 export { MANIFEST_FILE, manifestTotals, readManifest, stageManifestsIn, writeManifest } from "./manifest.js";
 export {
   validate,

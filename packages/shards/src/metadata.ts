@@ -21,3 +21,11 @@ export function shardMetadata(fields: ShardMetadataFields): ShardMetadata {
     positionRule: POSITION_RULE,
   };
 }
+
+/**
+ * Format 1 metadata (no stageKind), for writers that must reproduce shards made before format 2
+ * byte for byte (the trainer's synthetic stages, whose hashes seed the held-out split and shuffle).
+ */
+export function formatOneShardMetadata(fields: Omit<ShardMetadataFields, "stageKind">): ShardMetadata {
+  return { formatVersion: 1, ...fields, tokenDtype: tokenDtypeFor(fields.vocab), lossRule: LOSS_RULE, positionRule: POSITION_RULE };
+}

@@ -1,7 +1,6 @@
-import { join } from "node:path";
-import { SHARD_FORMAT_VERSION, type ExampleRecord, type Manifest, type ShardEntry, type Stage } from "@lwm/schemas";
+import type { ExampleRecord, Manifest, Stage } from "@lwm/schemas";
 import { mixByTokenShare, packSequences, type MixStats } from "@lwm/packing";
-import { assembleRow, manifestTotals, shardMetadata, ShardWriter, writeManifest } from "@lwm/shards";
+import { assembleRow, shardMetadata, writeStage, type StageLineage } from "@lwm/shards";
 import type { MultimodalLayout } from "@lwm/tokenizer";
 
 export interface PackStageOptions {
@@ -19,13 +18,6 @@ export interface PackStageOptions {
   openRows?: number;
   /** What made the stage, for its manifest. */
   lineage: StageLineage;
-}
-
-/** The manifest's lineage fields: the recipe as run, the steps that made the stage, the code version. */
-export type StageLineage = Pick<Extract<Manifest, { formatVersion: 2 }>, "recipe" | "steps" | "codeVersion">;
-
-export function shardFileName(index: number): string {
-  return `shard-${String(index).padStart(5, "0")}.arrow`;
 }
 
 /**
@@ -72,41 +64,24 @@ export async function packStage(options: PackStageOptions): Promise<Manifest> {
     }
   }
 
-  const shards: ShardEntry[] = [];
-  let writer: ShardWriter | undefined;
-  try {
-    for await (const bin of packSequences(items(), { seqLen: stage.seqLen, openRows: options.openRows })) {
-      if (!writer) writer = await ShardWriter.create(join(dir, shardFileName(shards.length)), meta, { maxRows: options.rowsPerShard });
-      await writer.append(assembleRow(stage.seqLen, layout.layout, bin.items));
-      if (writer.full) {
-        shards.push(await writer.close());
-        writer = undefined;
-      }
-    }
-    if (writer) shards.push(await writer.close());
-  } catch (err) {
-    await writer?.abort();
-    throw err;
+  async function* rows() {
+    for await (const bin of packSequences(items(), { seqLen: stage.seqLen, openRows: options.openRows })) yield assembleRow(stage.seqLen, layout.layout, bin.items);
   }
-
-  const totalMixed = mixStats.reduce((s, m) => s + m.tokens, 0);
-  const manifest: Manifest = {
-    formatVersion: SHARD_FORMAT_VERSION,
-    stage: stage.name,
-    stageKind: stage.kind,
-    ...options.lineage,
-    seqLen: stage.seqLen,
-    shards,
-    totals: manifestTotals(shards),
-    mixture: mixStats.map((m) => ({
-      source: m.source,
-      asked: m.asked,
-      achieved: totalMixed === 0 ? 0 : m.tokens / totalMixed,
-      tokens: m.tokens,
-      examples: m.items,
-    })),
-    inputs: [...inputs].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([file, sha256]) => ({ file, sha256 })),
-  };
-  await writeManifest(dir, manifest);
-  return manifest;
+  return writeStage(dir, meta, rows(), {
+    rowsPerShard: options.rowsPerShard,
+    sources: () => {
+      const totalMixed = mixStats.reduce((s, m) => s + m.tokens, 0);
+      return {
+        mixture: mixStats.map((m) => ({
+          source: m.source,
+          asked: m.asked,
+          achieved: totalMixed === 0 ? 0 : m.tokens / totalMixed,
+          tokens: m.tokens,
+          examples: m.items,
+        })),
+        inputs: [...inputs].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([file, sha256]) => ({ file, sha256 })),
+        lineage: options.lineage,
+      };
+    },
+  });
 }

@@ -1,5 +1,5 @@
 /**
- * Writes a synthetic packed stage (out/<stage>/ shards + manifest.json) with @lwm/shards' real
+ * Writes a synthetic packed stage (out/<stage>/ shards + manifest.json) with @lwm/shards' stage
  * writer, for tests and benchmarks of the training loop. The corpus is learnable: after BOS each example counts upward by a per-example stride
  * through the ids [FIRST_ID, textVocabSize), so every token but the second is determined by the two
  * before it, and a tiny model's loss must fall when it trains.
@@ -7,8 +7,8 @@
 import { createHash } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { SHARD_FORMAT_VERSION, type ExampleRecord, type Manifest, type ShardMetadata, type StageKind, type VocabLayout } from "@lwm/schemas";
-import { assembleRow, manifestTotals, shardMetadata, ShardWriter, writeManifest } from "@lwm/shards";
+import type { ExampleRecord, Manifest, StageKind, VocabLayout } from "@lwm/schemas";
+import { assembleRow, formatOneShardMetadata, shardMetadata, writeStage, type PackedRow } from "@lwm/shards";
 import { uniformSampler } from "../model/rng.js";
 
 export const TINY_VOCAB: VocabLayout = {
@@ -33,6 +33,7 @@ export interface SyntheticStageOptions {
   seqLen: number;
   rows: number;
   seed?: number;
+  /** Rows are spread over this many shards (ceil(rows/shards) each, the last takes the rest). */
   shards?: number;
   rowsPerBatch?: number;
   vocab?: VocabLayout;
@@ -86,59 +87,35 @@ export async function writeSyntheticStage(outRoot: string, o: SyntheticStageOpti
   const vocab = o.vocab ?? (o.vision ? TINY_VL_VOCAB : TINY_VOCAB);
   const dir = join(outRoot, o.stage);
   await mkdir(dir, { recursive: true });
+  const fields = { stage: o.stage, seqLen: o.seqLen, vocab, tokenizerSha256: hex("tokenizer"), vqganSha256: null, rowsPerBatch: o.rowsPerBatch ?? 4 };
+  const meta = o.kind ? shardMetadata({ ...fields, stageKind: o.kind }) : formatOneShardMetadata(fields);
+  return writeStage(dir, meta, syntheticRows(o, vocab), {
+    rowsPerShard: Math.ceil(o.rows / (o.shards ?? 1)),
+    sources: (totals) => ({
+      mixture: [{ source: "synthetic", asked: 1, achieved: 1, tokens: totals.realTokens, examples: totals.segments }],
+      inputs: [{ file: "synthetic.txt", sha256: hex("synthetic") }],
+      lineage: { recipe: { name: "synthetic", sha256: hex("synthetic recipe") }, steps: [{ name: "synthetic", version: "1" }], codeVersion: "synthetic" },
+    }),
+  });
+}
+
+/** `o.rows` rows of back-to-back examples of random length (at least one per row). */
+function* syntheticRows(o: SyntheticStageOptions, vocab: VocabLayout): Generator<PackedRow> {
   const u = uniformSampler(o.seed ?? 1);
   const minEx = o.minExample ?? Math.max(4, Math.floor(o.seqLen / 4));
   const maxEx = Math.min(o.seqLen, o.maxExample ?? Math.floor(o.seqLen / 2));
-  const shardCount = o.shards ?? 1;
-  const entries = [];
-  let made = 0;
-  for (let s = 0; s < shardCount; s++) {
-    const rowsHere = Math.floor(o.rows / shardCount) + (s < o.rows % shardCount ? 1 : 0);
-    const fields = { stage: o.stage, seqLen: o.seqLen, vocab, tokenizerSha256: hex("tokenizer"), vqganSha256: null, rowsPerBatch: o.rowsPerBatch ?? 4 };
-    const current = shardMetadata({ ...fields, stageKind: o.kind ?? "text" });
-    const formatOne: ShardMetadata = {
-      ...fields,
-      formatVersion: 1,
-      tokenDtype: current.tokenDtype,
-      lossRule: current.lossRule,
-      positionRule: current.positionRule,
-    };
-    const writer = await ShardWriter.create(join(dir, `shard-${String(s).padStart(5, "0")}.arrow`), o.kind ? current : formatOne);
-    for (let r = 0; r < rowsHere; r++, made++) {
-      const examples: ExampleRecord[] = [];
-      let used = 0;
-      for (;;) {
-        const len = minEx + Math.floor(u() * (maxEx - minEx + 1));
-        if (used + len > o.seqLen) break;
-        const span = vocab.textVocabSize - FIRST_ID;
-        const withVision = o.vision === true && examples.length % 2 === 0;
-        examples.push(example(`${o.stage}/${made}/${examples.length}`, len, Math.floor(u() * span), 1 + Math.floor(u() * 2), vocab, withVision));
-        used += len;
-      }
-      if (examples.length === 0) examples.push(example(`${o.stage}/${made}/0`, o.seqLen, 0, 1, vocab, o.vision === true));
-      await writer.append(assembleRow(o.seqLen, vocab, examples));
+  const span = vocab.textVocabSize - FIRST_ID;
+  for (let r = 0; r < o.rows; r++) {
+    const examples: ExampleRecord[] = [];
+    let used = 0;
+    for (;;) {
+      const len = minEx + Math.floor(u() * (maxEx - minEx + 1));
+      if (used + len > o.seqLen) break;
+      const withVision = o.vision === true && examples.length % 2 === 0;
+      examples.push(example(`${o.stage}/${r}/${examples.length}`, len, Math.floor(u() * span), 1 + Math.floor(u() * 2), vocab, withVision));
+      used += len;
     }
-    entries.push(await writer.close());
+    if (examples.length === 0) examples.push(example(`${o.stage}/${r}/0`, o.seqLen, 0, 1, vocab, o.vision === true));
+    yield assembleRow(o.seqLen, vocab, examples);
   }
-  const formatOne = {
-    formatVersion: 1 as const,
-    stage: o.stage,
-    seqLen: o.seqLen,
-    shards: entries,
-    totals: manifestTotals(entries),
-    mixture: [{ source: "synthetic", asked: 1, achieved: 1, tokens: manifestTotals(entries).realTokens, examples: manifestTotals(entries).segments }],
-    inputs: [{ file: "synthetic.txt", sha256: hex("synthetic") }],
-  };
-  const manifest: Manifest = o.kind
-    ? {
-        ...formatOne,
-        formatVersion: SHARD_FORMAT_VERSION,
-        stageKind: o.kind,
-        recipe: { name: "synthetic", sha256: hex("synthetic recipe") },
-        steps: [{ name: "synthetic", version: "1" }],
-        codeVersion: "synthetic",
-      }
-    : formatOne;
-  await writeManifest(dir, manifest);
-  return manifest;
 }

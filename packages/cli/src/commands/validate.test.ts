@@ -1,8 +1,8 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { LLAMA2_LWM_VOCAB, LOSS_RULE, POSITION_RULE, type ExampleRecord } from "@lwm/schemas";
-import { assembleRow, BUFFER_INDEX, manifestTotals, ShardReader, ShardWriter, writeManifest } from "@lwm/shards";
+import { LLAMA2_LWM_VOCAB, type ExampleRecord } from "@lwm/schemas";
+import { assembleRow, BUFFER_INDEX, ShardReader, shardMetadata, writeStage } from "@lwm/shards";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { lwm, requireBuiltCli } from "../test-helpers/lwm.js";
 
@@ -28,21 +28,10 @@ beforeAll(async () => {
   requireBuiltCli();
   dir = await mkdtemp(join(tmpdir(), "lwm-cli-validate-"));
   shard = join(dir, "shard-00000.arrow");
-  const writer = await ShardWriter.create(shard, {
-    formatVersion: 1,
-    stage: "s",
-    seqLen: SEQ,
-    vocab: LLAMA2_LWM_VOCAB,
-    tokenDtype: "uint16",
-    tokenizerSha256: "0".repeat(64),
-    vqganSha256: null,
-    lossRule: LOSS_RULE,
-    positionRule: POSITION_RULE,
-    rowsPerBatch: 2,
-  });
-  for (let r = 0; r < 5; r++) await writer.append(assembleRow(SEQ, LLAMA2_LWM_VOCAB, [textExample(2 * r, 20), textExample(2 * r + 1, 30 + r)]));
-  const entry = await writer.close();
-  await writeManifest(dir, { formatVersion: 1, stage: "s", seqLen: SEQ, shards: [entry], totals: manifestTotals([entry]), mixture: [], inputs: [] });
+  const meta = shardMetadata({ stage: "s", stageKind: "text", seqLen: SEQ, vocab: LLAMA2_LWM_VOCAB, tokenizerSha256: "0".repeat(64), vqganSha256: null, rowsPerBatch: 2 });
+  const rows = Array.from({ length: 5 }, (_, r) => assembleRow(SEQ, LLAMA2_LWM_VOCAB, [textExample(2 * r, 20), textExample(2 * r + 1, 30 + r)]));
+  const lineage = { recipe: { name: "cli-validate-test", sha256: "0".repeat(64) }, steps: [], codeVersion: "test" };
+  await writeStage(dir, meta, rows, { sources: () => ({ mixture: [], inputs: [], lineage }) });
 });
 afterAll(async () => rm(dir, { recursive: true, force: true }));
 

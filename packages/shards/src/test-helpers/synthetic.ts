@@ -3,8 +3,9 @@
  * examples (BOS … EOS, loss on all but BOS or on an answer suffix) and vision examples
  * (`<vision>` pieces, k frames of 256 codes + <eof>, the last <eov>, `</vision>` pieces, caption).
  */
-import { LLAMA2_LWM_VOCAB, LOSS_RULE, POSITION_RULE, type ExampleRecord, type Provenance, type ShardMetadata, type VocabLayout } from "@lwm/schemas";
+import { LLAMA2_LWM_VOCAB, type ExampleRecord, type Provenance, type ShardMetadata, type VocabLayout } from "@lwm/schemas";
 import { mulberry32 } from "@lwm/core";
+import { formatOneShardMetadata } from "../metadata.js";
 import { assembleRow, type PackedRow } from "../row.js";
 
 /** The seeded uniform generator every synthetic helper draws from. */
@@ -119,17 +120,17 @@ export function randomRow(r: () => number, seqLen: number, mix: RowMix = DEFAULT
   return assembleRow(seqLen, layout, examples);
 }
 
+/**
+ * Metadata of a test shard: the LWM vocabulary, fixed stand-in hashes. Format 1, whose bytes the
+ * validator tests patch (the validator accepts both versions; the stage kind has its own tests).
+ */
 export function testMetadata(seqLen: number, rowsPerBatch: number, stage = "test"): ShardMetadata {
-  return {
-    formatVersion: 1,
+  return formatOneShardMetadata({
     stage,
     seqLen,
     vocab: LLAMA2_LWM_VOCAB,
-    tokenDtype: "uint16",
     tokenizerSha256: "cd".repeat(32),
     vqganSha256: "ef".repeat(32),
-    lossRule: LOSS_RULE,
-    positionRule: POSITION_RULE,
     rowsPerBatch,
-  };
+  });
 }

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -38,6 +38,7 @@ describe("atomic writes", () => {
 
   it("temp names are recognisable", () => {
     expect(isTempName(tempPathFor("/x/y/file.json"))).toBe(true);
+    expect(isTempName(tempPathFor("/x/y/folder", "old"))).toBe(true);
     expect(isTempName("file.json")).toBe(false);
   });
 
@@ -45,14 +46,18 @@ describe("atomic writes", () => {
     const dir = await mkdtemp(join(tmpdir(), "core-publish-"));
     const target = join(dir, "examples");
     await publishDir(target, async (t) => writeFile(join(t, "a"), "1"));
-    await publishDir(target, async (t) => writeFile(join(t, "b"), "2"));
-    expect((await listFiles(target)).map((f) => f.path)).toEqual(["b"]);
+    await publishDir(target, async (t) => {
+      await mkdir(join(t, "sub"));
+      await writeFile(join(t, "sub", "b"), "2");
+    });
+    expect((await listFiles(target)).map((f) => f.path)).toEqual(["sub/b"]);
+    expect(await readdir(dir)).toEqual(["examples"]);
     await expect(
       publishDir(target, async () => {
         throw new Error("boom");
       }),
     ).rejects.toThrow("boom");
-    expect((await listFiles(target)).map((f) => f.path)).toEqual(["b"]);
+    expect((await listFiles(target)).map((f) => f.path)).toEqual(["sub/b"]);
     expect(await readdir(dir)).toEqual(["examples"]);
   });
 });

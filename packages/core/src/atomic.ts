@@ -4,14 +4,27 @@ import { mkdir, open, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { stableStringify, type JsonValue } from "./hash.js";
 
-/** A sibling temp path (same directory, so the final rename stays on one filesystem). */
-export function tempPathFor(path: string): string {
-  return join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`);
+/**
+ * A sibling temp path (same directory, so the final rename stays on one filesystem); "old" names
+ * the place a replaced folder is moved aside to while its successor is renamed in.
+ */
+export function tempPathFor(path: string, kind: "tmp" | "old" = "tmp"): string {
+  return join(dirname(path), `.${basename(path)}.${kind}-${process.pid}-${randomBytes(4).toString("hex")}`);
 }
 
 /** True for names made by tempPathFor: left behind only by a crash. */
 export function isTempName(name: string): boolean {
-  return /\.tmp-\d+-[0-9a-f]{8}$/.test(name);
+  return /\.(tmp|old)-\d+-[0-9a-f]{8}$/.test(name);
+}
+
+/** fsyncs a file or a folder (a folder's fsync makes the names in it, e.g. after a rename, durable). */
+export async function fsyncPath(path: string): Promise<void> {
+  const handle = await open(path, "r");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
 }
 
 /** Writes to a temp file, fsyncs and renames it into place: readers see the old file or the whole new one. */
@@ -67,12 +80,7 @@ export class AtomicFileWriter {
     if (this.done) throw new Error(`${this.path}: already committed or aborted`);
     this.done = true;
     await new Promise<void>((resolve, reject) => this.stream.end((err?: Error | null) => (err ? reject(err) : resolve())));
-    const handle = await open(this.temp, "r+");
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
+    await fsyncPath(this.temp);
     await rename(this.temp, this.path);
   }
 

@@ -1,6 +1,6 @@
 export { sha256Hex, sha256File, stableStringify, hashParts, type JsonValue } from "./hash.js";
 export { exampleIdOf } from "./example-id.js";
-export { writeFileAtomic, writeJsonAtomic, AtomicFileWriter, tempPathFor, isTempName } from "./atomic.js";
+export { writeFileAtomic, writeJsonAtomic, AtomicFileWriter, tempPathFor, isTempName, fsyncPath } from "./atomic.js";
 export { publishDir, listFiles, exists, linkOrCopy } from "./publish.js";
 export { stepOutputDir, stepWorkDir, WORK_DIR, STEP_OUTPUTS, type StepOutput } from "./step-dirs.js";
 export { createLogger, silentLogger, type Logger, type LoggerOptions, type LogLevel } from "./logger.js";

@@ -1,30 +1,43 @@
-import { randomBytes } from "node:crypto";
 import { copyFile, link, mkdir, readdir, rename, rm, stat } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { dirname, join } from "node:path";
+import { fsyncPath, tempPathFor } from "./atomic.js";
 import { sha256File } from "./hash.js";
 
 /**
- * Builds a folder's new contents in a sibling temp folder (`build` fills it), then swaps it in.
- * Readers never see a half-written folder: before the swap they see the old one, after it the new
- * one (between the two renames the path is briefly absent, never partial).
+ * Builds a folder's new contents in a sibling temp folder (`build` fills it), fsyncs every file and
+ * folder in it, then swaps it in. Readers never see a half-written folder: before the swap they see
+ * the old one, after it the new one (between the two renames the path is briefly absent, never
+ * partial), and after a crash the folder is the old one or the whole new one. Leftovers of a crash
+ * carry tempPathFor names (isTempName).
  */
 export async function publishDir(path: string, build: (tempDir: string) => Promise<void>): Promise<void> {
   const parent = dirname(path);
   await mkdir(parent, { recursive: true });
-  const suffix = `${process.pid}-${randomBytes(4).toString("hex")}`;
-  const temp = join(parent, `.${basename(path)}.tmp-${suffix}`);
-  const old = join(parent, `.${basename(path)}.old-${suffix}`);
+  const temp = tempPathFor(path);
   await mkdir(temp);
   try {
     await build(temp);
+    await fsyncTree(temp);
   } catch (err) {
     await rm(temp, { recursive: true, force: true });
     throw err;
   }
+  const old = tempPathFor(path, "old");
   const hadOld = await exists(path);
   if (hadOld) await rename(path, old);
   await rename(temp, path);
+  await fsyncPath(parent);
   if (hadOld) await rm(old, { recursive: true, force: true });
+}
+
+/** fsyncs every file under `dir`, then each folder (children before parents). */
+async function fsyncTree(dir: string): Promise<void> {
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const full = join(dir, entry.name);
+    if (entry.isDirectory()) await fsyncTree(full);
+    else if (entry.isFile()) await fsyncPath(full);
+  }
+  await fsyncPath(dir);
 }
 
 export async function exists(path: string): Promise<boolean> {

@@ -1,9 +1,8 @@
-import { randomBytes } from "node:crypto";
 import { appendFile, mkdir, readdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import pLimit from "p-limit";
 import type { Recipe } from "@lwm/schemas";
-import { writeFileAtomic, writeJsonAtomic } from "./atomic.js";
+import { tempPathFor, writeFileAtomic, writeJsonAtomic } from "./atomic.js";
 import { sha256File, stableStringify, type JsonValue } from "./hash.js";
 import type { Logger } from "./logger.js";
 import { Progress } from "./progress.js";
@@ -285,7 +284,7 @@ async function missingFile(dir: string, files: readonly UnitFile[]): Promise<str
 
 async function executeUnit(unitsDir: string, unit: WorkUnit, step: Step, unitDirs: ReadonlyMap<string, string>): Promise<UnitRecord> {
   const finalDir = join(unitsDir, unit.key);
-  const temp = join(unitsDir, `.${unit.key}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`);
+  const temp = tempPathFor(finalDir);
   await mkdir(temp);
   try {
     const outcome = await unit.execute(temp, unitDirs);

@@ -1,5 +1,5 @@
-import { randomBytes } from "node:crypto";
-import { readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { readdir, readFile, stat } from "node:fs/promises";
+import { writeFileAtomic } from "@lwm/core";
 import { join } from "node:path";
 import { formatZodError, Manifest, type ShardEntry } from "@lwm/schemas";
 
@@ -19,19 +19,12 @@ export function manifestTotals(shards: readonly ShardEntry[]): Manifest["totals"
   return t;
 }
 
-/** Validates `manifest` and writes it to `<dir>/manifest.json` atomically (temp file + rename). Returns the path. */
+/** Validates `manifest` and writes it to `<dir>/manifest.json` atomically (core's writeFileAtomic). Returns the path. */
 export async function writeManifest(dir: string, manifest: Manifest): Promise<string> {
   const parsed = Manifest.safeParse(manifest);
   if (!parsed.success) throw new Error(formatZodError(parsed.error, `manifest for ${dir}`));
   const path = join(dir, MANIFEST_FILE);
-  const temp = `${path}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
-  try {
-    await writeFile(temp, JSON.stringify(parsed.data, null, 2) + "\n", { flag: "wx" });
-    await rename(temp, path);
-  } catch (err) {
-    await rm(temp, { force: true });
-    throw err;
-  }
+  await writeFileAtomic(path, JSON.stringify(parsed.data, null, 2) + "\n");
   return path;
 }
 

@@ -1,7 +1,8 @@
-import { createHash, randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import { open, rename, rm, type FileHandle } from "node:fs/promises";
 import { basename } from "node:path";
 import { RecordBatchStreamWriter, type Schema } from "apache-arrow";
+import { tempPathFor } from "@lwm/core";
 import { formatZodError, ShardMetadata, type ShardEntry, type TokenDtype } from "@lwm/schemas";
 import { BatchBuilder } from "./batch.js";
 import { shardSchema } from "./columns.js";
@@ -75,7 +76,7 @@ export class ShardWriter {
     const parsed = ShardMetadata.safeParse(meta);
     if (!parsed.success) throw new Error(formatZodError(parsed.error, `shard metadata for ${path}`));
     const maxRows = options.maxRows ?? defaultMaxRows(meta.seqLen, meta.tokenDtype);
-    const tempPath = `${path}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
+    const tempPath = tempPathFor(path);
     const fh = await open(tempPath, "wx");
     const maxBytes = Math.min(options.maxBytes ?? MAX_SHARD_BYTES, MAX_SHARD_BYTES);
     const writer = new ShardWriter(path, parsed.data, shardSchema(parsed.data), fh, tempPath, maxRows, maxBytes);

@@ -1,8 +1,8 @@
-import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { z } from "zod";
+import { publishDir } from "@lwm/core";
 import { formatZodError } from "@lwm/schemas";
 import type { LlamaConfig, Params } from "../model/api.js";
 import { paramShapes } from "../model/params.js";
@@ -16,8 +16,8 @@ import { readSafetensors, writeSafetensors, type TensorMap } from "./safetensors
  *   optimizer.safetensors  optimizer moments (optional; names "<moment>/<param name>")
  *   state.json           everything else exact resume needs (optimizer step, data loader,
  *                        progress through the stages, metrics lines written), parsed by its owner
- * Written into a temp folder beside the target and renamed into place, so a checkpoint folder
- * either is complete or does not exist.
+ * Published with core's publishDir (temp folder beside the target, fsynced, renamed into place), so
+ * a checkpoint folder either is complete or does not exist.
  */
 export const MODEL_FILE = "model.safetensors";
 export const CONFIG_FILE = "config.json";
@@ -58,27 +58,12 @@ export interface CheckpointContents {
 }
 
 export async function saveCheckpoint(dir: string, c: CheckpointContents): Promise<void> {
-  await mkdir(dirname(dir), { recursive: true });
-  const tmp = join(dirname(dir), `.${basename(dir)}.tmp-${randomBytes(6).toString("hex")}`);
-  await mkdir(tmp);
-  try {
+  await publishDir(dir, async (tmp) => {
     await writeFile(join(tmp, CONFIG_FILE), JSON.stringify(c.config, null, 2) + "\n");
     await writeSafetensors(join(tmp, MODEL_FILE), paramsToTensors(c.params, c.cfg), { format: "pt" });
     if (c.optimizer) await writeSafetensors(join(tmp, OPTIMIZER_FILE), c.optimizer);
     await writeFile(join(tmp, STATE_FILE), JSON.stringify(c.state) + "\n");
-    if (existsSync(dir)) {
-      // Replace: move the old one aside first so the new one appears in a single rename.
-      const old = join(dirname(dir), `.${basename(dir)}.old-${randomBytes(6).toString("hex")}`);
-      await rename(dir, old);
-      await rename(tmp, dir);
-      await rm(old, { recursive: true, force: true });
-    } else {
-      await rename(tmp, dir);
-    }
-  } catch (err) {
-    await rm(tmp, { recursive: true, force: true });
-    throw err;
-  }
+  });
 }
 
 export interface LoadedCheckpoint {

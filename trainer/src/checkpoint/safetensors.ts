@@ -1,7 +1,7 @@
-import { randomBytes } from "node:crypto";
-import { open, rename, rm } from "node:fs/promises";
+import { open } from "node:fs/promises";
 import { endianness } from "node:os";
 import { z } from "zod";
+import { AtomicFileWriter } from "@lwm/core";
 import { formatZodError } from "@lwm/schemas";
 
 /**
@@ -72,31 +72,24 @@ function encodeHeader(tensors: ReadonlyMap<string, Tensor>, metadata: Record<str
 }
 
 /**
- * Writes `tensors` as F32 safetensors at `path`, atomically (temp file in the same folder, then
- * rename), streaming one tensor at a time so no file-sized buffer is ever built.
+ * Writes `tensors` as F32 safetensors at `path`, atomically (core's AtomicFileWriter: temp file,
+ * fsync, rename), streaming one tensor at a time so no file-sized buffer is ever built.
  */
 export async function writeSafetensors(path: string, tensors: ReadonlyMap<string, Tensor>, metadata: Record<string, string> = {}): Promise<void> {
   assertLittleEndianHost();
   const { header, order } = encodeHeader(tensors, metadata);
-  const tmp = `${path}.tmp-${randomBytes(6).toString("hex")}`;
-  const fh = await open(tmp, "w");
+  const out = await AtomicFileWriter.create(path);
   try {
-    await fh.write(header, 0, header.length, 0);
-    let position = header.length;
+    await out.write(header);
     for (const name of order) {
       const { data } = tensors.get(name)!;
-      const view = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-      await fh.write(view, 0, view.length, position);
-      position += view.length;
+      await out.write(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
     }
-    await fh.sync();
+    await out.commit();
   } catch (err) {
-    await fh.close();
-    await rm(tmp, { force: true });
+    await out.abort();
     throw err;
   }
-  await fh.close();
-  await rename(tmp, path);
 }
 
 export interface SafetensorsFile {

@@ -2,7 +2,7 @@ import { readdir, rm } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { renderLossCurve } from "./curve-html.js";
 import { readMetrics } from "./metrics.js";
-import { writeFileAtomic } from "@lwm/core";
+import { isTempName, writeFileAtomic } from "@lwm/core";
 
 export const METRICS_FILE = "metrics.jsonl";
 export const CURVE_FILE = "loss.html";
@@ -33,13 +33,13 @@ export class RunFiles {
 
   /**
    * Points latest.json at `checkpoint`, then drops the stage's superseded step checkpoints and any
-   * temp folder a killed save left behind (saveCheckpoint's ".<name>.tmp-…" / ".<name>.old-…").
+   * temp folder a killed save left behind (publishDir's ".<name>.tmp-…" / ".<name>.old-…", core's isTempName).
    */
   async checkpointWritten(stage: string, checkpoint: string): Promise<void> {
     await writeFileAtomic(this.latest, JSON.stringify({ checkpoint: relative(this.dir, checkpoint) }) + "\n");
     const stageDir = join(this.dir, "checkpoints", stage);
     for (const entry of await readdir(stageDir)) {
-      const stale = /^step-\d+$/.test(entry) || /^\..+\.(tmp|old)-[0-9a-f]+$/.test(entry);
+      const stale = /^step-\d+$/.test(entry) || isTempName(entry);
       if (join(stageDir, entry) !== checkpoint && stale) await rm(join(stageDir, entry), { recursive: true, force: true });
     }
   }

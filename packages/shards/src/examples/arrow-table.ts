@@ -18,7 +18,7 @@ import {
   type Data,
   type DataType,
 } from "apache-arrow";
-import { tempPathFor } from "@lwm/core";
+import { fsyncPath, tempPathFor } from "@lwm/core";
 import type { TokenDtype } from "@lwm/schemas";
 import { packBitsInto, unpackBits } from "../bits.js";
 
@@ -166,11 +166,12 @@ export class ArrowStreamFile {
     this.rows += length;
   }
 
-  /** Finishes the stream and renames it into place; with no rows, writes nothing and returns false. */
+  /** Finishes the stream, fsyncs it and renames it into place; with no rows, writes nothing and returns false. */
   async close(): Promise<boolean> {
     if (!this.writer) return false;
     this.writer.finish();
     await this.done;
+    await fsyncPath(this.temp);
     await rename(this.temp, this.path);
     return true;
   }

@@ -9,7 +9,8 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createEngine, loadCheckpoint, writeSyntheticStage, paramsSha256, readMetrics, type EvalRecord, type StageRecord, type StepRecord } from "@lwm/trainer";
+import { createEngine, loadCheckpoint, paramsSha256, readMetrics, type EvalRecord, type StageRecord, type StepRecord } from "@lwm/trainer";
+import { writeSyntheticStage } from "@lwm/trainer/testing";
 import { beforeAll, describe, expect, it } from "vitest";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");

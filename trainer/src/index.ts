@@ -6,6 +6,9 @@
  *   data/        stage datasets over out/<stage>/ shards, deterministic resumable loader
  *   train/       progressive training loop, metrics, loss curve
  *   eval/        needle in a haystack
+ * This index is the public API (what the CLI, the report and other packages use); the data loader,
+ * optimizer internals and the float64 reference stay internal. Synthetic stages for tests and
+ * benchmarks: "@lwm/trainer/testing".
  */
 export * from "./model/index.js";
 export { readSafetensors, writeSafetensors, type Tensor, type TensorMap, type SafetensorsFile } from "./checkpoint/safetensors.js";
@@ -23,11 +26,7 @@ export {
   type CheckpointContents,
   type LoadedCheckpoint,
 } from "./checkpoint/checkpoint.js";
-export { AdamW, clipGlobalNorm, globalNorm, decays, type AdamWConfig } from "./optim/adamw.js";
-export { lrAt, type LrScheduleConfig } from "./optim/schedule.js";
-export { StageDataset, segmentsOf, realTokensOf } from "./data/dataset.js";
-export { DataLoader, LoaderState, type LoaderOptions, type Batch } from "./data/loader.js";
-export { isHeldOut, shuffled } from "./data/split.js";
+export { AdamW, type AdamWConfig } from "./optim/adamw.js";
 export { planTraining, PlanError, type TrainPlan, type StagePlan, type PlanOptions } from "./train/plan.js";
 export {
   train,
@@ -41,10 +40,8 @@ export {
   type EngineFactory,
 } from "./train/trainer.js";
 export { MetricsRecord, StepRecord, EvalRecord, StageRecord, readMetrics } from "./train/metrics.js";
-export { TrainState } from "./train/state.js";
 export { renderLossCurve, lossCurveSvg, lossStageTable } from "./train/curve-html.js";
-export { escapeHtml, median, niceTicks } from "./train/html.js";
-export { computeParams, trainStepFlops } from "./train/flops.js";
+export { escapeHtml, niceTicks } from "./train/html.js";
 export {
   CITIES,
   drawNeedles,
@@ -60,4 +57,3 @@ export {
 } from "./eval/needle.js";
 export { runNeedleGrid, sentenceEndIds, type NeedleGridOptions, type NeedleTokenizer } from "./eval/needle-run.js";
 export { renderNeedleHeatmap, needleHeatmapSvgs } from "./eval/heatmap-html.js";
-export { writeSyntheticStage, TINY_VOCAB, TINY_VL_VOCAB, type SyntheticStageOptions } from "./data/synthetic.js";

@@ -159,11 +159,11 @@ export {
 } from "./params.js";
 
 /*
- * Also exported from "./index.js" (model/):
+ * Also exported from "./index.js" (model/), or internal to the package where marked:
  *   createEngine(cfg: LlamaConfig, opts: EngineOptions): Promise<Engine>                          — engine.ts
  *   greedyDecode(params, cfg, prompt: Uint32Array, n: number, { kvCache: boolean; eosId?: number }): Uint32Array — decode.ts
- *   referenceForwardBackward(params, cfg, rows: PreparedRow[], mode, withGrads), referenceHidden(…) — reference.ts (float64 oracle)
- *   prepareRow(row, cfg, mode, E, rowIndex): PreparedRow; RowError; unmaskedPairs(segId)             — rows.ts
+ *   referenceForwardBackward(params, cfg, rows: PreparedRow[], mode, withGrads), referenceHidden(…) — reference.ts (float64 oracle; internal)
+ *   prepareRow(row, cfg, mode, E, rowIndex): PreparedRow; unmaskedPairs(segId) (internal); RowError — rows.ts
  *   LayoutError (seqLen / attention block not divisible for the layout)                           — ../ring/layout.ts
  * The worker script is loaded from trainer/dist/ring/worker.js: build the package before using the "onnx" backend.
  * Design notes and the test map: ./README.md.

@@ -1,7 +1,6 @@
-/** The model core of @lwm/trainer: contract, parameters, engines, reference and decoding. */
+/** The model core of @lwm/trainer as others use it: contract, parameters, engine and decoding (the float64 reference and row preparation stay internal). */
 export * from "./api.js";
 export { createEngine } from "./engine.js";
-export { referenceForwardBackward, referenceHidden } from "./reference.js";
-export { prepareRow, RowError, unmaskedPairs, type PreparedRow } from "./rows.js";
+export { RowError } from "./rows.js";
 export { LayoutError } from "../ring/layout.js";
-export { greedyDecode, greedyDecodeFrom, decodeFrom, referencePrefill, type DecodeOptions, type NextToken } from "./decode.js";
+export { greedyDecode, greedyDecodeFrom, decodeFrom, type DecodeOptions, type NextToken } from "./decode.js";

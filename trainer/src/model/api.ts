@@ -7,7 +7,7 @@
  *   `transformers.LlamaForCausalLM` unchanged; RoPE uses HF's half-split `rotate_half` layout.
  * - The vision-language model adds `model.vision_embed_tokens.weight [visionVocab, dim]` and
  *   `vision_head.weight [visionVocab, dim]` (LWM's `vte` and `vision_head`, untied).
- * - Loss (DESIGN.md "Packed shard"): token i with `loss[i] = 1` is a target predicted from position
+ * - Loss (docs/design.md "The packed row"): token i with `loss[i] = 1` is a target predicted from position
  *   i−1 of the same segment. text = Σ weightText[seg]·nll over text targets / E, vision likewise
  *   with the vision head; a text stage trains on `text`, a vision-language stage on 0.5·(text+vision).
  *   Positions restart at 0 in every segment; attention is causal and within-segment; tail padding

@@ -1,6 +1,6 @@
 /**
  * From a packed row to what the model needs per token: segment ids, RoPE positions, and the target
- * and loss weight that each position predicts (the loss flag lives on the target, DESIGN.md).
+ * and loss weight that each position predicts (the loss flag lives on the target, docs/design.md "The packed row").
  */
 import { IGNORE_INDEX, lossWeights, misplacedLoss, nextTokenTargets, positionIds, segmentIds, segmentLayoutProblem } from "@lwm/shards";
 import type { LlamaConfig, StageMode, TrainRow } from "./api.js";

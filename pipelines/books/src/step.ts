@@ -1,12 +1,13 @@
-import { sha256File, stableStringify, unitKey, type JsonValue, type Step, type StepContext, type StepPlan, type WorkUnit } from "@lwm/core";
-import type { BooksSource, Stage } from "@lwm/schemas";
+import { sha256File, unitKey, type JsonValue, type Step, type StepContext, type StepPlan, type WorkUnit } from "@lwm/core";
+import type { BooksSource, BooksStepConfig, Stage, TokenDtype } from "@lwm/schemas";
 import { loadRecipeTokenizer, multimodalLayout } from "@lwm/tokenizer";
 import { finalizeBooks, type PlannedStage, type PlannedTokenizeUnit, type PlannedWindowUnit } from "./finalize.js";
 import { emptinessProblems } from "./emptiness.js";
-import { listSourceFiles } from "./inputs.js";
+import { listSourceFiles, type SourceFile } from "./inputs.js";
 import { jsonlRanges } from "./sources/jsonl.js";
 import { compressionOf } from "./sources/byte-stream.js";
 import { rowGroupRanges } from "./sources/parquet.js";
+import type { RecordFields } from "./sources/types.js";
 import type { InputPart, TokenizeSpec } from "./tokenize-unit.js";
 import { windowUnit, type WindowSpec } from "./window-unit.js";
 
@@ -45,14 +46,8 @@ async function planBooks(ctx: StepContext): Promise<StepPlan> {
   const { tokenDtype } = multimodalLayout(tokenizer);
   const { files, rejects: refusedInputs } = await listSourceFiles(sources, ctx.recipeDir);
   ctx.logger.info(`${files.length} input files (${files.reduce((s, f) => s + f.bytes, 0)} bytes), tokenizer ${tokenizer.sha256.slice(0, 12)}`);
-
-  const stages: PlannedStage[] = recipe.stages.map((stage: Stage) => ({
-    name: stage.name,
-    seqLen: stage.seqLen,
-    minTokens: stage.minTokens,
-    maxTokens: stage.maxTokens,
-    sources: Object.keys(stage.mixture).filter((name) => sources.some((s) => s.source.name === name)),
-  }));
+  const stages = planStages(recipe.stages, sources);
+  const shared = { tokenizer, tokenDtype, config };
 
   const units: WorkUnit[] = [];
   const planned = new Set<string>();
@@ -61,90 +56,27 @@ async function planBooks(ctx: StepContext): Promise<StepPlan> {
   for (const file of files) {
     const sha256 = await sha256File(file.path);
     inputs.push({ path: file.name, bytes: file.bytes, sha256 });
-    const parts: InputPart[] =
-      file.format === "jsonl" && compressionOf(file.path) === "none"
-        ? (await jsonlRanges(file.path, config.unitBytes)).map((range) => ({ kind: "lines", range }))
-        : file.format === "parquet"
-          ? (await rowGroupRanges(file.path, config.unitBytes)).map((range) => ({ kind: "rowGroups", range }))
-          : [{ kind: "whole" }];
-    const { source } = file;
-    const recordFields = file.format === "jsonl" || file.format === "parquet";
-    const fields = { text: source.textField, id: source.idField, title: source.titleField, language: source.languageField };
+    const parts = await filePartsOf(file, config.unitBytes);
     for (const part of parts) {
-      const spec: Omit<TokenizeSpec, "outDir"> = {
-        file: { path: file.path, name: file.name, sha256, fields },
-        format: file.format,
-        part,
-        clean: { stripGutenberg: config.stripGutenberg, minChars: config.minChars },
-        ...(source.language !== undefined ? { language: source.language } : {}),
-        maxDocumentBytes: config.maxDocumentBytes,
-        tokenizerPath: tokenizer.path,
-        tokenDtype,
-        batchChars: config.tokenizeBatchChars,
-      };
-      const key = unitKey({
-        step: BOOKS_STEP_NAME,
-        version: BOOKS_STEP_VERSION,
-        kind: "tokenize",
-        config: {
-          format: file.format,
-          fields: recordFields ? fields : null,
-          language: source.language ?? null,
-          clean: { stripGutenberg: config.stripGutenberg, minChars: config.minChars },
-          maxDocumentBytes: spec.maxDocumentBytes,
-          tokenizerSha256: tokenizer.sha256,
-          tokenDtype,
-          batchChars: spec.batchChars,
-        },
-        inputs: [sha256, file.name, stableStringify(part as unknown as JsonValue)],
-      });
-      const label = `tokenize ${file.name}${part.kind === "lines" ? ` bytes ${part.range.start}-${part.range.end}` : part.kind === "rowGroups" ? ` row groups ${part.range.start}-${part.range.end}` : ""}`;
+      const tokenize = tokenizeUnitFor(ctx, file, sha256, part, parts.length, shared);
       // The same file part listed twice (e.g. by two sources with the same settings) is one unit,
       // and its documents count once, in every stage that takes either source.
-      if (!planned.has(key)) {
-        planned.add(key);
-        units.push({
-          key,
-          label,
-          group: key,
-          size: part.kind === "lines" ? part.range.end - part.range.start : Math.round(file.bytes / parts.length),
-          execute: async (dir) => (await ctx.pool.run(TOKENIZE_MODULE, "tokenizeUnit", { ...spec, outDir: dir })) as Awaited<ReturnType<WorkUnit["execute"]>>,
-        });
+      if (!planned.has(tokenize.key)) {
+        planned.add(tokenize.key);
+        units.push(tokenize);
       }
       const windows: PlannedWindowUnit[] = [];
-      for (const stage of stages) {
-        if (!stage.sources.includes(source.name)) continue;
-        // The key is made of exactly the settings the unit runs on (all but its folders).
-        const settings: Omit<WindowSpec, "outDir" | "documentsDir"> = {
-          source: source.name,
-          stage: { seqLen: stage.seqLen, minTokens: stage.minTokens, ...(stage.maxTokens !== undefined ? { maxTokens: stage.maxTokens } : {}) },
-          bosId: tokenizer.bosId,
-          eosId: tokenizer.eosId,
-          tokenDtype,
-          batchExamples: WINDOW_BATCH_EXAMPLES,
-        };
-        const windowKey = unitKey({
-          step: BOOKS_STEP_NAME,
-          version: BOOKS_STEP_VERSION,
-          kind: "window",
-          config: settings as unknown as JsonValue,
-          inputs: [key],
-        });
-        windows.push({ stage: stage.name, source: source.name, key: windowKey });
-        if (planned.has(windowKey)) continue; // two stages with equal settings share one unit
-        planned.add(windowKey);
-        units.push({
-          key: windowKey,
-          label: `window ${file.name} seqLen ${stage.seqLen} for ${source.name}`,
-          group: key,
-          dependsOn: [key],
-          execute: async (dir, unitDirs) => windowUnit({ ...settings, outDir: dir, documentsDir: unitDirs.get(key) as string }),
-        });
+      for (const stage of stages.filter((s) => s.sources.includes(file.source.name))) {
+        const window = windowUnitFor(file, file.source.name, stage, tokenize.key, shared);
+        windows.push({ stage: stage.name, source: file.source.name, key: window.key });
+        if (planned.has(window.key)) continue; // two stages with equal settings share one unit
+        planned.add(window.key);
+        units.push(window);
       }
-      const listed = tokenizeUnits.find((t) => t.key === key);
-      if (!listed) tokenizeUnits.push({ key, sourceNames: [source.name], windows });
+      const listed = tokenizeUnits.find((t) => t.key === tokenize.key);
+      if (!listed) tokenizeUnits.push({ key: tokenize.key, sourceNames: [file.source.name], windows });
       else {
-        listed.sourceNames.push(source.name);
+        listed.sourceNames.push(file.source.name);
         listed.windows.push(...windows);
       }
     }
@@ -166,5 +98,96 @@ async function planBooks(ctx: StepContext): Promise<StepPlan> {
         tokenDtype,
         tokenizerSha256: tokenizer.sha256,
       }),
+  };
+}
+
+/** What every unit of one plan shares: the recipe's tokenizer and the step's settings. */
+interface PlanShared {
+  tokenizer: Awaited<ReturnType<typeof loadRecipeTokenizer>>;
+  tokenDtype: TokenDtype;
+  config: BooksStepConfig;
+}
+
+/** Each stage's length limits and the books sources its mixture takes. */
+function planStages(stages: readonly Stage[], sources: readonly { source: BooksSource }[]): PlannedStage[] {
+  return stages.map((stage) => ({
+    name: stage.name,
+    seqLen: stage.seqLen,
+    minTokens: stage.minTokens,
+    maxTokens: stage.maxTokens,
+    sources: Object.keys(stage.mixture).filter((name) => sources.some((s) => s.source.name === name)),
+  }));
+}
+
+/** A file's parts, one tokenize unit each: byte ranges of a plain .jsonl, row-group ranges of a .parquet, else the whole file. */
+async function filePartsOf(file: SourceFile, unitBytes: number): Promise<InputPart[]> {
+  if (file.format === "jsonl" && compressionOf(file.path) === "none") return (await jsonlRanges(file.path, unitBytes)).map((range) => ({ kind: "lines", range }));
+  if (file.format === "parquet") return (await rowGroupRanges(file.path, unitBytes)).map((range) => ({ kind: "rowGroups", range }));
+  return [{ kind: "whole" }];
+}
+
+/** .txt and .epub read no record fields: one fixed value, so the source's field settings do not split their units. */
+const NO_RECORD_FIELDS: RecordFields = { text: "text" };
+
+/**
+ * The tokenize unit of one file part. Its key is derived from the spec the unit runs on, minus only
+ * where things are (the file's and the tokenizer's paths; the tokenizer enters by its hash), so no
+ * setting can change the unit's bytes without changing its key.
+ */
+function tokenizeUnitFor(ctx: StepContext, file: SourceFile, sha256: string, part: InputPart, partCount: number, { tokenizer, tokenDtype, config }: PlanShared): WorkUnit {
+  const { source } = file;
+  const recordFields = file.format === "jsonl" || file.format === "parquet";
+  const spec: Omit<TokenizeSpec, "outDir"> = {
+    file: {
+      path: file.path,
+      name: file.name,
+      sha256,
+      fields: recordFields ? { text: source.textField, id: source.idField, title: source.titleField, language: source.languageField } : NO_RECORD_FIELDS,
+    },
+    format: file.format,
+    part,
+    clean: { stripGutenberg: config.stripGutenberg, minChars: config.minChars },
+    ...(source.language !== undefined ? { language: source.language } : {}),
+    maxDocumentBytes: config.maxDocumentBytes,
+    tokenizerPath: tokenizer.path,
+    tokenDtype,
+    batchChars: config.tokenizeBatchChars,
+  };
+  const { file: located, tokenizerPath: _tokenizerPath, ...settings } = spec;
+  const { path: _path, ...fileSettings } = located;
+  const key = unitKey({
+    step: BOOKS_STEP_NAME,
+    version: BOOKS_STEP_VERSION,
+    kind: "tokenize",
+    config: { ...settings, file: fileSettings, tokenizerSha256: tokenizer.sha256 } as unknown as JsonValue,
+    inputs: [sha256],
+  });
+  const where = part.kind === "lines" ? ` bytes ${part.range.start}-${part.range.end}` : part.kind === "rowGroups" ? ` row groups ${part.range.start}-${part.range.end}` : "";
+  return {
+    key,
+    label: `tokenize ${file.name}${where}`,
+    group: key,
+    size: part.kind === "lines" ? part.range.end - part.range.start : Math.round(file.bytes / partCount),
+    execute: async (dir) => (await ctx.pool.run(TOKENIZE_MODULE, "tokenizeUnit", { ...spec, outDir: dir })) as Awaited<ReturnType<WorkUnit["execute"]>>,
+  };
+}
+
+/** The window unit cutting one tokenize unit's documents for one stage and source; keyed by exactly the settings it runs on (all but its folders). */
+function windowUnitFor(file: SourceFile, source: string, stage: PlannedStage, tokenizeKey: string, { tokenizer, tokenDtype }: PlanShared): WorkUnit {
+  const settings: Omit<WindowSpec, "outDir" | "documentsDir"> = {
+    source,
+    stage: { seqLen: stage.seqLen, minTokens: stage.minTokens, ...(stage.maxTokens !== undefined ? { maxTokens: stage.maxTokens } : {}) },
+    bosId: tokenizer.bosId,
+    eosId: tokenizer.eosId,
+    tokenDtype,
+    batchExamples: WINDOW_BATCH_EXAMPLES,
+  };
+  const key = unitKey({ step: BOOKS_STEP_NAME, version: BOOKS_STEP_VERSION, kind: "window", config: settings as unknown as JsonValue, inputs: [tokenizeKey] });
+  return {
+    key,
+    label: `window ${file.name} seqLen ${stage.seqLen} for ${source}`,
+    group: tokenizeKey,
+    dependsOn: [tokenizeKey],
+    execute: async (dir, unitDirs) => windowUnit({ ...settings, outDir: dir, documentsDir: unitDirs.get(tokenizeKey) as string }),
   };
 }

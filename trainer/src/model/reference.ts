@@ -3,7 +3,7 @@
  * Forward and backward are written op by op, side by side; it is the oracle the onnxruntime ring
  * engine is tested against, and the `backend: "reference"` engine for tiny models.
  */
-import type { LlamaConfig, Params, StageMode } from "./api.js";
+import type { LlamaConfig, LossResult, Params, StageMode } from "./api.js";
 import { EMBED, FINAL_NORM, LM_HEAD, VISION_EMBED, VISION_HEAD, layerNames, paramShapes } from "./params.js";
 import { type PreparedRow, ropeTables } from "./rows.js";
 
@@ -283,14 +283,8 @@ function layerBackward(
   return dx;
 }
 
-export interface ReferenceResult {
-  loss: number;
-  textLoss: number;
-  visionLoss: number;
-  textCorrect: number;
-  textTargets: number;
-  visionCorrect: number;
-  visionTargets: number;
+/** The engine's loss terms (LossResult without its timing stats), in float64, and the gradients when asked for. */
+export interface ReferenceResult extends Omit<LossResult, "stats"> {
   grads: Grads | undefined;
 }
 

@@ -65,8 +65,8 @@ export class ClipEncoder {
   readonly cache: CodesCache;
   private readonly decodeLane: LimitFunction;
   private readonly encodeLane: LimitFunction = pLimit(1);
-  /** Seconds spent in ffmpeg decodes and in onnxruntime runs (summed over lanes). */
-  readonly seconds = { decode: 0, encode: 0 };
+  /** This process's work: clips served by the cache or decoded, frames encoded, seconds in ffmpeg and onnxruntime. */
+  readonly stats = { clipsFromCache: 0, clipsDecoded: 0, framesEncoded: 0, decodeSeconds: 0, encodeSeconds: 0 };
 
   private constructor(
     readonly model: VqganModel,
@@ -104,17 +104,17 @@ export class ClipEncoder {
     });
     const cached = await this.cache.get(key);
     if (cached && cached.codesPerFrame === perFrame && (cached.frames.length >= req.maxFrames || cached.complete)) {
-      this.cache.hits += 1;
+      this.stats.clipsFromCache += 1;
       const n = Math.min(req.maxFrames, cached.frames.length);
       return { frames: cached.frames.slice(0, n), codes: cached.codes.slice(0, n * perFrame), encoded: 0 };
     }
-    this.cache.misses += 1;
+    this.stats.clipsDecoded += 1;
     const decoded = await this.decodeLane(async () => {
       const t0 = performance.now();
       try {
         return await decodeAll(req.file, { sampling: req.sampling, window: req.window, maxFrames: req.maxFrames, size, threads: 1, probeCache: this.probeCache });
       } finally {
-        this.seconds.decode += (performance.now() - t0) / 1000;
+        this.stats.decodeSeconds += (performance.now() - t0) / 1000;
       }
     });
     // The plan's frames are the same whatever the cap: the cached prefix needs no second encode.
@@ -131,11 +131,12 @@ export class ClipEncoder {
         try {
           return await this.model.encode(input, group.length, size);
         } finally {
-          this.seconds.encode += (performance.now() - t0) / 1000;
+          this.stats.encodeSeconds += (performance.now() - t0) / 1000;
         }
       });
       codes.set(out, at * perFrame);
     }
+    this.stats.framesEncoded += decoded.length - have;
     const frames = decoded.map((f) => ({ ptsS: f.ptsS, sourceIndex: f.sourceIndex }));
     const complete = decoded.length < req.maxFrames || (plan.expectedFrames !== null && decoded.length >= plan.expectedFrames);
     await this.cache.put(key, { codesPerFrame: perFrame, frames, codes, complete });

@@ -44,8 +44,6 @@ export function codesKey(p: CodesKeyParts): string {
 }
 
 export class CodesCache {
-  hits = 0;
-  misses = 0;
   constructor(readonly dir: string) {}
 
   private path(key: string): string {

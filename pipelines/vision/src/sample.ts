@@ -57,7 +57,6 @@ export interface EncodedSample {
   examples: StageExample[];
   /** Stages the sample could not join, each with its reason (the sample still counts as encoded elsewhere). */
   stageRejects: { stage: string; reason: string }[];
-  framesEncoded: number;
 }
 
 export interface SampleContext {
@@ -116,7 +115,6 @@ export async function encodeSample(sample: CorpusSample, ctx: SampleContext): Pr
 
   const stageRejects: EncodedSample["stageRejects"] = [];
   const examples: StageExample[] = [];
-  let framesEncoded = 0;
   for (const { stage, frames } of ctx.stages) {
     const fit = framesThatFit(stage.seqLen, captionIds.length, layout);
     if (fit < 1) {
@@ -139,7 +137,6 @@ export async function encodeSample(sample: CorpusSample, ctx: SampleContext): Pr
       if (err instanceof MediaError) throw new SampleRejected(MEDIA_REJECT[err.kind], err.message);
       throw err;
     }
-    framesEncoded += clip.encoded;
     if (clip.frames.length === 0)
       throw new SampleRejected(REJECT.window, `no frame in the window [${window?.startS ?? 0}, ${window?.endS ?? "end"}) s of ${sample.media}`);
     for (const c of clip.codes) if (c >= layout.visionCodes) throw new Error(`${sample.media}: code ${c} is outside the vision table's ${layout.visionCodes} codes`);
@@ -150,5 +147,5 @@ export async function encodeSample(sample: CorpusSample, ctx: SampleContext): Pr
       example: layOutExample(task, { ...layout, caption: captionIds, codes: clip.codes }),
     });
   }
-  return { probe, caption, window, task, examples, stageRejects, framesEncoded };
+  return { probe, caption, window, task, examples, stageRejects };
 }

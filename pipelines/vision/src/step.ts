@@ -161,7 +161,10 @@ async function planVision(ctx: StepContext): Promise<StepPlan> {
     },
     finalize: async (completed) => {
       try {
-        return await finalizeVision(ctx, completed, planned, sources, { tokenDtype, tokenizerSha256: tokenizer.sha256, vqganSha256: modelSha256 }, corpora);
+        const outcome = await finalizeVision(ctx, completed, planned, sources, { tokenDtype, tokenizerSha256: tokenizer.sha256, vqganSha256: modelSha256 }, corpora);
+        // What this process decoded and encoded (0 when every unit was done before or the cache held every frame).
+        const stats = encoder ? (await encoder).stats : { clipsFromCache: 0, clipsDecoded: 0, framesEncoded: 0, decodeSeconds: 0, encodeSeconds: 0 };
+        return { ...outcome, details: { ...(outcome.details as Record<string, JsonValue>), thisRun: { ...stats } } };
       } finally {
         if (encoder) await (await encoder).close();
       }
@@ -202,7 +205,8 @@ async function encodeUnit(
   const writers = new Map(ctx.stages.map(({ stage }) => [stage.name, new ExamplesWriter(join(dir, stageFile(stage.name)), { tokenDtype })]));
   const made: Record<string, StageMade> = Object.fromEntries(ctx.stages.map(({ stage }) => [stage.name, { examples: 0, tokens: 0, lossTokens: 0, frames: 0, tasks: {} }]));
   const rejects: RejectRecord[] = [];
-  const metrics = { samples: samples.length, encoded: 0, rejected: 0, framesEncoded: 0 };
+  // Counters of what the unit made only: frames encoded vs read from the cache depend on what ran before (ClipEncoder.stats).
+  const metrics = { samples: samples.length, encoded: 0, rejected: 0 };
   const positionOf = (s: CorpusSample) => (corpus.format === "jsonl" ? { line: s.row } : { row: s.row });
   const where = (s: CorpusSample) => ` [source ${source.name}, ${corpus.format === "jsonl" ? "line" : "row"} ${s.row}${s.media ? `, media ${s.media}` : ""}]`;
   // Clip k + 1 is asked for before clip k is awaited: its decode overlaps k's encode.
@@ -226,7 +230,6 @@ async function encodeUnit(
         continue;
       }
       metrics.encoded += 1;
-      metrics.framesEncoded += outcome.framesEncoded;
       for (const r of outcome.stageRejects) rejects.push({ source: corpus.name, position: positionOf(sample), reason: `${r.reason}${where(sample)}` });
       for (const e of outcome.examples) {
         const m = made[e.stage] as StageMade;

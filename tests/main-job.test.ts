@@ -1,5 +1,5 @@
 /**
- * The main job end to end, as `npm start` runs it: the bundled sample recipe through books → qa → pack,
+ * The main job end to end, as `npm start` runs it: the bundled sample recipe through books → vision → qa → pack,
  * then `lwm validate` and `lwm inspect` on the output, a rerun that redoes nothing, and a changed
  * stage that re-packs without re-tokenizing.
  */
@@ -51,7 +51,8 @@ describe("the main job on the bundled sample", () => {
 
   it("writes a manifest and shards per stage that lwm validate proves (exit 0)", () => {
     expect(first.get("books")!.executed).toBeGreaterThan(0);
-    expect(first.get("pack")!.executed).toBe(2);
+    expect(first.get("pack")!.executed).toBe(3);
+    expect(first.get("vision")!.executed).toBeGreaterThan(0);
     for (const stage of ["2k", "8k"]) {
       const manifest = Manifest.parse(JSON.parse(readFileSync(join(out, stage, "manifest.json"), "utf8")));
       expect(manifest.totals.rows).toBeGreaterThan(0);
@@ -85,6 +86,28 @@ describe("the main job on the bundled sample", () => {
     } finally {
       await reader.close();
     }
+  });
+
+  it("the vl stage mixes the books with the sample's encoded clips and stills, vision blocks in LWM layout", async () => {
+    const manifest = Manifest.parse(JSON.parse(readFileSync(join(out, "vl", "manifest.json"), "utf8")));
+    expect("stageKind" in manifest && manifest.stageKind).toBe("vision-language");
+    expect(manifest.mixture.map((m) => m.source).sort()).toEqual(["books", "clips", "stills"]);
+    const media = new Set<string>();
+    for (const shard of manifest.shards) {
+      const reader = await ShardReader.open(join(out, "vl", shard.file));
+      try {
+        for (let r = 0; r < shard.rows; r++) {
+          const row = await reader.row(r);
+          for (const p of row.provenance) if (p.kind === "media") media.add(p.file);
+        }
+      } finally {
+        await reader.close();
+      }
+    }
+    // Provenance names the committed media relative to the recipe.
+    expect([...media].sort()).toEqual(
+      ["bars-scroll.mp4", "cyan-bar.jpg", "gradient.mp4", "red-square.mp4", "test-pattern.png", "white-square.png", "yellow-fall.mp4"].map((f) => `media/${f}`),
+    );
   });
 
   it("the 8k stage holds long-context QA chats with loss on the answers, as lwm inspect --row shows", async () => {
@@ -121,6 +144,7 @@ describe("the main job on the bundled sample", () => {
     const again = runRecipe(join(SAMPLE, "recipe.json"), out);
     expect(again.get("books")).toMatchObject({ executed: 0 });
     expect(again.get("qa")).toMatchObject({ executed: 0 });
+    expect(again.get("vision")).toMatchObject({ executed: 0 });
     expect(again.get("pack")).toMatchObject({ executed: 0 });
     expect(shardBytes(join(out, "2k"))).toEqual(before);
   }, 120_000);
@@ -160,10 +184,12 @@ describe("the main job on the bundled sample", () => {
     const lines = readFileSync(join(run, "metrics.jsonl"), "utf8")
       .trim()
       .split("\n")
-      .map((l) => JSON.parse(l) as { kind: string; stage: string; loss?: number; initFrom?: string });
+      .map((l) => JSON.parse(l) as { kind: string; stage: string; loss?: number; visionLoss?: number; visionAccuracy?: number | null; initFrom?: string });
     const steps = lines.filter((l) => l.kind === "step");
-    expect(steps.map((l) => l.stage)).toEqual(["2k", "2k", "8k", "8k"]);
+    expect(steps.map((l) => l.stage)).toEqual(["2k", "2k", "8k", "8k", "vl", "vl"]);
     for (const l of steps) expect(Number.isFinite(l.loss)).toBe(true);
+    // The vision-language stage trains the vision head on the sample's encoded clips and stills.
+    for (const l of steps.filter((x) => x.stage === "vl")) expect(l.visionLoss).toBeGreaterThan(0);
     const second = lines.find((l) => l.kind === "stage" && l.stage === "8k")!;
     expect(second.initFrom).toMatch(/2k/);
     expect(readdirSync(join(run, "checkpoints", "8k", "final"))).toEqual(expect.arrayContaining(["config.json", "model.safetensors"]));

@@ -25,7 +25,6 @@ import {
   type StageFrames,
   type TokenDtype,
   type VisionSource,
-  type VisionStepConfig,
 } from "@lwm/schemas";
 import { ExamplesWriter, partFileName, writeExamplesIndex } from "@lwm/shards";
 import { loadRecipeTokenizer, multimodalLayout, visionTagPieces } from "@lwm/tokenizer";

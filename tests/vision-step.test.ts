@@ -31,7 +31,9 @@ function ffmpeg(args: string[]): void {
 
 /** Presentation times of every frame of a file's first video stream, as ffprobe reports them. */
 function ffprobeTimes(file: string): number[] {
-  const out = execFileSync("ffprobe", ["-v", "error", "-select_streams", "v:0", "-show_entries", "frame=pts_time", "-of", "csv=p=0", file], { encoding: "utf8" });
+  const out = execFileSync("ffprobe", ["-v", "error", "-select_streams", "v:0", "-show_entries", "frame=pts_time", "-of", "csv=p=0", file], {
+    encoding: "utf8",
+  });
   return out
     .split("\n")
     .map((l) => l.trim().replace(/,$/, ""))
@@ -101,7 +103,14 @@ function recipe(stageFrames: Record<string, number>, extra: Record<string, unkno
         minSide: 64,
         seed: 3,
       },
-      { kind: "image-text", name: "stills", corpus: "media/stills.csv", columns: { media: "image", caption: "text", id: "key" }, tasks: { "image-text": 1, "text-image": 1 }, seed: 1 },
+      {
+        kind: "image-text",
+        name: "stills",
+        corpus: "media/stills.csv",
+        columns: { media: "image", caption: "text", id: "key" },
+        tasks: { "image-text": 1, "text-image": 1 },
+        seed: 1,
+      },
     ],
     steps: { vision: { unitSamples: 3 }, pack: { rowsPerShard: 8 } },
     stages: [{ name: "vl", kind: "vision-language", seqLen: 2048, ropeTheta: 5e7, frames: stageFrames, mixture: { clips: 2, stills: 1 } }],
@@ -219,7 +228,11 @@ describe("vision step", () => {
       const p = e.provenance as Extract<Provenance, { kind: "media" }>;
       expect(p.file.startsWith("media/")).toBe(true);
       const times = ffprobeTimes(join(dir, p.file));
-      for (const ts of p.frameTimestamps) expect(times.some((x) => Math.abs(x - ts) < 1e-6), `${p.file} t=${ts}`).toBe(true);
+      for (const ts of p.frameTimestamps)
+        expect(
+          times.some((x) => Math.abs(x - ts) < 1e-6),
+          `${p.file} t=${ts}`,
+        ).toBe(true);
       if (p.corpus?.id === "good-video") {
         // 2 fps, at most 4 frames: the frames nearest 0, 0.5, 1, 1.5 s of a 10 fps clip.
         expect(p.frameTimestamps).toEqual([0, 0.5, 1, 1.5]);
@@ -264,14 +277,16 @@ describe("vision step", () => {
   });
 
   it("a smaller frame cap and another task share redo the units but re-encode no frame", async () => {
-    const changed = recipe({ fps: 2, maxFrames: 2 }) as ReturnType<typeof recipe> & { sources: { tasks: Record<string, number> }[] };
-    changed.sources[0]!.tasks = { "video-text": 1 };
+    const changed = recipe({ fps: 2, maxFrames: 2 });
+    changed.sources[0] = { ...changed.sources[0]!, tasks: { "video-text": 1 } } as (typeof changed.sources)[0];
     await writeFile(recipePath, JSON.stringify(changed));
     const cacheFiles = async () => (await listFiles(join(out, "work/vision/cache/codes"))).map((f) => `${f.path} ${f.sha256}`).sort();
     const before = await cacheFiles();
     const res = lwm(["run", "--steps", "vision", recipePath, "--out", out, "--json"]);
     expect(res.code, res.stderr).toBe(0);
-    const report = await readJson<StepReportJson & { details: { thisRun: { framesEncoded: number; clipsDecoded: number } } }>(join(out, "work/vision/report.json"));
+    const report = await readJson<StepReportJson & { details: { thisRun: { framesEncoded: number; clipsDecoded: number } } }>(
+      join(out, "work/vision/report.json"),
+    );
     expect(report.units.executed).toBe(report.units.planned);
     expect(report.details.thisRun).toMatchObject({ framesEncoded: 0, clipsDecoded: 0 });
     expect(await cacheFiles()).toEqual(before);
@@ -291,8 +306,20 @@ describe("vision step on ../shared/data", () => {
       name: "vision-shared",
       vqgan: SAMPLE_VQ,
       sources: [
-        { kind: "video-text", name: "videos", corpus: join(SHARED, "videos/captions.jsonl"), columns: { media: "video", caption: "caption" }, tasks: { "video-text": 1, "text-video": 1 } },
-        { kind: "image-text", name: "images", corpus: join(SHARED, "images/captions.jsonl"), columns: { media: "image", caption: "caption" }, tasks: { "image-text": 1, "text-image": 1 } },
+        {
+          kind: "video-text",
+          name: "videos",
+          corpus: join(SHARED, "videos/captions.jsonl"),
+          columns: { media: "video", caption: "caption" },
+          tasks: { "video-text": 1, "text-video": 1 },
+        },
+        {
+          kind: "image-text",
+          name: "images",
+          corpus: join(SHARED, "images/captions.jsonl"),
+          columns: { media: "image", caption: "caption" },
+          tasks: { "image-text": 1, "text-image": 1 },
+        },
       ],
       stages: [{ name: "vl", kind: "vision-language", seqLen: 1024, ropeTheta: 5e7, frames: { fps: 1, maxFrames: 3 }, mixture: { videos: 1, images: 1 } }],
     });
@@ -310,15 +337,28 @@ describe("vision step on ../shared/data", () => {
       if (e.source !== "videos") continue;
       const file = resolve(dir, p.file);
       // Only the first seconds: fps 1, at most 3 frames (1024 tokens leave room for 3).
-      const probe = spawnSync("ffprobe", ["-v", "error", "-select_streams", "v:0", "-read_intervals", "%+5", "-show_entries", "frame=best_effort_timestamp_time", "-of", "csv=p=0", file], { encoding: "utf8" });
+      const probe = spawnSync(
+        "ffprobe",
+        ["-v", "error", "-select_streams", "v:0", "-read_intervals", "%+5", "-show_entries", "frame=best_effort_timestamp_time", "-of", "csv=p=0", file],
+        { encoding: "utf8" },
+      );
       const times = probe.stdout
         .split("\n")
         .map((l) => l.replace(/,$/, "").trim())
         .filter((x) => x !== "" && x !== "N/A")
         .map(Number);
-      const interval = Math.min(...times.slice(1).map((x, k) => x - (times[k] as number)).filter((d) => d > 0));
+      const interval = Math.min(
+        ...times
+          .slice(1)
+          .map((x, k) => x - (times[k] as number))
+          .filter((d) => d > 0),
+      );
       // The fps filter stamps each output frame with its grid time (k / fps) and picks the source frame nearest to it.
-      for (const ts of p.frameTimestamps) expect(times.some((x) => Math.abs(x - ts) <= interval / 2 + 1e-3), `${p.file} t=${ts}`).toBe(true);
+      for (const ts of p.frameTimestamps)
+        expect(
+          times.some((x) => Math.abs(x - ts) <= interval / 2 + 1e-3),
+          `${p.file} t=${ts}`,
+        ).toBe(true);
       expect(p.frameTimestamps).toEqual([0, 1, 2].slice(0, p.frameTimestamps.length));
     }
   });

@@ -203,7 +203,11 @@ export const Recipe = strictObject({
       if (!names.has(src)) ctx.addIssue({ code: "custom", path: ["stages", i, "mixture", src], message: `unknown source "${src}"` });
       const source = r.sources.find((s) => s.name === src);
       if (st.kind === "text" && (source?.kind === "video-text" || source?.kind === "image-text"))
-        ctx.addIssue({ code: "custom", path: ["stages", i, "mixture", src], message: `"${src}" is a vision source: a text stage cannot mix it in (kind "vision-language")` });
+        ctx.addIssue({
+          code: "custom",
+          path: ["stages", i, "mixture", src],
+          message: `"${src}" is a vision source: a text stage cannot mix it in (kind "vision-language")`,
+        });
     }
   });
 });

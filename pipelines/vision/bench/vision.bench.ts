@@ -56,7 +56,15 @@ async function stepRun(): Promise<{ frames: number; seconds: number; clips: { fi
       formatVersion: 1,
       name: "vision-bench",
       vqgan: modelDir,
-      sources: [{ kind: "video-text", name: "clips", corpus: captions, columns: { media: mediaColumn, caption: "caption" in firstRow ? "caption" : "text" }, tasks: { "video-text": 1 } }],
+      sources: [
+        {
+          kind: "video-text",
+          name: "clips",
+          corpus: captions,
+          columns: { media: mediaColumn, caption: "caption" in firstRow ? "caption" : "text" },
+          tasks: { "video-text": 1 },
+        },
+      ],
       steps: { vision: { batch } },
       stages: [{ name: "vl", kind: "vision-language", seqLen, ropeTheta: 5e7, frames: { fps, maxFrames }, mixture: { clips: 1 } }],
     });
@@ -78,12 +86,28 @@ async function stepRun(): Promise<{ frames: number; seconds: number; clips: { fi
 async function bareRun(clips: readonly { file: string; frames: number }[]): Promise<{ frames: number; seconds: number }> {
   const t0 = performance.now();
   const split = splitThreads(threads);
-  const session = await ort.InferenceSession.create(join(modelDir, ENCODER_FILE), { intraOpNumThreads: split.onnxThreads, interOpNumThreads: 1, graphOptimizationLevel: "all" });
+  const session = await ort.InferenceSession.create(join(modelDir, ENCODER_FILE), {
+    intraOpNumThreads: split.onnxThreads,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: "all",
+  });
   const frameBytes = 256 * 256 * 3;
   let frames = 0;
   for (const clip of clips) {
     const plan = await planDecode(clip.file, { sampling: { fps }, size: 256, threads: 1, maxFrames: clip.frames, probeCache: new ProbeCache() });
-    const args = ["-hide_banner", "-loglevel", "error", "-nostats", ...plan.args.input, "-i", clip.file, "-vf", plan.args.filters.join(","), ...plan.args.output, "pipe:1"];
+    const args = [
+      "-hide_banner",
+      "-loglevel",
+      "error",
+      "-nostats",
+      ...plan.args.input,
+      "-i",
+      clip.file,
+      "-vf",
+      plan.args.filters.join(","),
+      ...plan.args.output,
+      "pipe:1",
+    ];
     const child = spawn(ffmpegBinaries().ffmpeg, args, { stdio: ["ignore", "pipe", "inherit"] });
     const chunks: Buffer[] = [];
     for await (const c of child.stdout as AsyncIterable<Buffer>) chunks.push(c);
@@ -101,8 +125,14 @@ async function bareRun(clips: readonly { file: string; frames: number }[]): Prom
 }
 
 const firstRow = JSON.parse((await readFile(captions, "utf8")).split("\n")[0] as string) as Record<string, unknown>;
-console.log(`vision step bench: ${captions}, fps ${fps}, max ${maxFrames} frames/clip, seqLen ${seqLen}, threads ${threads} (${JSON.stringify(splitThreads(threads))}), batch ${batch}`);
-console.log(`machine: ${cpus().length} cpus, load average ${loadavg().map((l) => l.toFixed(1)).join(" ")} at start`);
+console.log(
+  `vision step bench: ${captions}, fps ${fps}, max ${maxFrames} frames/clip, seqLen ${seqLen}, threads ${threads} (${JSON.stringify(splitThreads(threads))}), batch ${batch}`,
+);
+console.log(
+  `machine: ${cpus().length} cpus, load average ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(" ")} at start`,
+);
 for (let r = 0; r < reps; r++) {
   const step = await stepRun();
   const bare = await bareRun(step.clips);

@@ -81,7 +81,14 @@ export class ClipEncoder {
     this.decodeLane = pLimit(split.decodeLanes);
   }
 
-  static async open(o: { modelDir: string; modelSha256: string; threads: number; batch: number; cacheDir: string; probeCache: ProbeCache }): Promise<ClipEncoder> {
+  static async open(o: {
+    modelDir: string;
+    modelSha256: string;
+    threads: number;
+    batch: number;
+    cacheDir: string;
+    probeCache: ProbeCache;
+  }): Promise<ClipEncoder> {
     const split = splitThreads(o.threads);
     const model = await VqganModel.load(o.modelDir, { threads: split.onnxThreads });
     return new ClipEncoder(model, o.modelSha256, ffmpegVersion(), split, o.batch, o.probeCache, o.cacheDir);
@@ -112,7 +119,14 @@ export class ClipEncoder {
     const decoded = await this.decodeLane(async () => {
       const t0 = performance.now();
       try {
-        return await decodeAll(req.file, { sampling: req.sampling, window: req.window, maxFrames: req.maxFrames, size, threads: 1, probeCache: this.probeCache });
+        return await decodeAll(req.file, {
+          sampling: req.sampling,
+          window: req.window,
+          maxFrames: req.maxFrames,
+          size,
+          threads: 1,
+          probeCache: this.probeCache,
+        });
       } finally {
         this.stats.decodeSeconds += (performance.now() - t0) / 1000;
       }

@@ -72,7 +72,9 @@ export class CodesCache {
   }
 
   async put(key: string, entry: CodesEntry): Promise<void> {
-    const header = Buffer.from(JSON.stringify({ format: "lwm-vision-codes/1", codesPerFrame: entry.codesPerFrame, frames: entry.frames, complete: entry.complete }));
+    const header = Buffer.from(
+      JSON.stringify({ format: "lwm-vision-codes/1", codesPerFrame: entry.codesPerFrame, frames: entry.frames, complete: entry.complete }),
+    );
     const out = Buffer.alloc(4 + header.length + entry.codes.length * 2);
     out.writeUInt32LE(header.length, 0);
     header.copy(out, 4);

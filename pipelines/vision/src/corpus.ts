@@ -54,7 +54,8 @@ export async function readCorpus(source: VisionSource, index: number, recipeDir:
     throw new ConfigError(field, `${path}: no such file or folder`);
   }
   const format = source.format === "auto" ? (isDir ? "folder" : FORMAT_BY_EXTENSION[extname(path).toLowerCase()]) : source.format;
-  if (!format) throw new ConfigError(`sources[${index}].format`, `cannot tell the format of ${source.corpus} from its extension: give format jsonl, csv or parquet`);
+  if (!format)
+    throw new ConfigError(`sources[${index}].format`, `cannot tell the format of ${source.corpus} from its extension: give format jsonl, csv or parquet`);
   if ((format === "folder") !== isDir) throw new ConfigError(field, `${source.corpus} is ${isDir ? "a folder" : "a file"}, format is ${format}`);
   const mediaRoot = source.mediaRoot ? resolve(recipeDir, source.mediaRoot) : isDir ? path : dirname(path);
   const name = relative(recipeDir, path) || ".";
@@ -65,7 +66,18 @@ export async function readCorpus(source: VisionSource, index: number, recipeDir:
 }
 
 function unreadable(row: number, why: string): CorpusSample {
-  return { row, media: null, mediaPath: null, mediaFile: null, caption: undefined, start: undefined, end: undefined, id: undefined, extra: {}, unreadable: why };
+  return {
+    row,
+    media: null,
+    mediaPath: null,
+    mediaFile: null,
+    caption: undefined,
+    start: undefined,
+    end: undefined,
+    id: undefined,
+    extra: {},
+    unreadable: why,
+  };
 }
 
 function scalar(v: unknown): Scalar {

@@ -85,7 +85,8 @@ function windowOf(sample: CorpusSample, source: VisionSource, probe: MediaProbe)
   if (end !== undefined && end <= startS) throw new SampleRejected(REJECT.window, `end ${end} s is not after start ${startS} s`);
   if (startS >= mediaEnd) throw new SampleRejected(REJECT.window, `start ${startS} s is at or past the end of the media (${mediaEnd.toFixed(3)} s)`);
   // A millisecond of slack: corpora round clip ends to the container's duration.
-  if (end !== undefined && end > mediaEnd + 1e-3) throw new SampleRejected(REJECT.window, `end ${end} s is past the end of the media (${mediaEnd.toFixed(3)} s)`);
+  if (end !== undefined && end > mediaEnd + 1e-3)
+    throw new SampleRejected(REJECT.window, `end ${end} s is past the end of the media (${mediaEnd.toFixed(3)} s)`);
   return end === undefined ? { startS } : { startS, endS: end };
 }
 
@@ -98,7 +99,11 @@ export async function encodeSample(sample: CorpusSample, ctx: SampleContext): Pr
   const { source, encoder, layout } = ctx;
   if (sample.unreadable) throw new SampleRejected(REJECT.unreadable, sample.unreadable);
   const caption = typeof sample.caption === "string" ? sample.caption.trim() : typeof sample.caption === "number" ? String(sample.caption) : "";
-  if (caption === "") throw new SampleRejected(REJECT.caption, `column "${source.columns.caption}" is ${sample.caption === undefined ? "absent" : JSON.stringify(sample.caption)}`);
+  if (caption === "")
+    throw new SampleRejected(
+      REJECT.caption,
+      `column "${source.columns.caption}" is ${sample.caption === undefined ? "absent" : JSON.stringify(sample.caption)}`,
+    );
   if (sample.mediaPath === null) throw new SampleRejected(REJECT.missing, `column "${source.columns.media}" is absent or empty`);
   let probe: MediaProbe;
   try {
@@ -118,7 +123,10 @@ export async function encodeSample(sample: CorpusSample, ctx: SampleContext): Pr
   for (const { stage, frames } of ctx.stages) {
     const fit = framesThatFit(stage.seqLen, captionIds.length, layout);
     if (fit < 1) {
-      stageRejects.push({ stage: stage.name, reason: `${REJECT.seqLen}: ${captionIds.length} caption tokens leave no room for a 257-token frame in seqLen ${stage.seqLen} (stage ${stage.name})` });
+      stageRejects.push({
+        stage: stage.name,
+        reason: `${REJECT.seqLen}: ${captionIds.length} caption tokens leave no room for a 257-token frame in seqLen ${stage.seqLen} (stage ${stage.name})`,
+      });
       continue;
     }
     // An image-text source takes one frame of anything; a still image is a one-frame video.
@@ -139,7 +147,8 @@ export async function encodeSample(sample: CorpusSample, ctx: SampleContext): Pr
     }
     if (clip.frames.length === 0)
       throw new SampleRejected(REJECT.window, `no frame in the window [${window?.startS ?? 0}, ${window?.endS ?? "end"}) s of ${sample.media}`);
-    for (const c of clip.codes) if (c >= layout.visionCodes) throw new Error(`${sample.media}: code ${c} is outside the vision table's ${layout.visionCodes} codes`);
+    for (const c of clip.codes)
+      if (c >= layout.visionCodes) throw new Error(`${sample.media}: code ${c} is outside the vision table's ${layout.visionCodes} codes`);
     examples.push({
       stage: stage.name,
       task,

@@ -17,15 +17,7 @@ import {
   type StepPlan,
   type WorkUnit,
 } from "@lwm/core";
-import {
-  DEFAULT_STAGE_FRAMES,
-  EXAMPLES_FORMAT,
-  type ExamplesIndex,
-  type Stage,
-  type StageFrames,
-  type TokenDtype,
-  type VisionSource,
-} from "@lwm/schemas";
+import { DEFAULT_STAGE_FRAMES, EXAMPLES_FORMAT, type ExamplesIndex, type Stage, type StageFrames, type TokenDtype, type VisionSource } from "@lwm/schemas";
 import { ExamplesWriter, partFileName, writeExamplesIndex } from "@lwm/shards";
 import { loadRecipeTokenizer, multimodalLayout, visionTagPieces } from "@lwm/tokenizer";
 import { ProbeCache } from "@lwm/video";
@@ -43,7 +35,13 @@ export const VISION_STEP_VERSION = "1.0.0";
 export const FRAMES_RULE =
   "frames per clip = min(stage frames.maxFrames, ⌊(seqLen − 2 − |<vision>| − |</vision>| − |caption|) / 257⌋), sampled at the stage's fps (first frames of the clip) or as N frames evenly spaced by index; 1 for a still image or an image-text source";
 
-const StageMade = z.object({ examples: z.number().int(), tokens: z.number().int(), lossTokens: z.number().int(), frames: z.number().int(), tasks: z.record(z.string(), z.number()) });
+const StageMade = z.object({
+  examples: z.number().int(),
+  tokens: z.number().int(),
+  lossTokens: z.number().int(),
+  frames: z.number().int(),
+  tasks: z.record(z.string(), z.number()),
+});
 const UnitResult = z.object({ samples: z.number().int(), encoded: z.number().int(), rejected: z.number().int(), stages: z.record(z.string(), StageMade) });
 type StageMade = z.infer<typeof StageMade>;
 
@@ -117,10 +115,26 @@ async function planVision(ctx: StepContext): Promise<StepPlan> {
       stages,
       probeCache,
       encodeText: (t) => tokenizer.encode(t),
-      layout: { bosId: tokenizer.bosId, eosId: tokenizer.eosId, eofId: layout.eofId, eovId: layout.eovId, tokensPerFrame: layout.tokensPerFrame, open: tags.open, close: tags.close, visionCodes: layout.visionCodes },
+      layout: {
+        bosId: tokenizer.bosId,
+        eosId: tokenizer.eosId,
+        eofId: layout.eofId,
+        eovId: layout.eovId,
+        tokensPerFrame: layout.tokensPerFrame,
+        open: tags.open,
+        close: tags.close,
+        visionCodes: layout.visionCodes,
+      },
     };
     const unitConfig = {
-      source: { kind: source.kind, name: source.name, columns: source.columns, minSide: source.minSide, seed: source.seed, tasks: source.tasks } as unknown as JsonValue,
+      source: {
+        kind: source.kind,
+        name: source.name,
+        columns: source.columns,
+        minSide: source.minSide,
+        seed: source.seed,
+        tasks: source.tasks,
+      } as unknown as JsonValue,
       stages: stages.map(({ stage, frames }) => ({ name: stage.name, seqLen: stage.seqLen, frames: frames as unknown as JsonValue })),
       tokenizer: tokenizer.sha256,
       model: modelSha256,
@@ -160,7 +174,14 @@ async function planVision(ctx: StepContext): Promise<StepPlan> {
     },
     finalize: async (completed) => {
       try {
-        const outcome = await finalizeVision(ctx, completed, planned, sources, { tokenDtype, tokenizerSha256: tokenizer.sha256, vqganSha256: modelSha256 }, corpora);
+        const outcome = await finalizeVision(
+          ctx,
+          completed,
+          planned,
+          sources,
+          { tokenDtype, tokenizerSha256: tokenizer.sha256, vqganSha256: modelSha256 },
+          corpora,
+        );
         // What this process decoded and encoded (0 when every unit was done before or the cache held every frame).
         const stats = encoder ? (await encoder).stats : { clipsFromCache: 0, clipsDecoded: 0, framesEncoded: 0, decodeSeconds: 0, encodeSeconds: 0 };
         return { ...outcome, details: { ...(outcome.details as Record<string, JsonValue>), thisRun: { ...stats } } };
@@ -202,7 +223,9 @@ async function encodeUnit(
 ) {
   const { source } = ctx;
   const writers = new Map(ctx.stages.map(({ stage }) => [stage.name, new ExamplesWriter(join(dir, stageFile(stage.name)), { tokenDtype })]));
-  const made: Record<string, StageMade> = Object.fromEntries(ctx.stages.map(({ stage }) => [stage.name, { examples: 0, tokens: 0, lossTokens: 0, frames: 0, tasks: {} }]));
+  const made: Record<string, StageMade> = Object.fromEntries(
+    ctx.stages.map(({ stage }) => [stage.name, { examples: 0, tokens: 0, lossTokens: 0, frames: 0, tasks: {} }]),
+  );
   const rejects: RejectRecord[] = [];
   // Counters of what the unit made only: frames encoded vs read from the cache depend on what ran before (ClipEncoder.stats).
   const metrics = { samples: samples.length, encoded: 0, rejected: 0 };
@@ -247,7 +270,9 @@ async function encodeUnit(
             file: sample.mediaFile as string,
             fileSha256: mediaSha,
             frameTimestamps: e.frames.map((f) => f.ptsS),
-            ...(e.frames.every((f) => f.sourceIndex !== null) && outcome.probe.kind === "video" ? { frameIndices: e.frames.map((f) => f.sourceIndex as number) } : {}),
+            ...(e.frames.every((f) => f.sourceIndex !== null) && outcome.probe.kind === "video"
+              ? { frameIndices: e.frames.map((f) => f.sourceIndex as number) }
+              : {}),
             ...(outcome.window ? { clip: outcome.window } : {}),
             corpus: {
               file: corpus.name,
@@ -307,7 +332,15 @@ async function finalizeVision(
         const file = partFileName(parts.length);
         await linkOrCopy(from, join(dir, file));
         const fileRecord = unit.record.files.find((f) => f.name === stageFile(stage.name)) as { bytes: number; sha256: string };
-        parts.push({ file, source: p.source, examples: m.examples, tokens: m.tokens, lossTokens: m.lossTokens, bytes: fileRecord.bytes, sha256: fileRecord.sha256 });
+        parts.push({
+          file,
+          source: p.source,
+          examples: m.examples,
+          tokens: m.tokens,
+          lossTokens: m.lossTokens,
+          bytes: fileRecord.bytes,
+          sha256: fileRecord.sha256,
+        });
       }
       const stageIndex: ExamplesIndex = {
         format: EXAMPLES_FORMAT,

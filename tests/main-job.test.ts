@@ -3,7 +3,7 @@
  * then `lwm validate` and `lwm inspect` on the output, a rerun that redoes nothing, and a changed
  * stage that re-packs without re-tokenizing.
  */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -26,6 +26,21 @@ function lwm(args: string[]) {
   return spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", env: { ...process.env, LWM_LOG_LEVEL: "warn" } });
 }
 
+/**
+ * `lwm` without blocking the test worker's event loop: a run of minutes under spawnSync starves
+ * vitest's worker RPC on a loaded machine ("Timeout calling onTaskUpdate").
+ */
+function lwmAsync(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, LWM_LOG_LEVEL: "warn" } });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.on("close", (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
 function runRecipe(recipe: string, out: string): Map<string, UnitCounts> {
   const res = lwm(["run", recipe, "--out", out, "--json", "--threads", "2"]);
   expect(res.status, res.stderr).toBe(0);
@@ -42,11 +57,13 @@ describe("the main job on the bundled sample", () => {
   let out: string;
   let first: Map<string, UnitCounts>;
 
-  beforeAll(() => {
+  beforeAll(async () => {
     root = mkdtempSync(join(tmpdir(), "lwm-main-"));
     out = join(root, "out");
-    first = runRecipe(join(SAMPLE, "recipe.json"), out);
-  }, 120_000);
+    const res = await lwmAsync(["run", join(SAMPLE, "recipe.json"), "--out", out, "--json", "--threads", "2"]);
+    expect(res.status, res.stderr).toBe(0);
+    first = new Map((JSON.parse(res.stdout) as { step: string; units: UnitCounts }[]).map((r) => [r.step, r.units]));
+  }, 300_000);
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 
   it("writes a manifest and shards per stage that lwm validate proves (exit 0)", () => {
@@ -168,7 +185,7 @@ describe("the main job on the bundled sample", () => {
     expect(lwm(["validate", changedOut]).status).toBe(0);
   }, 120_000);
 
-  it("lwm train runs the recipe's stages on the packed output, each stage starting from the last", () => {
+  it("lwm train runs the recipe's stages on the packed output, each stage starting from the last", async () => {
     const dir = join(root, "recipe-train");
     cpSync(SAMPLE, dir, { recursive: true });
     const recipe = JSON.parse(readFileSync(join(dir, "recipe.json"), "utf8")) as {
@@ -181,7 +198,7 @@ describe("the main job on the bundled sample", () => {
     }
     writeFileSync(join(dir, "recipe.json"), JSON.stringify(recipe));
     const run = join(root, "run");
-    const res = lwm(["train", join(dir, "recipe.json"), "--data", out, "--out", run, "--workers", "2", "--layout", "balanced", "--json"]);
+    const res = await lwmAsync(["train", join(dir, "recipe.json"), "--data", out, "--out", run, "--workers", "2", "--layout", "balanced", "--json"]);
     expect(res.status, res.stderr).toBe(0);
     const lines = readFileSync(join(run, "metrics.jsonl"), "utf8")
       .trim()
@@ -197,7 +214,7 @@ describe("the main job on the bundled sample", () => {
     const second = lines.find((l) => l.kind === "stage" && l.stage === "8k")!;
     expect(second.initFrom).toMatch(/2k/);
     expect(readdirSync(join(run, "checkpoints", "8k", "final"))).toEqual(expect.arrayContaining(["config.json", "model.safetensors"]));
-  }, 180_000);
+  }, 300_000);
 
   it("a bad recipe stops before any work, naming the field", () => {
     const bad = join(root, "bad.json");

@@ -69,6 +69,7 @@ async function fixtures(dir: string): Promise<void> {
     { id: "no-caption", video: "moving.mp4", caption: "   " },
     { id: "outside", video: "box.mp4", caption: "Past the end.", start: 5, end: 6 },
     { id: "small", video: "tiny.png", caption: "Too small." },
+    { id: "long-caption", video: "bars.png", caption: "word ".repeat(2100).trim() },
   ];
   const lines = rows.map((r) => JSON.stringify(r));
   lines.splice(4, 0, "{not json");
@@ -86,6 +87,7 @@ const EXPECTED_REJECTS: Record<string, string> = {
   "no-caption": "caption missing or empty",
   outside: "clip window outside the media",
   small: "smaller than minSide",
+  "long-caption": "does not fit seqLen",
 };
 
 function recipe(stageFrames: Record<string, number>, extra: Record<string, unknown> = {}) {
@@ -208,7 +210,7 @@ describe("vision step", () => {
 
     const report = await readJson<StepReportJson>(join(out, "work/vision/report.json"));
     expect(report.ok).toBe(true);
-    expect(report.rejects.total).toBe(10);
+    expect(report.rejects.total).toBe(11);
     expect(report.rejects.byReason).toMatchObject({ "missing path": 2, "unreadable row": 1, "not media": 1, "no video stream": 1, "zero duration": 1 });
 
     const examples = await examplesOf(out);

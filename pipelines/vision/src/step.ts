@@ -106,6 +106,8 @@ async function planVision(ctx: StepContext): Promise<StepPlan> {
   const corpora = new Map<string, Corpus>();
   for (const { source, index } of sources) {
     const stages = recipe.stages.filter((s) => source.name in s.mixture).map((stage) => ({ stage, frames: stage.frames ?? DEFAULT_STAGE_FRAMES }));
+    // A source no stage mixes in is not read: nothing would use its examples.
+    if (stages.length === 0) continue;
     const corpus = await readCorpus(source, index, ctx.recipeDir);
     corpora.set(source.name, corpus);
     if (corpus.format !== "folder") inputs.push({ path: corpus.name, bytes: (await stat(resolve(ctx.recipeDir, source.corpus))).size, sha256: corpus.sha256 });
@@ -165,7 +167,7 @@ async function planVision(ctx: StepContext): Promise<StepPlan> {
     check: (completed) => {
       const problems: string[] = [];
       for (const { source, index } of sources) {
-        if (source.allowEmpty) continue;
+        if (source.allowEmpty || !corpora.has(source.name)) continue;
         const mine = completed.filter((c) => planned.some((p) => p.key === c.unit.key && p.source === source.name));
         const encoded = mine.reduce((n, c) => n + UnitResult.parse(c.record.result).encoded, 0);
         if (encoded === 0) problems.push(`sources[${index}]: no sample of ${source.corpus} was encoded (see rejects.jsonl); set allowEmpty to accept that`);
@@ -375,7 +377,7 @@ async function finalizeVision(
     }
   }
   const sourceDetails: Record<string, JsonValue> = {};
-  for (const { source } of sources) {
+  for (const { source } of sources.filter(({ source }) => corpora.has(source.name))) {
     const mine = planned.filter((p) => p.source === source.name).map((p) => UnitResult.parse((dirOf.get(p.key) as CompletedUnit).record.result));
     sourceDetails[source.name] = {
       corpus: (corpora.get(source.name) as Corpus).name,

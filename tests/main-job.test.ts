@@ -1,9 +1,9 @@
 /**
- * The main job end to end, as `npm start` runs it: the bundled sample recipe through books → qa → pack,
+ * The main job end to end, as `npm start` runs it: the bundled sample recipe through books → vision → qa → pack,
  * then `lwm validate` and `lwm inspect` on the output, a rerun that redoes nothing, and a changed
  * stage that re-packs without re-tokenizing.
  */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -26,6 +26,21 @@ function lwm(args: string[]) {
   return spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", env: { ...process.env, LWM_LOG_LEVEL: "warn" } });
 }
 
+/**
+ * `lwm` without blocking the test worker's event loop: a run of minutes under spawnSync starves
+ * vitest's worker RPC on a loaded machine ("Timeout calling onTaskUpdate").
+ */
+function lwmAsync(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, LWM_LOG_LEVEL: "warn" } });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.on("close", (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
 function runRecipe(recipe: string, out: string): Map<string, UnitCounts> {
   const res = lwm(["run", recipe, "--out", out, "--json", "--threads", "2"]);
   expect(res.status, res.stderr).toBe(0);
@@ -42,16 +57,19 @@ describe("the main job on the bundled sample", () => {
   let out: string;
   let first: Map<string, UnitCounts>;
 
-  beforeAll(() => {
+  beforeAll(async () => {
     root = mkdtempSync(join(tmpdir(), "lwm-main-"));
     out = join(root, "out");
-    first = runRecipe(join(SAMPLE, "recipe.json"), out);
-  }, 120_000);
+    const res = await lwmAsync(["run", join(SAMPLE, "recipe.json"), "--out", out, "--json", "--threads", "2"]);
+    expect(res.status, res.stderr).toBe(0);
+    first = new Map((JSON.parse(res.stdout) as { step: string; units: UnitCounts }[]).map((r) => [r.step, r.units]));
+  }, 300_000);
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 
   it("writes a manifest and shards per stage that lwm validate proves (exit 0)", () => {
     expect(first.get("books")!.executed).toBeGreaterThan(0);
-    expect(first.get("pack")!.executed).toBe(2);
+    expect(first.get("pack")!.executed).toBe(3);
+    expect(first.get("vision")!.executed).toBeGreaterThan(0);
     for (const stage of ["2k", "8k"]) {
       const manifest = Manifest.parse(JSON.parse(readFileSync(join(out, stage, "manifest.json"), "utf8")));
       expect(manifest.totals.rows).toBeGreaterThan(0);
@@ -85,6 +103,28 @@ describe("the main job on the bundled sample", () => {
     } finally {
       await reader.close();
     }
+  });
+
+  it("the vl stage mixes the books with the sample's encoded clips and stills, vision blocks in LWM layout", async () => {
+    const manifest = Manifest.parse(JSON.parse(readFileSync(join(out, "vl", "manifest.json"), "utf8")));
+    expect("stageKind" in manifest && manifest.stageKind).toBe("vision-language");
+    expect(manifest.mixture.map((m) => m.source).sort()).toEqual(["books", "clips", "stills"]);
+    const media = new Set<string>();
+    for (const shard of manifest.shards) {
+      const reader = await ShardReader.open(join(out, "vl", shard.file));
+      try {
+        for (let r = 0; r < shard.rows; r++) {
+          const row = await reader.row(r);
+          for (const p of row.provenance) if (p.kind === "media") media.add(p.file);
+        }
+      } finally {
+        await reader.close();
+      }
+    }
+    // Provenance names the committed media relative to the recipe.
+    expect([...media].sort()).toEqual(
+      ["bars-scroll.mp4", "cyan-bar.jpg", "gradient.mp4", "red-square.mp4", "test-pattern.png", "white-square.png", "yellow-fall.mp4"].map((f) => `media/${f}`),
+    );
   });
 
   it("the 8k stage holds long-context QA chats with loss on the answers, as lwm inspect --row shows", async () => {
@@ -121,6 +161,7 @@ describe("the main job on the bundled sample", () => {
     const again = runRecipe(join(SAMPLE, "recipe.json"), out);
     expect(again.get("books")).toMatchObject({ executed: 0 });
     expect(again.get("qa")).toMatchObject({ executed: 0 });
+    expect(again.get("vision")).toMatchObject({ executed: 0 });
     expect(again.get("pack")).toMatchObject({ executed: 0 });
     expect(shardBytes(join(out, "2k"))).toEqual(before);
   }, 120_000);
@@ -144,30 +185,36 @@ describe("the main job on the bundled sample", () => {
     expect(lwm(["validate", changedOut]).status).toBe(0);
   }, 120_000);
 
-  it("lwm train runs the recipe's stages on the packed output, each stage starting from the last", () => {
+  it("lwm train runs the recipe's stages on the packed output, each stage starting from the last", async () => {
     const dir = join(root, "recipe-train");
     cpSync(SAMPLE, dir, { recursive: true });
     const recipe = JSON.parse(readFileSync(join(dir, "recipe.json"), "utf8")) as {
-      stages: { seqLen: number; training: { steps: number; tokensPerBatch: number; lr: { warmupSteps: number } } }[];
+      stages: { name: string; seqLen: number; training: { steps: number; tokensPerBatch: number; lr: { warmupSteps: number } } }[];
     };
     for (const stage of recipe.stages) {
-      stage.training = { ...stage.training, steps: 2, tokensPerBatch: stage.seqLen, lr: { ...stage.training.lr, warmupSteps: 1 } };
+      // vl: 4 rows a step, so its 2 steps see the rows whose vision blocks carry loss (text→video).
+      const rows = stage.name === "vl" ? 4 : 1;
+      stage.training = { ...stage.training, steps: 2, tokensPerBatch: rows * stage.seqLen, lr: { ...stage.training.lr, warmupSteps: 1 } };
     }
     writeFileSync(join(dir, "recipe.json"), JSON.stringify(recipe));
     const run = join(root, "run");
-    const res = lwm(["train", join(dir, "recipe.json"), "--data", out, "--out", run, "--workers", "2", "--layout", "balanced", "--json"]);
+    const res = await lwmAsync(["train", join(dir, "recipe.json"), "--data", out, "--out", run, "--workers", "2", "--layout", "balanced", "--json"]);
     expect(res.status, res.stderr).toBe(0);
     const lines = readFileSync(join(run, "metrics.jsonl"), "utf8")
       .trim()
       .split("\n")
-      .map((l) => JSON.parse(l) as { kind: string; stage: string; loss?: number; initFrom?: string });
+      .map((l) => JSON.parse(l) as { kind: string; stage: string; loss?: number; visionLoss?: number; visionAccuracy?: number | null; initFrom?: string });
     const steps = lines.filter((l) => l.kind === "step");
-    expect(steps.map((l) => l.stage)).toEqual(["2k", "2k", "8k", "8k"]);
+    expect(steps.map((l) => l.stage)).toEqual(["2k", "2k", "8k", "8k", "vl", "vl"]);
     for (const l of steps) expect(Number.isFinite(l.loss)).toBe(true);
+    // The vision-language stage trains the vision head on the sample's encoded clips and stills.
+    const vl = steps.filter((x) => x.stage === "vl");
+    for (const l of vl) expect(Number.isFinite(l.visionLoss)).toBe(true);
+    expect(Math.max(...vl.map((l) => l.visionLoss as number))).toBeGreaterThan(0);
     const second = lines.find((l) => l.kind === "stage" && l.stage === "8k")!;
     expect(second.initFrom).toMatch(/2k/);
     expect(readdirSync(join(run, "checkpoints", "8k", "final"))).toEqual(expect.arrayContaining(["config.json", "model.safetensors"]));
-  }, 180_000);
+  }, 300_000);
 
   it("a bad recipe stops before any work, naming the field", () => {
     const bad = join(root, "bad.json");

@@ -76,6 +76,21 @@ export const Provenance = z.discriminatedUnion("kind", [
     fileSha256: Sha256Hex,
     /** Presentation timestamps (seconds) of the frames that were encoded. */
     frameTimestamps: z.array(z.number().nonnegative()),
+    /** Index of each encoded frame in the decoded stream (index sampling; absent for fps sampling). */
+    frameIndices: z.array(z.number().int().nonnegative()).optional(),
+    /** The clip window [startS, endS) of the file's timeline, when the corpus row gave one. */
+    clip: z.object({ startS: z.number().nonnegative(), endS: z.number().nonnegative().optional() }).optional(),
+    /** The corpus row the sample came from (vision step): file relative to the recipe, position, id and extra columns. */
+    corpus: z
+      .object({
+        file: z.string(),
+        /** 0-based line (JSONL), data row (CSV) or row (Parquet, across row groups). */
+        row: z.number().int().nonnegative(),
+        id: z.string().optional(),
+        /** Columns the mapping does not use, as read. */
+        extra: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).optional(),
+      })
+      .optional(),
   }),
   z.object({
     kind: z.literal("qa"),

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { LaunchConfig } from "./launch.js";
 import { strictObject } from "./strict.js";
 import { QaSource } from "./qa.js";
+import { ImageTextSource, StageFrames, VideoTextSource, VisionStepConfig } from "./vision.js";
 
 export const RECIPE_FORMAT_VERSION = 1;
 
@@ -27,7 +28,7 @@ export const BooksSource = strictObject({
 });
 export type BooksSource = z.infer<typeof BooksSource>;
 
-export const Source = z.discriminatedUnion("kind", [BooksSource, QaSource]);
+export const Source = z.discriminatedUnion("kind", [BooksSource, QaSource, VideoTextSource, ImageTextSource]);
 export type Source = z.infer<typeof Source>;
 
 /** Upper bounds checked at the border, so a typo of a few zeros fails at once, naming the field. */
@@ -141,6 +142,8 @@ export const Stage = strictObject({
   maxTokens: z.number().int().positive().optional(),
   /** Stop packing after this many tokens (rows × seqLen); unset = everything available. */
   budgetTokens: z.number().int().positive().optional(),
+  /** Frames per clip of the vision sources (vision-language stages; default 4 fps, up to 30 frames). */
+  frames: StageFrames.optional(),
   training: TrainingConfig.optional(),
 }).refine((s) => s.maxTokens === undefined || s.maxTokens >= s.minTokens, {
   message: "maxTokens must be >= minTokens",
@@ -164,11 +167,14 @@ export const Recipe = strictObject({
   name: z.string().min(1),
   /** A tokenizer.json; default: the bundled Llama-2 tokenizer. */
   tokenizer: z.string().optional(),
+  /** The VQ model folder (lwm vqgan build|fit) that encodes the vision sources; relative to the recipe. */
+  vqgan: z.string().min(1).optional(),
   sources: z.array(Source).min(1),
   steps: strictObject({
     books: BooksStepConfig.default(BooksStepConfig.parse({})),
     pack: PackStepConfig.default(PackStepConfig.parse({})),
-  }).default({ books: BooksStepConfig.parse({}), pack: PackStepConfig.parse({}) }),
+    vision: VisionStepConfig.default(VisionStepConfig.parse({})),
+  }).default({ books: BooksStepConfig.parse({}), pack: PackStepConfig.parse({}), vision: VisionStepConfig.parse({}) }),
   stages: z.array(Stage).min(1),
   model: ModelConfig.optional(),
   /** Defaults for `lwm launch` (slices, parallelism, sbatch and Kubernetes settings). */
@@ -186,12 +192,22 @@ export const Recipe = strictObject({
         ctx.addIssue({ code: "custom", path: ["sources", i, "from", k], message: `"${name}" is not a books source of this recipe` });
     });
   });
+  const visionAt = r.sources.findIndex((s) => s.kind === "video-text" || s.kind === "image-text");
+  if (visionAt >= 0 && r.vqgan === undefined)
+    ctx.addIssue({ code: "custom", path: ["vqgan"], message: `sources[${visionAt}] is a vision source: give the VQ model folder that encodes it` });
   const stageNames = new Set<string>();
   r.stages.forEach((st, i) => {
     if (stageNames.has(st.name)) ctx.addIssue({ code: "custom", path: ["stages", i, "name"], message: `duplicate stage name "${st.name}"` });
     stageNames.add(st.name);
     for (const src of Object.keys(st.mixture)) {
       if (!names.has(src)) ctx.addIssue({ code: "custom", path: ["stages", i, "mixture", src], message: `unknown source "${src}"` });
+      const source = r.sources.find((s) => s.name === src);
+      if (st.kind === "text" && (source?.kind === "video-text" || source?.kind === "image-text"))
+        ctx.addIssue({
+          code: "custom",
+          path: ["stages", i, "mixture", src],
+          message: `"${src}" is a vision source: a text stage cannot mix it in (kind "vision-language")`,
+        });
     }
   });
 });

@@ -23,6 +23,7 @@ export function requestedSteps(flag: string | undefined): string[] {
 
 export const STEPS: ReadonlyArray<{ name: string; load: () => Promise<Step> }> = [
   { name: "books", load: async () => (await import("@lwm/books")).booksStep },
+  { name: "vision", load: async () => (await import("@lwm/vision-step")).visionStep },
   { name: "qa", load: async () => (await import("@lwm/synth-qa")).qaStep },
   { name: "pack", load: async () => (await import("@lwm/pack")).packStep },
 ];

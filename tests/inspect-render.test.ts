@@ -57,6 +57,34 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
+describe("lwm inspect of a vision-language stage", () => {
+  it("summarises clips, frames, tasks and the modality mix, as text and as --json", async () => {
+    const stage = join(fx.outDir, fx.stage);
+    const { status, stdout, stderr } = await lwm(["inspect", stage, "--json"]);
+    expect(status, stderr).toBe(0);
+    const s = JSON.parse(stdout) as {
+      realTokens: number;
+      textTokens: number;
+      visionTokens: number;
+      vision: { clips: number; frames: number; tasks: { task: string; segments: number; tokens: number }[] };
+    };
+    const frames = fx.media.reduce((n, m) => n + 2 * m.count, 0);
+    expect(s.vision.clips).toBe(fx.examples.length);
+    expect(s.vision.frames).toBe(frames);
+    expect(s.visionTokens).toBe(frames * 257);
+    expect(s.textTokens).toBe(s.realTokens - s.visionTokens);
+    const tasks = new Map<string, number>();
+    for (const e of fx.examples) tasks.set(e.task, (tasks.get(e.task) ?? 0) + 1);
+    expect(Object.fromEntries(s.vision.tasks.map((t) => [t.task, t.segments]))).toEqual(Object.fromEntries(tasks));
+
+    const human = await lwm(["inspect", stage]);
+    expect(human.status, human.stderr).toBe(0);
+    expect(human.stdout).toMatch(new RegExp(`^vision +${fx.examples.length} clips, ${frames} frames \\(per clip min 1, mean [\\d.]+, max 3\\)$`, "m"));
+    expect(human.stdout).toMatch(/^tasks +.*text-video 2 .*video-text 2 .*image-text 1 .*text-image 1 .*\(read off the layout\)$/m);
+    expect(human.stdout).toMatch(/^modality +text \d+ \(\d+\.\d%\) +vision \d+ \(\d+\.\d%\)$/m);
+  });
+});
+
 describe("lwm inspect --render", () => {
   it("draws every vision block of a row as decoded frames beside captions and times", async () => {
     const stage = join(fx.outDir, fx.stage);
@@ -76,7 +104,10 @@ describe("lwm inspect --render", () => {
       expect(f.left + f.size).toBeLessThanOrEqual(image.width);
       expect(f.top + f.size).toBeLessThanOrEqual(image.height);
       const pixels = crop(image, f.left, f.top, f.size);
-      expect(luminanceVariance({ width: f.size, height: f.size, channels: 3, data: pixels }), `frame ${f.frame} of segment ${f.segment} is blank`).toBeGreaterThan(100);
+      expect(
+        luminanceVariance({ width: f.size, height: f.size, channels: 3, data: pixels }),
+        `frame ${f.frame} of segment ${f.segment} is blank`,
+      ).toBeGreaterThan(100);
 
       // The source frame this one was encoded from: the segment's media file, the frame's timestamp.
       const prov = out.segments.find((s) => s.index === f.segment)!.provenance;
@@ -88,7 +119,9 @@ describe("lwm inspect --render", () => {
       const own = psnr(pixels, frameOf(media, k));
       for (const other of fx.media.filter((m) => m.file !== media.file)) {
         const wrong = psnr(pixels, frameOf(other, 0));
-        expect(own, `${prov.file} at ${f.seconds}s: ${own.toFixed(2)} dB vs ${wrong.toFixed(2)} dB against ${other.file}`).toBeGreaterThan(Math.max(9, wrong + 2));
+        expect(own, `${prov.file} at ${f.seconds}s: ${own.toFixed(2)} dB vs ${wrong.toFixed(2)} dB against ${other.file}`).toBeGreaterThan(
+          Math.max(9, wrong + 2),
+        );
       }
     }
     await model.release();

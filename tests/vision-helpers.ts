@@ -53,8 +53,18 @@ const SOURCE = "clips";
 
 /** lavfi sources with motion and colour: two clips and a still (ffv1 in Matroska: lossless in every ffmpeg build). */
 const MEDIA: { file: string; caption: string; lavfi: string; still: boolean }[] = [
-  { file: "media/testsrc2.mkv", caption: "A test pattern with a moving colour gradient and a running counter.", lavfi: "testsrc2=size=320x240:rate=8:duration=2", still: false },
-  { file: "media/mandelbrot.mkv", caption: "A Mandelbrot fractal zooming in, blue and orange.", lavfi: "mandelbrot=size=256x256:rate=4:end_scale=0.1", still: false },
+  {
+    file: "media/testsrc2.mkv",
+    caption: "A test pattern with a moving colour gradient and a running counter.",
+    lavfi: "testsrc2=size=320x240:rate=8:duration=2",
+    still: false,
+  },
+  {
+    file: "media/mandelbrot.mkv",
+    caption: "A Mandelbrot fractal zooming in, blue and orange.",
+    lavfi: "mandelbrot=size=256x256:rate=4:end_scale=0.1",
+    still: false,
+  },
   { file: "media/bars.png", caption: "SMPTE colour bars on a still frame.", lavfi: "smptebars=size=320x240", still: true },
 ];
 

@@ -90,9 +90,16 @@ export async function renderSheetPng(title: string, clips: readonly DecodedClip[
       const left = PAD + TEXT_W + GAP + (f % FRAMES_PER_LINE) * (size + GAP);
       const y = top + Math.floor(f / FRAMES_PER_LINE) * cell;
       const frameBytes = size * size * 3;
-      composites.push({ input: Buffer.from(d.rgb.buffer, d.rgb.byteOffset + f * frameBytes, frameBytes), raw: { width: size, height: size, channels: 3 }, left, top: y });
+      composites.push({
+        input: Buffer.from(d.rgb.buffer, d.rgb.byteOffset + f * frameBytes, frameBytes),
+        raw: { width: size, height: size, channels: 3 },
+        left,
+        top: y,
+      });
       frames.push({ segment: d.clip.segment, block: d.clip.block, frame: f, left, top: y, size, seconds: d.clip.timestamps[f] ?? null });
-      texts.push(`<text x="${left + size / 2}" y="${y + size + LABEL_H - 4}" font-size="${FONT - 1}" text-anchor="middle">${xml(`frame ${f + 1} · ${seconds(d.clip.timestamps[f] ?? null)}`)}</text>`);
+      texts.push(
+        `<text x="${left + size / 2}" y="${y + size + LABEL_H - 4}" font-size="${FONT - 1}" text-anchor="middle">${xml(`frame ${f + 1} · ${seconds(d.clip.timestamps[f] ?? null)}`)}</text>`,
+      );
     }
     top += Math.max(frameRows * cell, (panel.length + 1) * LINE_H) + GAP;
     texts.push(`<line x1="${PAD}" x2="${width - PAD}" y1="${top - GAP / 2}" y2="${top - GAP / 2}" stroke="#ccc"/>`);

@@ -55,6 +55,13 @@ function formatSummary(s: ShardSummary): string {
   const real = Math.max(1, s.realTokens);
   out.push(`modality    text ${s.textTokens} (${pct(s.textTokens / real)})   vision ${s.visionTokens} (${pct(s.visionTokens / real)})`);
   out.push(`segments    ${s.segments} (per row min ${s.segmentsPerRow.min}, mean ${s.segmentsPerRow.mean.toFixed(2)}, max ${s.segmentsPerRow.max})`);
+  if (s.vision.clips > 0) {
+    const v = s.vision;
+    out.push(
+      `vision      ${v.clips} clips, ${v.frames} frames (per clip min ${v.framesPerClip.min}, mean ${v.framesPerClip.mean.toFixed(2)}, max ${v.framesPerClip.max})`,
+    );
+    out.push(`tasks       ${v.tasks.map((t) => `${t.task} ${t.segments} (${pct(t.tokens / real)})`).join("   ")}   (read off the layout)`);
+  }
   out.push("segment lengths (tokens, log2 buckets)");
   const most = Math.max(1, ...s.segmentLengths.map((b) => b.count));
   const hist = s.segmentLengths
@@ -121,7 +128,14 @@ async function renderRow(row: PackedRow, reader: ShardReader, title: string, tok
   }
 }
 
-async function inspectRow(paths: string[], n: number, json: boolean, full: boolean, tokenizerPath: string | undefined, render: RenderRequest | null): Promise<number> {
+async function inspectRow(
+  paths: string[],
+  n: number,
+  json: boolean,
+  full: boolean,
+  tokenizerPath: string | undefined,
+  render: RenderRequest | null,
+): Promise<number> {
   let first = 0;
   for (const path of paths) {
     const reader = await ShardReader.open(path);

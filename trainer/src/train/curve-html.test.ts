@@ -67,6 +67,20 @@ describe("renderLossCurve", () => {
     expect(html).toContain("s128 (L=64");
   });
 
+  it("draws a vision-language stage's text and vision losses beside its loss, and tables them", () => {
+    const vl = (s: number, textLoss: number, visionLoss: number): StepRecord => ({
+      ...step("vl", s, 0.5 * (textLoss + visionLoss)),
+      textLoss,
+      visionLoss,
+      visionAccuracy: 0.1,
+    });
+    const html = renderLossCurve("run", [stage("t", 0), step("t", 1, 3), { ...stage("vl", 1), kindOfStage: "vision-language" }, vl(2, 2, 8), vl(3, 1.5, 7)]);
+    expect(html.match(/<polyline/g)).toHaveLength(4);
+    expect(html).toMatch(/<polyline[^>]*stroke="#2ca02c"[^>]*points="[^"]+ [^"]+"><title>text loss, vl<\/title>/);
+    expect(html).toMatch(/<polyline[^>]*stroke="#9467bd"[^>]*points="[^"]+ [^"]+"><title>vision loss, vl<\/title>/);
+    expect(html).toContain("4.2500 (text 1.5000, vision 7.0000)");
+  });
+
   it("tables each stage's median tokens/s and model GFLOP/s, each the median of its own column", () => {
     const rate = (s: number, tokensPerSecond: number, modelGflops: number): MetricsRecord => ({ ...step("s64", s, 3), tokensPerSecond, modelGflops });
     const html = renderLossCurve("run", [stage("s64", 0), rate(1, 100, 0.1), rate(2, 300, 0.2), rate(3, 200, 0.9)]);

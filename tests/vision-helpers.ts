@@ -55,7 +55,7 @@ const SOURCE = "clips";
 const MEDIA: { file: string; caption: string; lavfi: string; still: boolean }[] = [
   {
     file: "media/testsrc2.mkv",
-    caption: "A test pattern with a moving colour gradient and a running counter.",
+    caption: "A <testsrc2> test pattern: a moving colour gradient & a running counter.",
     lavfi: "testsrc2=size=320x240:rate=8:duration=2",
     still: false,
   },

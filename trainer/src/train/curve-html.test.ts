@@ -2,10 +2,10 @@ import { describe, expect, it } from "vitest";
 import { renderLossCurve } from "./curve-html.js";
 import type { MetricsRecord, StepRecord } from "./metrics.js";
 
-const stage = (name: string, startStep: number): MetricsRecord => ({
+const stage = (name: string, startStep: number, kindOfStage: "text" | "vision-language" = "text"): MetricsRecord => ({
   kind: "stage",
   stage: name,
-  kindOfStage: "text",
+  kindOfStage,
   seqLen: 64,
   ropeTheta: 1e6,
   steps: 2,
@@ -74,7 +74,7 @@ describe("renderLossCurve", () => {
       visionLoss,
       visionAccuracy: 0.1,
     });
-    const html = renderLossCurve("run", [stage("t", 0), step("t", 1, 3), { ...stage("vl", 1), kindOfStage: "vision-language" }, vl(2, 2, 8), vl(3, 1.5, 7)]);
+    const html = renderLossCurve("run", [stage("t", 0), step("t", 1, 3), stage("vl", 1, "vision-language"), vl(2, 2, 8), vl(3, 1.5, 7)]);
     expect(html.match(/<polyline/g)).toHaveLength(4);
     expect(html).toMatch(/<polyline[^>]*stroke="#2ca02c"[^>]*points="[^"]+ [^"]+"><title>text loss, vl<\/title>/);
     expect(html).toMatch(/<polyline[^>]*stroke="#9467bd"[^>]*points="[^"]+ [^"]+"><title>vision loss, vl<\/title>/);

@@ -2,6 +2,8 @@
  * The VQ decoder a stage was encoded with, as @lwm/vqgan's model folder: codes → RGB frames.
  * Shards record the model by hash (`vqganSha256`); a model folder records the hash of its weights
  * (model.json `weightsSha256`), so a different model is noticed and said, not silently used.
+ * (A producer that records another hash of the folder makes this note appear for the right model
+ * too; one hash, exported by @lwm/vqgan, would settle it.)
  */
 import { VqganModel } from "@lwm/vqgan";
 import type { VisionClip } from "./clips.js";

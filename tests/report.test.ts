@@ -9,28 +9,16 @@ import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
 import { Manifest } from "@lwm/schemas";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CHROMIUM, hasChromium, withPageInChromium } from "./chromium.js";
 import { decodePng, luminanceVariance } from "./png.js";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const CLI = join(repoRoot, "packages/cli/dist/main.js");
 const SAMPLE = join(repoRoot, "datasets/sample");
-const CHROMIUM = "/usr/bin/chromium";
-const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium) console.warn(`skipped: the browser test of lwm report needs Debian's chromium at ${CHROMIUM} (apt-get install chromium)`);
-/** The flags a closed network needs: nothing phones home, nothing updates. */
-const CHROMIUM_FLAGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
 
 /** Runs `lwm <args>` in a child process without blocking this one (a long sync spawn starves vitest's RPC). */
 function lwm(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
@@ -130,24 +118,7 @@ describe("lwm report on the sample dataset and a sample training run", () => {
   it.skipIf(!hasChromium)(
     "opens in chromium with no console error and no network request, the numbers visible, every chart drawn, not blank",
     async () => {
-      const { chromium } = await import("playwright-core");
-      const context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), "lwm-chromium-")), {
-        executablePath: CHROMIUM,
-        headless: true,
-        args: CHROMIUM_FLAGS,
-        viewport: { width: 1200, height: 900 },
-      });
-      try {
-        const errors: string[] = [];
-        const requests: string[] = [];
-        context.on("request", (r) => requests.push(r.url()));
-        const page = await context.newPage();
-        page.on("console", (m) => {
-          if (m.type() === "error" || m.type() === "warning") errors.push(m.text());
-        });
-        page.on("pageerror", (e) => errors.push(e.message));
-        const url = pathToFileURL(report).href;
-        await page.goto(url, { waitUntil: "load" });
+      await withPageInChromium(report, async ({ page, url, errors, requests }) => {
         expect(errors).toEqual([]);
         expect(requests).toEqual([url]);
 
@@ -172,9 +143,7 @@ describe("lwm report on the sample dataset and a sample training run", () => {
         const shot = decodePng(await page.screenshot({ fullPage: false }));
         expect(shot.width).toBe(1200);
         expect(luminanceVariance(shot)).toBeGreaterThan(100);
-      } finally {
-        await context.close();
-      }
+      });
     },
     120_000,
   );

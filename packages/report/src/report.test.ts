@@ -243,7 +243,9 @@ describe("buildReport on a partial, failed dataset", () => {
     expect(r.html).toContain("Validator errors");
     expect(r.html).not.toContain(HOSTILE);
     // The vision stage is found, and the page says why there are no contact sheets.
-    expect(r.sections.find((s) => s.id === "vision")!.why).toMatch(/stages vl hold vision tokens, but this build of lwm has no VQ decoder/);
+    expect(r.sections.find((s) => s.id === "vision")!.why).toMatch(
+      /stages vl hold vision tokens; give the VQ model that decodes them \(lwm report --vqgan DIR/,
+    );
     expect(r.html).toMatch(/\[vision 1: \d+ frames?\]/);
     expect(r.sections.find((s) => s.id === "qa")!.why).toMatch(/work\/qa\/ exists, but this build of lwm cannot read QA examples/);
     expect(r.sections.find((s) => s.id === "training")!.why).toMatch(/no run folders/);

@@ -21,6 +21,9 @@ export interface ReportOptions {
   validate?: boolean;
   /** Rows sampled per stage for lineage (default 2). */
   sampleRows?: number;
+  /** The VQ model folder that decodes vision rows (or `recipe`, whose `vqgan` names it); without either the Vision section says what to give. */
+  vqgan?: string;
+  recipe?: string;
   /** Progress lines, e.g. to stderr. */
   log?: (line: string) => void;
 }
@@ -63,7 +66,7 @@ export async function buildReport(options: ReportOptions): Promise<ReportResult>
     log(`stage ${name}: reading${validate ? " and validating" : ""} shards`);
     stages.push(await gatherStage(outDir, name, validate));
   }
-  const ctx: GatherContext = { files, stages, sampleRows: options.sampleRows ?? 2 };
+  const ctx: GatherContext = { files, stages, sampleRows: options.sampleRows ?? 2, vision: { vqgan: options.vqgan, recipe: options.recipe } };
   const sections: RenderedSection[] = [];
   for (const run of SECTIONS) sections.push(await run(ctx));
   const title = `lwm report: ${outDir}`;

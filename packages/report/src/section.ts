@@ -20,6 +20,8 @@ export interface GatherContext {
   stages: StageData[];
   /** Rows sampled per stage for lineage and vision. */
   sampleRows: number;
+  /** Where the VQ model that decodes vision rows is: a folder, or a recipe whose `vqgan` names it. */
+  vision: { vqgan?: string; recipe?: string };
 }
 
 export interface Section<D> {

@@ -14,6 +14,9 @@ import { renderStages } from "./render/stages.js";
 import { renderSteps } from "./render/steps.js";
 import { renderTraining } from "./render/training.js";
 import { absent, present, runSection, type GatherContext, type RenderedSection, type Section } from "./section.js";
+import { visionSection } from "./vision.js";
+
+export { visionSection };
 
 export const stagesSection: Section<{ stages: StageData[]; validated: boolean }> = {
   id: "stages",
@@ -52,24 +55,6 @@ export const lineageSection: Section<LineageData> = {
     return present(await gatherLineage(ctx.files.outDir, readable, ctx.sampleRows));
   },
   render: renderLineage,
-};
-
-/**
- * Placeholder until the vision step lands: says whether the dataset has vision rows at all. The
- * real section decodes a few vision rows (lineage's sampled rows) with the recipe's VQ decoder and
- * renders each with `contactSheet` (render/contact-sheet.ts) beside its caption.
- */
-export const visionSection: Section<never> = {
-  id: "vision",
-  title: "Vision",
-  async gather(ctx) {
-    const withVision = ctx.stages.filter((s) => (s.summary?.visionTokens ?? 0) > 0);
-    if (withVision.length === 0) return absent("this dataset has no vision stages (no vision tokens in any row)");
-    return absent(
-      `stages ${withVision.map((s) => s.name).join(", ")} hold vision tokens, but this build of lwm has no VQ decoder to draw contact sheets; the lineage section lists their vision blocks and frame timestamps`,
-    );
-  },
-  render: () => html``,
 };
 
 /** Placeholder until the QA step lands: says whether a QA step ran. */

@@ -36,6 +36,7 @@ export {
 } from "./validate/index.js";
 export { shardGroups, shardPaths, type ShardGroup } from "./inspect/targets.js";
 export { summarizeShards, sourceOf, type ShardSummary, type SourceCount } from "./inspect/summary.js";
+export { taskOfLayout, VisionTally, type LayoutTask, type RunShape, type VisionSummary } from "./inspect/vision-summary.js";
 export { rowSegments, type SegmentDetail, type Span, type VisionBlock } from "./inspect/row-detail.js";
 export { describeProvenance, segmentText, type TokenDecoder } from "./inspect/segment-text.js";
 export * from "./examples/index.js";

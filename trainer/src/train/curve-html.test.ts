@@ -2,10 +2,10 @@ import { describe, expect, it } from "vitest";
 import { renderLossCurve } from "./curve-html.js";
 import type { MetricsRecord, StepRecord } from "./metrics.js";
 
-const stage = (name: string, startStep: number): MetricsRecord => ({
+const stage = (name: string, startStep: number, kindOfStage: "text" | "vision-language" = "text"): MetricsRecord => ({
   kind: "stage",
   stage: name,
-  kindOfStage: "text",
+  kindOfStage,
   seqLen: 64,
   ropeTheta: 1e6,
   steps: 2,
@@ -65,6 +65,20 @@ describe("renderLossCurve", () => {
     expect(html.match(/<polyline/g)).toHaveLength(2);
     expect(html.match(/<circle[^>]*fill="#d62728"><title>eval loss 3\.2000/g)).toHaveLength(1);
     expect(html).toContain("s128 (L=64");
+  });
+
+  it("draws a vision-language stage's text and vision losses beside its loss, and tables them", () => {
+    const vl = (s: number, textLoss: number, visionLoss: number): StepRecord => ({
+      ...step("vl", s, 0.5 * (textLoss + visionLoss)),
+      textLoss,
+      visionLoss,
+      visionAccuracy: 0.1,
+    });
+    const html = renderLossCurve("run", [stage("t", 0), step("t", 1, 3), stage("vl", 1, "vision-language"), vl(2, 2, 8), vl(3, 1.5, 7)]);
+    expect(html.match(/<polyline/g)).toHaveLength(4);
+    expect(html).toMatch(/<polyline[^>]*stroke="#2ca02c"[^>]*points="[^"]+ [^"]+"><title>text loss, vl<\/title>/);
+    expect(html).toMatch(/<polyline[^>]*stroke="#9467bd"[^>]*points="[^"]+ [^"]+"><title>vision loss, vl<\/title>/);
+    expect(html).toContain("4.2500 (text 1.5000, vision 7.0000)");
   });
 
   it("tables each stage's median tokens/s and model GFLOP/s, each the median of its own column", () => {

@@ -5,16 +5,25 @@ const W = 900;
 const H = 420;
 const PAD = { left: 64, right: 20, top: 30, bottom: 48 };
 
+/** The two parts of a vision-language stage's loss, 0.5·(text + vision), drawn beside it. */
+const PARTS = [
+  { key: "textLoss", label: "text", colour: "#2ca02c" },
+  { key: "visionLoss", label: "vision", colour: "#9467bd" },
+] as const;
+
 /**
  * The loss curve across stages as an inline SVG (no scripts, no URLs): training loss per optimizer
- * step, eval loss as dots, a dashed line and label where each stage starts.
+ * step, eval loss as dots, a dashed line and label where each stage starts; vision-language stages
+ * also get their text and vision losses as dashed curves.
  */
 export function lossCurveSvg(records: readonly MetricsRecord[]): string {
   const steps = records.filter((r): r is StepRecord => r.kind === "step" && Number.isFinite(r.loss));
   const evals = records.filter((r): r is EvalRecord => r.kind === "eval" && Number.isFinite(r.evalLoss));
   const stages = records.filter((r): r is StageRecord => r.kind === "stage");
+  const visionStages = new Set(stages.filter((s) => s.kindOfStage === "vision-language").map((s) => s.stage));
+  const partSteps = steps.filter((r) => visionStages.has(r.stage));
   const xs = [...steps.map((r) => r.step), ...evals.map((r) => r.step), ...stages.map((r) => r.startStep), 1];
-  const ys = [...steps.map((r) => r.loss), ...evals.map((r) => r.evalLoss)];
+  const ys = [...steps.map((r) => r.loss), ...evals.map((r) => r.evalLoss), ...partSteps.flatMap((r) => PARTS.map((p) => r[p.key]).filter(Number.isFinite))];
   const xMax = Math.max(...xs);
   const yMin = ys.length ? Math.min(...ys) : 0;
   const yMax = ys.length ? Math.max(...ys) : 1;
@@ -45,6 +54,15 @@ export function lossCurveSvg(records: readonly MetricsRecord[]): string {
     if (pts.length)
       parts.push(`<polyline fill="none" stroke="#1f77b4" stroke-width="1.5" points="${pts.join(" ")}"><title>train loss, ${esc(s)}</title></polyline>`);
   }
+  for (const s of visionStages) {
+    for (const part of PARTS) {
+      const pts = partSteps.filter((r) => r.stage === s && Number.isFinite(r[part.key])).map((r) => `${f(px(r.step))},${f(py(r[part.key]))}`);
+      if (pts.length)
+        parts.push(
+          `<polyline fill="none" stroke="${part.colour}" stroke-width="1.2" stroke-dasharray="5 3" points="${pts.join(" ")}"><title>${part.label} loss, ${esc(s)}</title></polyline>`,
+        );
+    }
+  }
   for (const e of evals) {
     parts.push(
       `<circle cx="${f(px(e.step))}" cy="${f(py(e.evalLoss))}" r="4" fill="#d62728"><title>eval loss ${e.evalLoss.toFixed(4)} (${esc(e.stage)}, step ${e.step})</title></circle>`,
@@ -56,7 +74,13 @@ export function lossCurveSvg(records: readonly MetricsRecord[]): string {
     `<text x="${(W + PAD.left) / 2}" y="${H - 10}" text-anchor="middle" font-size="12">optimizer step (all stages)</text>` +
     `<text x="16" y="${H / 2}" text-anchor="middle" font-size="12" transform="rotate(-90 16 ${H / 2})">loss</text>` +
     `<line x1="${W - 190}" x2="${W - 170}" y1="14" y2="14" stroke="#1f77b4" stroke-width="2"/><text x="${W - 165}" y="18" font-size="11">train</text>` +
-    `<circle cx="${W - 110}" cy="14" r="4" fill="#d62728"/><text x="${W - 102}" y="18" font-size="11">eval (held out)</text>`;
+    `<circle cx="${W - 110}" cy="14" r="4" fill="#d62728"/><text x="${W - 102}" y="18" font-size="11">eval (held out)</text>` +
+    (visionStages.size === 0
+      ? ""
+      : PARTS.map(
+          (p, i) =>
+            `<line x1="${W - 330 + i * 70}" x2="${W - 310 + i * 70}" y1="14" y2="14" stroke="${p.colour}" stroke-width="2" stroke-dasharray="5 3"/><text x="${W - 305 + i * 70}" y="18" font-size="11">${p.label}</text>`,
+        ).join(""));
   return `<svg width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" role="img" aria-label="loss curve">
 ${axes}
 ${parts.join("\n")}
@@ -76,7 +100,7 @@ export function lossStageTable(records: readonly MetricsRecord[]): string {
       const tokensPerSecond = median(stageSteps.map((r) => r.tokensPerSecond));
       const gflops = median(stageSteps.map((r) => r.modelGflops));
       const speed = `<td>${tokensPerSecond?.toFixed(0) ?? "–"}</td><td>${gflops?.toFixed(2) ?? "–"}</td>`;
-      return `<tr><td>${esc(s.stage)}</td><td>${s.seqLen}</td><td>${s.ropeTheta}</td><td>${last ? last.stageStep : 0}/${s.steps}</td><td>${last ? last.loss.toFixed(4) : "–"}</td><td>${ev ? ev.evalLoss.toFixed(4) : "–"}</td>${speed}</tr>`;
+      return `<tr><td>${esc(s.stage)}</td><td>${s.seqLen}</td><td>${s.ropeTheta}</td><td>${last ? last.stageStep : 0}/${s.steps}</td><td>${last ? last.loss.toFixed(4) : "–"}${last && s.kindOfStage === "vision-language" ? ` (text ${last.textLoss.toFixed(4)}, vision ${last.visionLoss.toFixed(4)})` : ""}</td><td>${ev ? ev.evalLoss.toFixed(4) : "–"}</td>${speed}</tr>`;
     })
     .join("");
   return `<table><tr><th>stage</th><th>seq len</th><th>RoPE θ</th><th>steps</th><th>last train loss</th><th>last eval loss</th><th>tokens/s (median)</th><th>model GFLOP/s (median)</th></tr>${rows}</table>`;

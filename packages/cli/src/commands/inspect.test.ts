@@ -110,11 +110,22 @@ describe("lwm inspect", () => {
       ],
     });
     expect(s.fill).toBeCloseTo(real / (3 * SEQ), 12);
+    expect(s.vision).toEqual({
+      clips: 2,
+      frames: 4,
+      framesPerClip: { min: 2, mean: 2, max: 2 },
+      tasks: [
+        { task: "text", segments: 4, tokens: 4 * q },
+        { task: "video-text", segments: 2, tokens: 2 * img },
+      ],
+    });
 
     const human = await lwm(["inspect", join(dir, "manifest.json")]);
     expect(human.code).toBe(0);
     expect(human.stdout).toMatch(/^rows +3$/m);
     expect(human.stdout).toMatch(/^modality +text \d+ \(\d+\.\d%\) +vision 1028 /m);
+    expect(human.stdout).toMatch(/^vision +2 clips, 4 frames \(per clip min 2, mean 2\.00, max 2\)$/m);
+    expect(human.stdout).toMatch(/^tasks +text 4 \(\d+\.\d%\) +video-text 2 \(\d+\.\d%\) +\(read off the layout\)$/m);
     expect(human.stdout).toMatch(/^ {2}\[512, 1024\) +2 +█+$/m);
     expect(human.stdout).toMatch(/^ {2}books\/moby\.txt +4 +\d+$/m);
   });

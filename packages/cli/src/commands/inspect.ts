@@ -1,17 +1,23 @@
 /**
- * `lwm inspect <shard|dir|manifest> [--row N] [--json] [--full] [--tokenizer PATH]` — shows what
+ * `lwm inspect <shard|dir|manifest> [--row N [--render row.png]] [--json] [--full] [--tokenizer PATH]` — shows what
  * shards hold: a summary (fill, loss share, modality mix, segments, segment lengths, sources), one
  * per stage for an output root (`lwm run --out DIR`), or with --row N the N-th row of the target
  * (counting across its shards) segment by segment, with decoded text («…» marks loss targets),
- * vision blocks, weights and provenance. It takes the targets `lwm validate` takes.
+ * vision blocks, weights and provenance; `--render row.png` also decodes the row's vision blocks with
+ * the stage's VQ model (--vqgan DIR, or the recipe's `vqgan` with --recipe) into a contact sheet.
+ * It takes the targets `lwm validate` takes.
  * Exit 0 ok, 1 the shards cannot be read as shards, 2 usage or I/O error.
  */
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { ClipDecoder, renderSheetPng, rowClips, vqModelDir, type PlacedFrame } from "@lwm/vision-sheets";
 import { describeProvenance, rowSegments, segmentText, shardGroups, ShardError, ShardReader, summarizeShards, type ShardSummary } from "@lwm/shards";
+import type { PackedRow } from "@lwm/shards";
 import { loadTokenizer, type Tokenizer } from "@lwm/tokenizer";
 import { errorMessage, parseCommandLine, usageError, wholeNumber } from "../args.js";
 
-const USAGE = "usage: lwm inspect <shard.arrow|dir|output-root|manifest.json> [--row N] [--json] [--full] [--tokenizer tokenizer.json]\n";
+const USAGE =
+  "usage: lwm inspect <shard.arrow|dir|output-root|manifest.json> [--row N [--render row.png (--vqgan DIR | --recipe recipe.json)]] [--json] [--full] [--tokenizer tokenizer.json]\n";
 /** Characters of decoded text shown per segment without --full. */
 const TEXT_PREVIEW = 400;
 
@@ -49,6 +55,13 @@ function formatSummary(s: ShardSummary): string {
   const real = Math.max(1, s.realTokens);
   out.push(`modality    text ${s.textTokens} (${pct(s.textTokens / real)})   vision ${s.visionTokens} (${pct(s.visionTokens / real)})`);
   out.push(`segments    ${s.segments} (per row min ${s.segmentsPerRow.min}, mean ${s.segmentsPerRow.mean.toFixed(2)}, max ${s.segmentsPerRow.max})`);
+  if (s.vision.clips > 0) {
+    const v = s.vision;
+    out.push(
+      `vision      ${v.clips} clips, ${v.frames} frames (per clip min ${v.framesPerClip.min}, mean ${v.framesPerClip.mean.toFixed(2)}, max ${v.framesPerClip.max})`,
+    );
+    out.push(`tasks       ${v.tasks.map((t) => `${t.task} ${t.segments} (${pct(t.tokens / real)})`).join("   ")}   (read off the layout)`);
+  }
   out.push("segment lengths (tokens, log2 buckets)");
   const most = Math.max(1, ...s.segmentLengths.map((b) => b.count));
   const hist = s.segmentLengths
@@ -84,7 +97,45 @@ async function openTokenizer(path: string | undefined, expectedSha: string | und
   }
 }
 
-async function inspectRow(paths: string[], n: number, json: boolean, full: boolean, tokenizerPath: string | undefined): Promise<number> {
+interface RenderRequest {
+  png: string;
+  vqgan?: string;
+  recipe?: string;
+}
+
+interface RenderedRow {
+  png: string;
+  width: number;
+  height: number;
+  blocks: number;
+  frames: PlacedFrame[];
+  note: string | null;
+}
+
+/** The row's vision blocks decoded by the stage's VQ model into one PNG contact sheet. */
+async function renderRow(row: PackedRow, reader: ShardReader, title: string, tokenizer: Tokenizer | null, request: RenderRequest): Promise<RenderedRow> {
+  const clips = await rowClips(row, reader.meta.vocab, tokenizer);
+  if (clips.length === 0) throw new Error(`${title} has no vision blocks: nothing to render`);
+  const decoder = await ClipDecoder.open(await vqModelDir(request), reader.meta.vqganSha256);
+  try {
+    const decoded = [];
+    for (const clip of clips) decoded.push(await decoder.decode(clip, title));
+    const sheet = await renderSheetPng(title, decoded);
+    await writeFile(request.png, sheet.png);
+    return { png: request.png, width: sheet.width, height: sheet.height, blocks: clips.length, frames: sheet.frames, note: decoder.note };
+  } finally {
+    await decoder.release();
+  }
+}
+
+async function inspectRow(
+  paths: string[],
+  n: number,
+  json: boolean,
+  full: boolean,
+  tokenizerPath: string | undefined,
+  render: RenderRequest | null,
+): Promise<number> {
   let first = 0;
   for (const path of paths) {
     const reader = await ShardReader.open(path);
@@ -100,6 +151,8 @@ async function inspectRow(paths: string[], n: number, json: boolean, full: boole
       const tokenizer = await openTokenizer(tokenizerPath, reader.meta.tokenizerSha256);
       const texts = await Promise.all(segments.map((s) => segmentText(row, s, tokenizer, vocab)));
       const used = row.cuSeqlens[row.cuSeqlens.length - 1]!;
+      const sheet = render ? await renderRow(row, reader, `row ${n} = ${reader.name} row ${local}`, tokenizer, render) : null;
+      if (sheet?.note) process.stderr.write(`lwm inspect: note: ${sheet.note}\n`);
       if (json) {
         const out = {
           shard: reader.name,
@@ -109,6 +162,7 @@ async function inspectRow(paths: string[], n: number, json: boolean, full: boole
           realTokens: used,
           padding: { start: used, end: seqLen },
           segments: segments.map(({ spans: _spans, ...s }, k) => ({ ...s, text: texts[k] })),
+          ...(sheet ? { render: sheet } : {}),
         };
         process.stdout.write(JSON.stringify(out) + "\n");
         return 0;
@@ -135,6 +189,7 @@ async function inspectRow(paths: string[], n: number, json: boolean, full: boole
           lines.push(`      vision: [${b.start}, ${b.end}) ${b.frames} frame${b.frames === 1 ? "" : "s"}${b.loss ? ", loss" : ""}`);
         lines.push(`      text:   ${preview(texts[k]!, full).replace(/\n/g, "\n              ")}`);
       });
+      if (sheet) lines.push("", `rendered ${sheet.blocks} vision block(s), ${sheet.frames.length} frame(s) to ${sheet.png} (${sheet.width}×${sheet.height})`);
       process.stdout.write(lines.join("\n") + "\n");
       return 0;
     } finally {
@@ -154,6 +209,9 @@ export async function run(argv: string[]): Promise<number> {
       json: { type: "boolean" },
       full: { type: "boolean" },
       tokenizer: { type: "string" },
+      render: { type: "string" },
+      vqgan: { type: "string" },
+      recipe: { type: "string" },
     },
     { count: 1, what: "one target" },
   );
@@ -161,6 +219,10 @@ export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = cl;
   const row = values.row === undefined ? undefined : wholeNumber(values.row);
   if (row === null) return usageError("inspect", `--row must be a non-negative integer, got ${values.row}`);
+  if (values.render !== undefined && row === undefined) return usageError("inspect", "--render draws one row: give --row N");
+  if ((values.vqgan !== undefined || values.recipe !== undefined) && values.render === undefined)
+    return usageError("inspect", "--vqgan and --recipe choose the decoder of --render; give --render row.png");
+  const render = values.render === undefined ? null : { png: values.render, vqgan: values.vqgan, recipe: values.recipe };
   try {
     const target = positionals[0]!;
     const groups = await shardGroups(target);
@@ -172,7 +234,7 @@ export async function run(argv: string[]): Promise<number> {
           `--row needs one stage: ${target} is an output root with stages ${groups.map((g) => g.stage).join(", ")}; name a stage folder, e.g. ${join(target, group!.stage!)}`,
         );
       }
-      return await inspectRow(group!.paths, row, values.json ?? false, values.full ?? false, values.tokenizer);
+      return await inspectRow(group!.paths, row, values.json ?? false, values.full ?? false, values.tokenizer, render);
     }
     const [single] = groups;
     if (single && single.stage === null) {

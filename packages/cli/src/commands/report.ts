@@ -1,6 +1,6 @@
 /**
- * `lwm report <out dir> [--runs DIR…] [--out report.html] [--no-validate] [--json]` — one
- * self-contained HTML page showing a dataset (stages, steps, rejects, lineage) and its training runs
+ * `lwm report <out dir> [--runs DIR…] [--out report.html] [--vqgan DIR | --recipe R] [--no-validate] [--json]` — one
+ * self-contained HTML page showing a dataset (stages, steps, rejects, lineage, vision contact sheets) and its training runs
  * (<out dir>/runs/* are found without --runs). A partial or failed dataset still gets a page that
  * says what is missing. Exit 0 written, 2 usage or I/O error.
  */
@@ -10,10 +10,12 @@ import { errorMessage, parseCommandLine, usageError } from "../args.js";
 import { reportPath } from "../report-hint.js";
 
 const USAGE =
-  "usage: lwm report <out dir> [--runs DIR]… [--out report.html] [--no-validate] [--json]\n" +
+  "usage: lwm report <out dir> [--runs DIR]… [--out report.html] [--vqgan DIR | --recipe recipe.json] [--no-validate] [--json]\n" +
   "  <out dir>      the output root of lwm run (holds <stage>/manifest.json and work/)\n" +
   "  --runs DIR     training run folders (repeat the flag or give DIR,DIR); <out dir>/runs/* are found without it\n" +
   "  --out FILE     where to write the page (default: <out dir>/report.html)\n" +
+  "  --vqgan DIR    the VQ model folder that decodes the vision stages' rows into contact sheets\n" +
+  "  --recipe FILE  the recipe, whose vqgan names that folder (instead of --vqgan)\n" +
   "  --no-validate  skip running the validator on every shard (the page says so)\n" +
   "  --json         print {report, bytes, sections, problems} as JSON on stdout\n";
 
@@ -26,6 +28,8 @@ export async function run(argv: string[]): Promise<number> {
       runs: { type: "string", multiple: true },
       out: { type: "string" },
       "no-validate": { type: "boolean" },
+      vqgan: { type: "string" },
+      recipe: { type: "string" },
       json: { type: "boolean" },
     },
     { count: 1, what: "one output folder" },
@@ -40,6 +44,8 @@ export async function run(argv: string[]): Promise<number> {
       outDir,
       runs: (values.runs ?? []).flatMap((r) => r.split(",")).filter(Boolean),
       validate: values["no-validate"] !== true,
+      vqgan: values.vqgan,
+      recipe: values.recipe,
       log: (line) => process.stderr.write(`lwm report: ${line}\n`),
     });
     await writeFileAtomic(target, result.html);

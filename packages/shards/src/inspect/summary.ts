@@ -2,6 +2,7 @@ import type { Provenance, ShardMetadata } from "@lwm/schemas";
 import type { ShardBatch } from "../batch.js";
 import { bitAt } from "../bits.js";
 import { parseProvenance, ShardReader, utf8At } from "../reader.js";
+import { VisionTally, type RunShape, type VisionSummary } from "./vision-summary.js";
 
 /** Where a segment's example came from, as one line: the source file, or the QA document / generator. */
 export function sourceOf(p: Provenance): string {
@@ -43,6 +44,8 @@ export interface ShardSummary {
   segmentLengths: { from: number; to: number; count: number }[];
   /** Segments and tokens per source, most tokens first. */
   sources: SourceCount[];
+  /** Clips, frames and tasks (read off each segment's layout). */
+  vision: VisionSummary;
   bytes: number;
 }
 
@@ -65,9 +68,11 @@ export async function summarizeShards(paths: readonly string[]): Promise<ShardSu
     segmentsPerRow: { min: Infinity, mean: 0, max: 0 },
     segmentLengths: [],
     sources: [],
+    vision: new VisionTally().summary(),
     bytes: 0,
   };
   const buckets: number[] = [];
+  const vision = new VisionTally();
   const sources = new Map<string, SourceCount>();
   for (const path of paths) {
     const reader = await ShardReader.open(path);
@@ -77,7 +82,7 @@ export async function summarizeShards(paths: readonly string[]): Promise<ShardSu
       s.bytes += reader.layout.fileBytes;
       let firstRow = 0;
       for await (const batch of reader.batches()) {
-        summarizeBatch(batch, s, buckets, sources, reader.name, firstRow);
+        summarizeBatch(batch, s, buckets, sources, vision, reader.name, firstRow);
         firstRow += batch.numRows;
       }
     } finally {
@@ -89,12 +94,22 @@ export async function summarizeShards(paths: readonly string[]): Promise<ShardSu
   s.segmentsPerRow.mean = s.rows === 0 ? 0 : s.segments / s.rows;
   if (s.rows === 0) s.segmentsPerRow.min = 0;
   s.segmentLengths = buckets.map((count, k) => ({ from: 2 ** k, to: 2 ** (k + 1), count: count ?? 0 }));
+  s.vision = vision.summary();
   s.sources = [...sources.values()].sort((a, b) => b.tokens - a.tokens || a.source.localeCompare(b.source));
   return s;
 }
 
-function summarizeBatch(b: ShardBatch, s: ShardSummary, buckets: number[], sources: Map<string, SourceCount>, shard: string, firstRow: number): void {
+function summarizeBatch(
+  b: ShardBatch,
+  s: ShardSummary,
+  buckets: number[],
+  sources: Map<string, SourceCount>,
+  vision: VisionTally,
+  shard: string,
+  firstRow: number,
+): void {
   const { seqLen } = b;
+  const delimiters = s.meta ? [s.meta.vocab.eofId, s.meta.vocab.eovId] : [];
   for (let r = 0; r < b.numRows; r++) {
     const c0 = b.cuOffsets[r]!;
     const nseg = b.cuOffsets[r + 1]! - c0 - 1;
@@ -112,10 +127,17 @@ function summarizeBatch(b: ShardBatch, s: ShardSummary, buckets: number[], sourc
       const bucket = Math.floor(Math.log2(Math.max(1, len)));
       for (let j = buckets.length; j <= bucket; j++) buckets.push(0);
       buckets[bucket]!++;
+      const runs: RunShape[] = [];
+      let inRun = false;
       for (let i = start; i < end; i++) {
         const v = bitAt(b.visionBits, b.visionBitOffset + base + i);
         const l = bitAt(b.lossBits, b.lossBitOffset + base + i);
+        if (v && !inRun) runs.push({ frames: 0, loss: false });
+        inRun = v === 1;
         if (v) {
+          const run = runs[runs.length - 1]!;
+          if (delimiters.includes(b.tokens[base + i]!)) run.frames++;
+          if (l) run.loss = true;
           s.visionTokens++;
           s.visionLossTokens += l;
         } else {
@@ -123,6 +145,7 @@ function summarizeBatch(b: ShardBatch, s: ShardSummary, buckets: number[], sourc
           s.textLossTokens += l;
         }
       }
+      vision.addSegment(runs, len);
       const p = parseProvenance(utf8At(b.provenance, b.provenance.offsets[r]! + k), shard, firstRow + r, k);
       const key = sourceOf(p);
       const entry = sources.get(key) ?? { source: key, segments: 0, tokens: 0 };

@@ -142,7 +142,7 @@ describe("the main job on the bundled sample", () => {
     expect(found).toBeDefined();
     const res = lwm(["inspect", join(out, "8k", found!.file), "--row", String(found!.row)]);
     expect(res.status, res.stderr).toBe(0);
-    expect(res.stdout).toMatch(/source: qa on [0-9a-f]{32} from chunks /);
+    expect(res.stdout).toMatch(/source: qa-chat on \S+ \(document [0-9a-f]{32}\): \d+ question\(s\) by lwm-qa-extractive\/1 about context chunks [0-9a-f]{32}/);
     // the answer after ASSISTANT: is marked as loss («…»), the chat prompt before it is not
     expect(res.stdout).toMatch(/<s>You are a helpful assistant\. USER:[^«]*ASSISTANT:«[^»]+»/);
   }, 60_000);

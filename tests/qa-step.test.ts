@@ -17,76 +17,10 @@ import { ExtractiveGenerator } from "@lwm/qa";
 import { QaRecord, type SourcedExample } from "@lwm/schemas";
 import { readStageExamples } from "@lwm/shards";
 import { loadTokenizer } from "@lwm/tokenizer";
+import { setTimeout as sleep } from "node:timers/promises";
 import { ChatServer, pairsReply, errorReply } from "../packages/qa/src/test-helpers/chat-server.js";
-import { spawn } from "node:child_process";
-import { CLI, lwm, lwmSpawn, repoRoot, writeRecipe, type CliResult } from "./books-helpers.js";
-
-/** `lwm <args>` in a child process without blocking this one (the loopback server lives here). */
-function lwmAsync(args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: repoRoot, env: { ...process.env, ...env } });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.on("exit", (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-const FIRST = ["Eliza", "Jonas", "Mara", "Tobias", "Ada", "Silas", "Nell", "Owen", "Ivy", "Basil", "Greta", "Rufus", "Clara", "Felix", "Hugo"];
-const LAST = ["Harwood", "Pike", "Quill", "Wren", "Finch", "Marsh", "Rook", "Crane", "Stone", "Hale", "Moss", "Lark", "Vane"];
-const PLACES = [
-  "Port Alder",
-  "Kestrel Bay",
-  "Salt Harbour",
-  "Whitby Cove",
-  "Ravensend",
-  "Mill Haven",
-  "Thornquay",
-  "Ashmouth",
-  "Brinemoor",
-  "Fenwick",
-  "Larkspur",
-];
-const THINGS = [
-  "silver compass",
-  "torn map",
-  "brass key",
-  "green bottle",
-  "wooden flute",
-  "red scarf",
-  "iron bell",
-  "glass eye",
-  "cracked mirror",
-  "tin whistle",
-  "leather purse",
-];
-
-/** A generated book: chapters whose names, places, years and objects rarely repeat. */
-function book(seed: number, chapters: number): string {
-  const parts: string[] = [];
-  for (let i = 0; i < chapters; i++) {
-    const k = seed * 31 + i;
-    const who = `${FIRST[k % FIRST.length]} ${LAST[(k * 7) % LAST.length]}`;
-    const friend = FIRST[(k * 11 + 3) % FIRST.length];
-    parts.push(
-      `Chapter ${i + 1}\n\nIn the spring of ${1700 + k}, ${who} left ${PLACES[k % PLACES.length]} with ${12 + (k % 40)} sailors and a ${THINGS[k % THINGS.length]}. ` +
-        `The crossing to ${PLACES[(k + 4) % PLACES.length]} lasted ${3 + (k % 9)} weeks, and ${friend} kept the log in a careful hand. ` +
-        `Some evenings the crew argued about the weather, the wages and the food. ` +
-        `When they finally arrived, a harbourmaster called ${LAST[(k * 3 + 1) % LAST.length]} asked for ${k % 7 === 0 ? "seven" : k % 2 === 0 ? "nine" : "four"} silver coins.\n`,
-    );
-  }
-  return parts.join("\n");
-}
-
-interface Report {
-  step: string;
-  ok: boolean;
-  units: { executed: number; skipped: number };
-  metrics: { total: Record<string, number>; executed: Record<string, number> };
-  rejects: { byReason: Record<string, number> };
-  details: { sources?: Record<string, { counters: Record<string, number> }> } | null;
-}
+import { lwm, lwmSpawn, writeRecipe } from "./books-helpers.js";
+import { book, lwmAsync, lwmChild, until, type StepReportJson as Report } from "./qa-helpers.js";
 
 const dirs: string[] = [];
 afterAll(async () => {
@@ -229,9 +163,11 @@ describe("qa step", () => {
         backoffBaseMs: 50,
       });
       const out = join(dir, "out");
-      const missing = lwm(["run", recipePath, "--out", out, "--steps", "books,qa"], { LWM_QA_E2E_KEY: "" });
+      // an unset key variable stops the run before any step starts: no books work is lost to it
+      const missing = lwm(["run", recipePath, "--out", out], { LWM_QA_E2E_KEY: "" });
       expect(missing.code).toBe(1);
       expect(missing.stderr).toMatch(/sources\[1\]\.generator\.apiKeyEnv: the environment variable LWM_QA_E2E_KEY is not set/);
+      expect(await readdir(out)).toEqual([]);
 
       const r = await lwmAsync(["run", recipePath, "--out", out, "--json"], { LWM_QA_E2E_KEY: KEY });
       expect(r.code, r.stderr).toBe(0);
@@ -253,6 +189,67 @@ describe("qa step", () => {
       expect((JSON.parse(again.stdout) as Report[])[0]?.details?.sources?.qa?.counters).toMatchObject({ requests: 0 });
 
       for (const f of await listFiles(out)) expect((await readFile(join(out, f.path))).includes(KEY), f.path).toBe(false);
+    } finally {
+      await server.close();
+    }
+  }, 240_000);
+
+  it("SIGKILL mid-QA, then a rerun: only the requests never answered are sent again; the output equals an uninterrupted run's", async () => {
+    // A slow server (50 ms per answer) that, while `answerLimit` is set, answers that many requests
+    // and then holds every further one open: the kill lands with answers on disk and requests in flight.
+    const rule = new ExtractiveGenerator();
+    let answerLimit = Infinity;
+    const answered = new Set<string>();
+    const server = await ChatServer.start(async (req) => {
+      if (answered.size >= answerLimit) return { kind: "hang" };
+      answered.add(req.passage);
+      await sleep(50);
+      const g = await rule.generate({ id: req.passage.slice(0, 40), text: req.passage }, 2);
+      return pairsReply(g.ok ? g.pairs.flatMap((p) => ("pair" in p ? [p.pair] : [])) : []);
+    });
+    const passagesOf = (from: number) => server.requests.slice(from).map((r) => r.passage);
+    try {
+      const { dir, recipePath } = await corpus({ kind: "openai", baseUrl: server.url, model: "slow-rule", concurrency: 4, timeoutMs: 60_000 });
+
+      // the uninterrupted run
+      const reference = join(dir, "reference");
+      const whole = await lwmAsync(["run", recipePath, "--out", reference], {});
+      expect(whole.code, whole.stderr).toBe(0);
+      const all = passagesOf(0);
+      expect(new Set(all).size).toBe(all.length); // one request per chunk, none repeated
+      expect(all.length).toBeGreaterThanOrEqual(12);
+
+      // the killed run: a third of the requests answered (and cached), four more in flight
+      const out = join(dir, "out");
+      const cacheDir = join(out, "work/qa/request-cache");
+      const cached = async () => (await listFiles(cacheDir).catch(() => [])).filter((f) => /[0-9a-f]{64}\.json$/.test(f.path)).length;
+      answered.clear();
+      answerLimit = Math.floor(all.length / 3);
+      const before = server.requests.length;
+      const killed = lwmChild(["run", recipePath, "--out", out], {});
+      await until(async () => server.requests.length - before >= answerLimit + 4 && (await cached()) === answerLimit);
+      killed.child.kill("SIGKILL");
+      expect((await killed.done).code).toBeNull();
+      const answeredBeforeKill = new Set(answered);
+      expect(answeredBeforeKill.size).toBe(answerLimit);
+      expect(await readdir(join(out, "work/qa")).catch(() => [])).not.toContain("report.json");
+
+      // the rerun sends exactly the requests that were never answered, each once
+      answerLimit = Infinity;
+      const resumeFrom = server.requests.length;
+      const rerun = await lwmAsync(["run", recipePath, "--out", out, "--json"], {});
+      expect(rerun.code, rerun.stderr).toBe(0);
+      const resent = passagesOf(resumeFrom);
+      expect(resent.filter((p) => answeredBeforeKill.has(p))).toEqual([]);
+      expect(new Set(resent).size).toBe(resent.length);
+      expect([...resent, ...answeredBeforeKill].sort()).toEqual([...all].sort());
+      const qa = (JSON.parse(rerun.stdout) as Report[]).find((r) => r.step === "qa") as Report;
+      expect(qa.details?.sources?.qa?.counters).toMatchObject({ requests: resent.length, cacheHits: answeredBeforeKill.size });
+
+      // and what it published is byte for byte the uninterrupted run's
+      expect(await examplesDigest(out)).toEqual(await examplesDigest(reference));
+      const shards = async (root: string) => Object.fromEntries((await listFiles(join(root, "s2k"))).filter((f) => f.path.endsWith(".arrow")).map((f) => [f.path, f.sha256]));
+      expect(await shards(out)).toEqual(await shards(reference));
     } finally {
       await server.close();
     }

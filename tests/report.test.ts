@@ -6,11 +6,13 @@
  * on the page, every chart an SVG with marks, a screenshot that is not blank.
  */
 import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import { Manifest } from "@lwm/schemas";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { Manifest, QaRecord } from "@lwm/schemas";
+import { readStageExamples } from "@lwm/shards";
+import { escapeHtml } from "@lwm/trainer";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CHROMIUM, hasChromium, withPageInChromium } from "./chromium.js";
 import { decodePng, luminanceVariance } from "./png.js";
@@ -27,6 +29,19 @@ function lwm(args: string[]): Promise<{ status: number; stdout: string; stderr: 
       done({ status: err ? (typeof err.code === "number" ? err.code : -1) : 0, stdout, stderr });
     });
   });
+}
+
+/** The QA records the qa step's first 8k example asks, from work/qa (what the report's QA section shows first). */
+async function firstQaPairs(outDir: string): Promise<{ pairs: QaRecord[] }> {
+  for await (const e of readStageExamples(join(outDir, "work/qa/examples/8k"))) {
+    if (e.provenance.kind !== "qa") continue;
+    const units = join(outDir, "work/qa/units");
+    const records = readdirSync(units)
+      .flatMap((u) => (existsSync(join(units, u, "qa.jsonl")) ? readFileSync(join(units, u, "qa.jsonl"), "utf8").split("\n").filter(Boolean) : []))
+      .map((line) => QaRecord.parse(JSON.parse(line)));
+    return { pairs: e.provenance.qaIds.map((id) => records.find((r) => r.qaId === id)).filter((r): r is QaRecord => r !== undefined) };
+  }
+  return { pairs: [] };
 }
 
 let root: string;
@@ -102,13 +117,30 @@ describe("lwm report on the sample dataset and a sample training run", () => {
     expect(page).toMatch(/(text-file books\/[\w.-]+ bytes \[|jsonl books\/[\w.-]+ line \d+)/);
   });
 
+  it("shows the sample's QA: the extractive generator's accounting and the pairs of its 8k examples with their evidence", async () => {
+    const page = readFileSync(report, "utf8");
+    const qa = page.slice(page.indexOf('<section id="section-qa">'), page.indexOf('<section id="section-training">'));
+    const { pairs } = await firstQaPairs(out);
+    expect(pairs.length).toBeGreaterThan(0);
+    for (const p of pairs) {
+      expect(qa).toContain(`<td>${escapeHtml(p.question)}</td><td>${escapeHtml(p.answer)}</td>`);
+      expect(qa).toContain(escapeHtml(p.evidence));
+      expect(qa).toContain(`chunk <code>${p.chunkId}</code>`);
+    }
+    const step = JSON.parse(readFileSync(join(out, "work/qa/report.json"), "utf8")) as { metrics: { total: Record<string, number> } };
+    const { pairsAsked, pairsAccepted } = step.metrics.total as { pairsAsked: number; pairsAccepted: number };
+    expect(qa).toContain(`${pairsAsked.toLocaleString("en-US")} pairs asked, ${pairsAccepted.toLocaleString("en-US")} accepted`);
+    expect(qa).toContain("<td>extractive</td>");
+    expect(qa).toMatch(/<tr><th>chunks<\/th><td class="n">[\d,]+<\/td><\/tr>/);
+  });
+
   it("--no-validate, --out and --json: the page says it did not validate; exit 2 naming a missing folder", async () => {
     const other = join(root, "other.html");
     const r = await lwm(["report", out, "--no-validate", "--out", other, "--json"]);
     expect(r.status, r.stderr).toBe(0);
     const printed = JSON.parse(r.stdout) as { report: string; bytes: number; sections: { id: string; present: boolean }[] };
     expect(printed.report).toBe(other);
-    expect(printed.sections.filter((s) => s.present).map((s) => s.id)).toEqual(["stages", "steps", "lineage", "training"]);
+    expect(printed.sections.filter((s) => s.present).map((s) => s.id)).toEqual(["stages", "steps", "lineage", "qa", "training"]);
     expect(readFileSync(other, "utf8")).toContain("Shards were not validated");
     const missing = await lwm(["report", join(root, "nowhere")]);
     expect(missing.status).toBe(2);
@@ -123,6 +155,11 @@ describe("lwm report on the sample dataset and a sample training run", () => {
         expect(requests).toEqual([url]);
 
         const text = await page.locator("body").innerText();
+        // The QA section: the first example's question and answer, as text (not markup).
+        const qaText = await page.locator("#section-qa").innerText();
+        const { pairs } = await firstQaPairs(out);
+        for (const p of pairs) expect(qaText).toContain(`${p.question}\t${p.answer}`);
+        expect(await page.locator("#section-qa table.qa-pairs tr").count()).toBeGreaterThan(pairs.length); // a header row, then the pairs
         const m2k = Manifest.parse(JSON.parse(readFileSync(join(out, "2k", "manifest.json"), "utf8")));
         expect(text).toContain(m2k.totals.tokens.toLocaleString("en-US"));
         expect(text).toContain(`${(100 * m2k.totals.fill).toFixed(1)}%`);

@@ -21,6 +21,13 @@ export interface StepContext {
   pool: WorkerPool;
 }
 
+/** What a step's preflight sees: the recipe and where it lives; no step has run yet. */
+export interface PreflightContext {
+  recipe: Recipe;
+  recipeDir: string;
+  outDir: string;
+}
+
 /** What a unit returns; stored in its completion record. */
 export interface UnitOutcome {
   /** Step-specific summary (JSON), handed back to finalize. */
@@ -114,6 +121,13 @@ export interface Step {
    * code, leaving variables the user set alone; they are process-wide.
    */
   nativeEnv?(threads: number): Record<string, string>;
+  /**
+   * Checks of the recipe against this machine that zod cannot make and that need no earlier step's
+   * outputs (an environment variable the recipe names, a model folder it points at). `lwm run` calls
+   * it for every requested step before the first one starts, so a late step's config mistake costs
+   * no early step's work. Throws `ConfigError`.
+   */
+  preflight?(ctx: PreflightContext): Promise<void>;
   /**
    * Builds the plan: cheap work only (list and hash inputs). Throws `ConfigError` for a config
    * problem that zod could not see (e.g. a missing input file), before any unit runs.

@@ -7,7 +7,8 @@ import { mkdir, mkdtemp, open, readFile, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { RejectRecord } from "@lwm/core";
-import type { NeedleEvalRecord } from "@lwm/schemas";
+import { EXAMPLES_FORMAT, type NeedleEvalRecord, type QaRecord } from "@lwm/schemas";
+import { ExamplesWriter, writeExamplesIndex } from "@lwm/shards";
 import type { MetricsRecord } from "@lwm/trainer";
 import { writeSyntheticStage } from "@lwm/trainer/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -100,6 +101,76 @@ function metrics(stage: string): MetricsRecord[] {
   return [stageRec, ...steps, ev];
 }
 
+/**
+ * A finished qa step as pipelines/qa leaves it: report.json with its generator's accounting, one
+ * generate unit's qa.jsonl, and a published stage of examples whose provenance names the QA ids.
+ */
+async function writeQaStep(out: string): Promise<void> {
+  const generator = { kind: "openai" as const, model: `gen-${HOSTILE}`, baseUrl: "http://127.0.0.1:8000/v1", promptVersion: "lwm-qa-prompt/1", sampling: { mode: "greedy" as const, maxNewTokens: 384 } };
+  const records: QaRecord[] = [0, 1, 2].map((i) => ({
+    qaId: `${i}`.repeat(32),
+    documentId: "d".repeat(32),
+    chunkId: `${"d".repeat(32)}-c${i}`,
+    pairIndex: 0,
+    question: `Who carried the lamp ${i}? ${HOSTILE}`,
+    answer: `Ishmael ${i}`,
+    evidence: `Ishmael ${i} carried the lamp <b>down</b>.`,
+    generator,
+  }));
+  await mkdir(join(out, "work/qa/units/k1"), { recursive: true });
+  await writeFile(join(out, "work/qa/units/k1/qa.jsonl"), records.map((r) => JSON.stringify(r) + "\n").join(""));
+  const stageDir = join(out, "work/qa/examples/s32");
+  await mkdir(stageDir, { recursive: true });
+  const writer = new ExamplesWriter(join(stageDir, "part-00000.arrow"), { tokenDtype: "uint16" });
+  for (const [k, qaIds] of [[records[0]!.qaId, records[1]!.qaId], [records[2]!.qaId]].entries()) {
+    writer.append({
+      exampleId: `${k + 7}`.repeat(32),
+      task: "qa-chat",
+      source: "qa",
+      documentId: "d".repeat(32),
+      tokens: Uint16Array.of(1, 100, 101, 2),
+      vision: new Uint8Array(4),
+      loss: Uint8Array.of(0, 0, 1, 1),
+      provenance: { kind: "qa", chunkIds: records.map((r) => r.chunkId), document: "d".repeat(32), book: `${HOSTILE}.txt`, qaIds, model: generator.model },
+    });
+  }
+  const file = (await writer.close())!;
+  await writeExamplesIndex(stageDir, {
+    format: EXAMPLES_FORMAT,
+    step: "qa",
+    stepVersion: "1.0.0",
+    stage: "s32",
+    seqLen: 32,
+    tokenDtype: "uint16",
+    tokenizerSha256: "e".repeat(64),
+    vqganSha256: null,
+    sources: ["qa"],
+    examples: 2,
+    tokens: 8,
+    parts: [{ file: "part-00000.arrow", source: "qa", examples: 2, tokens: 8, lossTokens: 4, bytes: file.bytes, sha256: file.sha256 }],
+  });
+  await writeStep(
+    out,
+    "qa",
+    stepReport("qa", {
+      metrics: { total: { documents: 1, chunks: 3, pairsAsked: 6, pairsAccepted: 3, pairsRejected: 3, examples: 2 }, executed: {} },
+      rejects: { total: 3, byReason: { unsupported: 2, [`malformed ${HOSTILE}`]: 1 }, file: "rejects.jsonl" },
+      details: {
+        stages: { s32: { examples: 2, tokens: 8, lossTokens: 4, parts: 1 } },
+        sources: {
+          qa: {
+            generator,
+            chunkTokens: 1000,
+            qaPerChunk: 2,
+            questionsPerExample: 2,
+            counters: { requests: 5, completions: 3, cacheHits: 1, retries: 2, rateLimited: 1, timeouts: 1, promptTokens: 4321, completionTokens: 654, unanswered: 0 },
+          },
+        },
+      },
+    }),
+  );
+}
+
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), "lwm-report-"));
   // A complete dataset: two stages, both steps, rejects, one run with a needle grid.
@@ -110,6 +181,7 @@ beforeAll(async () => {
     ...Array.from({ length: 5 }, (_, i): RejectRecord => ({ source: `${HOSTILE}-${i}.txt`, position: { line: i }, reason: `invalid UTF-8 at byte ${i}` })),
     { source: "books/b.jsonl", position: { line: 9, bytes: { start: 5, end: 9 } }, reason: `missing field "text": see https://example.invalid/${HOSTILE}` },
   ]);
+  await writeQaStep(out);
   await writeStep(out, "pack", stepReport("pack"));
   const run = join(out, "runs", "tiny");
   await mkdir(join(run, "checkpoints", "s32", "final-needle"), { recursive: true });
@@ -179,8 +251,8 @@ describe("buildReport on a complete dataset", () => {
     );
     expect(page).not.toMatch(/<script|<iframe|<link|<object|<embed|url\(|@import/i);
     for (const v of attributeValues(page)) expect(v).not.toMatch(/^\s*(https?:|\/\/|javascript:)/i);
-    // The one URL in the data (a reject reason) shows only as escaped text.
-    expect(page.match(/https?:/g)).toHaveLength(1);
+    // The URLs in the data (a reject reason, the QA generator's base URL) show only as escaped text.
+    expect(page.match(/https?:/g)).toHaveLength(2);
     expect(page).toContain("see https://example.invalid/&lt;script&gt;");
     expect(result.bytes).toBeLessThan(MAX_REPORT_BYTES);
   });
@@ -216,6 +288,26 @@ describe("buildReport on a complete dataset", () => {
     expect(page).toMatch(/token ids shown for stage s32/);
   });
 
+  it("shows the QA step: generator, accounting, rejects by reason, and the sampled pairs with their evidence and chunks, escaped", () => {
+    const qa = page.slice(page.indexOf('<section id="section-qa">'), page.indexOf('<section id="section-training">'));
+    expect(result.sections.find((s) => s.id === "qa")!.present).toBe(true);
+    expect(qa).toContain("6 pairs asked, 3 accepted (50.0%), 3 rejected");
+    expect(qa).toContain("<tr><th>requests</th><td class=\"n\">5</td></tr><tr><th>completions</th><td class=\"n\">3</td></tr><tr><th>cacheHits</th><td class=\"n\">1</td></tr><tr><th>retries</th><td class=\"n\">2</td></tr>");
+    expect(qa).toContain("<tr><th>promptTokens</th><td class=\"n\">4,321</td></tr>");
+    expect(qa).toContain("<tr><td>unsupported</td><td class=\"n\">2</td></tr>");
+    expect(qa).toContain("malformed &lt;script&gt;");
+    expect(qa).toContain("<code>lwm-qa-prompt/1</code>");
+    expect(qa).toContain("<code>http://127.0.0.1:8000/v1</code>");
+    expect(qa).toContain('{&quot;maxNewTokens&quot;:384,&quot;mode&quot;:&quot;greedy&quot;}');
+    // all three pairs of the two examples, escaped, with evidence and chunk ids
+    for (const i of [0, 1, 2]) {
+      expect(qa).toContain(`<td>Who carried the lamp ${i}? &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&#39;&quot;&amp;</td><td>Ishmael ${i}</td>`);
+      expect(qa).toContain(`Ishmael ${i} carried the lamp &lt;b&gt;down&lt;/b&gt;.`);
+      expect(qa).toContain(`chunk <code>${"d".repeat(32)}-c${i}</code>`);
+    }
+    expect(qa).not.toContain("<b>down</b>");
+  });
+
   it("shows the run found under runs/: loss curve, eval losses, throughput and the needle heat map", () => {
     expect(page).toContain("Run tiny");
     expect(page.match(/<polyline/g)).toHaveLength(1);
@@ -247,7 +339,7 @@ describe("buildReport on a partial, failed dataset", () => {
       /stages vl hold vision tokens; give the VQ model that decodes them \(lwm report --vqgan DIR/,
     );
     expect(r.html).toMatch(/\[vision 1: \d+ frames?\]/);
-    expect(r.sections.find((s) => s.id === "qa")!.why).toMatch(/work\/qa\/ exists, but this build of lwm cannot read QA examples/);
+    expect(r.sections.find((s) => s.id === "qa")!.why).toMatch(/work\/qa\/ has no report.json: the qa step has not finished/);
     expect(r.sections.find((s) => s.id === "training")!.why).toMatch(/no run folders/);
   }, 60_000);
 

@@ -7,16 +7,16 @@ import { gatherLineage, type LineageData } from "./gather/lineage.js";
 import { gatherRun, type RunData } from "./gather/runs.js";
 import type { StageData } from "./gather/stages.js";
 import { gatherStep, type StepData } from "./gather/steps.js";
-import { exists } from "./gather/discover.js";
 import { html } from "./render/html.js";
 import { renderLineage } from "./render/lineage.js";
 import { renderStages } from "./render/stages.js";
 import { renderSteps } from "./render/steps.js";
 import { renderTraining } from "./render/training.js";
 import { absent, present, runSection, type GatherContext, type RenderedSection, type Section } from "./section.js";
+import { qaSection } from "./qa.js";
 import { visionSection } from "./vision.js";
 
-export { visionSection };
+export { qaSection, visionSection };
 
 export const stagesSection: Section<{ stages: StageData[]; validated: boolean }> = {
   id: "stages",
@@ -55,17 +55,6 @@ export const lineageSection: Section<LineageData> = {
     return present(await gatherLineage(ctx.files.outDir, readable, ctx.sampleRows));
   },
   render: renderLineage,
-};
-
-/** Placeholder until the QA step lands: says whether a QA step ran. */
-export const qaSection: Section<never> = {
-  id: "qa",
-  title: "Synthetic QA",
-  async gather(ctx) {
-    if (!(await exists(join(ctx.files.outDir, "work", "qa")))) return absent("this dataset has no QA step (no work/qa/)");
-    return absent("work/qa/ exists, but this build of lwm cannot read QA examples and accounting yet; its step report is under Pipeline steps");
-  },
-  render: () => html``,
 };
 
 export const trainingSection: Section<RunData[]> = {

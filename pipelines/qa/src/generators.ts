@@ -35,6 +35,40 @@ export interface GeneratorContext {
   progressIntervalMs: number;
 }
 
+type OpenAIConfig = Extract<QaSource["generator"], { kind: "openai" }>;
+type LocalConfig = Extract<QaSource["generator"], { kind: "local" }>;
+
+/** The API key's value from the variable the recipe names (undefined when it names none); unset or empty is a ConfigError. */
+function apiKeyOf(config: OpenAIConfig, field: string): string | undefined {
+  if (config.apiKeyEnv === undefined) return undefined;
+  const apiKey = process.env[config.apiKeyEnv];
+  if (apiKey === undefined || apiKey === "")
+    throw new ConfigError(`${field}.apiKeyEnv`, `the environment variable ${config.apiKeyEnv} is not set (it should hold the API key)`);
+  return apiKey;
+}
+
+/** The checkpoint folder and its weights; a folder without model.safetensors and config.json is a ConfigError. */
+async function checkpointOf(config: LocalConfig, field: string, recipeDir: string): Promise<{ dir: string; weights: string }> {
+  const dir = resolve(recipeDir, config.checkpoint);
+  const weights = join(dir, "model.safetensors");
+  for (const file of [weights, join(dir, "config.json")]) {
+    if (!(await stat(file).then((s) => s.isFile(), () => false)))
+      throw new ConfigError(`${field}.checkpoint`, `no checkpoint at ${dir} (expected model.safetensors and config.json, as lwm train writes them)`);
+  }
+  return { dir, weights };
+}
+
+/**
+ * The source's generator settings checked against this machine without starting anything (the
+ * step's preflight): the API key variable is set, the checkpoint folder holds a model.
+ */
+export async function checkGeneratorConfig(source: QaSource, index: number, recipeDir: string): Promise<void> {
+  const config = source.generator;
+  const field = `sources[${index}].generator`;
+  if (config.kind === "openai") apiKeyOf(config, field);
+  if (config.kind === "local") await checkpointOf(config, field, recipeDir);
+}
+
 /** Builds the source's generator from the recipe; a missing API key variable or checkpoint is a ConfigError naming the field. */
 export async function planGenerator(ctx: GeneratorContext): Promise<PlannedGenerator> {
   const config = ctx.source.generator;
@@ -53,12 +87,7 @@ export async function planGenerator(ctx: GeneratorContext): Promise<PlannedGener
       };
     }
     case "openai": {
-      let apiKey: string | undefined;
-      if (config.apiKeyEnv !== undefined) {
-        apiKey = process.env[config.apiKeyEnv];
-        if (apiKey === undefined || apiKey === "")
-          throw new ConfigError(`${field}.apiKeyEnv`, `the environment variable ${config.apiKeyEnv} is not set (it should hold the API key)`);
-      }
+      const apiKey = apiKeyOf(config, field);
       const generator = new OpenAIGenerator({
         baseUrl: config.baseUrl,
         model: config.model,
@@ -85,14 +114,7 @@ export async function planGenerator(ctx: GeneratorContext): Promise<PlannedGener
       };
     }
     case "local": {
-      const dir = resolve(ctx.recipeDir, config.checkpoint);
-      let weights: string;
-      try {
-        weights = join(dir, "model.safetensors");
-        await stat(weights);
-      } catch {
-        throw new ConfigError(`${field}.checkpoint`, `no checkpoint at ${dir} (expected model.safetensors and config.json, as lwm train writes them)`);
-      }
+      const { dir, weights } = await checkpointOf(config, field, ctx.recipeDir);
       const contentHash = await sha256File(weights);
       const totals: Record<string, number> = {};
       const identity: GeneratorIdentity = { kind: "local", model: config.checkpoint, baseUrl: null, promptVersion: PROMPT_VERSION, sampling: config.sampling };

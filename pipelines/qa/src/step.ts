@@ -18,12 +18,12 @@ import {
   type WorkUnit,
 } from "@lwm/core";
 import { charOffsetsOfBytes, chunkDocument, DEFAULT_GROUNDING, qaForChunks } from "@lwm/qa";
-import { EXAMPLES_FORMAT, QaRecord, type DocumentRecord, type ExamplesIndex, type QaSource, type Stage, type TokenDtype } from "@lwm/schemas";
+import { EXAMPLES_FORMAT, QaRecord, type DocumentRecord, type ExamplesIndex, type QaSource, type Recipe, type Stage, type TokenDtype } from "@lwm/schemas";
 import { ExamplesWriter, partFileName, readDocumentsFile, readDocumentsIndex, writeExamplesIndex } from "@lwm/shards";
 import { loadRecipeTokenizer, multimodalLayout, type Tokenizer } from "@lwm/tokenizer";
 import { z } from "zod";
 import { assembleDocument } from "./assemble.js";
-import { planGenerator, type PlannedGenerator } from "./generators.js";
+import { checkGeneratorConfig, planGenerator, type PlannedGenerator } from "./generators.js";
 
 export const QA_STEP_NAME = "qa";
 /** Bump when the bytes a unit writes would change for the same inputs and config. */
@@ -62,8 +62,17 @@ export const qaStep: Step = {
   description: "qa: chunk books, generate and ground QA pairs, assemble long-context chat examples per stage",
   // Generation waits on a server or runs the engine; assembly is light. No pool workers.
   workerThreads: () => 0,
+  // An unset API key variable or a missing checkpoint stops `lwm run` before the books step starts.
+  preflight: async ({ recipe, recipeDir }) => {
+    for (const { source, index } of qaSourcesOf(recipe)) await checkGeneratorConfig(source, index, recipeDir);
+  },
   plan: planQa,
 };
+
+/** The recipe's qa sources with their indexes in recipe.sources (for error fields). */
+function qaSourcesOf(recipe: Recipe): { source: QaSource; index: number }[] {
+  return recipe.sources.map((source, index) => ({ source, index })).filter((s): s is { source: QaSource; index: number } => s.source.kind === "qa");
+}
 
 interface PlannedAssembly {
   key: string;
@@ -73,7 +82,7 @@ interface PlannedAssembly {
 
 async function planQa(ctx: StepContext): Promise<StepPlan> {
   const { recipe } = ctx;
-  const sources = recipe.sources.map((source, index) => ({ source, index })).filter((s): s is { source: QaSource; index: number } => s.source.kind === "qa");
+  const sources = qaSourcesOf(recipe);
   const examplesDir = stepOutputDir(ctx.outDir, QA_STEP_NAME, "examples");
   if (sources.length === 0) {
     // Nothing to do; an earlier recipe's QA examples must not linger for pack to find.

@@ -127,6 +127,15 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
   const steps = await Promise.all(STEPS.filter((s) => wanted.includes(s.name)).map((s) => s.load()));
+  // Every requested step checks its config before the first one starts: a late step's mistake
+  // (an unset API key variable) must not cost an early step's work.
+  try {
+    for (const step of steps) await step.preflight?.({ recipe: parsed.data, recipeDir: dirname(recipePath), outDir });
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`lwm run: invalid recipe\n  ${recipePath}: ${err.message}\n`);
+    return 1;
+  }
   // Native pools read their sizes from the environment once per process: set them before any step runs.
   for (const step of steps) {
     for (const [name, value] of Object.entries(step.nativeEnv?.(threads as number) ?? {})) {

@@ -155,7 +155,6 @@ export class ChatClient {
       const e = err as NodeJS.ErrnoException;
       return { kind: "retry", error: `connection error: ${e.code ?? e.message}`, counter: "connectionErrors", retryAfterMs: null };
     }
-    const message = this.scrub(serverMessage(text));
     if (status === 200) {
       let json: unknown;
       try {
@@ -191,6 +190,8 @@ export class ChatClient {
       this.counts.completionTokens += answer.completionTokens;
       return { kind: "answer", answer };
     }
+    // Only error bodies are searched for a message (a 200 is parsed once, above).
+    const message = this.scrub(serverMessage(text));
     if (status === 429) return { kind: "retry", error: `rate limited: HTTP 429 ${message}`, counter: "rateLimited", retryAfterMs: retryAfterMs(retryAfter) };
     if (status === 408 || status >= 500)
       return {

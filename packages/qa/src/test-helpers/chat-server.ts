@@ -62,6 +62,8 @@ export class ChatServer {
   readonly requests: ReceivedRequest[] = [];
   /** Most requests that were in progress at once. */
   maxInFlight = 0;
+  /** TCP connections accepted (keep-alive clients open few). */
+  connections = 0;
   private inFlight = 0;
   private readonly sockets = new Set<Socket>();
   private readonly attempts = new Map<string, number>();
@@ -82,6 +84,7 @@ export class ChatServer {
     const { port } = server.address() as AddressInfo;
     self = new ChatServer(server, `http://127.0.0.1:${port}/v1`);
     server.on("connection", (socket) => {
+      (self as ChatServer).connections += 1;
       (self as ChatServer).sockets.add(socket);
       socket.on("close", () => (self as ChatServer).sockets.delete(socket));
     });

@@ -21,7 +21,7 @@ export function describeProvenance(p: Provenance): string {
     case "media":
       return `media ${p.file} frames at ${p.frameTimestamps.map((t) => `${t}s`).join(", ")}`;
     case "qa":
-      return `qa on ${p.document} from chunks ${p.chunkIds.join(", ")} by ${p.model}`;
+      return `qa-chat on ${p.book ? `${p.book} (document ${p.document})` : `document ${p.document}`}: ${p.qaIds.length} question(s) by ${p.model} about context chunks ${p.chunkIds.join(", ")}`;
     case "synthetic":
       return `synthetic ${p.generator} seed ${p.seed} #${p.index}`;
   }

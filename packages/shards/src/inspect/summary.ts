@@ -4,11 +4,11 @@ import { bitAt } from "../bits.js";
 import { parseProvenance, ShardReader, utf8At } from "../reader.js";
 import { VisionTally, type RunShape, type VisionSummary } from "./vision-summary.js";
 
-/** Where a segment's example came from, as one line: the source file, or the QA document / generator. */
+/** Where a segment's example came from, as one line: the source file, the book of a QA chat example, or the generator. */
 export function sourceOf(p: Provenance): string {
   switch (p.kind) {
     case "qa":
-      return `qa:${p.document}`;
+      return `qa-chat:${p.book ?? p.document}`;
     case "synthetic":
       return `synthetic:${p.generator}`;
     default:

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { LaunchConfig } from "./launch.js";
 import { strictObject } from "./strict.js";
 import { QaSource } from "./qa.js";
+import { RecallSource } from "./recall.js";
 
 export const RECIPE_FORMAT_VERSION = 1;
 
@@ -27,7 +28,7 @@ export const BooksSource = strictObject({
 });
 export type BooksSource = z.infer<typeof BooksSource>;
 
-export const Source = z.discriminatedUnion("kind", [BooksSource, QaSource]);
+export const Source = z.discriminatedUnion("kind", [BooksSource, QaSource, RecallSource]);
 export type Source = z.infer<typeof Source>;
 
 /** Upper bounds checked at the border, so a typo of a few zeros fails at once, naming the field. */
@@ -180,7 +181,7 @@ export const Recipe = strictObject({
     names.add(s.name);
   });
   r.sources.forEach((s, i) => {
-    if (s.kind !== "qa") return;
+    if (s.kind !== "qa" && s.kind !== "recall") return;
     s.from.forEach((name, k) => {
       if (!r.sources.some((b) => b.kind === "books" && b.name === name))
         ctx.addIssue({ code: "custom", path: ["sources", i, "from", k], message: `"${name}" is not a books source of this recipe` });

@@ -24,6 +24,7 @@ export function requestedSteps(flag: string | undefined): string[] {
 export const STEPS: ReadonlyArray<{ name: string; load: () => Promise<Step> }> = [
   { name: "books", load: async () => (await import("@lwm/books")).booksStep },
   { name: "qa", load: async () => (await import("@lwm/synth-qa")).qaStep },
+  { name: "recall", load: async () => (await import("@lwm/recall")).recallStep },
   { name: "pack", load: async () => (await import("@lwm/pack")).packStep },
 ];
 

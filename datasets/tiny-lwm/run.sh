@@ -17,7 +17,8 @@
 #
 # Environment: TINY_LWM_SMOKE=1 shrinks everything (smoke-recipe.mjs, the sample books) for the
 # test; WORKERS (default 2) ring workers; TINY_LWM_EVAL_LENGTHS overrides the needle lengths;
-# TINY_LWM_STAGES (default "2k 8k 32k") and TINY_LWM_CONTROL=0 choose what runs.
+# TINY_LWM_STAGES (default "2k 8k 32k"), TINY_LWM_TEMPLATES (default "lwm recall") and
+# TINY_LWM_CONTROL=0 choose what runs.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -77,12 +78,10 @@ eval_stage() { # eval_stage RUN STAGE TEMPLATE
 
 for stage in ${TINY_LWM_STAGES:-2k 8k 32k}; do
   train_stage main "$stage"
-  eval_stage main "$stage" lwm
-  eval_stage main "$stage" recall
+  for template in ${TINY_LWM_TEMPLATES:-lwm recall}; do eval_stage main "$stage" "$template"; done
 done
 if [ "${TINY_LWM_CONTROL:-1}" = 1 ]; then
   train_stage control control-2k
-  eval_stage control control-2k lwm
-  eval_stage control control-2k recall
+  for template in ${TINY_LWM_TEMPLATES:-lwm recall}; do eval_stage control control-2k "$template"; done
 fi
 echo "tiny-lwm: done; times in $out/times.tsv, heat maps in $out/eval/*/needle.html, loss curves in $out/runs/*/loss.html"

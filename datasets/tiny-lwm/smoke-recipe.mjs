@@ -24,7 +24,7 @@ export function smokeRecipe(recipe, trainDir) {
   r.steps.pack = { ...r.steps.pack, rowsPerShard: 16, rowsPerBatch: 4 };
   for (const st of r.stages) {
     st.seqLen = st.seqLen / SMOKE_DIVISOR;
-    st.budgetTokens = 48 * st.seqLen;
+    st.budgetTokens = 24 * st.seqLen;
     st.training = { ...st.training, steps: 2, tokensPerBatch: 2 * st.seqLen, evalEvery: 0, evalRows: 1, checkpointEvery: 1, lr: { ...st.training.lr, warmupSteps: 1 } };
     delete st.training.tokens;
   }

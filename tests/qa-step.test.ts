@@ -139,7 +139,7 @@ describe("qa step", () => {
     const r = lwm(["run", recipePath, "--out", out, "--threads", "2", "--json"]);
     expect(r.code, r.stderr).toBe(0);
     const reports = JSON.parse(r.stdout) as Report[];
-    expect(reports.map((x) => x.step)).toEqual(["books", "qa", "pack"]);
+    expect(reports.map((x) => x.step)).toEqual(["books", "qa", "recall", "pack"]);
     const qa = reports[1] as Report;
     expect(qa.metrics.total.pairsAsked).toBe(qa.metrics.total.pairsAccepted! + qa.metrics.total.pairsRejected!);
     expect(qa.metrics.total.pairsAccepted).toBeGreaterThan(qa.metrics.total.pairsAsked! * 0.8);

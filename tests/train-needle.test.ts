@@ -166,7 +166,7 @@ describe("lwm eval needle", () => {
     "exits 2 naming the problem for bad flags",
     () => {
       expect(evalNeedle(["--haystack", haystack, "--depths", "50"]).stderr).toMatch(/--depths: expected a comma-separated list of fractions in \[0, 1\]/);
-      expect(evalNeedle(["--haystack", haystack, "--trials", "2,x:3"]).stderr).toMatch(/--trials: expected N or LEN:N items/);
+      expect(evalNeedle(["--haystack", haystack, "--trials", "2,x:3"]).stderr).toMatch(/--trials: expected LEN:N with a positive length, got "x"/);
       expect(evalNeedle(["--haystack", haystack, "--template", "magic"]).stderr).toMatch(/--template: expected one of lwm, recall/);
       expect(evalNeedle(["--haystack", join(root, "missing.txt")]).status).toBe(2);
       const short = evalNeedle(["--haystack", haystack, "--lengths", "20"]);

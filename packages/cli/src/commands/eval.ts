@@ -50,14 +50,19 @@ function numberList(flag: string, text: string, check: (n: number) => boolean, w
 /** `--trials 20,4096:5`: the default count and the per-length counts. */
 function trialsSpec(text: string): { trials: number; byLength: Map<number, number> } {
   const byLength = new Map<number, number>();
-  let trials = 3;
+  const bare: number[] = [];
   const isInt = (n: number) => Number.isInteger(n) && n > 0;
-  for (const item of text.split(",").map((s) => s.trim()).filter(Boolean)) {
+  const items = text
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const item of items) {
     const [a, b] = item.split(":");
-    if (b === undefined) trials = oneNumber("trials", a as string, isInt, "N or LEN:N items with positive integers");
-    else byLength.set(oneNumber("trials", a as string, isInt, "N or LEN:N items with positive integers"), oneNumber("trials", b, isInt, "N or LEN:N items with positive integers"));
+    if (b === undefined) bare.push(oneNumber("trials", a as string, isInt, "a positive integer"));
+    else byLength.set(oneNumber("trials", a as string, isInt, "LEN:N with a positive length"), oneNumber("trials", b, isInt, "LEN:N with a positive count"));
   }
-  return { trials, byLength };
+  if (items.length === 0 || bare.length > 1) throw new UsageError(`--trials: expected N, LEN:N items, or both with one N at most, got "${text}"`);
+  return { trials: bare[0] ?? 3, byLength };
 }
 
 /** `--needles 1,2:8192`: needle counts, each optionally limited to lengths up to LEN. */

@@ -51,7 +51,8 @@ describe.skipIf(!existsSync(CLI))("datasets/tiny-lwm run.sh (smoke scale)", () =
       expect(records.map((r) => `${r.needles}/${r.contextTokens}`).sort()).toEqual(["1/256", "1/256", "1/512", "1/512", "2/256", "2/256"]);
     }
     // The θ schedule reached the checkpoints.
-    const theta = (s: string) => (JSON.parse(readFileSync(join(out, "runs/main/checkpoints", s, "final/config.json"), "utf8")) as { rope_theta: number }).rope_theta;
+    const theta = (s: string) =>
+      (JSON.parse(readFileSync(join(out, "runs/main/checkpoints", s, "final/config.json"), "utf8")) as { rope_theta: number }).rope_theta;
     expect([theta("2k"), theta("8k"), theta("32k")]).toEqual([1e4, 1e5, 1e6]);
   });
 
@@ -109,7 +110,10 @@ describe.skipIf(!existsSync(CLI))("datasets/tiny-lwm run.sh (smoke scale)", () =
 
 describe("datasets/tiny-lwm books split", () => {
   it("never lists a haystack book among the training books", async () => {
-    const { SHARED, SAMPLE } = (await import(join(dataset, "prepare.mjs"))) as { SHARED: { train: string[]; haystack: string[] }; SAMPLE: { train: string[]; haystack: string[] } };
+    const { SHARED, SAMPLE } = (await import(join(dataset, "prepare.mjs"))) as {
+      SHARED: { train: string[]; haystack: string[] };
+      SAMPLE: { train: string[]; haystack: string[] };
+    };
     for (const split of [SHARED, SAMPLE]) for (const h of split.haystack) expect(split.train).not.toContain(h);
   });
 });

@@ -122,7 +122,21 @@ describe("lwm eval needle", () => {
   it.skipIf(!existsSync(CLI))(
     "asks per-length trial counts and a needle count only up to its length, and resumes after a kill where it stopped",
     async () => {
-      const grid = ["--haystack", haystack, "--lengths", "128,200", "--depths", "0,0.5,1", "--needles", "1,2:128", "--trials", "2,200:1", "--max-new", "12", "--json"];
+      const grid = [
+        "--haystack",
+        haystack,
+        "--lengths",
+        "128,200",
+        "--depths",
+        "0,0.5,1",
+        "--needles",
+        "1,2:128",
+        "--trials",
+        "2,200:1",
+        "--max-new",
+        "12",
+        "--json",
+      ];
       const whole = evalNeedle([...grid, "--out", join(root, "whole")]);
       expect(whole.status, whole.stderr).toBe(0);
       const expected = NeedleEvalRecord.array().parse(JSON.parse(readFileSync(join(root, "whole", "needle.json"), "utf8")));

@@ -25,7 +25,15 @@ export function smokeRecipe(recipe, trainDir) {
   for (const st of r.stages) {
     st.seqLen = st.seqLen / SMOKE_DIVISOR;
     st.budgetTokens = 24 * st.seqLen;
-    st.training = { ...st.training, steps: 2, tokensPerBatch: 2 * st.seqLen, evalEvery: 0, evalRows: 1, checkpointEvery: 1, lr: { ...st.training.lr, warmupSteps: 1 } };
+    st.training = {
+      ...st.training,
+      steps: 2,
+      tokensPerBatch: 2 * st.seqLen,
+      evalEvery: 0,
+      evalRows: 1,
+      checkpointEvery: 1,
+      lr: { ...st.training.lr, warmupSteps: 1 },
+    };
     delete st.training.tokens;
   }
   r.model = { dim: 32, layers: 1, heads: 2, ffnDim: 64 };

@@ -65,11 +65,17 @@ async function planRecall(ctx: StepContext): Promise<StepPlan> {
   const { tokenDtype } = multimodalLayout(tokenizer);
   const documentsDir = stepOutputDir(ctx.outDir, DOCUMENTS_STEP, "documents");
   if (!(await exists(join(documentsDir, "index.json")))) {
-    throw new ConfigError(`sources[${(sources[0] as { index: number }).index}].from`, `no documents at ${documentsDir}: run (and finalize) the books step first`);
+    throw new ConfigError(
+      `sources[${(sources[0] as { index: number }).index}].from`,
+      `no documents at ${documentsDir}: run (and finalize) the books step first`,
+    );
   }
   const documents = await readDocumentsIndex(documentsDir);
   if (documents.tokenizerSha256 !== tokenizer.sha256) {
-    throw new ConfigError("tokenizer", `the books documents were tokenized with ${documents.tokenizerSha256.slice(0, 12)}, the recipe's is ${tokenizer.sha256.slice(0, 12)}: rerun the books step`);
+    throw new ConfigError(
+      "tokenizer",
+      `the books documents were tokenized with ${documents.tokenizerSha256.slice(0, 12)}, the recipe's is ${tokenizer.sha256.slice(0, 12)}: rerun the books step`,
+    );
   }
   let sentenceEnds: Set<number> | undefined;
   const ends = () => (sentenceEnds ??= sentenceEndIds(tokenizer));
@@ -105,11 +111,26 @@ async function planRecall(ctx: StepContext): Promise<StepPlan> {
   return {
     units,
     inputs,
-    finalize: (completed) => finalizeRecall(ctx, completed, planned, sources.map((s) => s.source), { tokenDtype, tokenizerSha256: tokenizer.sha256 }),
+    finalize: (completed) =>
+      finalizeRecall(
+        ctx,
+        completed,
+        planned,
+        sources.map((s) => s.source),
+        { tokenDtype, tokenizerSha256: tokenizer.sha256 },
+      ),
   };
 }
 
-async function plantUnit(dir: string, partPath: string, source: RecallSource, stage: Stage, tokenizer: Tokenizer, tokenDtype: TokenDtype, sentenceEnds: ReadonlySet<number>) {
+async function plantUnit(
+  dir: string,
+  partPath: string,
+  source: RecallSource,
+  stage: Stage,
+  tokenizer: Tokenizer,
+  tokenDtype: TokenDtype,
+  sentenceEnds: ReadonlySet<number>,
+) {
   const metrics = { documents: 0, examples: 0, tokens: 0, lossTokens: 0, facts: 0 };
   const writer = new ExamplesWriter(join(dir, UNIT_FILE), { tokenDtype });
   try {

@@ -20,7 +20,9 @@ describe("planNeedleCells", () => {
       ]),
     });
     expect(cells.filter((c) => c.needles === 1)).toHaveLength(25);
-    expect(cells.filter((c) => c.needles === 2).map((c) => c.length)).toEqual([2048, 2048, 2048, 2048, 2048, 4096, 4096, 4096, 4096, 4096, 8192, 8192, 8192, 8192, 8192]);
+    expect(cells.filter((c) => c.needles === 2).map((c) => c.length)).toEqual([
+      2048, 2048, 2048, 2048, 2048, 4096, 4096, 4096, 4096, 4096, 8192, 8192, 8192, 8192, 8192,
+    ]);
     expect(cells.find((c) => c.length === 16384)?.trials).toBe(5);
     expect(cells.find((c) => c.length === 32768)?.trials).toBe(20);
     // 1 needle: 3 lengths × 5 depths × 20 + 2 × 5 × 5; 2 needles: 2 × 5 × 20 + 5 × 5.
@@ -41,7 +43,10 @@ describe("needle journal", () => {
     await a.append(record(100, 0.5, 2), ["1", "2"]);
     appendFileSync(path, '{"settings":"s1","record":{"formatVe'); // killed mid-write
     const b = await openNeedleJournal(path, "s1");
-    expect([...b.done.keys()]).toEqual([cellKey({ needles: 1, length: 100, depth: 0, trials: 2 }), cellKey({ needles: 1, length: 100, depth: 0.5, trials: 2 })]);
+    expect([...b.done.keys()]).toEqual([
+      cellKey({ needles: 1, length: 100, depth: 0, trials: 2 }),
+      cellKey({ needles: 1, length: 100, depth: 0.5, trials: 2 }),
+    ]);
     expect(readFileSync(path, "utf8").split("\n")).toHaveLength(3); // two lines and the final newline
     await expect(openNeedleJournal(path, "s2")).rejects.toThrow(NeedleEvalInputError);
     await expect(openNeedleJournal(path, "s2")).rejects.toThrow(/line 1 was run with other settings/);

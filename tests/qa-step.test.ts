@@ -73,7 +73,7 @@ describe("qa step", () => {
     const r = lwm(["run", recipePath, "--out", out, "--threads", "2", "--json"]);
     expect(r.code, r.stderr).toBe(0);
     const reports = JSON.parse(r.stdout) as Report[];
-    expect(reports.map((x) => x.step)).toEqual(["books", "vision", "qa", "pack"]);
+    expect(reports.map((x) => x.step)).toEqual(["books", "vision", "qa", "recall", "pack"]);
     const qa = reports.find((x) => x.step === "qa") as Report;
     expect(qa.metrics.total.pairsAsked).toBe(qa.metrics.total.pairsAccepted! + qa.metrics.total.pairsRejected!);
     expect(qa.metrics.total.pairsAccepted).toBeGreaterThan(qa.metrics.total.pairsAsked! * 0.8);

@@ -3,8 +3,9 @@
  * NeedleEvalRecord[], has one cell per (needles, length, depth), and the heat map is written.
  * (A random model's accuracy is whatever it is; prompt building and scoring have unit tests.)
  */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -119,9 +120,68 @@ describe("lwm eval needle", () => {
   );
 
   it.skipIf(!existsSync(CLI))(
+    "asks per-length trial counts and a needle count only up to its length, and resumes after a kill where it stopped",
+    async () => {
+      const grid = [
+        "--haystack",
+        haystack,
+        "--lengths",
+        "128,200",
+        "--depths",
+        "0,0.5,1",
+        "--needles",
+        "1,2:128",
+        "--trials",
+        "2,200:1",
+        "--max-new",
+        "12",
+        "--json",
+      ];
+      const whole = evalNeedle([...grid, "--out", join(root, "whole")]);
+      expect(whole.status, whole.stderr).toBe(0);
+      const expected = NeedleEvalRecord.array().parse(JSON.parse(readFileSync(join(root, "whole", "needle.json"), "utf8")));
+      // 1 needle at 128 and 200, 2 needles at 128 only; 2 trials at 128, 1 at 200.
+      expect(expected.map((r) => `${r.needles}/${r.contextTokens}/${r.trials}`)).toEqual([
+        ...Array(3).fill("1/128/2"),
+        ...Array(3).fill("1/200/1"),
+        ...Array(3).fill("2/128/2"),
+      ]);
+
+      const out = join(root, "killed");
+      const journal = join(out, "needle.cells.jsonl");
+      const child = spawn(process.execPath, [CLI, "eval", "needle", "--checkpoint", ckpt, ...grid, "--out", out], { stdio: "ignore" });
+      const exited = new Promise((r) => child.on("exit", r));
+      const linesIn = () => (existsSync(journal) ? readFileSync(journal, "utf8").split("\n").filter(Boolean).length : 0);
+      while (linesIn() < 2) await sleep(50);
+      child.kill("SIGKILL");
+      await exited;
+      const before = linesIn();
+      expect(before).toBeGreaterThanOrEqual(2);
+      expect(before).toBeLessThan(9);
+      expect(existsSync(join(out, "needle.json"))).toBe(false); // nothing looks finished
+
+      const resumed = evalNeedle([...grid, "--out", out]);
+      expect(resumed.status, resumed.stderr).toBe(0);
+      expect(resumed.stderr).toContain(`resuming: ${before} of 9 cells already done`);
+      expect((JSON.parse(resumed.stdout) as { resumed: number }).resumed).toBe(before);
+      const records = NeedleEvalRecord.array().parse(JSON.parse(readFileSync(join(out, "needle.json"), "utf8")));
+      expect(records).toEqual(expected);
+      expect(linesIn()).toBe(9);
+
+      // Other settings into the same folder are refused, naming the journal.
+      const other = evalNeedle([...grid, "--seed", "5", "--out", out]);
+      expect(other.status).toBe(2);
+      expect(other.stderr).toMatch(/needle\.cells\.jsonl: line 1 was run with other settings/);
+    },
+    240_000,
+  );
+
+  it.skipIf(!existsSync(CLI))(
     "exits 2 naming the problem for bad flags",
     () => {
       expect(evalNeedle(["--haystack", haystack, "--depths", "50"]).stderr).toMatch(/--depths: expected a comma-separated list of fractions in \[0, 1\]/);
+      expect(evalNeedle(["--haystack", haystack, "--trials", "2,x:3"]).stderr).toMatch(/--trials: expected LEN:N with a positive length, got "x"/);
+      expect(evalNeedle(["--haystack", haystack, "--template", "magic"]).stderr).toMatch(/--template: expected one of lwm, recall/);
       expect(evalNeedle(["--haystack", join(root, "missing.txt")]).status).toBe(2);
       const short = evalNeedle(["--haystack", haystack, "--lengths", "20"]);
       expect(short.status).toBe(2);

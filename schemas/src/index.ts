@@ -5,6 +5,7 @@ export * from "./recipe.js";
 export * from "./launch.js";
 export * from "./qa.js";
 export * from "./vision.js";
+export * from "./recall.js";
 export * from "./shard.js";
 export * from "./needle.js";
 export { formatZodError } from "./errors.js";

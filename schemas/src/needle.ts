@@ -15,6 +15,8 @@ export const NeedleEvalRecord = z
     accuracy: z.number().min(0).max(1),
     /** Fraction of all needles (trials × needles) whose number was in the answer; LWM's per-needle multi-needle score. */
     recall: z.number().min(0).max(1).optional(),
+    /** Wording of needles and question: LWM's needle ("lwm", the default) or the training retrieval task's ("recall"). */
+    template: z.enum(["lwm", "recall"]).optional(),
   })
   .refine((r) => r.correct <= r.trials, { message: "correct cannot exceed trials", path: ["correct"] });
 export type NeedleEvalRecord = z.infer<typeof NeedleEvalRecord>;

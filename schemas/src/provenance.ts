@@ -108,6 +108,19 @@ export const Provenance = z.discriminatedUnion("kind", [
     model: z.string(),
   }),
   z.object({
+    kind: z.literal("recall"),
+    /** The document the haystack span was cut from (its documentId in the books step's documents). */
+    document: z.string(),
+    /** The book file it was read from, as the recipe names it. */
+    book: z.string().optional(),
+    /** The haystack's range of the document's tokens. */
+    tokens: TokenRange,
+    /** The planted facts (training pool), with the relative depth each was asked to go at. */
+    facts: z.array(z.object({ city: z.string(), number: z.string().regex(/^\d{7}$/), depth: z.number().min(0).max(1) })).min(1),
+    /** Indices into `facts` of the facts the question asks for, in the order asked. */
+    asked: z.array(z.number().int().nonnegative()).min(1),
+  }),
+  z.object({
     kind: z.literal("synthetic"),
     /** Name of the generator (e.g. the bundled sample text or a test fixture). */
     generator: z.string(),

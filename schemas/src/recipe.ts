@@ -3,6 +3,7 @@ import { LaunchConfig } from "./launch.js";
 import { strictObject } from "./strict.js";
 import { QaSource } from "./qa.js";
 import { ImageTextSource, StageFrames, VideoTextSource, VisionStepConfig } from "./vision.js";
+import { RecallSource } from "./recall.js";
 
 export const RECIPE_FORMAT_VERSION = 1;
 
@@ -28,7 +29,7 @@ export const BooksSource = strictObject({
 });
 export type BooksSource = z.infer<typeof BooksSource>;
 
-export const Source = z.discriminatedUnion("kind", [BooksSource, QaSource, VideoTextSource, ImageTextSource]);
+export const Source = z.discriminatedUnion("kind", [BooksSource, QaSource, VideoTextSource, ImageTextSource, RecallSource]);
 export type Source = z.infer<typeof Source>;
 
 /** Upper bounds checked at the border, so a typo of a few zeros fails at once, naming the field. */
@@ -186,7 +187,7 @@ export const Recipe = strictObject({
     names.add(s.name);
   });
   r.sources.forEach((s, i) => {
-    if (s.kind !== "qa") return;
+    if (s.kind !== "qa" && s.kind !== "recall") return;
     s.from.forEach((name, k) => {
       if (!r.sources.some((b) => b.kind === "books" && b.name === name))
         ctx.addIssue({ code: "custom", path: ["sources", i, "from", k], message: `"${name}" is not a books source of this recipe` });

@@ -43,17 +43,49 @@ export { MetricsRecord, StepRecord, EvalRecord, StageRecord, readMetrics } from 
 export { renderLossCurve, lossCurveSvg, lossStageTable } from "./train/curve-html.js";
 export { escapeHtml, niceTicks } from "./train/html.js";
 export {
-  CITIES,
+  EVAL_CITIES,
+  TRAIN_CITIES,
+  drawFacts,
   drawNeedles,
+  poolOfNumber,
+  poolOfCity,
+  type Fact,
+  type FactPool,
+  type Needle,
+} from "./eval/facts.js";
+export {
   needleText,
   questionText,
   scoreAnswer,
   buildNeedlePrompt,
+  layoutRetrievalPrompt,
+  encodeRetrievalFrame,
+  type RetrievalFrame,
   needleDepths,
   PROMPT_PREFIX,
   promptSuffix,
-  type Needle,
+  LWM_NEEDLE,
+  RECALL_FACT,
+  TEMPLATES,
+  TEMPLATE_NAMES,
+  type TemplateName,
+  type RetrievalTemplate,
+  type RetrievalLayout,
   type NeedlePrompt,
+  type PromptTokenizer,
 } from "./eval/needle.js";
-export { runNeedleGrid, sentenceEndIds, type NeedleGridOptions, type NeedleTokenizer } from "./eval/needle-run.js";
+export {
+  runNeedleGrid,
+  planNeedleCells,
+  cellKey,
+  sentenceEndIds,
+  type NeedleCell,
+  type NeedleCount,
+  type NeedleGridSpec,
+  type NeedleGridOptions,
+  type NeedleTokenizer,
+} from "./eval/needle-run.js";
+export { runNeedleEval, needleGridTable, type NeedleEvalOptions, type NeedleEvalResult } from "./eval/needle-eval.js";
+export { openNeedleJournal, JOURNAL_FILE, type NeedleJournal } from "./eval/needle-journal.js";
+export { readHaystack, NeedleEvalInputError } from "./eval/haystack.js";
 export { renderNeedleHeatmap, needleHeatmapSvgs } from "./eval/heatmap-html.js";

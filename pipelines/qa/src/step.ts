@@ -152,6 +152,8 @@ async function planQa(ctx: StepContext): Promise<StepPlan> {
       for (const stage of stages) {
         const assembleConfig = {
           source: source.name,
+          // Two stages with the same settings (a control beside a progressive stage) are two units.
+          stage: stage.name,
           seqLen: stage.seqLen,
           minTokens: stage.minTokens,
           maxTokens: stage.maxTokens ?? null,

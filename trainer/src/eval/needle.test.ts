@@ -3,7 +3,8 @@ import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadTokenizer, type Tokenizer } from "@lwm/tokenizer";
 import { beforeAll, describe, expect, it } from "vitest";
-import { buildNeedlePrompt, drawNeedles, needleDepths, needleText, PROMPT_PREFIX, questionText, scoreAnswer } from "./needle.js";
+import { drawNeedles } from "./facts.js";
+import { buildNeedlePrompt, needleDepths, needleText, PROMPT_PREFIX, questionText, scoreAnswer } from "./needle.js";
 import { sentenceEndIds } from "./needle-run.js";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");

@@ -25,6 +25,7 @@ export const STEPS: ReadonlyArray<{ name: string; load: () => Promise<Step> }> =
   { name: "books", load: async () => (await import("@lwm/books")).booksStep },
   { name: "vision", load: async () => (await import("@lwm/vision-step")).visionStep },
   { name: "qa", load: async () => (await import("@lwm/synth-qa")).qaStep },
+  { name: "recall", load: async () => (await import("@lwm/recall")).recallStep },
   { name: "pack", load: async () => (await import("@lwm/pack")).packStep },
 ];
 

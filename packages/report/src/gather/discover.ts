@@ -22,7 +22,7 @@ export interface DatasetFiles {
 }
 
 /** Steps in the order `lwm run` runs them; unknown steps (future ones) follow by name. */
-const PIPELINE_ORDER = ["books", "vision", "qa", "pack"];
+const PIPELINE_ORDER = ["books", "vision", "qa", "recall", "pack"];
 
 async function subdirs(dir: string): Promise<string[]> {
   try {

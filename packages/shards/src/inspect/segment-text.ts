@@ -22,6 +22,8 @@ export function describeProvenance(p: Provenance): string {
       return `media ${p.file} frames at ${p.frameTimestamps.map((t) => `${t}s`).join(", ")}`;
     case "qa":
       return `qa-chat on ${p.book ? `${p.book} (document ${p.document})` : `document ${p.document}`}: ${p.qaIds.length} question(s) by ${p.model} about context chunks ${p.chunkIds.join(", ")}`;
+    case "recall":
+      return `recall on ${p.document} tokens [${p.tokens.start}, ${p.tokens.end}) with ${p.facts.length} fact(s)`;
     case "synthetic":
       return `synthetic ${p.generator} seed ${p.seed} #${p.index}`;
   }

@@ -9,6 +9,8 @@ export function sourceOf(p: Provenance): string {
   switch (p.kind) {
     case "qa":
       return `qa-chat:${p.book ?? p.document}`;
+    case "recall":
+      return `recall:${p.document}`;
     case "synthetic":
       return `synthetic:${p.generator}`;
     default:

@@ -1,0 +1,234 @@
+import { mkdir, readFile, stat } from "node:fs/promises";
+import { join } from "node:path";
+import {
+  ConfigError,
+  exists,
+  linkOrCopy,
+  publishDir,
+  sha256File,
+  stepOutputDir,
+  unitKey,
+  type CompletedUnit,
+  type JsonValue,
+  type Step,
+  type StepContext,
+  type StepPlan,
+  type WorkUnit,
+} from "@lwm/core";
+import { EXAMPLES_FORMAT, type ExamplesIndex, type RecallSource, type Stage, type TokenDtype } from "@lwm/schemas";
+import { ExamplesWriter, partFileName, readDocumentsFile, readDocumentsIndex, writeExamplesIndex } from "@lwm/shards";
+import { loadRecipeTokenizer, multimodalLayout, type Tokenizer } from "@lwm/tokenizer";
+import { sentenceEndIds } from "@lwm/trainer";
+import { z } from "zod";
+import { recallExamples } from "./plant.js";
+
+export const RECALL_STEP_NAME = "recall";
+/** Bump when the bytes a unit writes would change for the same inputs and config. */
+export const RECALL_STEP_VERSION = "1.0.0";
+/** The step whose published documents are the haystacks. */
+const DOCUMENTS_STEP = "books";
+const UNIT_FILE = "examples.arrow";
+
+const UnitResult = z.object({ examples: z.number().int(), tokens: z.number().int(), lossTokens: z.number().int() });
+
+interface PlannedUnit {
+  key: string;
+  stage: string;
+  source: string;
+}
+
+/**
+ * The recall step: for every `recall` source and every stage that mixes it in, one unit per
+ * documents part of the books step plants training-pool facts in spans of its documents
+ * (plant.ts) and writes them as examples; finalize publishes `work/recall/examples/<stage>/`.
+ * It reads only `work/books/documents/`, so which books it sees is the recipe's books sources' choice:
+ * a book held out of them for the needle haystack never reaches this step.
+ */
+export const recallStep: Step = {
+  name: RECALL_STEP_NAME,
+  version: RECALL_STEP_VERSION,
+  description: "recall: plant facts in book spans and ask for them at the end (the needle's training twin)",
+  workerThreads: () => 0,
+  plan: planRecall,
+};
+
+async function planRecall(ctx: StepContext): Promise<StepPlan> {
+  const sources = ctx.recipe.sources
+    .map((source, index) => ({ source, index }))
+    .filter((s): s is { source: RecallSource; index: number } => s.source.kind === "recall");
+  const examplesDir = stepOutputDir(ctx.outDir, RECALL_STEP_NAME, "examples");
+  if (sources.length === 0) {
+    // Nothing to do; an earlier recipe's examples must not linger for pack to find.
+    return { units: [], inputs: [], finalize: async () => (await publishDir(examplesDir, async () => undefined), { outputs: [], details: null }) };
+  }
+  const tokenizer = await loadRecipeTokenizer(ctx);
+  const { tokenDtype } = multimodalLayout(tokenizer);
+  const documentsDir = stepOutputDir(ctx.outDir, DOCUMENTS_STEP, "documents");
+  if (!(await exists(join(documentsDir, "index.json")))) {
+    throw new ConfigError(
+      `sources[${(sources[0] as { index: number }).index}].from`,
+      `no documents at ${documentsDir}: run (and finalize) the books step first`,
+    );
+  }
+  const documents = await readDocumentsIndex(documentsDir);
+  if (documents.tokenizerSha256 !== tokenizer.sha256) {
+    throw new ConfigError(
+      "tokenizer",
+      `the books documents were tokenized with ${documents.tokenizerSha256.slice(0, 12)}, the recipe's is ${tokenizer.sha256.slice(0, 12)}: rerun the books step`,
+    );
+  }
+  let sentenceEnds: Set<number> | undefined;
+  const ends = () => (sentenceEnds ??= sentenceEndIds(tokenizer));
+
+  const units: WorkUnit[] = [];
+  const planned: PlannedUnit[] = [];
+  const inputs: StepPlan["inputs"] = documents.parts.map((p) => ({ path: `${DOCUMENTS_STEP}/documents/${p.file}`, bytes: p.bytes, sha256: p.sha256 }));
+  for (const { source } of sources) {
+    for (const stage of ctx.recipe.stages.filter((s) => source.name in s.mixture)) {
+      for (const part of documents.parts) {
+        if (!part.sources.some((s) => source.from.includes(s))) continue;
+        const config = {
+          source: { ...source } as unknown as JsonValue,
+          stage: stage.name,
+          seqLen: stage.seqLen,
+          minTokens: stage.minTokens,
+          maxTokens: stage.maxTokens ?? null,
+          tokenizer: tokenizer.sha256,
+          tokenDtype,
+        };
+        const key = unitKey({ step: RECALL_STEP_NAME, version: RECALL_STEP_VERSION, kind: "plant", config, inputs: [part.sha256] });
+        planned.push({ key, stage: stage.name, source: source.name });
+        units.push({
+          key,
+          label: `plant ${source.name} ${part.file} ${stage.name} (seqLen ${stage.seqLen})`,
+          group: `${source.name}/${part.file}`,
+          size: part.tokens,
+          execute: (dir) => plantUnit(dir, join(documentsDir, part.file), source, stage, tokenizer, tokenDtype, ends()),
+        });
+      }
+    }
+  }
+  return {
+    units,
+    inputs,
+    finalize: (completed) =>
+      finalizeRecall(
+        ctx,
+        completed,
+        planned,
+        sources.map((s) => s.source),
+        { tokenDtype, tokenizerSha256: tokenizer.sha256 },
+      ),
+  };
+}
+
+async function plantUnit(
+  dir: string,
+  partPath: string,
+  source: RecallSource,
+  stage: Stage,
+  tokenizer: Tokenizer,
+  tokenDtype: TokenDtype,
+  sentenceEnds: ReadonlySet<number>,
+) {
+  const metrics = { documents: 0, examples: 0, tokens: 0, lossTokens: 0, facts: 0 };
+  const writer = new ExamplesWriter(join(dir, UNIT_FILE), { tokenDtype });
+  try {
+    for await (const doc of readDocumentsFile(partPath)) {
+      const n = doc.tokens.length;
+      if (n < stage.minTokens || (stage.maxTokens !== undefined && n > stage.maxTokens)) continue;
+      metrics.documents += 1;
+      const examples = await recallExamples(
+        tokenizer,
+        { documentId: doc.documentId, file: "file" in doc.provenance ? doc.provenance.file : undefined, tokens: Uint32Array.from(doc.tokens) },
+        {
+          seqLen: stage.seqLen,
+          maxFacts: source.maxFacts,
+          lengthFraction: source.lengthFraction,
+          passes: source.passes,
+          seed: source.seed,
+          stage: stage.name,
+          eosId: tokenizer.eosId,
+          sentenceEnds,
+        },
+      );
+      for (const e of examples) {
+        writer.append({
+          exampleId: e.exampleId,
+          task: "qa-chat",
+          source: source.name,
+          documentId: doc.documentId,
+          tokens: tokenDtype === "uint16" ? Uint16Array.from(e.tokens) : e.tokens,
+          vision: new Uint8Array(e.tokens.length),
+          loss: e.loss,
+          provenance: e.provenance,
+        });
+        metrics.examples += 1;
+        metrics.tokens += e.tokens.length;
+        metrics.facts += e.provenance.facts.length;
+        for (const l of e.loss) metrics.lossTokens += l;
+      }
+    }
+    await writer.close();
+  } catch (err) {
+    await writer.abort();
+    throw err;
+  }
+  return { result: { examples: metrics.examples, tokens: metrics.tokens, lossTokens: metrics.lossTokens }, rejects: [], metrics };
+}
+
+async function finalizeRecall(
+  ctx: StepContext,
+  completed: readonly CompletedUnit[],
+  planned: readonly PlannedUnit[],
+  sources: readonly RecallSource[],
+  index: { tokenDtype: TokenDtype; tokenizerSha256: string },
+) {
+  const byKey = new Map(completed.map((c) => [c.unit.key, c]));
+  const examplesDir = stepOutputDir(ctx.outDir, RECALL_STEP_NAME, "examples");
+  const details: Record<string, JsonValue> = {};
+  const stages = ctx.recipe.stages.filter((st) => sources.some((s) => s.name in st.mixture));
+  await publishDir(examplesDir, async (temp) => {
+    for (const stage of stages) {
+      const dir = join(temp, stage.name);
+      await mkdir(dir);
+      const parts: ExamplesIndex["parts"] = [];
+      for (const u of planned.filter((x) => x.stage === stage.name)) {
+        const unit = byKey.get(u.key) as CompletedUnit;
+        const made = UnitResult.parse(unit.record.result);
+        const from = join(unit.dir, UNIT_FILE);
+        if (made.examples === 0 || !(await exists(from))) continue;
+        const file = partFileName(parts.length);
+        await linkOrCopy(from, join(dir, file));
+        const f = unit.record.files.find((x) => x.name === UNIT_FILE) as { bytes: number; sha256: string };
+        parts.push({ file, source: u.source, examples: made.examples, tokens: made.tokens, lossTokens: made.lossTokens, bytes: f.bytes, sha256: f.sha256 });
+      }
+      const stageIndex: ExamplesIndex = {
+        format: EXAMPLES_FORMAT,
+        step: RECALL_STEP_NAME,
+        stepVersion: RECALL_STEP_VERSION,
+        stage: stage.name,
+        seqLen: stage.seqLen,
+        tokenDtype: index.tokenDtype,
+        tokenizerSha256: index.tokenizerSha256,
+        vqganSha256: null,
+        sources: sources.filter((s) => s.name in stage.mixture).map((s) => s.name),
+        examples: parts.reduce((s, p) => s + p.examples, 0),
+        tokens: parts.reduce((s, p) => s + p.tokens, 0),
+        parts,
+      };
+      await writeExamplesIndex(dir, stageIndex);
+      details[stage.name] = { examples: stageIndex.examples, tokens: stageIndex.tokens, lossTokens: parts.reduce((s, p) => s + p.lossTokens, 0) };
+    }
+  });
+  const outputs: { path: string; bytes: number; sha256: string }[] = [];
+  for (const stage of stages) {
+    const dir = join(examplesDir, stage.name);
+    const index = JSON.parse(await readFile(join(dir, "index.json"), "utf8")) as ExamplesIndex;
+    for (const name of ["index.json", ...index.parts.map((p) => p.file)]) {
+      const path = join(dir, name);
+      outputs.push({ path: `examples/${stage.name}/${name}`, bytes: (await stat(path)).size, sha256: await sha256File(path) });
+    }
+  }
+  return { outputs, details: { stages: details } };
+}

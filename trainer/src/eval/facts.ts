@@ -1,0 +1,279 @@
+/**
+ * The facts of retrieval tasks: a city and the 7-digit number planted for it. The needle evaluation
+ * and the training retrieval task (pipelines/recall) draw from two disjoint pools, so no value the
+ * evaluation asks for can have been seen in training: disjoint city lists, and the 7-digit numbers
+ * split in two by a hash of the number (no digit pattern a model could learn tells them apart).
+ */
+import { uniformSampler } from "../model/rng.js";
+
+/** Cities of the needle evaluation (LWM draws from a fixed list of about 100). */
+export const EVAL_CITIES: readonly string[] = [
+  "Chicago",
+  "Yangon",
+  "Antananarivo",
+  "Colombo",
+  "Almaty",
+  "Sydney",
+  "Mexico City",
+  "Seattle",
+  "Lagos",
+  "Amsterdam",
+  "Belgrade",
+  "Cairo",
+  "Baghdad",
+  "Damascus",
+  "Kigali",
+  "Dakar",
+  "Sofia",
+  "Victoria",
+  "Tashkent",
+  "Mumbai",
+  "Barcelona",
+  "Riyadh",
+  "Bangkok",
+  "Rio de Janeiro",
+  "Caracas",
+  "Havana",
+  "Nairobi",
+  "Lima",
+  "Lisbon",
+  "Oslo",
+  "Helsinki",
+  "Reykjavik",
+  "Dublin",
+  "Edinburgh",
+  "Prague",
+  "Vienna",
+  "Budapest",
+  "Warsaw",
+  "Kyiv",
+  "Tbilisi",
+  "Yerevan",
+  "Baku",
+  "Tehran",
+  "Kabul",
+  "Karachi",
+  "Dhaka",
+  "Kathmandu",
+  "Hanoi",
+  "Manila",
+  "Jakarta",
+  "Singapore",
+  "Kuala Lumpur",
+  "Seoul",
+  "Tokyo",
+  "Osaka",
+  "Beijing",
+  "Shanghai",
+  "Taipei",
+  "Ulaanbaatar",
+  "Perth",
+  "Auckland",
+  "Wellington",
+  "Honolulu",
+  "Anchorage",
+  "Vancouver",
+  "Toronto",
+  "Montreal",
+  "Boston",
+  "Denver",
+  "Houston",
+  "Miami",
+  "Atlanta",
+  "Phoenix",
+  "Bogota",
+  "Quito",
+  "Santiago",
+  "Buenos Aires",
+  "Montevideo",
+  "Asuncion",
+  "La Paz",
+  "Accra",
+  "Abuja",
+  "Addis Ababa",
+  "Khartoum",
+  "Tunis",
+  "Algiers",
+  "Casablanca",
+  "Johannesburg",
+  "Cape Town",
+  "Harare",
+  "Lusaka",
+  "Luanda",
+  "Kinshasa",
+  "Doha",
+  "Muscat",
+  "Amman",
+  "Beirut",
+  "Istanbul",
+  "Athens",
+  "Rome",
+];
+
+/**
+ * Cities of the training retrieval task (pipelines/recall): none is one of EVAL_CITIES, and none
+ * contains one or is contained in one (facts.test.ts checks it).
+ */
+export const TRAIN_CITIES: readonly string[] = [
+  "Glasgow",
+  "Porto",
+  "Nagoya",
+  "Kyoto",
+  "Busan",
+  "Chennai",
+  "Kolkata",
+  "Lahore",
+  "Hyderabad",
+  "Pune",
+  "Surabaya",
+  "Cebu",
+  "Da Nang",
+  "Chiang Mai",
+  "Phnom Penh",
+  "Vientiane",
+  "Mandalay",
+  "Thimphu",
+  "Bishkek",
+  "Dushanbe",
+  "Ashgabat",
+  "Samarkand",
+  "Isfahan",
+  "Shiraz",
+  "Basra",
+  "Aleppo",
+  "Haifa",
+  "Izmir",
+  "Ankara",
+  "Thessaloniki",
+  "Zagreb",
+  "Ljubljana",
+  "Bratislava",
+  "Krakow",
+  "Gdansk",
+  "Vilnius",
+  "Riga",
+  "Tallinn",
+  "Tampere",
+  "Bergen",
+  "Gothenburg",
+  "Malmo",
+  "Aarhus",
+  "Hamburg",
+  "Munich",
+  "Cologne",
+  "Leipzig",
+  "Zurich",
+  "Geneva",
+  "Lyon",
+  "Marseille",
+  "Bordeaux",
+  "Seville",
+  "Valencia",
+  "Bilbao",
+  "Naples",
+  "Turin",
+  "Florence",
+  "Bologna",
+  "Palermo",
+  "Antwerp",
+  "Rotterdam",
+  "Utrecht",
+  "Cardiff",
+  "Belfast",
+  "Leeds",
+  "Bristol",
+  "Galway",
+  "Quebec",
+  "Winnipeg",
+  "Calgary",
+  "Halifax",
+  "Portland",
+  "Sacramento",
+  "Austin",
+  "Nashville",
+  "Detroit",
+  "Pittsburgh",
+  "Baltimore",
+  "Tucson",
+  "Omaha",
+  "Memphis",
+  "Tulsa",
+  "Monterrey",
+  "Guadalajara",
+  "Oaxaca",
+  "Medellin",
+  "Cusco",
+  "Recife",
+  "Curitiba",
+  "Cordoba",
+  "Mendoza",
+  "Valparaiso",
+  "Kumasi",
+  "Mombasa",
+  "Zanzibar",
+  "Durban",
+  "Windhoek",
+  "Gaborone",
+  "Maputo",
+  "Marrakesh",
+  "Alexandria",
+  "Adelaide",
+  "Brisbane",
+  "Hobart",
+  "Christchurch",
+  "Suva",
+  "Apia",
+];
+
+/** One planted fact. */
+export interface Fact {
+  city: string;
+  /** Seven digits, as a string (the thing the model must reproduce). */
+  number: string;
+}
+/** LWM's name for an evaluation fact. */
+export type Needle = Fact;
+
+export type FactPool = "eval" | "train";
+
+const CITIES_OF: Record<FactPool, readonly string[]> = { eval: EVAL_CITIES, train: TRAIN_CITIES };
+
+/** The pool a 7-digit number belongs to: the low bit of murmur3's 32-bit finaliser of the number. */
+export function poolOfNumber(n: number): FactPool {
+  let h = n | 0;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return (h & 1) === 0 ? "eval" : "train";
+}
+
+/** The pool a city belongs to, or null for a city in neither list. */
+export function poolOfCity(city: string): FactPool | null {
+  if (EVAL_CITIES.includes(city)) return "eval";
+  if (TRAIN_CITIES.includes(city)) return "train";
+  return null;
+}
+
+/** `count` facts of `pool` with distinct cities and 7-digit numbers, a pure function of `seed`. */
+export function drawFacts(count: number, seed: number, pool: FactPool): Fact[] {
+  const cities = CITIES_OF[pool];
+  if (!Number.isInteger(count) || count < 1 || count > cities.length) throw new RangeError(`facts: ${count} is not in 1..${cities.length}`);
+  const u = uniformSampler(seed);
+  const left = [...cities];
+  const out: Fact[] = [];
+  for (let i = 0; i < count; i++) {
+    const city = left.splice(Math.floor(u() * left.length), 1)[0] as string;
+    let n: number;
+    do n = 1_000_000 + Math.floor(u() * 9_000_000);
+    while (poolOfNumber(n) !== pool);
+    out.push({ city, number: String(n) });
+  }
+  return out;
+}
+
+/** `count` needles of the evaluation pool (LWM's random cities and 7-digit numbers). */
+export function drawNeedles(count: number, seed: number): Needle[] {
+  return drawFacts(count, seed, "eval");
+}

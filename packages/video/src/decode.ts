@@ -9,6 +9,7 @@ import { spawnSync } from "node:child_process";
 import ffmpeg from "fluent-ffmpeg";
 import { ffmpegBinaries } from "./binaries.js";
 import { DecodeFailedError } from "./errors.js";
+import { orientationFilters, type ExifOrientation } from "./exif.js";
 import { FrameSink } from "./frame-sink.js";
 import { preprocessFilters, scaleCropFor } from "./preprocess.js";
 import { probeMedia, type MediaProbe, type ProbeCache } from "./probe.js";
@@ -60,6 +61,11 @@ export async function planDecode(file: string, opts: DecodeOptions = {}): Promis
   let indices: number[] | null = null;
   if (probe.kind === "image") {
     output.push("-frames:v", "1");
+    if (probe.exifOrientation !== 1) {
+      // Applied here, and never twice: a newer ffmpeg that autorotates by EXIF is told not to.
+      input.push("-noautorotate");
+      filters.push(...orientationFilters(probe.exifOrientation as ExifOrientation));
+    }
     expected = 1;
   } else {
     // Timestamps stay on the file's timeline (-copyts), so a window's frames report their real times.

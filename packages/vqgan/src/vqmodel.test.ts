@@ -1,5 +1,6 @@
 import { execFile, execFileSync } from "node:child_process";
 import { promisify } from "node:util";
+import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -33,7 +34,8 @@ if (!reference) console.warn(`skipped the VQModel reference comparison: ${PYTHON
 
 let dir = "";
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "lwm-vqgan-"));
+  // 585 MB of random weights: in RAM where the machine has a tmpfs (no disk writes or fsync to wait for).
+  dir = await mkdtemp(join(existsSync("/dev/shm") ? "/dev/shm" : tmpdir(), "lwm-vqgan-"));
 });
 afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });

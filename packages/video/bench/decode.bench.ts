@@ -1,20 +1,23 @@
 /**
  * Decode benchmark: frames/s of our decode + resize + crop to rgb24 buffers (decodeFrames: one
  * fluent-ffmpeg process per clip, showinfo timestamps, frames handed to JS) against the bare ffmpeg
- * command line with the same filter chain writing the same raw frames to /dev/null. Sides alternate,
- * best of `--reps` per clip.
+ * command line with the same filter chain writing the same raw frames to /dev/null, and the same
+ * command piped into `cat` (what any reading process pays for the pipe). Every rep runs every clip
+ * on every side; the order of the sides rotates from rep to rep, and each number is the median over
+ * the reps. The load average is printed, since the machine may be shared.
  *
- *   npm run bench -w @lwm/video [-- --reps 2 --dir ../shared/data/videos]
+ *   npm run bench -w @lwm/video [-- --reps 5 --dir ../shared/data/videos]
  */
 import { execFile } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
+import { loadavg } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { promisify } from "node:util";
 import { decodeFrames, ffmpegBinaries, planDecode } from "../src/index.js";
 
 const { values } = parseArgs({
-  options: { reps: { type: "string", default: "2" }, dir: { type: "string", default: resolve(__dirname, "../../../../shared/data/videos") } },
+  options: { reps: { type: "string", default: "5" }, dir: { type: "string", default: resolve(__dirname, "../../../../shared/data/videos") } },
 });
 const reps = Number(values.reps);
 const dir = values.dir!;
@@ -24,47 +27,71 @@ if (!existsSync(dir)) {
 }
 const run = promisify(execFile);
 const bins = ffmpegBinaries();
-console.log(`ffmpeg: ${bins.ffmpeg} (${bins.source.ffmpeg}); all frames, 256×256 rgb24; best of ${reps}`);
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(1))
+    .join(" ");
+console.log(`ffmpeg: ${bins.ffmpeg} (${bins.source.ffmpeg}); all frames, 256×256 rgb24; median of ${reps} reps, side order rotating; load average ${load()}`);
 
 // Warm-up: fluent-ffmpeg checks ffmpeg's formats once per process (seconds on a loaded machine).
 const clips = readdirSync(dir)
   .filter((f) => /\.(mp4|webm)$/.test(f))
   .sort();
 for await (const _ of decodeFrames(join(dir, clips[0]!), { maxFrames: 1 }));
-let oursFrames = 0,
-  oursS = 0,
-  bareS = 0,
-  pipeS = 0;
-console.log("clip | frames | ours fps | bare ffmpeg > /dev/null fps | ratio | bare ffmpeg | cat fps | ratio");
+
+type Side = "ours" | "bare" | "pipe";
+const SIDES: Side[] = ["ours", "bare", "pipe"];
+const times = new Map(clips.map((c) => [c, { ours: [] as number[], bare: [] as number[], pipe: [] as number[], frames: 0, oursCpuS: [] as number[] }]));
+const bareArgs = new Map<string, string[]>();
 for (const name of clips) {
   const file = join(dir, name);
   const plan = await planDecode(file);
-  let ours = Infinity,
-    bare = Infinity,
-    piped = Infinity,
-    frames = 0;
-  const bareArgs = ["-v", "error", ...plan.args.input, "-i", file, "-vf", plan.args.filters.join(","), ...plan.args.output];
-  for (let r = 0; r < reps; r++) {
-    let t0 = performance.now();
-    frames = 0;
+  bareArgs.set(name, ["-v", "error", ...plan.args.input, "-i", file, "-vf", plan.args.filters.join(","), ...plan.args.output]);
+}
+
+async function timeSide(side: Side, name: string): Promise<void> {
+  const file = join(dir, name);
+  const args = bareArgs.get(name)!;
+  const t = times.get(name)!;
+  const t0 = performance.now();
+  if (side === "ours") {
+    const c0 = process.cpuUsage();
+    let frames = 0;
     for await (const f of decodeFrames(file)) if (f.rgb.length) frames++;
-    ours = Math.min(ours, (performance.now() - t0) / 1000);
-    t0 = performance.now();
-    await run(bins.ffmpeg, [...bareArgs, "-y", "/dev/null"]);
-    bare = Math.min(bare, (performance.now() - t0) / 1000);
-    // The same frames through a pipe to `cat`: what any reading process pays for the pipe itself.
-    t0 = performance.now();
-    await run("sh", ["-c", `"$0" "$@" - | cat > /dev/null`, bins.ffmpeg, ...bareArgs]);
-    piped = Math.min(piped, (performance.now() - t0) / 1000);
-  }
-  oursFrames += frames;
-  oursS += ours;
-  bareS += bare;
-  pipeS += piped;
+    const c = process.cpuUsage(c0);
+    t.frames = frames;
+    t.oursCpuS.push((c.user + c.system) / 1e6);
+  } else if (side === "bare") await run(bins.ffmpeg, [...args, "-y", "/dev/null"]);
+  else await run("sh", ["-c", `"$0" "$@" - | cat > /dev/null`, bins.ffmpeg, ...args]);
+  t[side].push((performance.now() - t0) / 1000);
+}
+
+for (let r = 0; r < reps; r++) {
+  const order = SIDES.map((_, k) => SIDES[(k + r) % SIDES.length]!);
+  for (const name of clips) for (const side of order) await timeSide(side, name);
+  console.log(`rep ${r + 1}/${reps} done (order ${order.join(", ")}); load average ${load()}`);
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+const sum = { frames: 0, ours: 0, bare: 0, pipe: 0, cpu: 0 };
+console.log("clip | frames | ours fps | bare > /dev/null fps | ratio | bare | cat fps | ratio | our process's CPU ms/frame");
+for (const name of clips) {
+  const t = times.get(name)!;
+  const [o, b, p, c] = [median(t.ours), median(t.bare), median(t.pipe), median(t.oursCpuS)];
+  sum.frames += t.frames;
+  sum.ours += o;
+  sum.bare += b;
+  sum.pipe += p;
+  sum.cpu += c;
   console.log(
-    `${name} | ${frames} | ${(frames / ours).toFixed(0)} | ${(frames / bare).toFixed(0)} | ${(bare / ours).toFixed(2)} | ${(frames / piped).toFixed(0)} | ${(piped / ours).toFixed(2)}`,
+    `${name} | ${t.frames} | ${(t.frames / o).toFixed(0)} | ${(t.frames / b).toFixed(0)} | ${(b / o).toFixed(2)} | ${(t.frames / p).toFixed(0)} | ${(p / o).toFixed(2)} | ${((1000 * c) / t.frames).toFixed(2)}`,
   );
 }
 console.log(
-  `all | ${oursFrames} | ${(oursFrames / oursS).toFixed(0)} | ${(oursFrames / bareS).toFixed(0)} | ${(bareS / oursS).toFixed(2)} | ${(oursFrames / pipeS).toFixed(0)} | ${(pipeS / oursS).toFixed(2)}`,
+  `all | ${sum.frames} | ${(sum.frames / sum.ours).toFixed(0)} | ${(sum.frames / sum.bare).toFixed(0)} | ${(sum.bare / sum.ours).toFixed(2)} | ${(sum.frames / sum.pipe).toFixed(0)} | ${(sum.pipe / sum.ours).toFixed(2)} | ${((1000 * sum.cpu) / sum.frames).toFixed(2)}`,
 );
+console.log(`load average at the end: ${load()}`);

@@ -6,10 +6,11 @@
  * behind this module (it is archived upstream).
  */
 import { spawnSync } from "node:child_process";
-import { PassThrough } from "node:stream";
 import ffmpeg from "fluent-ffmpeg";
 import { ffmpegBinaries } from "./binaries.js";
 import { DecodeFailedError } from "./errors.js";
+import { orientationFilters, type ExifOrientation } from "./exif.js";
+import { FrameSink } from "./frame-sink.js";
 import { preprocessFilters, scaleCropFor } from "./preprocess.js";
 import { probeMedia, type MediaProbe, type ProbeCache } from "./probe.js";
 import { fpsFilter, linspaceIndices, linspaceSelectExpression, type Sampling } from "./sampling.js";
@@ -22,7 +23,7 @@ export interface Frame {
   sourceIndex: number | null;
   /** Presentation time in seconds, on the file's own timeline. */
   ptsS: number;
-  /** size × size × 3 bytes, RGB, row-major. */
+  /** size × size × 3 bytes, RGB, row-major; a view that may share its ArrayBuffer with neighbouring frames. */
   rgb: Uint8Array;
 }
 
@@ -60,6 +61,11 @@ export async function planDecode(file: string, opts: DecodeOptions = {}): Promis
   let indices: number[] | null = null;
   if (probe.kind === "image") {
     output.push("-frames:v", "1");
+    if (probe.exifOrientation !== 1) {
+      // Applied here, and never twice: a newer ffmpeg that autorotates by EXIF is told not to.
+      input.push("-noautorotate");
+      filters.push(...orientationFilters(probe.exifOrientation as ExifOrientation));
+    }
     expected = 1;
   } else {
     // Timestamps stay on the file's timeline (-copyts), so a window's frames report their real times.
@@ -119,18 +125,11 @@ export async function* decodeFrames(file: string, opts: DecodeOptions = {}): Asy
   const size = opts.size ?? 256;
   const frameBytes = size * size * 3;
   const times: number[] = [];
-  let timeWaiter: (() => void) | null = null;
   let finished: { err: Error | null; stderr: string } | null = null;
   let finishWaiter: (() => void) | null = null;
-  const wake = () => {
-    timeWaiter?.();
-    timeWaiter = null;
-  };
 
   const { ffmpeg: ffmpegPath } = ffmpegBinaries();
-  // No 'close' event: fluent-ffmpeg kills ffmpeg 20 ms after its output stream closes and reports
-  // "Output stream closed", which on a loaded machine can come before ffmpeg's own clean exit.
-  const out = new PassThrough({ highWaterMark: frameBytes, emitClose: false, autoDestroy: false });
+  const sink = new FrameSink(frameBytes);
   let stopping = false;
   const stderrTail: string[] = [];
   let timeBase: [number, number] | null = null;
@@ -143,7 +142,7 @@ export async function* decodeFrames(file: string, opts: DecodeOptions = {}): Asy
       const m = PTS.exec(line);
       if (m) {
         times.push(timeBase ? (Number(m[1]) * timeBase[0]) / timeBase[1] : Number(m[2]));
-        wake();
+        sink.wake();
         return;
       }
       const tb = TIME_BASE.exec(line);
@@ -155,44 +154,38 @@ export async function* decodeFrames(file: string, opts: DecodeOptions = {}): Asy
     })
     .on("error", (err: Error) => {
       finished = { err: stopping ? null : err, stderr: stderrTail.join("\n") };
-      out.end();
-      wake();
+      sink.end();
+      sink.wake();
       finishWaiter?.();
     })
     .on("end", () => {
       finished = { err: null, stderr: "" };
-      wake();
+      sink.wake();
       finishWaiter?.();
     });
-  command.pipe(out, { end: true });
+  command.pipe(sink, { end: true });
 
   let ordinal = 0;
-  // Each byte is copied once, from the pipe's chunk into the frame it belongs to.
-  let rgb = new Uint8Array(frameBytes);
-  let filled = 0;
   const lastPts = () => (ordinal > 0 ? (times[ordinal - 1] ?? 0) : (opts.window?.startS ?? 0));
   try {
-    for await (const chunk of out as AsyncIterable<Buffer>) {
-      for (let at = 0; at < chunk.length;) {
-        const n = Math.min(frameBytes - filled, chunk.length - at);
-        rgb.set(chunk.subarray(at, at + n), filled);
-        filled += n;
-        at += n;
-        if (filled < frameBytes) break;
-        // showinfo logs a frame before ffmpeg writes it, but the two pipes are read independently.
-        while (times.length <= ordinal && !finished) await new Promise<void>((r) => (timeWaiter = r));
-        const ptsS = times[ordinal];
-        if (ptsS === undefined) throw new DecodeFailedError(file, lastPts(), "frame without a timestamp in ffmpeg's log");
-        yield { ordinal, sourceIndex: plan.indices?.[ordinal] ?? null, ptsS, rgb };
-        ordinal++;
-        rgb = new Uint8Array(frameBytes);
-        filled = 0;
+    for (;;) {
+      const rgb = sink.take();
+      if (!rgb) {
+        if (sink.ended) break;
+        await sink.wait();
+        continue;
       }
+      // showinfo logs a frame before ffmpeg writes it, but the two pipes are read independently.
+      while (times.length <= ordinal && !finished) await sink.wait();
+      const ptsS = times[ordinal];
+      if (ptsS === undefined) throw new DecodeFailedError(file, lastPts(), "frame without a timestamp in ffmpeg's log");
+      yield { ordinal, sourceIndex: plan.indices?.[ordinal] ?? null, ptsS, rgb };
+      ordinal++;
     }
     if (!finished) await new Promise<void>((r) => (finishWaiter = r));
     const done = finished as unknown as { err: Error | null; stderr: string };
     if (done.err) throw new DecodeFailedError(file, lastPts(), lastLine(done.err.message));
-    if (filled > 0) throw new DecodeFailedError(file, lastPts(), `ffmpeg stopped inside a frame (${filled} of ${frameBytes} bytes)`);
+    if (sink.partialBytes > 0) throw new DecodeFailedError(file, lastPts(), `ffmpeg stopped inside a frame (${sink.partialBytes} of ${frameBytes} bytes)`);
     if (plan.expectedFrames !== null && ordinal < plan.expectedFrames) {
       throw new DecodeFailedError(file, lastPts(), `expected ${plan.expectedFrames} frames, ffmpeg produced ${ordinal}`);
     }

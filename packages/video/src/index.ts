@@ -21,3 +21,4 @@ export { linspaceIndices, linspaceSelectExpression, type Sampling } from "./samp
 export { scaleCropFor, preprocessFilters, SCALE_FLAGS, type ScaleCrop } from "./preprocess.js";
 export { decodeFrames, decodeAll, planDecode, type Frame, type DecodeOptions, type DecodePlan } from "./decode.js";
 export { countFramesInWindow } from "./window.js";
+export { jpegOrientation, orientationFilters, type ExifOrientation } from "./exif.js";

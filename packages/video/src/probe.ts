@@ -9,6 +9,7 @@ import { promisify } from "node:util";
 import { sha256File, writeJsonAtomic } from "@lwm/core";
 import { z } from "zod";
 import { ffmpegBinaries } from "./binaries.js";
+import { jpegOrientation, swapsAxes } from "./exif.js";
 import { MediaNotFoundError, NoVideoStreamError, NotMediaError, TruncatedMediaError, ZeroDurationError } from "./errors.js";
 
 const run = promisify(execFile);
@@ -27,6 +28,8 @@ export const MediaProbe = z.object({
   height: z.number().int().positive(),
   /** Degrees, from the display matrix or the legacy `rotate` tag; 0 when none. */
   rotation: z.number(),
+  /** A JPEG's EXIF Orientation (1 = upright … 8); 1 for everything else. The decoder applies it. */
+  exifOrientation: z.number().int().min(1).max(8),
   /** Seconds; 0 for images. */
   durationS: z.number().nonnegative(),
   startTimeS: z.number(),
@@ -126,6 +129,7 @@ function describe(file: string, sha256: string, json: unknown): MediaProbe {
     width: swap ? video.height : video.width,
     height: swap ? video.width : video.height,
     rotation,
+    exifOrientation: 1,
     durationS: isImage ? 0 : (video.duration ?? format.duration ?? 0),
     startTimeS: video.start_time ?? format.start_time ?? 0,
     frameCount: isImage ? 1 : header > 0 ? header : packets,
@@ -190,6 +194,11 @@ export async function probeMedia(file: string, cache: ProbeCache = defaultCache)
   const hit = await cache.get(sha256);
   if (hit) return hit;
   const probe = describe(file, sha256, await ffprobeJson(file));
+  if (probe.kind === "image" && probe.codec === "mjpeg") {
+    const o = await jpegOrientation(file);
+    probe.exifOrientation = o;
+    if (swapsAxes(o)) [probe.width, probe.height] = [probe.height, probe.width];
+  }
   await cache.set(probe);
   return probe;
 }

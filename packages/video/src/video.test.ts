@@ -13,7 +13,7 @@ function expectTimes(actual: number[], expected: (number | undefined)[]): void {
   expect(actual).toHaveLength(expected.length);
   actual.forEach((t, k) => expect(Math.abs(t - expected[k]!)).toBeLessThan(1e-6 + 1e-9));
 }
-import { ffmpegRun, ffprobeFilteredTimes, ffprobeFrameTimes, testsrc } from "./test-helpers/media.js";
+import { ffmpegRun, ffprobeFilteredTimes, ffprobeFrameTimes, testsrc, withExifOrientation } from "./test-helpers/media.js";
 
 let dir = "";
 const at = (name: string) => join(dir, name);
@@ -40,7 +40,11 @@ beforeAll(async () => {
   await ffmpegRun([...testsrc(300, 200, 1, 1), "-frames:v", "1", at("rgb.png")]);
   await ffmpegRun([...testsrc(300, 200, 1, 1), "-frames:v", "1", "-pix_fmt", "gray", at("gray.png")]);
   await ffmpegRun([...testsrc(300, 200, 1, 1), "-frames:v", "1", "-pix_fmt", "rgba", at("alpha.png")]);
+  // Translucent (alpha 0.3 everywhere) and palette (pal8) versions of rgb.png.
+  await ffmpegRun([...testsrc(300, 200, 1, 1), "-frames:v", "1", "-vf", "format=rgba,colorchannelmixer=aa=0.3", at("translucent.png")]);
+  await ffmpegRun([...testsrc(300, 200, 1, 1), "-frames:v", "1", "-vf", "split[a][b];[a]palettegen[p];[b][p]paletteuse=dither=none", "-pix_fmt", "pal8", at("palette.png")]);
   await ffmpegRun([...testsrc(300, 200, 1, 1), "-frames:v", "1", "-q:v", "2", at("photo.jpg")]);
+  await ffmpegRun([...testsrc(300, 200, 1, 1), "-frames:v", "1", "-q:v", "2", at("upright.jpg")]);
   await ffmpegRun([...testsrc(300, 200, 5, 1), "-vf", "split[a][b];[a]palettegen[p];[b][p]paletteuse", at("anim.gif")]);
   writeFileSync(at("png-named.mp4"), readFileSync(at("rgb.png")));
   writeFileSync(at("text.mp4"), "this is not a video\n".repeat(100));
@@ -213,6 +217,39 @@ describe("images", () => {
     const [b] = await decodeAll(at("png-named.mp4"));
     expect(Buffer.from(a!.rgb).equals(Buffer.from(b!.rgb))).toBe(true);
   }, 60_000);
+});
+
+describe("image pixel formats and EXIF orientation", () => {
+  const meanAbsDiff = (a: Uint8Array, b: Uint8Array) => a.reduce((s, v, k) => s + Math.abs(v - b[k]!), 0) / a.length;
+
+  it("alpha is dropped, not blended (as PIL's convert('RGB')); a palette PNG decodes to its colours", async () => {
+    const [rgb] = await decodeAll(at("rgb.png"));
+    const [translucent] = await decodeAll(at("translucent.png"));
+    expect(Buffer.from(translucent!.rgb).equals(Buffer.from(rgb!.rgb))).toBe(true);
+    const [palette] = await decodeAll(at("palette.png"));
+    expect((await probeMedia(at("palette.png"))).kind).toBe("image");
+    expect(meanAbsDiff(palette!.rgb, rgb!.rgb)).toBeLessThan(3);
+  }, 60_000);
+
+  // Stored pixels = the upright picture turned by the inverse of what the tag says; decoding must undo it.
+  const storedBy: Record<number, string> = { 2: "hflip", 3: "hflip,vflip", 4: "vflip", 5: "transpose=0", 6: "transpose=2", 7: "transpose=3", 8: "transpose=1" };
+  it.each([2, 3, 4, 5, 6, 7, 8])(
+    "a JPEG with EXIF Orientation %i decodes upright",
+    async (o) => {
+      const stored = at(`stored-${o}.jpg`);
+      await ffmpegRun([...testsrc(300, 200, 1, 1), "-frames:v", "1", "-vf", storedBy[o]!, "-q:v", "2", stored]);
+      const tagged = at(`exif-${o}.jpg`);
+      writeFileSync(tagged, withExifOrientation(readFileSync(stored), o));
+      expect(await probeMedia(tagged)).toMatchObject({ kind: "image", exifOrientation: o, width: 300, height: 200 });
+      const [upright] = await decodeAll(at("upright.jpg"));
+      const [decoded] = await decodeAll(tagged);
+      const [untagged] = await decodeAll(stored);
+      // JPEG blocks differ once turned, so "equal" is within a few levels; the untagged file is far off.
+      expect(meanAbsDiff(decoded!.rgb, upright!.rgb)).toBeLessThan(3);
+      expect(meanAbsDiff(untagged!.rgb, upright!.rgb)).toBeGreaterThan(20);
+    },
+    60_000,
+  );
 });
 
 describe("bad media give typed errors", () => {

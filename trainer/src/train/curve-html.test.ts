@@ -74,11 +74,22 @@ describe("renderLossCurve", () => {
       visionLoss,
       visionAccuracy: 0.1,
     });
-    const html = renderLossCurve("run", [stage("t", 0), step("t", 1, 3), stage("vl", 1, "vision-language"), vl(2, 2, 8), vl(3, 1.5, 7)]);
+    const html = renderLossCurve("run", [
+      stage("t", 0),
+      step("t", 1, 3),
+      stage("vl", 1, "vision-language"),
+      vl(2, 2, 8),
+      { ...vl(3, 1.8, 0), visionAccuracy: null },
+      vl(4, 1.5, 7),
+    ]);
     expect(html.match(/<polyline/g)).toHaveLength(4);
     expect(html).toMatch(/<polyline[^>]*stroke="#2ca02c"[^>]*points="[^"]+ [^"]+"><title>text loss, vl<\/title>/);
     expect(html).toMatch(/<polyline[^>]*stroke="#9467bd"[^>]*points="[^"]+ [^"]+"><title>vision loss, vl<\/title>/);
     expect(html).toContain("4.2500 (text 1.5000, vision 7.0000)");
+    // Step 3 had no vision target: its vision part (0) is not a point of the vision curve.
+    const points = (title: string) => html.match(new RegExp(`points="([^"]+)"><title>${title}`))![1]!.split(" ");
+    expect(points("text loss, vl")).toHaveLength(3);
+    expect(points("vision loss, vl")).toHaveLength(2);
   });
 
   it("tables each stage's median tokens/s and model GFLOP/s, each the median of its own column", () => {

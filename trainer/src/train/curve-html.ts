@@ -7,9 +7,12 @@ const PAD = { left: 64, right: 20, top: 30, bottom: 48 };
 
 /** The two parts of a vision-language stage's loss, 0.5·(text + vision), drawn beside it. */
 const PARTS = [
-  { key: "textLoss", label: "text", colour: "#2ca02c" },
-  { key: "visionLoss", label: "vision", colour: "#9467bd" },
+  { key: "textLoss", accuracy: "textAccuracy", label: "text", colour: "#2ca02c" },
+  { key: "visionLoss", accuracy: "visionAccuracy", label: "vision", colour: "#9467bd" },
 ] as const;
+
+/** A step scored a part only when its batch had targets of that modality (else the part is 0 and its accuracy null). */
+const scored = (r: StepRecord, part: (typeof PARTS)[number]) => r[part.accuracy] !== null && Number.isFinite(r[part.key]);
 
 /**
  * The loss curve across stages as an inline SVG (no scripts, no URLs): training loss per optimizer
@@ -23,7 +26,11 @@ export function lossCurveSvg(records: readonly MetricsRecord[]): string {
   const visionStages = new Set(stages.filter((s) => s.kindOfStage === "vision-language").map((s) => s.stage));
   const partSteps = steps.filter((r) => visionStages.has(r.stage));
   const xs = [...steps.map((r) => r.step), ...evals.map((r) => r.step), ...stages.map((r) => r.startStep), 1];
-  const ys = [...steps.map((r) => r.loss), ...evals.map((r) => r.evalLoss), ...partSteps.flatMap((r) => PARTS.map((p) => r[p.key]).filter(Number.isFinite))];
+  const ys = [
+    ...steps.map((r) => r.loss),
+    ...evals.map((r) => r.evalLoss),
+    ...partSteps.flatMap((r) => PARTS.filter((p) => scored(r, p)).map((p) => r[p.key])),
+  ];
   const xMax = Math.max(...xs);
   const yMin = ys.length ? Math.min(...ys) : 0;
   const yMax = ys.length ? Math.max(...ys) : 1;
@@ -56,7 +63,7 @@ export function lossCurveSvg(records: readonly MetricsRecord[]): string {
   }
   for (const s of visionStages) {
     for (const part of PARTS) {
-      const pts = partSteps.filter((r) => r.stage === s && Number.isFinite(r[part.key])).map((r) => `${f(px(r.step))},${f(py(r[part.key]))}`);
+      const pts = partSteps.filter((r) => r.stage === s && scored(r, part)).map((r) => `${f(px(r.step))},${f(py(r[part.key]))}`);
       if (pts.length)
         parts.push(
           `<polyline fill="none" stroke="${part.colour}" stroke-width="1.2" stroke-dasharray="5 3" points="${pts.join(" ")}"><title>${part.label} loss, ${esc(s)}</title></polyline>`,

@@ -3,7 +3,7 @@
  * then `lwm validate` and `lwm inspect` on the output, a rerun that redoes nothing, and a changed
  * stage that re-packs without re-tokenizing.
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -22,15 +22,11 @@ interface UnitCounts {
   skipped: number;
 }
 
-function lwm(args: string[]) {
-  return spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", env: { ...process.env, LWM_LOG_LEVEL: "warn" } });
-}
-
 /**
  * `lwm` without blocking the test worker's event loop: a run of minutes under spawnSync starves
  * vitest's worker RPC on a loaded machine ("Timeout calling onTaskUpdate").
  */
-function lwmAsync(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+function lwm(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, LWM_LOG_LEVEL: "warn" } });
     let stdout = "";
@@ -41,8 +37,8 @@ function lwmAsync(args: string[]): Promise<{ status: number | null; stdout: stri
   });
 }
 
-function runRecipe(recipe: string, out: string): Map<string, UnitCounts> {
-  const res = lwm(["run", recipe, "--out", out, "--json", "--threads", "2"]);
+async function runRecipe(recipe: string, out: string): Promise<Map<string, UnitCounts>> {
+  const res = await lwm(["run", recipe, "--out", out, "--json", "--threads", "2"]);
   expect(res.status, res.stderr).toBe(0);
   const reports = JSON.parse(res.stdout) as { step: string; units: UnitCounts }[];
   return new Map(reports.map((r) => [r.step, r.units]));
@@ -60,13 +56,13 @@ describe("the main job on the bundled sample", () => {
   beforeAll(async () => {
     root = mkdtempSync(join(tmpdir(), "lwm-main-"));
     out = join(root, "out");
-    const res = await lwmAsync(["run", join(SAMPLE, "recipe.json"), "--out", out, "--json", "--threads", "2"]);
+    const res = await lwm(["run", join(SAMPLE, "recipe.json"), "--out", out, "--json", "--threads", "2"]);
     expect(res.status, res.stderr).toBe(0);
     first = new Map((JSON.parse(res.stdout) as { step: string; units: UnitCounts }[]).map((r) => [r.step, r.units]));
   }, 300_000);
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-  it("writes a manifest and shards per stage that lwm validate proves (exit 0)", () => {
+  it("writes a manifest and shards per stage that lwm validate proves (exit 0)", async () => {
     expect(first.get("books")!.executed).toBeGreaterThan(0);
     expect(first.get("pack")!.executed).toBe(3);
     expect(first.get("vision")!.executed).toBeGreaterThan(0);
@@ -79,7 +75,7 @@ describe("the main job on the bundled sample", () => {
       for (const m of manifest.mixture) expect(m.tokens).toBeGreaterThan(0);
       expect(manifest.inputs.map((i) => i.file).sort()).toEqual(expect.arrayContaining(["books/the-orchard-ledger.txt"]));
     }
-    const res = lwm(["validate", out, "--json"]);
+    const res = await lwm(["validate", out, "--json"]);
     expect(res.status, res.stdout).toBe(0);
     const report = JSON.parse(res.stdout) as { ok: boolean; shards: number; errors: unknown[] };
     expect(report).toMatchObject({ ok: true, errors: [] });
@@ -140,15 +136,15 @@ describe("the main job on the bundled sample", () => {
       if (found) break;
     }
     expect(found).toBeDefined();
-    const res = lwm(["inspect", join(out, "8k", found!.file), "--row", String(found!.row)]);
+    const res = await lwm(["inspect", join(out, "8k", found!.file), "--row", String(found!.row)]);
     expect(res.status, res.stderr).toBe(0);
     expect(res.stdout).toMatch(/source: qa-chat on \S+ \(document [0-9a-f]{32}\): \d+ question\(s\) by lwm-qa-extractive\/1 about context chunks [0-9a-f]{32}/);
     // the answer after ASSISTANT: is marked as loss («…»), the chat prompt before it is not
     expect(res.stdout).toMatch(/<s>You are a helpful assistant\. USER:[^«]*ASSISTANT:«[^»]+»/);
   }, 60_000);
 
-  it("lwm inspect --json reports the same rows and tokens as the manifest", () => {
-    const res = lwm(["inspect", join(out, "2k"), "--json"]);
+  it("lwm inspect --json reports the same rows and tokens as the manifest", async () => {
+    const res = await lwm(["inspect", join(out, "2k"), "--json"]);
     expect(res.status, res.stderr).toBe(0);
     const manifest = Manifest.parse(JSON.parse(readFileSync(join(out, "2k", "manifest.json"), "utf8")));
     const summary = JSON.parse(res.stdout) as { rows: number; tokens: number };
@@ -156,9 +152,9 @@ describe("the main job on the bundled sample", () => {
     expect(summary.tokens).toBe(manifest.totals.tokens);
   });
 
-  it("a rerun redoes nothing and leaves the shards byte-identical", () => {
+  it("a rerun redoes nothing and leaves the shards byte-identical", async () => {
     const before = shardBytes(join(out, "2k"));
-    const again = runRecipe(join(SAMPLE, "recipe.json"), out);
+    const again = await runRecipe(join(SAMPLE, "recipe.json"), out);
     expect(again.get("books")).toMatchObject({ executed: 0 });
     expect(again.get("qa")).toMatchObject({ executed: 0 });
     expect(again.get("vision")).toMatchObject({ executed: 0 });
@@ -166,7 +162,7 @@ describe("the main job on the bundled sample", () => {
     expect(shardBytes(join(out, "2k"))).toEqual(before);
   }, 120_000);
 
-  it("a changed stage seqLen re-windows and re-packs that stage without re-tokenizing", () => {
+  it("a changed stage seqLen re-windows and re-packs that stage without re-tokenizing", async () => {
     const dir = join(root, "recipe-changed");
     cpSync(SAMPLE, dir, { recursive: true });
     const recipe = JSON.parse(readFileSync(join(dir, "recipe.json"), "utf8")) as { stages: { name: string; seqLen: number }[] };
@@ -175,14 +171,14 @@ describe("the main job on the bundled sample", () => {
     const changedOut = join(root, "out-changed");
     cpSync(out, changedOut, { recursive: true });
     // Same inputs (copied with the recipe), so every tokenize unit is found done.
-    const units = runRecipe(join(dir, "recipe.json"), changedOut);
+    const units = await runRecipe(join(dir, "recipe.json"), changedOut);
     const books = units.get("books")!;
     expect(books.executed).toBeGreaterThan(0);
     expect(books.executed).toBeLessThan(books.planned);
     expect(units.get("pack")!.executed).toBe(1);
     const manifest = Manifest.parse(JSON.parse(readFileSync(join(changedOut, "8k", "manifest.json"), "utf8")));
     expect(manifest.seqLen).toBe(4096);
-    expect(lwm(["validate", changedOut]).status).toBe(0);
+    expect((await lwm(["validate", changedOut])).status).toBe(0);
   }, 120_000);
 
   it("lwm train runs the recipe's stages on the packed output, each stage starting from the last", async () => {
@@ -198,7 +194,7 @@ describe("the main job on the bundled sample", () => {
     }
     writeFileSync(join(dir, "recipe.json"), JSON.stringify(recipe));
     const run = join(root, "run");
-    const res = await lwmAsync(["train", join(dir, "recipe.json"), "--data", out, "--out", run, "--workers", "2", "--layout", "balanced", "--json"]);
+    const res = await lwm(["train", join(dir, "recipe.json"), "--data", out, "--out", run, "--workers", "2", "--layout", "balanced", "--json"]);
     expect(res.status, res.stderr).toBe(0);
     const lines = readFileSync(join(run, "metrics.jsonl"), "utf8")
       .trim()
@@ -216,13 +212,13 @@ describe("the main job on the bundled sample", () => {
     expect(readdirSync(join(run, "checkpoints", "8k", "final"))).toEqual(expect.arrayContaining(["config.json", "model.safetensors"]));
   }, 300_000);
 
-  it("a bad recipe stops before any work, naming the field", () => {
+  it("a bad recipe stops before any work, naming the field", async () => {
     const bad = join(root, "bad.json");
     const recipe = JSON.parse(readFileSync(join(SAMPLE, "recipe.json"), "utf8")) as { stages: { seqLen: number }[] };
     recipe.stages[0]!.seqLen = 3;
     writeFileSync(bad, JSON.stringify(recipe));
     const badOut = join(root, "bad-out");
-    const res = lwm(["run", bad, "--out", badOut]);
+    const res = await lwm(["run", bad, "--out", badOut]);
     expect(res.status).not.toBe(0);
     expect(res.stderr).toMatch(/stages\[0\]\.seqLen/);
     expect(() => readdirSync(badOut)).toThrow(/ENOENT/);

@@ -75,4 +75,3 @@ export interface StepReportJson {
   rejects: { byReason: Record<string, number> };
   details: { sources?: Record<string, { counters: Record<string, number> }> } | null;
 }
-

@@ -248,7 +248,8 @@ describe("qa step", () => {
 
       // and what it published is byte for byte the uninterrupted run's
       expect(await examplesDigest(out)).toEqual(await examplesDigest(reference));
-      const shards = async (root: string) => Object.fromEntries((await listFiles(join(root, "s2k"))).filter((f) => f.path.endsWith(".arrow")).map((f) => [f.path, f.sha256]));
+      const shards = async (root: string) =>
+        Object.fromEntries((await listFiles(join(root, "s2k"))).filter((f) => f.path.endsWith(".arrow")).map((f) => [f.path, f.sha256]));
       expect(await shards(out)).toEqual(await shards(reference));
     } finally {
       await server.close();

@@ -37,7 +37,13 @@ async function firstQaPairs(outDir: string): Promise<{ pairs: QaRecord[] }> {
     if (e.provenance.kind !== "qa") continue;
     const units = join(outDir, "work/qa/units");
     const records = readdirSync(units)
-      .flatMap((u) => (existsSync(join(units, u, "qa.jsonl")) ? readFileSync(join(units, u, "qa.jsonl"), "utf8").split("\n").filter(Boolean) : []))
+      .flatMap((u) =>
+        existsSync(join(units, u, "qa.jsonl"))
+          ? readFileSync(join(units, u, "qa.jsonl"), "utf8")
+              .split("\n")
+              .filter(Boolean)
+          : [],
+      )
       .map((line) => QaRecord.parse(JSON.parse(line)));
     return { pairs: e.provenance.qaIds.map((id) => records.find((r) => r.qaId === id)).filter((r): r is QaRecord => r !== undefined) };
   }

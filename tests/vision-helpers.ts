@@ -17,7 +17,7 @@ import { EXAMPLES_FORMAT, Recipe, type ExamplesIndex, type RecipeInput, type Sou
 import { ExamplesWriter, partFileName, writeExamplesIndex } from "@lwm/shards";
 import { loadTokenizer, multimodalLayout, visionTagPieces } from "@lwm/tokenizer";
 import { decodeFrames, ffmpegBinaries, type Sampling } from "@lwm/video";
-import { VqganModel } from "@lwm/vqgan";
+import { modelFolderSha256, VqganModel } from "@lwm/vqgan";
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 /** The sample's VQ model (the small patch model the project fitted). */
@@ -214,7 +214,7 @@ export async function buildVisionStage(root: string, opts: VisionFixtureOptions 
   const seqLen = opts.seqLen ?? 2048;
   await makeMedia(root);
   const model = await VqganModel.load(SAMPLE_VQGAN);
-  const vqganSha256 = model.settings.weightsSha256;
+  const vqganSha256 = await modelFolderSha256(model.dir);
   const media: SourceMedia[] = [];
   try {
     for (const m of MEDIA) media.push(await encodeMediaFile(model, root, m, { fps: 2 }, opts.maxFrames ?? 3));

@@ -42,17 +42,7 @@ export {
 export { MetricsRecord, StepRecord, EvalRecord, StageRecord, readMetrics } from "./train/metrics.js";
 export { renderLossCurve, lossCurveSvg, lossStageTable } from "./train/curve-html.js";
 export { escapeHtml, niceTicks } from "./train/html.js";
-export {
-  EVAL_CITIES,
-  TRAIN_CITIES,
-  drawFacts,
-  drawNeedles,
-  poolOfNumber,
-  poolOfCity,
-  type Fact,
-  type FactPool,
-  type Needle,
-} from "./eval/facts.js";
+export { EVAL_CITIES, TRAIN_CITIES, drawFacts, drawNeedles, poolOfNumber, poolOfCity, type Fact, type FactPool, type Needle } from "./eval/facts.js";
 export {
   needleText,
   questionText,

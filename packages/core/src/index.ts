@@ -9,6 +9,16 @@ export { RejectRecord, RejectPosition, countRejects, rejectCategory } from "./re
 export { unitKey, UnitRecord, UnitFile, UNIT_RECORD_FILE, UNIT_RECORD_FORMAT, type UnitKeyParts } from "./units.js";
 export { groupsOfSlice, checkSlice, type TaskSlice } from "./slice.js";
 export { WorkerPool, callExport } from "./worker-pool.js";
-export { ConfigError, type Step, type StepContext, type PreflightContext, type StepPlan, type WorkUnit, type UnitOutcome, type CompletedUnit, type FinalizeOutcome } from "./step.js";
+export {
+  ConfigError,
+  type Step,
+  type StepContext,
+  type PreflightContext,
+  type StepPlan,
+  type WorkUnit,
+  type UnitOutcome,
+  type CompletedUnit,
+  type FinalizeOutcome,
+} from "./step.js";
 export { runStep, isAlive, STEP_FILES, type RunStepOptions, type StepReport } from "./run-step.js";
 export { mulberry32 } from "./random.js";

@@ -24,7 +24,9 @@ const lines = createInterface({ input: process.stdin });
 lines.on("line", () => {
   const used = process.cpuUsage(cpu);
   cpu = process.cpuUsage();
-  process.stdout.write(`${JSON.stringify({ requests: server.requests.length - requests, cpuMs: (used.user + used.system) / 1000, maxInFlight: server.maxInFlight, connections: server.connections - connections })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ requests: server.requests.length - requests, cpuMs: (used.user + used.system) / 1000, maxInFlight: server.maxInFlight, connections: server.connections - connections })}\n`,
+  );
   connections = server.connections;
   requests = server.requests.length;
   server.maxInFlight = 0;

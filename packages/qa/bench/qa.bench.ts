@@ -102,7 +102,9 @@ async function processServer(latencyMs: number): Promise<BenchServer> {
 
 if (!skip.has("openai")) {
   const where = values.server === "inline" ? "in this process" : "in a child process";
-  console.log(`openai backend, loopback server (${where}) with a fixed ${latency} ms latency, ${waves} full waves per level; load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores`);
+  console.log(
+    `openai backend, loopback server (${where}) with a fixed ${latency} ms latency, ${waves} full waves per level; load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores`,
+  );
   console.log("concurrency  requests  time (s)  ideal (s)  requests/s  achieved/ideal  client CPU ms/request  server CPU ms/request  new connections");
   // The machine's own floor: `waves` timers of `latency` in a row, no HTTP at all. On a loaded box a
   // sleeping process wakes late; no client can beat this ratio at any concurrency.

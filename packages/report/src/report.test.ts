@@ -106,7 +106,13 @@ function metrics(stage: string): MetricsRecord[] {
  * generate unit's qa.jsonl, and a published stage of examples whose provenance names the QA ids.
  */
 async function writeQaStep(out: string): Promise<void> {
-  const generator = { kind: "openai" as const, model: `gen-${HOSTILE}`, baseUrl: "http://127.0.0.1:8000/v1", promptVersion: "lwm-qa-prompt/1", sampling: { mode: "greedy" as const, maxNewTokens: 384 } };
+  const generator = {
+    kind: "openai" as const,
+    model: `gen-${HOSTILE}`,
+    baseUrl: "http://127.0.0.1:8000/v1",
+    promptVersion: "lwm-qa-prompt/1",
+    sampling: { mode: "greedy" as const, maxNewTokens: 384 },
+  };
   const records: QaRecord[] = [0, 1, 2].map((i) => ({
     qaId: `${i}`.repeat(32),
     documentId: "d".repeat(32),
@@ -163,7 +169,17 @@ async function writeQaStep(out: string): Promise<void> {
             chunkTokens: 1000,
             qaPerChunk: 2,
             questionsPerExample: 2,
-            counters: { requests: 5, completions: 3, cacheHits: 1, retries: 2, rateLimited: 1, timeouts: 1, promptTokens: 4321, completionTokens: 654, unanswered: 0 },
+            counters: {
+              requests: 5,
+              completions: 3,
+              cacheHits: 1,
+              retries: 2,
+              rateLimited: 1,
+              timeouts: 1,
+              promptTokens: 4321,
+              completionTokens: 654,
+              unanswered: 0,
+            },
           },
         },
       },
@@ -292,13 +308,15 @@ describe("buildReport on a complete dataset", () => {
     const qa = page.slice(page.indexOf('<section id="section-qa">'), page.indexOf('<section id="section-training">'));
     expect(result.sections.find((s) => s.id === "qa")!.present).toBe(true);
     expect(qa).toContain("6 pairs asked, 3 accepted (50.0%), 3 rejected");
-    expect(qa).toContain("<tr><th>requests</th><td class=\"n\">5</td></tr><tr><th>completions</th><td class=\"n\">3</td></tr><tr><th>cacheHits</th><td class=\"n\">1</td></tr><tr><th>retries</th><td class=\"n\">2</td></tr>");
-    expect(qa).toContain("<tr><th>promptTokens</th><td class=\"n\">4,321</td></tr>");
-    expect(qa).toContain("<tr><td>unsupported</td><td class=\"n\">2</td></tr>");
+    expect(qa).toContain(
+      '<tr><th>requests</th><td class="n">5</td></tr><tr><th>completions</th><td class="n">3</td></tr><tr><th>cacheHits</th><td class="n">1</td></tr><tr><th>retries</th><td class="n">2</td></tr>',
+    );
+    expect(qa).toContain('<tr><th>promptTokens</th><td class="n">4,321</td></tr>');
+    expect(qa).toContain('<tr><td>unsupported</td><td class="n">2</td></tr>');
     expect(qa).toContain("malformed &lt;script&gt;");
     expect(qa).toContain("<code>lwm-qa-prompt/1</code>");
     expect(qa).toContain("<code>http://127.0.0.1:8000/v1</code>");
-    expect(qa).toContain('{&quot;maxNewTokens&quot;:384,&quot;mode&quot;:&quot;greedy&quot;}');
+    expect(qa).toContain("{&quot;maxNewTokens&quot;:384,&quot;mode&quot;:&quot;greedy&quot;}");
     // all three pairs of the two examples, escaped, with evidence and chunk ids
     for (const i of [0, 1, 2]) {
       expect(qa).toContain(`<td>Who carried the lamp ${i}? &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&#39;&quot;&amp;</td><td>Ishmael ${i}</td>`);

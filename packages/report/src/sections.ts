@@ -7,7 +7,6 @@ import { gatherLineage, type LineageData } from "./gather/lineage.js";
 import { gatherRun, type RunData } from "./gather/runs.js";
 import type { StageData } from "./gather/stages.js";
 import { gatherStep, type StepData } from "./gather/steps.js";
-import { html } from "./render/html.js";
 import { renderLineage } from "./render/lineage.js";
 import { renderStages } from "./render/stages.js";
 import { renderSteps } from "./render/steps.js";

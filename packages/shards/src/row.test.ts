@@ -1,7 +1,18 @@
 import { LLAMA2_LWM_VOCAB, type ExampleRecord } from "@lwm/schemas";
 import { describe, expect, it } from "vitest";
 import { assembleRow } from "./row.js";
-import { cuSeqlens, IGNORE_INDEX, labels, lossWeights, misplacedLoss, nextTokenTargets, positionIds, segmentIds, segmentLayoutProblem, weightMatches } from "./row-views.js";
+import {
+  cuSeqlens,
+  IGNORE_INDEX,
+  labels,
+  lossWeights,
+  misplacedLoss,
+  nextTokenTargets,
+  positionIds,
+  segmentIds,
+  segmentLayoutProblem,
+  weightMatches,
+} from "./row-views.js";
 
 const V = LLAMA2_LWM_VOCAB;
 const prov = { kind: "synthetic", generator: "row.test", seed: 0, index: 0 } as const;

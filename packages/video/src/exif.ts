@@ -24,7 +24,7 @@ export async function jpegOrientation(file: string): Promise<ExifOrientation> {
 /** Walks the JPEG markers up to the image data; the first APP1 "Exif" segment's IFD0 has the tag. */
 export function orientationIn(jpeg: Buffer): ExifOrientation {
   if (jpeg.length < 4 || jpeg.readUInt16BE(0) !== 0xffd8) return 1;
-  for (let at = 2; at + 4 <= jpeg.length; ) {
+  for (let at = 2; at + 4 <= jpeg.length;) {
     if (jpeg[at] !== 0xff) return 1;
     const marker = jpeg[at + 1]!;
     if (marker === 0xd9 || marker === 0xda) return 1; // end of image / start of scan

@@ -62,7 +62,7 @@ export class FrameSink extends Writable {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, done: (err?: Error | null) => void): void {
-    for (let at = 0; at < chunk.length; ) {
+    for (let at = 0; at < chunk.length;) {
       const frame = (this.frame ??= this.nextFrame());
       const n = Math.min(this.frameBytes - this.filled, chunk.length - at);
       frame.set(chunk.subarray(at, at + n), this.filled);

@@ -42,7 +42,16 @@ beforeAll(async () => {
   await ffmpegRun([...testsrc(300, 200, 1, 1), "-frames:v", "1", "-pix_fmt", "rgba", at("alpha.png")]);
   // Translucent (alpha 0.3 everywhere) and palette (pal8) versions of rgb.png.
   await ffmpegRun([...testsrc(300, 200, 1, 1), "-frames:v", "1", "-vf", "format=rgba,colorchannelmixer=aa=0.3", at("translucent.png")]);
-  await ffmpegRun([...testsrc(300, 200, 1, 1), "-frames:v", "1", "-vf", "split[a][b];[a]palettegen[p];[b][p]paletteuse=dither=none", "-pix_fmt", "pal8", at("palette.png")]);
+  await ffmpegRun([
+    ...testsrc(300, 200, 1, 1),
+    "-frames:v",
+    "1",
+    "-vf",
+    "split[a][b];[a]palettegen[p];[b][p]paletteuse=dither=none",
+    "-pix_fmt",
+    "pal8",
+    at("palette.png"),
+  ]);
   await ffmpegRun([...testsrc(300, 200, 1, 1), "-frames:v", "1", "-q:v", "2", at("photo.jpg")]);
   await ffmpegRun([...testsrc(300, 200, 1, 1), "-frames:v", "1", "-q:v", "2", at("upright.jpg")]);
   await ffmpegRun([...testsrc(300, 200, 5, 1), "-vf", "split[a][b];[a]palettegen[p];[b][p]paletteuse", at("anim.gif")]);

@@ -1,11 +1,9 @@
 /**
  * The VQ decoder a stage was encoded with, as @lwm/vqgan's model folder: codes → RGB frames.
- * Shards record the model by hash (`vqganSha256`); a model folder records the hash of its weights
- * (model.json `weightsSha256`), so a different model is noticed and said, not silently used.
- * (A producer that records another hash of the folder makes this note appear for the right model
- * too; one hash, exported by @lwm/vqgan, would settle it.)
+ * Shards record the model by @lwm/vqgan's `modelFolderSha256` (`vqganSha256`), so a different
+ * model is noticed and said, not silently used.
  */
-import { VqganModel } from "@lwm/vqgan";
+import { modelFolderSha256, VqganModel } from "@lwm/vqgan";
 import type { VisionClip } from "./clips.js";
 
 export interface DecodedClip {
@@ -25,10 +23,10 @@ export class ClipDecoder {
   /** Loads the model folder; `expectedSha256` is the shards' vqganSha256 (null: nothing to compare). */
   static async open(dir: string, expectedSha256: string | null): Promise<ClipDecoder> {
     const model = await VqganModel.load(dir);
-    const actual = model.settings.weightsSha256;
+    const actual = await modelFolderSha256(dir);
     const note =
       expectedSha256 !== null && expectedSha256 !== actual
-        ? `the shards were encoded with VQ model ${expectedSha256.slice(0, 12)}…, decoding with ${dir} (weights ${actual.slice(0, 12)}…)`
+        ? `the shards were encoded with VQ model ${expectedSha256.slice(0, 12)}…, decoding with ${dir} (${actual.slice(0, 12)}…)`
         : null;
     return new ClipDecoder(model, note);
   }

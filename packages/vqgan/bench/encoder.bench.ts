@@ -94,7 +94,10 @@ const median = (xs: number[]) => {
 };
 
 /** bench/encoder_torch.py in its own process, loaded once; each run() encodes the same batches. */
-async function startTorchPeer(weights: string, input: Uint8Array): Promise<{ run: () => Promise<number>; stop: () => void; codes: number[]; version: string } | null> {
+async function startTorchPeer(
+  weights: string,
+  input: Uint8Array,
+): Promise<{ run: () => Promise<number>; stop: () => void; codes: number[]; version: string } | null> {
   const python = process.env.LWM_PYTHON;
   if (!python) return null;
   const framesPath = join(dir, "frames.npy");

@@ -68,7 +68,9 @@ try {
   await writeFile(join(dir, "calib.npy"), encodeNpy(calib, [calib.length / FRAME, 256, 256, 3]));
   const int8 = join(model, "encoder.int8.onnx");
   console.log(`quantizing (${calib.length / FRAME} calibration frames); load ${load()}`);
-  console.log(execFileSync(python, [join(__dirname, "int8_quantize.py"), join(model, ENCODER_FILE), join(dir, "calib.npy"), int8], { encoding: "utf8" }).trim());
+  console.log(
+    execFileSync(python, [join(__dirname, "int8_quantize.py"), join(model, ENCODER_FILE), join(dir, "calib.npy"), int8], { encoding: "utf8" }).trim(),
+  );
 
   const opts: ort.InferenceSession.SessionOptions = { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: "all" };
   const sessions = { fp32: await ort.InferenceSession.create(join(model, ENCODER_FILE), opts), int8: await ort.InferenceSession.create(int8, opts) };
@@ -87,11 +89,15 @@ try {
     console.log(`batch ${b + 1}: fp32 ${seconds.fp32.toFixed(1)} s, int8 ${seconds.int8.toFixed(1)} s so far; load ${load()}`);
   }
   const same = codes.fp32.reduce((s, c, k) => s + (c === codes.int8[k] ? 1 : 0), 0);
-  const framesSame = Array.from({ length: nEval }, (_, f) => codes.fp32.slice(f * 256, (f + 1) * 256).every((c, k) => c === codes.int8[f * 256 + k])).filter(Boolean).length;
+  const framesSame = Array.from({ length: nEval }, (_, f) => codes.fp32.slice(f * 256, (f + 1) * 256).every((c, k) => c === codes.int8[f * 256 + k])).filter(
+    Boolean,
+  ).length;
   console.log(
     `${nEval} shared frames, threads ${threads}: fp32 ${(nEval / seconds.fp32).toFixed(3)} frames/s, int8 ${(nEval / seconds.int8).toFixed(3)} frames/s, speed-up ${(seconds.fp32 / seconds.int8).toFixed(2)}×`,
   );
-  console.log(`codes identical to fp32: ${same}/${codes.fp32.length} (${((100 * same) / codes.fp32.length).toFixed(1)} %); frames with every code identical: ${framesSame}/${nEval}`);
+  console.log(
+    `codes identical to fp32: ${same}/${codes.fp32.length} (${((100 * same) / codes.fp32.length).toFixed(1)} %); frames with every code identical: ${framesSame}/${nEval}`,
+  );
   for (const s of Object.values(sessions)) await s.release();
 } finally {
   await rm(dir, { recursive: true, force: true });

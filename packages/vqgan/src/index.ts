@@ -14,7 +14,7 @@ export { fitPatchCodebook, PatchAssigner } from "./kmeans.js";
 export { fitPatchModel, collectFrames, FIT_DEFAULTS, type FitOptions, type FitReport } from "./fit.js";
 export { psnr, meanColourBaseline, reconstructFromCodes } from "./quality.js";
 export { VqganModel, type ModelOptions } from "./model.js";
-export { readModelSettings } from "./model-dir.js";
+export { readModelSettings, modelFolderSha256 } from "./model-dir.js";
 export { encodeMedia, type EncodedClip, type EncodeOptions } from "./encode.js";
 export { writeContactSheet } from "./contact-sheet.js";
 export { writeNpy, readNpy, readCodesNpy, encodeNpy, decodeNpy } from "./npy.js";

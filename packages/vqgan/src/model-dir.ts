@@ -1,7 +1,7 @@
 /** A model folder: model.json (settings), encoder.onnx, decoder.onnx and any data files they share. */
-import { mkdir, readFile } from "node:fs/promises";
+import { mkdir, readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { ConfigError, writeFileAtomic, writeJsonAtomic, type JsonValue } from "@lwm/core";
+import { ConfigError, hashParts, sha256File, writeFileAtomic, writeJsonAtomic, type JsonValue } from "@lwm/core";
 import { DECODER_FILE, ENCODER_FILE, MODEL_FILE, ModelSettings } from "./config.js";
 
 export async function writeModelDir(
@@ -28,4 +28,18 @@ export async function readModelSettings(dir: string): Promise<ModelSettings> {
   const parsed = ModelSettings.safeParse(json);
   if (!parsed.success) throw new ConfigError(path, parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
   return parsed.data;
+}
+
+/**
+ * The identity of a model folder: sha256 over its files' names and bytes, so any changed file is a
+ * new model. Shards record it as `vqganSha256`; producers and decoders compare with this one hash.
+ */
+export async function modelFolderSha256(dir: string): Promise<string> {
+  const names = (await readdir(dir, { withFileTypes: true }))
+    .filter((e) => e.isFile())
+    .map((e) => e.name)
+    .sort();
+  const parts: string[] = ["lwm-vq-model/1"];
+  for (const name of names) parts.push(name, await sha256File(join(dir, name)));
+  return hashParts(parts);
 }

@@ -63,10 +63,12 @@ describe.runIf(reference)(`aMUSEd VQModel graphs against an independent ${refere
           }
     await writeFile(join(dir, "frames.npy"), encodeNpy(frames, [N, S, S, 3]));
     // The reference needs only the weights and the frames: it runs while the graphs are built and run.
-    const referenceRun = run(PYTHON, [join(__dirname, reference!.script), weights, join(dir, "frames.npy"), "minus1to1", dir], { encoding: "utf8" }).then((r) => {
-      lap(`${reference!.name} reference`);
-      return r.stdout;
-    });
+    const referenceRun = run(PYTHON, [join(__dirname, reference!.script), weights, join(dir, "frames.npy"), "minus1to1", dir], { encoding: "utf8" }).then(
+      (r) => {
+        lap(`${reference!.name} reference`);
+        return r.stdout;
+      },
+    );
 
     const settings = await buildVqModel(weights, model);
     lap("graphs built");

@@ -121,7 +121,8 @@ function planStages(stages: readonly Stage[], sources: readonly { source: BooksS
 
 /** A file's parts, one tokenize unit each: byte ranges of a plain .jsonl, row-group ranges of a .parquet, else the whole file. */
 async function filePartsOf(file: SourceFile, unitBytes: number): Promise<InputPart[]> {
-  if (file.format === "jsonl" && compressionOf(file.path) === "none") return (await jsonlRanges(file.path, unitBytes)).map((range) => ({ kind: "lines", range }));
+  if (file.format === "jsonl" && compressionOf(file.path) === "none")
+    return (await jsonlRanges(file.path, unitBytes)).map((range) => ({ kind: "lines", range }));
   if (file.format === "parquet") return (await rowGroupRanges(file.path, unitBytes)).map((range) => ({ kind: "rowGroups", range }));
   return [{ kind: "whole" }];
 }
@@ -134,7 +135,14 @@ const NO_RECORD_FIELDS: RecordFields = { text: "text" };
  * where things are (the file's and the tokenizer's paths; the tokenizer enters by its hash), so no
  * setting can change the unit's bytes without changing its key.
  */
-function tokenizeUnitFor(ctx: StepContext, file: SourceFile, sha256: string, part: InputPart, partCount: number, { tokenizer, tokenDtype, config }: PlanShared): WorkUnit {
+function tokenizeUnitFor(
+  ctx: StepContext,
+  file: SourceFile,
+  sha256: string,
+  part: InputPart,
+  partCount: number,
+  { tokenizer, tokenDtype, config }: PlanShared,
+): WorkUnit {
   const { source } = file;
   const recordFields = file.format === "jsonl" || file.format === "parquet";
   const spec: Omit<TokenizeSpec, "outDir"> = {
@@ -162,7 +170,12 @@ function tokenizeUnitFor(ctx: StepContext, file: SourceFile, sha256: string, par
     config: { ...settings, file: fileSettings, tokenizerSha256: tokenizer.sha256 } as unknown as JsonValue,
     inputs: [sha256],
   });
-  const where = part.kind === "lines" ? ` bytes ${part.range.start}-${part.range.end}` : part.kind === "rowGroups" ? ` row groups ${part.range.start}-${part.range.end}` : "";
+  const where =
+    part.kind === "lines"
+      ? ` bytes ${part.range.start}-${part.range.end}`
+      : part.kind === "rowGroups"
+        ? ` row groups ${part.range.start}-${part.range.end}`
+        : "";
   return {
     key,
     label: `tokenize ${file.name}${where}`,

@@ -65,7 +65,8 @@ export async function packStage(options: PackStageOptions): Promise<Manifest> {
   }
 
   async function* rows() {
-    for await (const bin of packSequences(items(), { seqLen: stage.seqLen, openRows: options.openRows })) yield assembleRow(stage.seqLen, layout.layout, bin.items);
+    for await (const bin of packSequences(items(), { seqLen: stage.seqLen, openRows: options.openRows }))
+      yield assembleRow(stage.seqLen, layout.layout, bin.items);
   }
   return writeStage(dir, meta, rows(), {
     rowsPerShard: options.rowsPerShard,

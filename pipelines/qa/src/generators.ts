@@ -52,7 +52,12 @@ async function checkpointOf(config: LocalConfig, field: string, recipeDir: strin
   const dir = resolve(recipeDir, config.checkpoint);
   const weights = join(dir, "model.safetensors");
   for (const file of [weights, join(dir, "config.json")]) {
-    if (!(await stat(file).then((s) => s.isFile(), () => false)))
+    if (
+      !(await stat(file).then(
+        (s) => s.isFile(),
+        () => false,
+      ))
+    )
       throw new ConfigError(`${field}.checkpoint`, `no checkpoint at ${dir} (expected model.safetensors and config.json, as lwm train writes them)`);
   }
   return { dir, weights };

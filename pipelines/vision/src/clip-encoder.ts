@@ -6,10 +6,8 @@
  * decodes the next: both kinds of work run, neither oversubscribes the cores.
  */
 import { spawnSync } from "node:child_process";
-import { readdir } from "node:fs/promises";
-import { join } from "node:path";
 import pLimit, { type LimitFunction } from "p-limit";
-import { hashParts, sha256File, stableStringify, type JsonValue } from "@lwm/core";
+import { stableStringify, type JsonValue } from "@lwm/core";
 import { decodeAll, ffmpegBinaries, planDecode, type ProbeCache, type Sampling } from "@lwm/video";
 import { VqganModel } from "@lwm/vqgan";
 import { codesKey, CodesCache, type CachedFrame } from "./codes-cache.js";
@@ -39,17 +37,6 @@ export interface ThreadSplit {
 export function splitThreads(threads: number): ThreadSplit {
   const decodeLanes = Math.max(1, Math.floor(threads / 2));
   return { decodeLanes, onnxThreads: Math.max(1, threads - decodeLanes) };
-}
-
-/** sha256 over the model folder's files (names and bytes), so any changed file is a new model. */
-export async function modelFolderSha256(dir: string): Promise<string> {
-  const names = (await readdir(dir, { withFileTypes: true }))
-    .filter((e) => e.isFile())
-    .map((e) => e.name)
-    .sort();
-  const parts: string[] = ["lwm-vq-model/1"];
-  for (const name of names) parts.push(name, await sha256File(join(dir, name)));
-  return hashParts(parts);
 }
 
 /** ffmpeg's own version line (e.g. "ffmpeg version 5.1.6-0+deb12u1 …"): another build may round pixels differently. */

@@ -10,7 +10,7 @@
  */
 export { visionStep, VISION_STEP_NAME, VISION_STEP_VERSION, FRAMES_RULE } from "./step.js";
 export { layOutExample, framesThatFit, exampleLength, isToText, type ExampleParts, type LaidOutExample } from "./layout.js";
-export { ClipEncoder, splitThreads, modelFolderSha256, ffmpegVersion, type ClipRequest, type ClipCodes } from "./clip-encoder.js";
+export { ClipEncoder, splitThreads, ffmpegVersion, type ClipRequest, type ClipCodes } from "./clip-encoder.js";
 export { CodesCache, codesKey } from "./codes-cache.js";
 export { readCorpus, type Corpus, type CorpusSample } from "./corpus.js";
 export { parseCsv } from "./csv.js";

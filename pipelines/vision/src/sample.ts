@@ -157,6 +157,7 @@ export async function encodeSample(sample: CorpusSample, ctx: SampleContext): Pr
     });
   }
   // A sample no stage could take is a reject, not an encoded sample without examples.
-  if (examples.length === 0 && stageRejects.length > 0) throw new SampleRejected(REJECT.seqLen, stageRejects.map((r) => r.reason.slice(REJECT.seqLen.length + 2)).join("; "));
+  if (examples.length === 0 && stageRejects.length > 0)
+    throw new SampleRejected(REJECT.seqLen, stageRejects.map((r) => r.reason.slice(REJECT.seqLen.length + 2)).join("; "));
   return { probe, caption, window, task, examples, stageRejects };
 }

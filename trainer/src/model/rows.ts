@@ -88,7 +88,20 @@ export function prepareRow(row: TrainRow, cfg: LlamaConfig, mode: StageMode, exa
       textTargets++;
     }
   }
-  return { seqLen: L, tokens, vision, segId: segmentIds(row), pos: positionIds(row), textTarget, visionTarget, textWeight, visionWeight, coef, textTargets, visionTargets };
+  return {
+    seqLen: L,
+    tokens,
+    vision,
+    segId: segmentIds(row),
+    pos: positionIds(row),
+    textTarget,
+    visionTarget,
+    textWeight,
+    visionWeight,
+    coef,
+    textTargets,
+    visionTargets,
+  };
 }
 
 /** Attention is allowed from query i to key j iff same segment and j ≤ i (padding is its own segment). */

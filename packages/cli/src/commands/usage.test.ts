@@ -83,9 +83,18 @@ describe("bad command lines", () => {
       /^lwm eval: --depths: expected a comma-separated list of fractions in \[0, 1\], got "0,1\.5"/,
     ],
     [["eval", "needle", "--checkpoint", "c", "--haystack", "h.txt", "--trials", "0"], /^lwm eval: --trials: expected a positive integer, got "0"/],
-    [["eval", "needle", "--checkpoint", "c", "--haystack", "h.txt", "--trials", "3,4"], /^lwm eval: --trials: expected N, LEN:N items, or both with one N at most, got "3,4"/],
-    [["eval", "needle", "--checkpoint", "c", "--haystack", "h.txt", "--trials", "20,4096:0"], /^lwm eval: --trials: expected LEN:N with a positive count, got "0"/],
-    [["eval", "needle", "--checkpoint", "c", "--haystack", "h.txt", "--needles", "2:x"], /^lwm eval: --needles: expected COUNT:LEN with a positive length, got "x"/],
+    [
+      ["eval", "needle", "--checkpoint", "c", "--haystack", "h.txt", "--trials", "3,4"],
+      /^lwm eval: --trials: expected N, LEN:N items, or both with one N at most, got "3,4"/,
+    ],
+    [
+      ["eval", "needle", "--checkpoint", "c", "--haystack", "h.txt", "--trials", "20,4096:0"],
+      /^lwm eval: --trials: expected LEN:N with a positive count, got "0"/,
+    ],
+    [
+      ["eval", "needle", "--checkpoint", "c", "--haystack", "h.txt", "--needles", "2:x"],
+      /^lwm eval: --needles: expected COUNT:LEN with a positive length, got "x"/,
+    ],
     [["eval", "needle", "--checkpoint", "c", "--haystack", "h.txt", "--seed", "1.5"], /^lwm eval: --seed: expected an integer, got "1\.5"/],
     [["eval", "needle", "stray"], /^lwm eval: expected no positional arguments, got 1\n/],
     [["eval", "needle", "--bogus"], /^lwm eval: Unknown option '--bogus'/],

@@ -28,7 +28,15 @@ beforeAll(async () => {
   requireBuiltCli();
   dir = await mkdtemp(join(tmpdir(), "lwm-cli-validate-"));
   shard = join(dir, "shard-00000.arrow");
-  const meta = shardMetadata({ stage: "s", stageKind: "text", seqLen: SEQ, vocab: LLAMA2_LWM_VOCAB, tokenizerSha256: "0".repeat(64), vqganSha256: null, rowsPerBatch: 2 });
+  const meta = shardMetadata({
+    stage: "s",
+    stageKind: "text",
+    seqLen: SEQ,
+    vocab: LLAMA2_LWM_VOCAB,
+    tokenizerSha256: "0".repeat(64),
+    vqganSha256: null,
+    rowsPerBatch: 2,
+  });
   const rows = Array.from({ length: 5 }, (_, r) => assembleRow(SEQ, LLAMA2_LWM_VOCAB, [textExample(2 * r, 20), textExample(2 * r + 1, 30 + r)]));
   const lineage = { recipe: { name: "cli-validate-test", sha256: "0".repeat(64) }, steps: [], codeVersion: "test" };
   await writeStage(dir, meta, rows, { sources: () => ({ mixture: [], inputs: [], lineage }) });

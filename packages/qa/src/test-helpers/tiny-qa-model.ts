@@ -17,7 +17,11 @@ export interface QaTask {
  * local backend's prompt: BOS + prompt.ts in LWM's chat template) with the task's pairs as JSON
  * and EOS, loss on the reply only; saves the checkpoint as `lwm train` does.
  */
-export async function trainTinyQaModel(tokenizer: Tokenizer, tasks: readonly QaTask[], checkpointDir: string): Promise<{ steps: number; loss: number; seqLen: number }> {
+export async function trainTinyQaModel(
+  tokenizer: Tokenizer,
+  tasks: readonly QaTask[],
+  checkpointDir: string,
+): Promise<{ steps: number; loss: number; seqLen: number }> {
   const cfg = TINY_QA_CONFIG;
   const sequences: { tokens: Uint32Array; promptLength: number }[] = [];
   for (const { chunk, pairs } of tasks) {
@@ -55,7 +59,12 @@ export async function trainTinyQaModel(tokenizer: Tokenizer, tasks: readonly QaT
       loss = r.loss;
       adam.update(params, r.grads, 1e-2);
     }
-    await saveCheckpoint(checkpointDir, { params, cfg, config: toHfConfig(cfg, seqLen, { bosId: tokenizer.bosId, eosId: tokenizer.eosId, padId: 0 }), state: {} });
+    await saveCheckpoint(checkpointDir, {
+      params,
+      cfg,
+      config: toHfConfig(cfg, seqLen, { bosId: tokenizer.bosId, eosId: tokenizer.eosId, padId: 0 }),
+      state: {},
+    });
     return { steps: adam.step, loss, seqLen };
   } finally {
     await engine.close();

@@ -17,8 +17,7 @@ export async function writeRandomVqModel(dir: string, config: VqModelConfig, see
     const fanIn = shape.length === 4 ? shape[1]! * shape[2]! * shape[3]! : 1;
     // value = offset + u / divisor, u uniform in [−1, 1): norms near (1, 0), convs scaled by fan-in.
     const isNorm = /norm/.test(name);
-    const [offset, divisor] =
-      name === "quantize.embedding.weight" ? [0, 1] : isNorm ? (name.endsWith(".weight") ? [1, 5] : [0, 10]) : [0, Math.sqrt(fanIn)];
+    const [offset, divisor] = name === "quantize.embedding.weight" ? [0, 1] : isNorm ? (name.endsWith(".weight") ? [1, 5] : [0, 10]) : [0, Math.sqrt(fanIn)];
     for (let k = 0; k < n; k++) data[k] = offset + (rand() * 2 - 1) / divisor;
     tensors.set(name, { shape, data });
   }

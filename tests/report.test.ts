@@ -62,8 +62,13 @@ beforeAll(async () => {
   const run = await lwm(["run", join(SAMPLE, "recipe.json"), "--out", out, "--threads", "2"]);
   expect(run.status, run.stderr).toBe(0);
   // The sample recipe, trained for three steps of its 2k stage: enough for a curve, an eval loss and a checkpoint.
-  const recipe = JSON.parse(readFileSync(join(SAMPLE, "recipe.json"), "utf8")) as { sources: { paths: string[] }[]; stages: { training: unknown }[] };
+  const recipe = JSON.parse(readFileSync(join(SAMPLE, "recipe.json"), "utf8")) as {
+    vqgan: string;
+    sources: { paths: string[] }[];
+    stages: { training: unknown }[];
+  };
   recipe.sources[0]!.paths = [join(SAMPLE, "books")];
+  recipe.vqgan = join(SAMPLE, recipe.vqgan);
   recipe.stages[0]!.training = { steps: 3, tokensPerBatch: 2048, evalRows: 2, lr: { peak: 1e-3 } };
   writeFileSync(join(root, "recipe.json"), JSON.stringify(recipe));
   const train = await lwm(["train", join(root, "recipe.json"), "--data", out, "--stages", "2k"]);
@@ -85,7 +90,8 @@ beforeAll(async () => {
     "4",
   ]);
   expect(needle.status, needle.stderr).toBe(0);
-  const made = await lwm(["report", out]);
+  // As lwm run says to make it: with the recipe, whose VQ model draws the vision contact sheets.
+  const made = await lwm(["report", out, "--recipe", join(SAMPLE, "recipe.json")]);
   expect(made.status, made.stderr).toBe(0);
   report = join(out, "report.html");
   stdout = { run: run.stdout, train: train.stdout, report: made.stdout };
@@ -95,10 +101,10 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 describe("lwm report on the sample dataset and a sample training run", () => {
   it("lwm run and lwm train say how to make the report; lwm report says where it wrote it and what is absent", () => {
-    expect(stdout.run).toContain(`report: lwm report ${out} writes ${join(out, "report.html")}`);
-    expect(stdout.train).toContain(`report: lwm report ${out} writes ${join(out, "report.html")}`);
+    expect(stdout.run).toContain(`report: lwm report ${out} --recipe ${join(SAMPLE, "recipe.json")} writes ${join(out, "report.html")}`);
+    expect(stdout.train).toContain(`report: lwm report ${out} --recipe ${join(root, "recipe.json")} writes ${join(out, "report.html")}`);
     expect(stdout.report).toMatch(new RegExp(`^wrote ${report.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} \\(\\d+ KiB\\)`));
-    expect(stdout.report).toContain("absent: Vision: this dataset has no vision stages");
+    expect(stdout.report).not.toContain("absent: Vision");
     expect(stdout.report).not.toContain("problem:");
   });
 
@@ -108,7 +114,7 @@ describe("lwm report on the sample dataset and a sample training run", () => {
     expect(page).not.toMatch(/<script|https?:\/\//i);
     expect(page).toContain("Content-Security-Policy");
     let shards = 0;
-    for (const stage of ["2k", "8k"]) {
+    for (const stage of ["2k", "8k", "vl"]) {
       const m = Manifest.parse(JSON.parse(readFileSync(join(out, stage, "manifest.json"), "utf8")));
       expect(page).toContain(
         `<td class="n">${m.totals.rows.toLocaleString("en-US")}</td><td class="n">${m.totals.tokens.toLocaleString("en-US")}</td><td class="n">${(100 * m.totals.fill).toFixed(1)}%</td>`,
@@ -176,8 +182,8 @@ describe("lwm report on the sample dataset and a sample training run", () => {
             height: s.getBoundingClientRect().height,
           })),
         );
-        // Per stage: segment lengths, modality, mixture; the loss curve; one needle heat map.
-        expect(charts.length).toBe(2 * 3 + 2);
+        // Per stage (2k, 8k, vl): segment lengths, modality, mixture; the loss curve; one needle heat map.
+        expect(charts.length).toBe(3 * 3 + 2);
         for (const c of charts) {
           expect(c.marks, c.label).toBeGreaterThan(0);
           expect(c.height, c.label).toBeGreaterThan(20);

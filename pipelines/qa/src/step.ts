@@ -1,7 +1,6 @@
 import { appendFile, mkdir, readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import {
-  ConfigError,
   exists,
   linkOrCopy,
   publishDir,
@@ -19,7 +18,7 @@ import {
 } from "@lwm/core";
 import { charOffsetsOfBytes, chunkDocument, DEFAULT_GROUNDING, qaForChunks } from "@lwm/qa";
 import { EXAMPLES_FORMAT, QaRecord, type DocumentRecord, type ExamplesIndex, type QaSource, type Recipe, type Stage, type TokenDtype } from "@lwm/schemas";
-import { ExamplesWriter, partFileName, readDocumentsFile, readDocumentsIndex, writeExamplesIndex } from "@lwm/shards";
+import { ExamplesWriter, partFileName, readDocumentsFile, openPublishedDocuments, writeExamplesIndex } from "@lwm/shards";
 import { loadRecipeTokenizer, multimodalLayout, type Tokenizer } from "@lwm/tokenizer";
 import { z } from "zod";
 import { assembleDocument } from "./assemble.js";
@@ -28,8 +27,6 @@ import { checkGeneratorConfig, planGenerator, type PlannedGenerator } from "./ge
 export const QA_STEP_NAME = "qa";
 /** Bump when the bytes a unit writes would change for the same inputs and config. */
 export const QA_STEP_VERSION = "1.0.0";
-/** The step whose published documents are chunked. */
-const DOCUMENTS_STEP = "books";
 
 /** Files of a generate unit's folder. */
 export const GENERATE_FILES = { chunks: "chunks.jsonl", qa: "qa.jsonl" } as const;
@@ -90,26 +87,14 @@ async function planQa(ctx: StepContext): Promise<StepPlan> {
   }
   const tokenizer = await loadRecipeTokenizer(ctx);
   const { tokenDtype } = multimodalLayout(tokenizer);
-  const documentsDir = stepOutputDir(ctx.outDir, DOCUMENTS_STEP, "documents");
-  if (!(await exists(join(documentsDir, "index.json")))) {
-    throw new ConfigError(
-      `sources[${(sources[0] as { index: number }).index}].from`,
-      `no documents at ${documentsDir}: run (and finalize) the books step first`,
-    );
-  }
-  const documents = await readDocumentsIndex(documentsDir);
-  if (documents.tokenizerSha256 !== tokenizer.sha256) {
-    throw new ConfigError(
-      "tokenizer",
-      `the books documents were tokenized with ${documents.tokenizerSha256.slice(0, 12)}, the recipe's tokenizer is ${tokenizer.sha256.slice(0, 12)}: rerun the books step`,
-    );
-  }
+  const published = await openPublishedDocuments(ctx.outDir, tokenizer.sha256, `sources[${(sources[0] as { index: number }).index}].from`);
+  const { dir: documentsDir, index: documents } = published;
 
   const units: WorkUnit[] = [];
   const assemblies: PlannedAssembly[] = [];
   const generators = new Map<string, PlannedGenerator>();
   const inputs: StepPlan["inputs"] = [];
-  for (const part of documents.parts) inputs.push({ path: `${DOCUMENTS_STEP}/documents/${part.file}`, bytes: part.bytes, sha256: part.sha256 });
+  inputs.push(...published.inputs);
 
   for (const { source, index } of sources) {
     const generator = await planGenerator({

@@ -1,7 +1,6 @@
 import { mkdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import {
-  ConfigError,
   exists,
   linkOrCopy,
   publishDir,
@@ -16,7 +15,7 @@ import {
   type WorkUnit,
 } from "@lwm/core";
 import { EXAMPLES_FORMAT, type ExamplesIndex, type RecallSource, type Stage, type TokenDtype } from "@lwm/schemas";
-import { ExamplesWriter, partFileName, readDocumentsFile, readDocumentsIndex, writeExamplesIndex } from "@lwm/shards";
+import { ExamplesWriter, partFileName, readDocumentsFile, openPublishedDocuments, writeExamplesIndex } from "@lwm/shards";
 import { loadRecipeTokenizer, multimodalLayout, type Tokenizer } from "@lwm/tokenizer";
 import { sentenceEndIds } from "@lwm/trainer";
 import { z } from "zod";
@@ -25,8 +24,6 @@ import { recallExamples } from "./plant.js";
 export const RECALL_STEP_NAME = "recall";
 /** Bump when the bytes a unit writes would change for the same inputs and config. */
 export const RECALL_STEP_VERSION = "1.0.0";
-/** The step whose published documents are the haystacks. */
-const DOCUMENTS_STEP = "books";
 const UNIT_FILE = "examples.arrow";
 
 const UnitResult = z.object({ examples: z.number().int(), tokens: z.number().int(), lossTokens: z.number().int() });
@@ -63,26 +60,14 @@ async function planRecall(ctx: StepContext): Promise<StepPlan> {
   }
   const tokenizer = await loadRecipeTokenizer(ctx);
   const { tokenDtype } = multimodalLayout(tokenizer);
-  const documentsDir = stepOutputDir(ctx.outDir, DOCUMENTS_STEP, "documents");
-  if (!(await exists(join(documentsDir, "index.json")))) {
-    throw new ConfigError(
-      `sources[${(sources[0] as { index: number }).index}].from`,
-      `no documents at ${documentsDir}: run (and finalize) the books step first`,
-    );
-  }
-  const documents = await readDocumentsIndex(documentsDir);
-  if (documents.tokenizerSha256 !== tokenizer.sha256) {
-    throw new ConfigError(
-      "tokenizer",
-      `the books documents were tokenized with ${documents.tokenizerSha256.slice(0, 12)}, the recipe's is ${tokenizer.sha256.slice(0, 12)}: rerun the books step`,
-    );
-  }
+  const published = await openPublishedDocuments(ctx.outDir, tokenizer.sha256, `sources[${(sources[0] as { index: number }).index}].from`);
+  const { dir: documentsDir, index: documents } = published;
   let sentenceEnds: Set<number> | undefined;
   const ends = () => (sentenceEnds ??= sentenceEndIds(tokenizer));
 
   const units: WorkUnit[] = [];
   const planned: PlannedUnit[] = [];
-  const inputs: StepPlan["inputs"] = documents.parts.map((p) => ({ path: `${DOCUMENTS_STEP}/documents/${p.file}`, bytes: p.bytes, sha256: p.sha256 }));
+  const inputs: StepPlan["inputs"] = published.inputs;
   for (const { source } of sources) {
     for (const stage of ctx.recipe.stages.filter((s) => source.name in s.mixture)) {
       for (const part of documents.parts) {

@@ -209,7 +209,9 @@ export async function run(argv: string[]): Promise<number> {
       );
     }
   }
-  (values.json ? process.stderr : process.stdout).write(reportHint(values.out ?? "out"));
+  (values.json ? process.stderr : process.stdout).write(
+    reportHint(values.out ?? "out", undefined, parsed.data.vqgan === undefined ? undefined : positionals[0]),
+  );
   return code;
 }
 

@@ -102,7 +102,7 @@ export async function run(argv: string[]): Promise<number> {
       }
       process.stdout.write(`metrics ${summary.metrics}\nloss curve ${summary.curve}\n`);
     }
-    (values.json ? process.stderr : process.stdout).write(reportHint(dataRoot, runDir));
+    (values.json ? process.stderr : process.stdout).write(reportHint(dataRoot, runDir, recipe.vqgan === undefined ? undefined : recipePath));
     if (summary.stopped) {
       process.stderr.write(`lwm train: stopped before the end; continue with: lwm train ${recipePath} --resume --out ${runDir}\n`);
       return 1;

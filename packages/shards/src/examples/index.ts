@@ -9,6 +9,9 @@ export {
   readStageExamples,
   readDocuments,
   findStageExamples,
+  openPublishedDocuments,
+  DOCUMENTS_STEP,
+  type PublishedDocuments,
   type StageExamples,
 } from "./step-outputs.js";
 export { tokenArrayOf, type TokenArray } from "./arrow-table.js";

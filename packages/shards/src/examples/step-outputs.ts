@@ -1,6 +1,6 @@
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { exists, stepOutputDir, WORK_DIR, writeJsonAtomic, type JsonValue } from "@lwm/core";
+import { ConfigError, exists, stepOutputDir, WORK_DIR, writeJsonAtomic, type JsonValue } from "@lwm/core";
 import { DocumentsIndex, ExamplesIndex, formatZodError, INDEX_FILE, type DocumentRecord, type SourcedExample } from "@lwm/schemas";
 import type { z } from "zod";
 import { readDocumentsFile } from "./documents-file.js";
@@ -63,6 +63,37 @@ export async function* readStageExamples(dir: string, options: { source?: string
       yield example;
     }
   }
+}
+
+/** The step that publishes the cleaned documents later steps read (work/books/documents/). */
+export const DOCUMENTS_STEP = "books";
+
+/** The published documents a step reads, as opened by `openPublishedDocuments`. */
+export interface PublishedDocuments {
+  /** work/books/documents/ */
+  dir: string;
+  index: DocumentsIndex;
+  /** Each part as a step input, path relative to work/ (for the step report's lineage). */
+  inputs: { path: string; bytes: number; sha256: string }[];
+}
+
+/**
+ * The books step's published documents, for a step that reads them (qa, recall), checked against
+ * the recipe's tokenizer. Missing documents are a ConfigError on `field` (the source that needs
+ * them), so the run stops before any work of the reading step.
+ */
+export async function openPublishedDocuments(outDir: string, tokenizerSha256: string, field: string): Promise<PublishedDocuments> {
+  const dir = stepOutputDir(outDir, DOCUMENTS_STEP, "documents");
+  if (!(await exists(join(dir, INDEX_FILE)))) throw new ConfigError(field, `no documents at ${dir}: run (and finalize) the books step first`);
+  const index = await readDocumentsIndex(dir);
+  if (index.tokenizerSha256 !== tokenizerSha256) {
+    throw new ConfigError(
+      "tokenizer",
+      `the books documents were tokenized with ${index.tokenizerSha256.slice(0, 12)}, the recipe's tokenizer is ${tokenizerSha256.slice(0, 12)}: rerun the books step`,
+    );
+  }
+  const inputs = index.parts.map((p) => ({ path: `${DOCUMENTS_STEP}/documents/${p.file}`, bytes: p.bytes, sha256: p.sha256 }));
+  return { dir, index, inputs };
 }
 
 /** The documents of a documents folder (work/<step>/documents/), parts in index order. */

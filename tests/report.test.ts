@@ -9,7 +9,7 @@ import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
 import { Manifest, QaRecord } from "@lwm/schemas";
 import { readStageExamples } from "@lwm/shards";
 import { escapeHtml } from "@lwm/trainer";

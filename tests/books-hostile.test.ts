@@ -253,7 +253,7 @@ describe("lwm run: bad configuration and output folders stop at once, without a 
     const dir = await mkdtemp(join(tmpdir(), "run-flags-"));
     const path = await writeRecipe(dir, recipeOf({ sources: [{ kind: "books", name: "b", paths: ["a.txt"] }] }));
     const steps = lwm(["run", path, "--steps", ","]);
-    expect([steps.code, steps.stderr.split("\n")[0]]).toEqual([2, "lwm run: --steps names no step; known: books, qa, recall, pack"]);
+    expect([steps.code, steps.stderr.split("\n")[0]]).toEqual([2, "lwm run: --steps names no step; known: books, vision, qa, recall, pack"]);
     const threads = lwm(["run", path, "--threads", "100000"]);
     expect(threads.code).toBe(2);
     expect(threads.stderr).toMatch(/^lwm run: --threads must be an integer from 1 to \d+, got "100000"/);

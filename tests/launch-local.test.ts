@@ -3,7 +3,7 @@
  * then finalize; the result is byte-identical to `lwm run`. Slices that keep failing stop the launch
  * before finalize, naming them; `--status` says why they are missing.
  */
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -15,10 +15,12 @@ let reference: string;
 
 beforeAll(() => {
   root = mkdtempSync(join(tmpdir(), "lwm-launch-local-"));
-  // The sample recipe on two of its books: enough units for three slices, small enough to be quick.
+  // The sample recipe on two of its books (with its media and VQ model as they are): enough units
+  // for three slices, small enough to be quick.
   const dir = join(root, "recipe");
   mkdirSync(join(dir, "books"), { recursive: true });
   for (const book of ["the-orchard-ledger.txt", "short-stories.jsonl"]) copyFileSync(join(repoRoot, "datasets/sample/books", book), join(dir, "books", book));
+  for (const folder of ["media", "vqgan"]) symlinkSync(join(repoRoot, "datasets/sample", folder), join(dir, folder));
   recipe = join(dir, "recipe.json");
   copyFileSync(join(repoRoot, "datasets/sample/recipe.json"), recipe);
   reference = join(root, "reference");

@@ -126,14 +126,16 @@ describe.skipIf(!PYTHON)("Python interop (LWM_PYTHON)", () => {
       expect(got.labels).toEqual(Array.from(labels(row).subarray(0, n)));
       expect(got.weights).toEqual(Array.from(lossWeights(row).subarray(0, n)));
       // The loss rule, on what Python derived: no label on a segment's first token, and each
-      // segment's text weights sum to 1 over its loss targets (w_text = 1 / its text loss tokens).
+      // segment's text weights sum to 1 over its text loss targets (w_text = 1 / its text loss
+      // tokens), its vision weights to 1 over its vision loss targets (a text→vision example has both).
       for (let s = 0; s + 1 < row.cuSeqlens.length; s++) {
         const [start, end] = [row.cuSeqlens[s]!, row.cuSeqlens[s + 1]!];
         expect(got.position_ids[start]).toBe(0);
         expect(got.labels[start]).toBe(IGNORE_INDEX);
-        const w = got.weights.slice(start, end);
-        const targets = got.labels.slice(start, end).filter((l) => l !== IGNORE_INDEX).length;
-        if (targets > 0) expect(w.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
+        for (const vision of [0, 1]) {
+          const at = Array.from({ length: end - start }, (_, k) => start + k).filter((i) => got.labels[i] !== IGNORE_INDEX && row.vision[i] === vision);
+          if (at.length > 0) expect(at.reduce((a, i) => a + got.weights[i]!, 0)).toBeCloseTo(1, 5);
+        }
       }
       checked++;
     }

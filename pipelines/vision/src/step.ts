@@ -17,7 +17,16 @@ import {
   type StepPlan,
   type WorkUnit,
 } from "@lwm/core";
-import { DEFAULT_STAGE_FRAMES, EXAMPLES_FORMAT, type ExamplesIndex, type Stage, type StageFrames, type TokenDtype, type VisionSource } from "@lwm/schemas";
+import {
+  DEFAULT_STAGE_FRAMES,
+  EXAMPLES_FORMAT,
+  type ExamplesIndex,
+  type Recipe,
+  type Stage,
+  type StageFrames,
+  type TokenDtype,
+  type VisionSource,
+} from "@lwm/schemas";
 import { ExamplesWriter, partFileName, writeExamplesIndex } from "@lwm/shards";
 import { loadRecipeTokenizer, multimodalLayout, visionTagPieces } from "@lwm/tokenizer";
 import { ProbeCache } from "@lwm/video";
@@ -61,11 +70,22 @@ export const visionStep: Step = {
   description: "vision: video/image-text corpora → probe, decode, VQ-encode → LWM vision-text examples per stage",
   // ffmpeg processes and onnxruntime's pool take the budget (clip-encoder.ts splitThreads), not pool workers.
   workerThreads: () => 0,
+  // A recipe whose VQ model folder is missing stops `lwm run` before the books step starts.
+  preflight: async ({ recipe, recipeDir }) => {
+    if (visionSources(recipe).length > 0) await vqModelDirOf(recipe, recipeDir);
+  },
   plan: planVision,
 };
 
-function visionSources(ctx: StepContext): { source: VisionSource; index: number }[] {
-  return ctx.recipe.sources
+/** The recipe's VQ model folder, checked: a ConfigError on `vqgan` when it holds no model. */
+async function vqModelDirOf(recipe: Recipe, recipeDir: string): Promise<string> {
+  const modelDir = resolve(recipeDir, recipe.vqgan as string);
+  if (!(await exists(join(modelDir, "model.json")))) throw new ConfigError("vqgan", `${modelDir}: not a VQ model folder (no model.json)`);
+  return modelDir;
+}
+
+function visionSources(recipe: Recipe): { source: VisionSource; index: number }[] {
+  return recipe.sources
     .map((source, index) => ({ source, index }))
     .filter((s): s is { source: VisionSource; index: number } => s.source.kind === "video-text" || s.source.kind === "image-text");
 }
@@ -79,14 +99,13 @@ interface PlannedUnit {
 
 async function planVision(ctx: StepContext): Promise<StepPlan> {
   const { recipe } = ctx;
-  const sources = visionSources(ctx);
+  const sources = visionSources(recipe);
   const examplesDir = stepOutputDir(ctx.outDir, VISION_STEP_NAME, "examples");
   if (sources.length === 0) {
     return { units: [], inputs: [], finalize: async () => (await publishDir(examplesDir, async () => undefined), { outputs: [], details: null }) };
   }
   const config = recipe.steps.vision;
-  const modelDir = resolve(ctx.recipeDir, recipe.vqgan as string);
-  if (!(await exists(join(modelDir, "model.json")))) throw new ConfigError("vqgan", `${modelDir}: not a VQ model folder (no model.json)`);
+  const modelDir = await vqModelDirOf(recipe, ctx.recipeDir);
   const modelSha256 = await modelFolderSha256(modelDir);
   const tokenizer = await loadRecipeTokenizer(ctx);
   const { layout, tokenDtype } = multimodalLayout(tokenizer);

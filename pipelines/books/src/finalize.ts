@@ -1,4 +1,4 @@
-import { mkdir, readFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import {
   AtomicFileWriter,
@@ -14,8 +14,18 @@ import {
   type RejectRecord,
 } from "@lwm/core";
 import { z } from "zod";
-import { DOCUMENTS_FORMAT, EXAMPLES_FORMAT, type DocumentsIndex, type ExamplesIndex, type TokenDtype } from "@lwm/schemas";
-import { DocumentsWriter, ExamplesWriter, partFileName, readDocumentsFile, readExamplesFile, writeDocumentsIndex, writeExamplesIndex } from "@lwm/shards";
+import { DOCUMENTS_FORMAT, type DocumentsIndex, type ExamplesIndex, type TokenDtype } from "@lwm/schemas";
+import {
+  DocumentsWriter,
+  ExamplesWriter,
+  partFileName,
+  publishStageExamples,
+  readDocumentsFile,
+  readExamplesFile,
+  unitExamplesPart,
+  writeDocumentsIndex,
+  type StagePart,
+} from "@lwm/shards";
 import { DocumentEntry } from "./documents.js";
 import { positionOf, TOKENIZE_FILES } from "./tokenize-unit.js";
 import { WINDOW_FILES } from "./window-unit.js";
@@ -81,11 +91,10 @@ const LWM_BANDS: [string, number, number][] = [
  * examples contract, schemas/EXAMPLES.md), the document list and the report's "data available".
  */
 export async function finalizeBooks(input: FinalizeInput): Promise<FinalizeOutcome> {
-  const dirOf = new Map(input.completed.map((c) => [c.unit.key, c.dir]));
-  const recordOf = new Map(input.completed.map((c) => [c.unit.key, c.record]));
+  const completedOf = new Map(input.completed.map((c) => [c.unit.key, c]));
   const documentsOf = new Map<string, DocumentEntry[]>();
   for (const t of input.tokenizeUnits) {
-    const text = await readFile(join(dirOf.get(t.key) as string, TOKENIZE_FILES.documents), "utf8");
+    const text = await readFile(join((completedOf.get(t.key) as CompletedUnit).dir, TOKENIZE_FILES.documents), "utf8");
     documentsOf.set(
       t.key,
       text
@@ -118,7 +127,7 @@ export async function finalizeBooks(input: FinalizeInput): Promise<FinalizeOutco
   await publishDir(documentsDir, async (temp) => {
     const parts: DocumentsIndex["parts"] = [];
     for (const t of input.tokenizeUnits) {
-      const from = join(dirOf.get(t.key) as string, TOKENIZE_FILES.tokens);
+      const from = join((completedOf.get(t.key) as CompletedUnit).dir, TOKENIZE_FILES.tokens);
       if (!(await exists(from))) continue;
       const file = partFileName(parts.length);
       const made = hasDuplicates(t)
@@ -140,76 +149,52 @@ export async function finalizeBooks(input: FinalizeInput): Promise<FinalizeOutco
   async function linkPart(from: string, to: string, t: PlannedTokenizeUnit): Promise<Omit<DocumentsIndex["parts"][number], "file" | "sources">> {
     await linkOrCopy(from, to);
     const docs = documentsOf.get(t.key) ?? [];
-    const fileRecord = recordOf.get(t.key)?.files.find((f) => f.name === TOKENIZE_FILES.tokens);
+    const fileRecord = completedOf.get(t.key)?.record.files.find((f) => f.name === TOKENIZE_FILES.tokens);
     if (!fileRecord) throw new Error(`books finalize: unit ${t.key} has no ${TOKENIZE_FILES.tokens} in its record`);
     return { documents: docs.length, tokens: docs.reduce((s, d) => s + d.tokens, 0), bytes: fileRecord.bytes, sha256: fileRecord.sha256 };
   }
 
-  const stageDetails: Record<string, JsonValue> = {};
-  await publishDir(stepOutputDir(input.outDir, input.step.name, "examples"), async (temp) => {
-    for (const stage of input.stages) {
-      const dir = join(temp, stage.name);
-      await mkdir(dir);
-      const parts: ExamplesIndex["parts"] = [];
-      let documents = 0;
-      for (const t of input.tokenizeUnits) {
-        const docs = documentsOf.get(t.key) ?? [];
-        const windows = t.windows.filter((w) => w.stage === stage.name);
-        if (windows.length > 0) documents += docs.filter((d) => !duplicateOf.has(d.documentId) && inStage(d.tokens, stage)).length;
-        for (const w of windows) {
-          const from = join(dirOf.get(w.key) as string, WINDOW_FILES.examples);
-          if (!(await exists(from))) continue;
-          const file = partFileName(parts.length);
-          const to = join(dir, file);
-          if (hasDuplicates(t)) {
-            const made = await copyExamplesWithout(from, to, duplicateOf, input.tokenDtype);
-            if (made) parts.push({ file, source: w.source, ...made });
-          } else {
-            // Unchanged: the window unit's own file (its record already holds counts, size and sha256).
-            const record = recordOf.get(w.key);
-            const fileRecord = record?.files.find((f) => f.name === WINDOW_FILES.examples);
-            if (!record || !fileRecord) throw new Error(`books finalize: window unit ${w.key} has no ${WINDOW_FILES.examples} in its record`);
-            const made = WindowResult.parse(record.result);
-            await linkOrCopy(from, to);
-            parts.push({
-              file,
-              source: w.source,
-              examples: made.examples,
-              tokens: made.exampleTokens,
-              lossTokens: made.lossTokens,
-              bytes: fileRecord.bytes,
-              sha256: fileRecord.sha256,
-            });
-          }
-        }
-      }
-      const index: ExamplesIndex = {
-        format: EXAMPLES_FORMAT,
-        ...header,
-        stage: stage.name,
-        seqLen: stage.seqLen,
-        vqganSha256: null,
-        sources: stage.sources,
-        examples: parts.reduce((s, p) => s + p.examples, 0),
-        tokens: parts.reduce((s, p) => s + p.tokens, 0),
-        parts,
-      };
-      await writeExamplesIndex(dir, index);
-      stageDetails[stage.name] = {
-        seqLen: stage.seqLen,
-        minTokens: stage.minTokens,
-        maxTokens: stage.maxTokens ?? null,
-        documents,
-        documentTokens: sumTokens(
-          input.tokenizeUnits,
-          documentsOf,
-          (d, t) => t.windows.some((w) => w.stage === stage.name) && !duplicateOf.has(d.documentId) && inStage(d.tokens, stage),
-        ),
-        examples: index.examples,
-        exampleTokens: index.tokens,
-      };
+  /** A window unit's examples file as a part: as it is, or copied without the duplicates of its tokenize unit. */
+  const windowPart = (t: PlannedTokenizeUnit, w: PlannedWindowUnit): StagePart => {
+    const unit = completedOf.get(w.key);
+    if (!unit) throw new Error(`books finalize: window unit ${w.key} did not complete`);
+    if (!hasDuplicates(t)) {
+      const made = WindowResult.parse(unit.record.result);
+      return unitExamplesPart(unit, WINDOW_FILES.examples, w.source, { examples: made.examples, tokens: made.exampleTokens, lossTokens: made.lossTokens });
     }
-  });
+    return {
+      source: w.source,
+      write: async (to) => {
+        const from = join(unit.dir, WINDOW_FILES.examples);
+        return (await exists(from)) ? copyExamplesWithout(from, to, duplicateOf, input.tokenDtype) : null;
+      },
+    };
+  };
+  const { indexes } = await publishStageExamples(
+    input.outDir,
+    { ...header, vqganSha256: null },
+    input.stages.map((stage) => ({
+      name: stage.name,
+      seqLen: stage.seqLen,
+      sources: stage.sources,
+      parts: input.tokenizeUnits.flatMap((t) => t.windows.filter((w) => w.stage === stage.name).map((w) => windowPart(t, w))),
+    })),
+  );
+  const stageDetails: Record<string, JsonValue> = {};
+  for (const [i, stage] of input.stages.entries()) {
+    const index = indexes[i] as ExamplesIndex;
+    const kept = (d: DocumentEntry, t: PlannedTokenizeUnit) =>
+      t.windows.some((w) => w.stage === stage.name) && !duplicateOf.has(d.documentId) && inStage(d.tokens, stage);
+    stageDetails[stage.name] = {
+      seqLen: stage.seqLen,
+      minTokens: stage.minTokens,
+      maxTokens: stage.maxTokens ?? null,
+      documents: input.tokenizeUnits.reduce((n, t) => n + (documentsOf.get(t.key) ?? []).filter((d) => kept(d, t)).length, 0),
+      documentTokens: sumTokens(input.tokenizeUnits, documentsOf, kept),
+      examples: index.examples,
+      exampleTokens: index.tokens,
+    };
+  }
 
   const writer = await AtomicFileWriter.create(join(input.stepDir, DOCUMENT_LIST_FILE));
   for (const t of input.tokenizeUnits) {

@@ -1,12 +1,7 @@
-import { appendFile, mkdir, readdir, readFile, stat } from "node:fs/promises";
+import { appendFile, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import {
-  exists,
-  linkOrCopy,
-  publishDir,
-  sha256File,
   stableStringify,
-  stepOutputDir,
   unitKey,
   type CompletedUnit,
   type JsonValue,
@@ -17,8 +12,8 @@ import {
   type WorkUnit,
 } from "@lwm/core";
 import { charOffsetsOfBytes, chunkDocument, DEFAULT_GROUNDING, qaForChunks } from "@lwm/qa";
-import { EXAMPLES_FORMAT, QaRecord, type DocumentRecord, type ExamplesIndex, type QaSource, type Recipe, type Stage, type TokenDtype } from "@lwm/schemas";
-import { ExamplesWriter, partFileName, readDocumentsFile, openPublishedDocuments, writeExamplesIndex } from "@lwm/shards";
+import { QaRecord, type DocumentRecord, type QaSource, type Recipe, type Stage, type TokenDtype } from "@lwm/schemas";
+import { ExamplesWriter, lossTokensOf, noExamplesPlan, openPublishedDocuments, publishStageExamples, readDocumentsFile, unitExamplesPart } from "@lwm/shards";
 import { loadRecipeTokenizer, multimodalLayout, type Tokenizer } from "@lwm/tokenizer";
 import { z } from "zod";
 import { assembleDocument } from "./assemble.js";
@@ -80,11 +75,7 @@ interface PlannedAssembly {
 async function planQa(ctx: StepContext): Promise<StepPlan> {
   const { recipe } = ctx;
   const sources = qaSourcesOf(recipe);
-  const examplesDir = stepOutputDir(ctx.outDir, QA_STEP_NAME, "examples");
-  if (sources.length === 0) {
-    // Nothing to do; an earlier recipe's QA examples must not linger for pack to find.
-    return { units: [], inputs: [], finalize: async () => (await publishDir(examplesDir, async () => undefined), { outputs: [], details: null }) };
-  }
+  if (sources.length === 0) return noExamplesPlan(ctx.outDir, QA_STEP_NAME);
   const tokenizer = await loadRecipeTokenizer(ctx);
   const { tokenDtype } = multimodalLayout(tokenizer);
   const published = await openPublishedDocuments(ctx.outDir, tokenizer.sha256, `sources[${(sources[0] as { index: number }).index}].from`);
@@ -312,65 +303,26 @@ async function finalizeQa(
   index: { tokenDtype: TokenDtype; tokenizerSha256: string },
 ) {
   const dirOf = new Map(completed.map((c) => [c.unit.key, c]));
-  const examplesDir = stepOutputDir(ctx.outDir, QA_STEP_NAME, "examples");
-  const outputs: { path: string; bytes: number; sha256: string }[] = [];
-  const details: Record<string, JsonValue> = {};
-  await publishDir(examplesDir, async (temp) => {
-    for (const stage of stages) {
-      const names = sources.filter((s) => s.name in stage.mixture).map((s) => s.name);
-      if (names.length === 0) continue;
-      const dir = join(temp, stage.name);
-      await mkdir(dir);
-      const parts: ExamplesIndex["parts"] = [];
-      for (const a of assemblies.filter((x) => x.stage === stage.name)) {
-        const unit = dirOf.get(a.key) as CompletedUnit;
-        const made = AssembleResult.parse(unit.record.result);
-        const from = join(unit.dir, ASSEMBLE_FILE);
-        if (made.examples === 0 || !(await exists(from))) continue;
-        const file = partFileName(parts.length);
-        await linkOrCopy(from, join(dir, file));
-        const fileRecord = unit.record.files.find((f) => f.name === ASSEMBLE_FILE) as { bytes: number; sha256: string };
-        parts.push({
-          file,
-          source: a.source,
-          examples: made.examples,
-          tokens: made.tokens,
-          lossTokens: made.lossTokens,
-          bytes: fileRecord.bytes,
-          sha256: fileRecord.sha256,
-        });
-      }
-      const stageIndex: ExamplesIndex = {
-        format: EXAMPLES_FORMAT,
-        step: QA_STEP_NAME,
-        stepVersion: QA_STEP_VERSION,
-        stage: stage.name,
+  const { indexes, outputs } = await publishStageExamples(
+    ctx.outDir,
+    { step: QA_STEP_NAME, stepVersion: QA_STEP_VERSION, ...index, vqganSha256: null },
+    stages
+      .map((stage) => ({ stage, names: sources.filter((s) => s.name in stage.mixture).map((s) => s.name) }))
+      .filter(({ names }) => names.length > 0)
+      .map(({ stage, names }) => ({
+        name: stage.name,
         seqLen: stage.seqLen,
-        tokenDtype: index.tokenDtype,
-        tokenizerSha256: index.tokenizerSha256,
-        vqganSha256: null,
         sources: names,
-        examples: parts.reduce((s, p) => s + p.examples, 0),
-        tokens: parts.reduce((s, p) => s + p.tokens, 0),
-        parts,
-      };
-      await writeExamplesIndex(dir, stageIndex);
-      details[stage.name] = {
-        examples: stageIndex.examples,
-        tokens: stageIndex.tokens,
-        lossTokens: parts.reduce((s, p) => s + p.lossTokens, 0),
-        parts: parts.length,
-      };
-    }
-  });
-  for (const stage of stages) {
-    const dir = join(examplesDir, stage.name);
-    if (!(await exists(dir))) continue;
-    for (const name of ["index.json", ...(await listParts(dir))]) {
-      const path = join(dir, name);
-      outputs.push({ path: `examples/${stage.name}/${name}`, bytes: (await stat(path)).size, sha256: await sha256File(path) });
-    }
-  }
+        parts: assemblies
+          .filter((x) => x.stage === stage.name)
+          .map((a) => {
+            const unit = dirOf.get(a.key) as CompletedUnit;
+            return unitExamplesPart(unit, ASSEMBLE_FILE, a.source, AssembleResult.parse(unit.record.result));
+          }),
+      })),
+  );
+  const details: Record<string, JsonValue> = {};
+  for (const i of indexes) details[i.stage] = { examples: i.examples, tokens: i.tokens, lossTokens: lossTokensOf(i), parts: i.parts.length };
   const generatorDetails: Record<string, JsonValue> = {};
   for (const s of sources) {
     const g = generators.get(s.name) as PlannedGenerator;
@@ -383,8 +335,4 @@ async function finalizeQa(
     };
   }
   return { outputs, details: { stages: details, sources: generatorDetails } };
-}
-
-async function listParts(dir: string): Promise<string[]> {
-  return (await readdir(dir)).filter((n) => n.endsWith(".arrow")).sort();
 }

@@ -1,21 +1,7 @@
-import { mkdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
-import {
-  exists,
-  linkOrCopy,
-  publishDir,
-  sha256File,
-  stepOutputDir,
-  unitKey,
-  type CompletedUnit,
-  type JsonValue,
-  type Step,
-  type StepContext,
-  type StepPlan,
-  type WorkUnit,
-} from "@lwm/core";
-import { EXAMPLES_FORMAT, type ExamplesIndex, type RecallSource, type Stage, type TokenDtype } from "@lwm/schemas";
-import { ExamplesWriter, partFileName, readDocumentsFile, openPublishedDocuments, writeExamplesIndex } from "@lwm/shards";
+import { unitKey, type CompletedUnit, type JsonValue, type Step, type StepContext, type StepPlan, type WorkUnit } from "@lwm/core";
+import type { RecallSource, Stage, TokenDtype } from "@lwm/schemas";
+import { ExamplesWriter, lossTokensOf, noExamplesPlan, openPublishedDocuments, publishStageExamples, readDocumentsFile, unitExamplesPart } from "@lwm/shards";
 import { loadRecipeTokenizer, multimodalLayout, type Tokenizer } from "@lwm/tokenizer";
 import { sentenceEndIds } from "@lwm/trainer";
 import { z } from "zod";
@@ -53,11 +39,7 @@ async function planRecall(ctx: StepContext): Promise<StepPlan> {
   const sources = ctx.recipe.sources
     .map((source, index) => ({ source, index }))
     .filter((s): s is { source: RecallSource; index: number } => s.source.kind === "recall");
-  const examplesDir = stepOutputDir(ctx.outDir, RECALL_STEP_NAME, "examples");
-  if (sources.length === 0) {
-    // Nothing to do; an earlier recipe's examples must not linger for pack to find.
-    return { units: [], inputs: [], finalize: async () => (await publishDir(examplesDir, async () => undefined), { outputs: [], details: null }) };
-  }
+  if (sources.length === 0) return noExamplesPlan(ctx.outDir, RECALL_STEP_NAME);
   const tokenizer = await loadRecipeTokenizer(ctx);
   const { tokenDtype } = multimodalLayout(tokenizer);
   const published = await openPublishedDocuments(ctx.outDir, tokenizer.sha256, `sources[${(sources[0] as { index: number }).index}].from`);
@@ -170,50 +152,23 @@ async function finalizeRecall(
   index: { tokenDtype: TokenDtype; tokenizerSha256: string },
 ) {
   const byKey = new Map(completed.map((c) => [c.unit.key, c]));
-  const examplesDir = stepOutputDir(ctx.outDir, RECALL_STEP_NAME, "examples");
-  const details: Record<string, JsonValue> = {};
   const stages = ctx.recipe.stages.filter((st) => sources.some((s) => s.name in st.mixture));
-  await publishDir(examplesDir, async (temp) => {
-    for (const stage of stages) {
-      const dir = join(temp, stage.name);
-      await mkdir(dir);
-      const parts: ExamplesIndex["parts"] = [];
-      for (const u of planned.filter((x) => x.stage === stage.name)) {
-        const unit = byKey.get(u.key) as CompletedUnit;
-        const made = UnitResult.parse(unit.record.result);
-        const from = join(unit.dir, UNIT_FILE);
-        if (made.examples === 0 || !(await exists(from))) continue;
-        const file = partFileName(parts.length);
-        await linkOrCopy(from, join(dir, file));
-        const f = unit.record.files.find((x) => x.name === UNIT_FILE) as { bytes: number; sha256: string };
-        parts.push({ file, source: u.source, examples: made.examples, tokens: made.tokens, lossTokens: made.lossTokens, bytes: f.bytes, sha256: f.sha256 });
-      }
-      const stageIndex: ExamplesIndex = {
-        format: EXAMPLES_FORMAT,
-        step: RECALL_STEP_NAME,
-        stepVersion: RECALL_STEP_VERSION,
-        stage: stage.name,
-        seqLen: stage.seqLen,
-        tokenDtype: index.tokenDtype,
-        tokenizerSha256: index.tokenizerSha256,
-        vqganSha256: null,
-        sources: sources.filter((s) => s.name in stage.mixture).map((s) => s.name),
-        examples: parts.reduce((s, p) => s + p.examples, 0),
-        tokens: parts.reduce((s, p) => s + p.tokens, 0),
-        parts,
-      };
-      await writeExamplesIndex(dir, stageIndex);
-      details[stage.name] = { examples: stageIndex.examples, tokens: stageIndex.tokens, lossTokens: parts.reduce((s, p) => s + p.lossTokens, 0) };
-    }
-  });
-  const outputs: { path: string; bytes: number; sha256: string }[] = [];
-  for (const stage of stages) {
-    const dir = join(examplesDir, stage.name);
-    const index = JSON.parse(await readFile(join(dir, "index.json"), "utf8")) as ExamplesIndex;
-    for (const name of ["index.json", ...index.parts.map((p) => p.file)]) {
-      const path = join(dir, name);
-      outputs.push({ path: `examples/${stage.name}/${name}`, bytes: (await stat(path)).size, sha256: await sha256File(path) });
-    }
-  }
+  const { indexes, outputs } = await publishStageExamples(
+    ctx.outDir,
+    { step: RECALL_STEP_NAME, stepVersion: RECALL_STEP_VERSION, ...index, vqganSha256: null },
+    stages.map((stage) => ({
+      name: stage.name,
+      seqLen: stage.seqLen,
+      sources: sources.filter((s) => s.name in stage.mixture).map((s) => s.name),
+      parts: planned
+        .filter((u) => u.stage === stage.name)
+        .map((u) => {
+          const unit = byKey.get(u.key) as CompletedUnit;
+          return unitExamplesPart(unit, UNIT_FILE, u.source, UnitResult.parse(unit.record.result));
+        }),
+    })),
+  );
+  const details: Record<string, JsonValue> = {};
+  for (const i of indexes) details[i.stage] = { examples: i.examples, tokens: i.tokens, lossTokens: lossTokensOf(i) };
   return { outputs, details: { stages: details } };
 }

@@ -1,13 +1,10 @@
-import { mkdir, readdir, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import {
   ConfigError,
   exampleIdOf,
   exists,
-  linkOrCopy,
-  publishDir,
   sha256File,
-  stepOutputDir,
   unitKey,
   type CompletedUnit,
   type JsonValue,
@@ -17,17 +14,8 @@ import {
   type StepPlan,
   type WorkUnit,
 } from "@lwm/core";
-import {
-  DEFAULT_STAGE_FRAMES,
-  EXAMPLES_FORMAT,
-  type ExamplesIndex,
-  type Recipe,
-  type Stage,
-  type StageFrames,
-  type TokenDtype,
-  type VisionSource,
-} from "@lwm/schemas";
-import { ExamplesWriter, partFileName, writeExamplesIndex } from "@lwm/shards";
+import { DEFAULT_STAGE_FRAMES, type ExamplesIndex, type Recipe, type Stage, type StageFrames, type TokenDtype, type VisionSource } from "@lwm/schemas";
+import { ExamplesWriter, noExamplesPlan, publishStageExamples, unitExamplesPart } from "@lwm/shards";
 import { loadRecipeTokenizer, multimodalLayout, visionTagPieces } from "@lwm/tokenizer";
 import { ProbeCache } from "@lwm/video";
 import { z } from "zod";
@@ -100,10 +88,7 @@ interface PlannedUnit {
 async function planVision(ctx: StepContext): Promise<StepPlan> {
   const { recipe } = ctx;
   const sources = visionSources(recipe);
-  const examplesDir = stepOutputDir(ctx.outDir, VISION_STEP_NAME, "examples");
-  if (sources.length === 0) {
-    return { units: [], inputs: [], finalize: async () => (await publishDir(examplesDir, async () => undefined), { outputs: [], details: null }) };
-  }
+  if (sources.length === 0) return noExamplesPlan(ctx.outDir, VISION_STEP_NAME);
   const config = recipe.steps.vision;
   const modelDir = await vqModelDirOf(recipe, ctx.recipeDir);
   const modelSha256 = await modelFolderSha256(modelDir);
@@ -328,73 +313,47 @@ async function finalizeVision(
   corpora: ReadonlyMap<string, Corpus>,
 ) {
   const dirOf = new Map(completed.map((c) => [c.unit.key, c]));
-  const examplesDir = stepOutputDir(ctx.outDir, VISION_STEP_NAME, "examples");
-  const outputs: { path: string; bytes: number; sha256: string }[] = [];
-  const stageDetails: Record<string, JsonValue> = {};
   const stages = ctx.recipe.stages.filter((st) => sources.some(({ source }) => source.name in st.mixture));
-  await publishDir(examplesDir, async (temp) => {
-    for (const stage of stages) {
-      const names = sources.filter(({ source }) => source.name in stage.mixture).map(({ source }) => source.name);
-      const dir = join(temp, stage.name);
-      await mkdir(dir);
-      const parts: ExamplesIndex["parts"] = [];
-      const perSource: Record<string, StageMade> = {};
-      for (const p of planned.filter((x) => names.includes(x.source))) {
+  const stageNames = (stage: Stage) => sources.filter(({ source }) => source.name in stage.mixture).map(({ source }) => source.name);
+  /** What each planned unit made for `stage` (none where the unit has no result for it). */
+  const madeFor = (stage: Stage) =>
+    planned
+      .filter((p) => stageNames(stage).includes(p.source))
+      .map((p) => {
         const unit = dirOf.get(p.key) as CompletedUnit;
-        const m = UnitResult.parse(unit.record.result).stages[stage.name];
-        if (!m) continue;
-        const total = (perSource[p.source] ??= { examples: 0, tokens: 0, lossTokens: 0, frames: 0, tasks: {} });
-        total.examples += m.examples;
-        total.tokens += m.tokens;
-        total.lossTokens += m.lossTokens;
-        total.frames += m.frames;
-        for (const [t, n] of Object.entries(m.tasks)) total.tasks[t] = (total.tasks[t] ?? 0) + n;
-        const from = join(unit.dir, stageFile(stage.name));
-        if (m.examples === 0 || !(await exists(from))) continue;
-        const file = partFileName(parts.length);
-        await linkOrCopy(from, join(dir, file));
-        const fileRecord = unit.record.files.find((f) => f.name === stageFile(stage.name)) as { bytes: number; sha256: string };
-        parts.push({
-          file,
-          source: p.source,
-          examples: m.examples,
-          tokens: m.tokens,
-          lossTokens: m.lossTokens,
-          bytes: fileRecord.bytes,
-          sha256: fileRecord.sha256,
-        });
-      }
-      const stageIndex: ExamplesIndex = {
-        format: EXAMPLES_FORMAT,
-        step: VISION_STEP_NAME,
-        stepVersion: VISION_STEP_VERSION,
-        stage: stage.name,
-        seqLen: stage.seqLen,
-        tokenDtype: index.tokenDtype,
-        tokenizerSha256: index.tokenizerSha256,
-        vqganSha256: index.vqganSha256,
-        sources: names,
-        examples: parts.reduce((s, p) => s + p.examples, 0),
-        tokens: parts.reduce((s, p) => s + p.tokens, 0),
-        parts,
-      };
-      await writeExamplesIndex(dir, stageIndex);
-      stageDetails[stage.name] = {
-        seqLen: stage.seqLen,
-        frames: framesSetting(stage) as unknown as JsonValue,
-        maxFramesThatFit: Math.floor((stage.seqLen - 2) / 257),
-        examples: stageIndex.examples,
-        tokens: stageIndex.tokens,
-        sources: perSource as unknown as JsonValue,
-      };
+        return { p, unit, m: UnitResult.parse(unit.record.result).stages[stage.name] };
+      })
+      .filter((x): x is { p: PlannedUnit; unit: CompletedUnit; m: StageMade } => x.m !== undefined);
+  const { indexes, outputs } = await publishStageExamples(
+    ctx.outDir,
+    { step: VISION_STEP_NAME, stepVersion: VISION_STEP_VERSION, ...index },
+    stages.map((stage) => ({
+      name: stage.name,
+      seqLen: stage.seqLen,
+      sources: stageNames(stage),
+      parts: madeFor(stage).map(({ p, unit, m }) => unitExamplesPart(unit, stageFile(stage.name), p.source, m)),
+    })),
+  );
+  const stageDetails: Record<string, JsonValue> = {};
+  for (const [i, stage] of stages.entries()) {
+    const perSource: Record<string, StageMade> = {};
+    for (const { p, m } of madeFor(stage)) {
+      const total = (perSource[p.source] ??= { examples: 0, tokens: 0, lossTokens: 0, frames: 0, tasks: {} });
+      total.examples += m.examples;
+      total.tokens += m.tokens;
+      total.lossTokens += m.lossTokens;
+      total.frames += m.frames;
+      for (const [t, n] of Object.entries(m.tasks)) total.tasks[t] = (total.tasks[t] ?? 0) + n;
     }
-  });
-  for (const stage of stages) {
-    const dir = join(examplesDir, stage.name);
-    for (const name of ["index.json", ...(await readdir(dir)).filter((n) => n.endsWith(".arrow")).sort()]) {
-      const path = join(dir, name);
-      outputs.push({ path: `examples/${stage.name}/${name}`, bytes: (await stat(path)).size, sha256: await sha256File(path) });
-    }
+    const stageIndex = indexes[i] as ExamplesIndex;
+    stageDetails[stage.name] = {
+      seqLen: stage.seqLen,
+      frames: framesSetting(stage) as unknown as JsonValue,
+      maxFramesThatFit: Math.floor((stage.seqLen - 2) / 257),
+      examples: stageIndex.examples,
+      tokens: stageIndex.tokens,
+      sources: perSource as unknown as JsonValue,
+    };
   }
   const sourceDetails: Record<string, JsonValue> = {};
   for (const { source } of sources.filter(({ source }) => corpora.has(source.name))) {

@@ -14,4 +14,14 @@ export {
   type PublishedDocuments,
   type StageExamples,
 } from "./step-outputs.js";
+export {
+  publishStageExamples,
+  unitExamplesPart,
+  noExamplesPlan,
+  lossTokensOf,
+  type ExamplesHeader,
+  type ExamplesPartCounts,
+  type StagePart,
+  type StagePlan,
+} from "./publish-stage-examples.js";
 export { tokenArrayOf, type TokenArray } from "./arrow-table.js";

@@ -10,8 +10,9 @@
 import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ShardReader, ShardWriter, defaultRowsPerBatch, manifestTotals, validate, writeManifest, type PackedRow } from "../src/index.js";
-import { randomRow, rng, testMetadata, type RowMix } from "../src/test-helpers/synthetic.js";
+import { ShardReader, defaultRowsPerBatch, shardFileName, validate, type PackedRow } from "../src/index.js";
+import { writeTestStage } from "../src/test-helpers/shard-files.js";
+import { randomRow, rng, type RowMix } from "../src/test-helpers/synthetic.js";
 
 interface Mix {
   name: string;
@@ -37,20 +38,22 @@ async function timed<T>(f: () => Promise<T>): Promise<[T, number]> {
   return [v, performance.now() - t0];
 }
 
-async function benchMix(dir: string, m: Mix): Promise<void> {
+async function benchMix(root: string, m: Mix): Promise<void> {
   const r = rng(42);
   const pool: PackedRow[] = Array.from({ length: POOL }, () => randomRow(r, m.seqLen, m.mix));
   const rows = Math.ceil(TOKENS / m.seqLen);
   const tokens = rows * m.seqLen;
-  const path = join(dir, `${m.name.replace(/\W+/g, "-")}.arrow`);
-  const meta = { ...testMetadata(m.seqLen, defaultRowsPerBatch(m.seqLen), m.name) };
-
-  const [entry, writeMs] = await timed(async () => {
-    const w = await ShardWriter.create(path, meta, { maxRows: rows });
-    for (let i = 0; i < rows; i++) await w.append(pool[i % POOL]!);
-    return w.close();
-  });
-  await writeManifest(dir, { formatVersion: 1, stage: m.name, seqLen: m.seqLen, shards: [entry], totals: manifestTotals([entry]), mixture: [], inputs: [] });
+  const dir = join(root, m.name.replace(/\W+/g, "-"));
+  const path = join(dir, shardFileName(0));
+  const stage = {
+    stage: m.name,
+    stageKind: m.mix.visionShare > 0 ? "vision-language" : "text",
+    seqLen: m.seqLen,
+    rowsPerBatch: defaultRowsPerBatch(m.seqLen),
+    rowsPerShard: rows,
+  } as const;
+  const [manifest, writeMs] = await timed(() => writeTestStage(dir, poolRows(pool, rows), stage));
+  const entry = manifest.shards[0]!;
   const segs = entry.segments / entry.rows;
 
   const reader = await ShardReader.open(path);
@@ -81,7 +84,6 @@ async function benchMix(dir: string, m: Mix): Promise<void> {
     if (!lone.ok) throw new Error("bench shard is invalid");
     validateShardMs = Math.min(validateShardMs, shardMs);
   }
-  await rm(join(dir, "manifest.json"));
 
   const bytes = (await stat(path)).size;
   console.log(
@@ -94,7 +96,12 @@ async function benchMix(dir: string, m: Mix): Promise<void> {
   console.log(`random row()         ${((randomRows / randomMs) * 1000).toFixed(0)} rows/s  (${mtok(randomRows * m.seqLen, randomMs)})`);
   console.log(`validate (manifest)  ${mtok(tokens, validateMs)}  (every rule + sha256)`);
   console.log(`validate (shard)     ${mtok(tokens, validateShardMs)}  (every rule, no manifest)`);
-  await rm(path);
+  await rm(dir, { recursive: true });
+}
+
+/** `n` rows cycling through `pool`. */
+function* poolRows(pool: readonly PackedRow[], n: number): Generator<PackedRow> {
+  for (let i = 0; i < n; i++) yield pool[i % pool.length]!;
 }
 
 const dir = await mkdtemp(join(tmpdir(), "lwm-shards-bench-"));

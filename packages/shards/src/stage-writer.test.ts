@@ -7,7 +7,7 @@ import { shardMetadata } from "./metadata.js";
 import { ShardReader } from "./reader.js";
 import type { PackedRow } from "./row.js";
 import { writeStage } from "./stage-writer.js";
-import { tempDir } from "./test-helpers/shard-files.js";
+import { tempDir, TEST_LINEAGE as lineage } from "./test-helpers/shard-files.js";
 import { randomRow, rng } from "./test-helpers/synthetic.js";
 import { validate } from "./validate/validate.js";
 
@@ -21,7 +21,6 @@ const meta = shardMetadata({
   vqganSha256: "ef".repeat(32),
   rowsPerBatch: 2,
 });
-const lineage = { recipe: { name: "test", sha256: "12".repeat(32) }, steps: [{ name: "test", version: "1" }], codeVersion: "lwm test" };
 const r = rng(3);
 const rows: PackedRow[] = Array.from({ length: 7 }, () => randomRow(r, SEQ));
 let dir: string;

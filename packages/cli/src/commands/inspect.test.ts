@@ -1,11 +1,12 @@
 import { cp, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { LLAMA2_LWM_VOCAB, LOSS_RULE, POSITION_RULE, type ExampleRecord, type ShardMetadata } from "@lwm/schemas";
-import { assembleRow, manifestTotals, ShardWriter, writeManifest } from "@lwm/shards";
+import { LLAMA2_LWM_VOCAB, type ExampleRecord } from "@lwm/schemas";
+import { assembleRow } from "@lwm/shards";
 import { loadTokenizer } from "@lwm/tokenizer";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { lwm, requireBuiltCli } from "../test-helpers/lwm.js";
+import { writeTestStage } from "../test-helpers/stage.js";
 
 const SEQ = 1024;
 const V = LLAMA2_LWM_VOCAB;
@@ -65,24 +66,16 @@ beforeAll(async () => {
   requireBuiltCli();
   dir = await mkdtemp(join(tmpdir(), "lwm-cli-inspect-"));
   const q = await chat(1, "You are a helpful assistant. USER: Who hunts the whale? ASSISTANT:", "Captain Ahab.");
-  const meta: ShardMetadata = {
-    formatVersion: 1,
+  const fields = {
     stage: "vl-1k",
+    stageKind: "vision-language",
     seqLen: SEQ,
     vocab: V,
-    tokenDtype: "uint16",
     tokenizerSha256: tokenizerSha,
     vqganSha256: "c".repeat(64),
-    lossRule: LOSS_RULE,
-    positionRule: POSITION_RULE,
     rowsPerBatch: 2,
-  };
-  const writer = await ShardWriter.create(join(dir, "shard-00000.arrow"), meta);
-  await writer.append(assembleRow(SEQ, V, [q, imageCaption(2)]));
-  await writer.append(assembleRow(SEQ, V, [imageCaption(3), q, q]));
-  await writer.append(assembleRow(SEQ, V, [q]));
-  const entry = await writer.close();
-  await writeManifest(dir, { formatVersion: 1, stage: "vl-1k", seqLen: SEQ, shards: [entry], totals: manifestTotals([entry]), mixture: [], inputs: [] });
+  } as const;
+  await writeTestStage(dir, fields, [assembleRow(SEQ, V, [q, imageCaption(2)]), assembleRow(SEQ, V, [imageCaption(3), q, q]), assembleRow(SEQ, V, [q])]);
 });
 afterAll(async () => {
   for (const d of [dir, `${dir}-root`]) await rm(d, { recursive: true, force: true });

@@ -2,9 +2,10 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LLAMA2_LWM_VOCAB, type ExampleRecord } from "@lwm/schemas";
-import { assembleRow, BUFFER_INDEX, ShardReader, shardMetadata, writeStage } from "@lwm/shards";
+import { assembleRow, BUFFER_INDEX, ShardReader } from "@lwm/shards";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { lwm, requireBuiltCli } from "../test-helpers/lwm.js";
+import { writeTestStage } from "../test-helpers/stage.js";
 
 const SEQ = 64;
 
@@ -28,7 +29,8 @@ beforeAll(async () => {
   requireBuiltCli();
   dir = await mkdtemp(join(tmpdir(), "lwm-cli-validate-"));
   shard = join(dir, "shard-00000.arrow");
-  const meta = shardMetadata({
+  const rows = Array.from({ length: 5 }, (_, r) => assembleRow(SEQ, LLAMA2_LWM_VOCAB, [textExample(2 * r, 20), textExample(2 * r + 1, 30 + r)]));
+  const fields = {
     stage: "s",
     stageKind: "text",
     seqLen: SEQ,
@@ -36,10 +38,8 @@ beforeAll(async () => {
     tokenizerSha256: "0".repeat(64),
     vqganSha256: null,
     rowsPerBatch: 2,
-  });
-  const rows = Array.from({ length: 5 }, (_, r) => assembleRow(SEQ, LLAMA2_LWM_VOCAB, [textExample(2 * r, 20), textExample(2 * r + 1, 30 + r)]));
-  const lineage = { recipe: { name: "cli-validate-test", sha256: "0".repeat(64) }, steps: [], codeVersion: "test" };
-  await writeStage(dir, meta, rows, { sources: () => ({ mixture: [], inputs: [], lineage }) });
+  } as const;
+  await writeTestStage(dir, fields, rows);
 });
 afterAll(async () => rm(dir, { recursive: true, force: true }));
 

@@ -1,9 +1,10 @@
 import { join } from "node:path";
 import { LLAMA2_LWM_VOCAB } from "@lwm/schemas";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { manifestTotals, writeManifest } from "../manifest.js";
+import { writeManifest } from "../manifest.js";
 import type { PackedRow } from "../row.js";
-import { tempDir, writeRandomShard } from "../test-helpers/shard-files.js";
+import { tempDir, writeTestStage } from "../test-helpers/shard-files.js";
+import { randomRow, rng } from "../test-helpers/synthetic.js";
 import { rowSegments } from "./row-detail.js";
 import { sourceOf, summarizeShards } from "./summary.js";
 import { shardPaths } from "./targets.js";
@@ -14,32 +15,25 @@ let rows: PackedRow[];
 
 beforeAll(async () => {
   ({ dir, cleanup } = await tempDir());
-  const a = await writeRandomShard(join(dir, "a.arrow"), { rows: 6, seqLen: 1024, rowsPerBatch: 4, seed: 21 });
-  const b = await writeRandomShard(join(dir, "b.arrow"), { rows: 3, seqLen: 1024, rowsPerBatch: 4, seed: 22 });
-  rows = [...a.rows, ...b.rows];
-  // Manifest order differs from name order on purpose.
-  await writeManifest(dir, {
-    formatVersion: 1,
-    stage: "test",
-    seqLen: 1024,
-    shards: [b.entry, a.entry],
-    totals: manifestTotals([b.entry, a.entry]),
-    mixture: [],
-    inputs: [],
-  });
+  const r = rng(21);
+  rows = Array.from({ length: 9 }, () => randomRow(r, 1024));
+  // Two shards (6 rows, 3 rows); the manifest lists them in the other order, on purpose.
+  const written = await writeTestStage(dir, rows, { stage: "test", stageKind: "vision-language", seqLen: 1024, rowsPerBatch: 4, rowsPerShard: 6 });
+  await writeManifest(dir, { ...written, shards: [...written.shards].reverse() });
 });
 afterAll(async () => cleanup());
 
 describe("inspect helpers", () => {
   it("resolves a folder and a manifest to the manifest's shards, in its order", async () => {
-    expect(await shardPaths(dir)).toEqual([join(dir, "b.arrow"), join(dir, "a.arrow")]);
-    expect(await shardPaths(join(dir, "manifest.json"))).toEqual([join(dir, "b.arrow"), join(dir, "a.arrow")]);
-    expect(await shardPaths(join(dir, "a.arrow"))).toEqual([join(dir, "a.arrow")]);
+    const [a, b] = [join(dir, "shard-00000.arrow"), join(dir, "shard-00001.arrow")];
+    expect(await shardPaths(dir)).toEqual([b, a]);
+    expect(await shardPaths(join(dir, "manifest.json"))).toEqual([b, a]);
+    expect(await shardPaths(a)).toEqual([a]);
     await expect(shardPaths(join(dir, "none"))).rejects.toThrow(/ENOENT/);
   });
 
   it("summarises counts that match the rows written", async () => {
-    const s = await summarizeShards([join(dir, "a.arrow"), join(dir, "b.arrow")]);
+    const s = await summarizeShards(await shardPaths(dir));
     const sum = (f: (r: PackedRow) => number) => rows.reduce((n, r) => n + f(r), 0);
     const real = sum((r) => r.cuSeqlens.at(-1)!);
     const vision = sum((r) => r.vision.reduce((a, b) => a + b, 0));

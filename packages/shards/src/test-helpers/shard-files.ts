@@ -1,8 +1,10 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { ShardEntry } from "@lwm/schemas";
+import { LLAMA2_LWM_VOCAB, type Manifest, type ShardEntry, type StageKind } from "@lwm/schemas";
+import { shardMetadata } from "../metadata.js";
 import type { PackedRow } from "../row.js";
+import { writeStage, type StageLineage } from "../stage-writer.js";
 import { ShardWriter } from "../writer.js";
 import { randomRow, rng, testMetadata, type RowMix, DEFAULT_MIX } from "./synthetic.js";
 
@@ -25,4 +27,26 @@ export async function writeRandomShard(
     await writer.append(row);
   }
   return { rows, entry: await writer.close() };
+}
+
+/** The lineage of a test stage: no real recipe or step made it. */
+export const TEST_LINEAGE: StageLineage = {
+  recipe: { name: "test", sha256: "12".repeat(32) },
+  steps: [{ name: "test", version: "1" }],
+  codeVersion: "lwm test",
+};
+
+/**
+ * A current-format stage of `rows` in `dir` (shards + manifest.json), written as pack writes one:
+ * shardMetadata and writeStage, the LWM vocabulary and stand-in hashes, no mixture or inputs.
+ */
+export async function writeTestStage(
+  dir: string,
+  rows: AsyncIterable<PackedRow> | Iterable<PackedRow>,
+  opts: { stage: string; stageKind: StageKind; seqLen: number; rowsPerBatch: number; rowsPerShard?: number },
+): Promise<Manifest> {
+  const { rowsPerShard, ...fields } = opts;
+  await mkdir(dir, { recursive: true });
+  const meta = shardMetadata({ ...fields, vocab: LLAMA2_LWM_VOCAB, tokenizerSha256: "cd".repeat(32), vqganSha256: "ef".repeat(32) });
+  return writeStage(dir, meta, rows, { rowsPerShard, sources: () => ({ mixture: [], inputs: [], lineage: TEST_LINEAGE }) });
 }

@@ -23,7 +23,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { createEngine, decodeFrom, greedyDecode, initParams, type LlamaConfig } from "@lwm/trainer";
 import { OpenAIGenerator } from "../src/openai/generator.js";
 import { argmax } from "../src/local/sampler.js";
-import { ChatServer, pairsReply } from "../src/test-helpers/chat-server.js";
+import { ChatServer, chatGeneratorOptions, pairsReply } from "../src/test-helpers/chat-server.js";
 
 const { values } = parseArgs({
   options: {
@@ -116,20 +116,9 @@ if (!skip.has("openai")) {
   try {
     for (const c of values.levels.split(",").map(Number)) {
       const n = waves * c;
-      const generator = new OpenAIGenerator({
-        baseUrl: server.url,
-        model: "bench",
-        apiKey: undefined,
-        concurrency: c,
-        timeoutMs: 60_000,
-        maxRetries: 0,
-        backoff: { baseMs: 100, maxMs: 1000 },
-        maxRetryAfterMs: 1000,
-        breakerFailures: 10,
-        sampling: { mode: "greedy", maxNewTokens: 64 },
-        jsonMode: true,
-        cacheDir: null,
-      });
+      const generator = new OpenAIGenerator(
+        chatGeneratorOptions(server.url, { model: "bench", concurrency: c, timeoutMs: 60_000, maxRetries: 0, sampling: { mode: "greedy", maxNewTokens: 64 } }),
+      );
       const chunks = Array.from({ length: n }, (_, i) => ({ id: `c${c}-${i}`, text: `Passage ${c}-${i} says the number is 7.` }));
       // warm-up (JIT, keep-alive connections), not timed
       await Promise.all(Array.from({ length: 2 * c }, (_, i) => generator.generate({ id: `w${i}`, text: `Warm-up ${c}-${i} says 7.` }, 1)));

@@ -9,7 +9,7 @@ import { qaForChunks } from "./chunk-qa.js";
 import type { Chunk } from "./generator.js";
 import { ChatBackendError } from "./openai/client.js";
 import { OpenAIGenerator, type OpenAIGeneratorOptions } from "./openai/generator.js";
-import { ChatServer, completion, errorReply, pairsReply, type Reply, type Script } from "./test-helpers/chat-server.js";
+import { ChatServer, chatGeneratorOptions, completion, errorReply, pairsReply, type Reply, type Script } from "./test-helpers/chat-server.js";
 
 const API_KEY = "sk-lwm-test-7c1e0f9a2b";
 
@@ -52,23 +52,8 @@ const PAIRS: Partial<Record<Name, number>> = { injected: 2 };
 const chunkOf = (name: Name): Chunk => ({ id: `chunk-${name}`, text: `${TEXT[name]}\n` });
 const nameOf = (passage: string): Name => (Object.keys(TEXT) as Name[]).find((n) => TEXT[n] === passage) as Name;
 
-function options(server: ChatServer, cacheDir: string, over: Partial<OpenAIGeneratorOptions> = {}): OpenAIGeneratorOptions {
-  return {
-    baseUrl: server.url,
-    model: "test-model",
-    apiKey: API_KEY,
-    concurrency: 4,
-    timeoutMs: 1500,
-    maxRetries: 4,
-    backoff: { baseMs: 200, maxMs: 2000 },
-    maxRetryAfterMs: 5000,
-    breakerFailures: 50,
-    sampling: { mode: "greedy", maxNewTokens: 256 },
-    jsonMode: true,
-    cacheDir,
-    ...over,
-  };
-}
+const options = (server: ChatServer, cacheDir: string, over: Partial<OpenAIGeneratorOptions> = {}): OpenAIGeneratorOptions =>
+  chatGeneratorOptions(server.url, { apiKey: API_KEY, cacheDir, ...over });
 
 /** Every file under `dir`, recursively. */
 async function filesUnder(dir: string): Promise<string[]> {
@@ -223,7 +208,8 @@ describe("openai generator against a scripted chat-completions server on loopbac
     const { server, out } = await setup((r) => (Number(/whale number (\d+)/.exec(r.passage)![1]) < 105 ? answer(r.passage) : { kind: "hang" }));
     const cacheDir = join(out, "cache");
     const child = fileURLToPath(new URL("./test-helpers/generate-child.mjs", import.meta.url));
-    const args = (url: string) => JSON.stringify({ baseUrl: url, cacheDir, chunks, concurrency: 3 });
+    // Requests hang until the kill: a timeout far beyond the test's. The key travels in the environment.
+    const args = (url: string) => JSON.stringify({ options: chatGeneratorOptions(url, { cacheDir, concurrency: 3, timeoutMs: 60_000 }), chunks });
     const proc = spawn(process.execPath, [child, args(server.url)], { env: { ...process.env, LWM_TEST_API_KEY: API_KEY }, stdio: ["ignore", "pipe", "pipe"] });
     const exited = new Promise<number | null>((resolve) => proc.on("exit", (code, signal) => resolve(signal ? null : code)));
     const deadline = Date.now() + 30_000;

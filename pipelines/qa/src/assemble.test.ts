@@ -4,56 +4,10 @@ import { ExtractiveGenerator, judgeGeneration } from "@lwm/qa";
 import type { QaRecord } from "@lwm/schemas";
 import { loadTokenizer } from "@lwm/tokenizer";
 import { assembleDocument, type ContextChunk } from "./assemble.js";
+import { bookChapters } from "./test-helpers/seafaring-book.js";
 
-const CAPTAINS = [
-  "Eliza Harwood",
-  "Jonas Pike",
-  "Mara Quill",
-  "Tobias Wren",
-  "Ada Finch",
-  "Silas Marsh",
-  "Nell Rook",
-  "Owen Crane",
-  "Ivy Stone",
-  "Basil Hale",
-  "Greta Moss",
-  "Rufus Lark",
-];
-const PORTS = [
-  "Port Alder",
-  "Kestrel Bay",
-  "Salt Harbour",
-  "Whitby Cove",
-  "Ravensend",
-  "Mill Haven",
-  "Thornquay",
-  "Ashmouth",
-  "Brinemoor",
-  "Fenwick",
-  "Larkspur",
-  "Oldcastle",
-];
-const THINGS = [
-  "a silver compass",
-  "a torn map",
-  "a brass key",
-  "a green bottle",
-  "a wooden flute",
-  "a red scarf",
-  "an iron bell",
-  "a glass eye",
-  "a cracked mirror",
-  "a tin whistle",
-  "a leather purse",
-  "a bone comb",
-];
-const PARAGRAPHS = Array.from(
-  { length: 12 },
-  (_, i) =>
-    `Chapter ${i + 1}. In the spring of ${1800 + i}, Captain ${CAPTAINS[i]} set out from ${PORTS[i]} with ${i + 12} sailors. ` +
-    `Past the ${["northern", "eastern", "western", "southern"][i % 4]} reefs the crew sang songs about ${CAPTAINS[(i + 5) % 12]!.split(" ")[0]} and the old days. ` +
-    `On the ${i + 3}th night the cook discovered ${THINGS[i]} hidden beneath the barrels in the hold.\n\n`,
-);
+// Twelve chapters, each its own paragraph (a blank line after it).
+const PARAGRAPHS = bookChapters(0, 12).map((c) => `${c}\n`);
 
 describe("assembleDocument", async () => {
   const tokenizer = await loadTokenizer();
@@ -122,7 +76,7 @@ describe("assembleDocument", async () => {
     expect(rejects).toContainEqual({
       qaId: target.qaId,
       chunkId: target.chunkId,
-      reason: expect.stringMatching(/^ambiguous: another sentence of the long context matches the question without its answer: .*with Someon/),
+      reason: expect.stringMatching(/^ambiguous: another sentence of the long context matches the question without its answer: .*Someone Else/),
     });
     for (const e of examples) expect(e.provenance.qaIds).not.toContain(target.qaId);
   });

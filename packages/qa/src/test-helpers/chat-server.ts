@@ -1,5 +1,29 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
+import type { OpenAIGeneratorOptions } from "../openai/generator.js";
+
+/**
+ * The openai generator's options against a test server at `baseUrl`: short timeouts and backoff so
+ * retries finish quickly, greedy sampling, JSON mode, no API key and no cache unless `over` says.
+ * One definition for the tests, the bench and the SIGKILL test's child process (generate-child.mjs).
+ */
+export function chatGeneratorOptions(baseUrl: string, over: Partial<OpenAIGeneratorOptions> = {}): OpenAIGeneratorOptions {
+  return {
+    baseUrl,
+    model: "test-model",
+    apiKey: undefined,
+    concurrency: 4,
+    timeoutMs: 1500,
+    maxRetries: 4,
+    backoff: { baseMs: 200, maxMs: 2000 },
+    maxRetryAfterMs: 5000,
+    breakerFailures: 50,
+    sampling: { mode: "greedy", maxNewTokens: 256 },
+    jsonMode: true,
+    cacheDir: null,
+    ...over,
+  };
+}
 
 /** What the scripted server does with one request. */
 export type Reply =

@@ -13,7 +13,16 @@ import {
 } from "@lwm/core";
 import { charOffsetsOfBytes, chunkDocument, DEFAULT_GROUNDING, qaForChunks } from "@lwm/qa";
 import { QaRecord, type DocumentRecord, type QaSource, type Recipe, type Stage, type TokenDtype } from "@lwm/schemas";
-import { ExamplesWriter, lossTokensOf, noExamplesPlan, openPublishedDocuments, publishStageExamples, readDocumentsFile, unitExamplesPart } from "@lwm/shards";
+import {
+  ExamplesWriter,
+  lossTokensOf,
+  noExamplesPlan,
+  openPublishedDocuments,
+  publishStageExamples,
+  readDocumentsFile,
+  stagePlansOfUnits,
+  type StageExamplesUnit,
+} from "@lwm/shards";
 import { loadRecipeTokenizer, multimodalLayout, type Tokenizer } from "@lwm/tokenizer";
 import { z } from "zod";
 import { assembleDocument } from "./assemble.js";
@@ -38,8 +47,6 @@ const ChunkLine = z.object({
   bytes: z.object({ start: z.number().int(), end: z.number().int() }),
   cut: z.enum(["sentence", "hard"]),
 });
-
-const AssembleResult = z.object({ examples: z.number().int(), tokens: z.number().int(), lossTokens: z.number().int() });
 
 /**
  * The qa step (lwm-spec §6): for every `qa` source, the documents of the books sources it names
@@ -66,12 +73,6 @@ function qaSourcesOf(recipe: Recipe): { source: QaSource; index: number }[] {
   return recipe.sources.map((source, index) => ({ source, index })).filter((s): s is { source: QaSource; index: number } => s.source.kind === "qa");
 }
 
-interface PlannedAssembly {
-  key: string;
-  stage: string;
-  source: string;
-}
-
 async function planQa(ctx: StepContext): Promise<StepPlan> {
   const { recipe } = ctx;
   const sources = qaSourcesOf(recipe);
@@ -82,7 +83,7 @@ async function planQa(ctx: StepContext): Promise<StepPlan> {
   const { dir: documentsDir, index: documents } = published;
 
   const units: WorkUnit[] = [];
-  const assemblies: PlannedAssembly[] = [];
+  const assemblies: StageExamplesUnit[] = [];
   const generators = new Map<string, PlannedGenerator>();
   const inputs: StepPlan["inputs"] = [];
   inputs.push(...published.inputs);
@@ -296,30 +297,22 @@ async function assembleUnit(dir: string, generateDir: string, partPath: string, 
 async function finalizeQa(
   ctx: StepContext,
   completed: readonly CompletedUnit[],
-  assemblies: readonly PlannedAssembly[],
+  assemblies: readonly StageExamplesUnit[],
   stages: readonly Stage[],
   sources: readonly QaSource[],
   generators: ReadonlyMap<string, PlannedGenerator>,
   index: { tokenDtype: TokenDtype; tokenizerSha256: string },
 ) {
-  const dirOf = new Map(completed.map((c) => [c.unit.key, c]));
   const { indexes, outputs } = await publishStageExamples(
     ctx.outDir,
     { step: QA_STEP_NAME, stepVersion: QA_STEP_VERSION, ...index, vqganSha256: null },
-    stages
-      .map((stage) => ({ stage, names: sources.filter((s) => s.name in stage.mixture).map((s) => s.name) }))
-      .filter(({ names }) => names.length > 0)
-      .map(({ stage, names }) => ({
-        name: stage.name,
-        seqLen: stage.seqLen,
-        sources: names,
-        parts: assemblies
-          .filter((x) => x.stage === stage.name)
-          .map((a) => {
-            const unit = dirOf.get(a.key) as CompletedUnit;
-            return unitExamplesPart(unit, ASSEMBLE_FILE, a.source, AssembleResult.parse(unit.record.result));
-          }),
-      })),
+    stagePlansOfUnits(
+      stages,
+      sources.map((s) => s.name),
+      assemblies,
+      completed,
+      ASSEMBLE_FILE,
+    ),
   );
   const details: Record<string, JsonValue> = {};
   for (const i of indexes) details[i.stage] = { examples: i.examples, tokens: i.tokens, lossTokens: lossTokensOf(i), parts: i.parts.length };

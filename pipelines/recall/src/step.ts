@@ -1,24 +1,24 @@
 import { join } from "node:path";
 import { unitKey, type CompletedUnit, type JsonValue, type Step, type StepContext, type StepPlan, type WorkUnit } from "@lwm/core";
 import type { RecallSource, Stage, TokenDtype } from "@lwm/schemas";
-import { ExamplesWriter, lossTokensOf, noExamplesPlan, openPublishedDocuments, publishStageExamples, readDocumentsFile, unitExamplesPart } from "@lwm/shards";
+import {
+  ExamplesWriter,
+  lossTokensOf,
+  noExamplesPlan,
+  openPublishedDocuments,
+  publishStageExamples,
+  readDocumentsFile,
+  stagePlansOfUnits,
+  type StageExamplesUnit,
+} from "@lwm/shards";
 import { loadRecipeTokenizer, multimodalLayout, type Tokenizer } from "@lwm/tokenizer";
 import { sentenceEndIds } from "@lwm/trainer";
-import { z } from "zod";
 import { recallExamples } from "./plant.js";
 
 export const RECALL_STEP_NAME = "recall";
 /** Bump when the bytes a unit writes would change for the same inputs and config. */
 export const RECALL_STEP_VERSION = "1.0.0";
 const UNIT_FILE = "examples.arrow";
-
-const UnitResult = z.object({ examples: z.number().int(), tokens: z.number().int(), lossTokens: z.number().int() });
-
-interface PlannedUnit {
-  key: string;
-  stage: string;
-  source: string;
-}
 
 /**
  * The recall step: for every `recall` source and every stage that mixes it in, one unit per
@@ -48,7 +48,7 @@ async function planRecall(ctx: StepContext): Promise<StepPlan> {
   const ends = () => (sentenceEnds ??= sentenceEndIds(tokenizer));
 
   const units: WorkUnit[] = [];
-  const planned: PlannedUnit[] = [];
+  const planned: StageExamplesUnit[] = [];
   const inputs: StepPlan["inputs"] = published.inputs;
   for (const { source } of sources) {
     for (const stage of ctx.recipe.stages.filter((s) => source.name in s.mixture)) {
@@ -147,26 +147,20 @@ async function plantUnit(
 async function finalizeRecall(
   ctx: StepContext,
   completed: readonly CompletedUnit[],
-  planned: readonly PlannedUnit[],
+  planned: readonly StageExamplesUnit[],
   sources: readonly RecallSource[],
   index: { tokenDtype: TokenDtype; tokenizerSha256: string },
 ) {
-  const byKey = new Map(completed.map((c) => [c.unit.key, c]));
-  const stages = ctx.recipe.stages.filter((st) => sources.some((s) => s.name in st.mixture));
   const { indexes, outputs } = await publishStageExamples(
     ctx.outDir,
     { step: RECALL_STEP_NAME, stepVersion: RECALL_STEP_VERSION, ...index, vqganSha256: null },
-    stages.map((stage) => ({
-      name: stage.name,
-      seqLen: stage.seqLen,
-      sources: sources.filter((s) => s.name in stage.mixture).map((s) => s.name),
-      parts: planned
-        .filter((u) => u.stage === stage.name)
-        .map((u) => {
-          const unit = byKey.get(u.key) as CompletedUnit;
-          return unitExamplesPart(unit, UNIT_FILE, u.source, UnitResult.parse(unit.record.result));
-        }),
-    })),
+    stagePlansOfUnits(
+      ctx.recipe.stages,
+      sources.map((s) => s.name),
+      planned,
+      completed,
+      UNIT_FILE,
+    ),
   );
   const details: Record<string, JsonValue> = {};
   for (const i of indexes) details[i.stage] = { examples: i.examples, tokens: i.tokens, lossTokens: lossTokensOf(i) };

@@ -17,6 +17,9 @@ export {
 export {
   publishStageExamples,
   unitExamplesPart,
+  stagePlansOfUnits,
+  ExamplesUnitResult,
+  type StageExamplesUnit,
   noExamplesPlan,
   lossTokensOf,
   type ExamplesHeader,

@@ -1,7 +1,8 @@
 import { mkdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { exists, linkOrCopy, publishDir, sha256File, stepOutputDir, type CompletedUnit, type FinalizeOutcome, type StepPlan } from "@lwm/core";
-import { EXAMPLES_FORMAT, INDEX_FILE, type ExamplesIndex } from "@lwm/schemas";
+import { EXAMPLES_FORMAT, INDEX_FILE, type ExamplesIndex, type Stage } from "@lwm/schemas";
+import { z } from "zod";
 import { partFileName, writeExamplesIndex } from "./step-outputs.js";
 
 /** What every stage folder of one producing step states alike: who made it, with which tokenizer and VQ model. */
@@ -45,6 +46,44 @@ export function unitExamplesPart(
       return { examples: made.examples, tokens: made.tokens, lossTokens: made.lossTokens, bytes: record.bytes, sha256: record.sha256 };
     },
   };
+}
+
+/** The result of a unit that writes one examples file (qa's assemble units, recall's plant units). */
+export const ExamplesUnitResult = z.object({ examples: z.number().int(), tokens: z.number().int(), lossTokens: z.number().int() });
+
+/** A planned unit that writes `stage`'s examples of `source` as one file of its folder and reports an ExamplesUnitResult. */
+export interface StageExamplesUnit {
+  key: string;
+  stage: string;
+  source: string;
+}
+
+/**
+ * The stage plans of a step whose units each write one stage's examples of one source: every stage
+ * that mixes in one of `sources`, with those sources, and the parts of its units in plan order.
+ */
+export function stagePlansOfUnits(
+  stages: readonly Pick<Stage, "name" | "seqLen" | "mixture">[],
+  sources: readonly string[],
+  units: readonly StageExamplesUnit[],
+  completed: readonly CompletedUnit[],
+  file: string,
+): StagePlan[] {
+  const byKey = new Map(completed.map((c) => [c.unit.key, c]));
+  return stages
+    .filter((stage) => sources.some((s) => s in stage.mixture))
+    .map((stage) => ({
+      name: stage.name,
+      seqLen: stage.seqLen,
+      sources: sources.filter((s) => s in stage.mixture),
+      parts: units
+        .filter((u) => u.stage === stage.name)
+        .map((u) => {
+          const unit = byKey.get(u.key);
+          if (!unit) throw new Error(`unit ${u.key} (source ${u.source}, stage ${stage.name}) did not complete`);
+          return unitExamplesPart(unit, file, u.source, ExamplesUnitResult.parse(unit.record.result));
+        }),
+    }));
 }
 
 /**

@@ -2,8 +2,11 @@
  * The qa step with the local generator, through the real CLI: a tiny Llama is trained here (the
  * trainer's engine, saved as `lwm train` saves) to answer the QA prompt of every chunk of a small
  * generated book; `lwm run` then writes the QA with that checkpoint (engine prefill + KV-cache
- * decoding, top-p with a seed), packs it, and a second run from scratch gives the same bytes.
- * A recipe naming a checkpoint that is not there stops before any step starts.
+ * decoding, top-p with a seed), packs it, and a second run from scratch (books and qa only: pack
+ * is checked on the first, which goes on from the books the model was trained on) gives the same
+ * bytes. A recipe naming a checkpoint that is not there
+ * stops before any step starts. The book is one chapter (two chunks): training and decoding cost
+ * grow with the chunks, and two are enough to show that each chunk gets its own learned pair.
  */
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -60,7 +63,7 @@ const examplesDigest = async (out: string) => Object.fromEntries((await listFile
 describe("qa step, local generator", () => {
   it("a checkpoint trained here writes grounded QA through lwm run, the same bytes for the same seed", async () => {
     dir = await mkdtemp(join(tmpdir(), "lwm-qa-local-e2e-"));
-    await writeFile(join(dir, "log.txt"), book(4, 2));
+    await writeFile(join(dir, "log.txt"), book(4, 1));
     const sampling = { mode: "top-p", temperature: 0.7, topP: 0.9, seed: 11, maxNewTokens: 160 };
     const recipe = {
       formatVersion: 1,
@@ -89,13 +92,16 @@ describe("qa step, local generator", () => {
     console.log(`tiny QA model: ${tasks.length} chunks, ${trained.steps} steps, loss ${trained.loss.toFixed(4)}, seqLen ${trained.seqLen}`);
 
     const runs: string[] = [];
-    for (const name of ["a", "b"]) {
-      const out = join(dir, name);
-      const r = lwm(["run", recipePath, "--out", out, "--json"]);
+    // a: the rest of the run after those books; b: books and qa from scratch
+    for (const [out, steps] of [
+      [early, []],
+      [join(dir, "b"), ["--steps", "books,qa"]],
+    ] as const) {
+      const r = lwm(["run", recipePath, "--out", out, ...steps, "--json"]);
       expect(r.code, r.stderr).toBe(0);
       const qa = (JSON.parse(r.stdout) as StepReportJson[]).find((x) => x.step === "qa") as StepReportJson;
       expect(qa.details?.sources?.qa?.counters).toMatchObject({ chunks });
-      expect(lwm(["validate", join(out, "s1k")]).code).toBe(0);
+      if (out === early) expect(lwm(["validate", join(out, "s1k")]).code).toBe(0);
       runs.push(out);
     }
     const [a, b] = runs as [string, string];

@@ -75,8 +75,25 @@ export const QaSource = strictObject({
   questionsPerExample: z.number().int().positive().max(64).default(1),
   /** Seeds the choice of questions per example. */
   seed: z.number().int().default(0),
+  /**
+   * After the mechanical grounding check, ask the generator's own backend (openai or local) whether
+   * each pair's answer is supported by its chunk and answers its question (packages/qa judge.ts);
+   * a pair it does not accept is rejected `judge …`. Off by default: one more request per pair.
+   */
+  judge: z.boolean().default(false),
 });
 export type QaSource = z.infer<typeof QaSource>;
+
+/** The judge's answer about one pair (the reply it is asked for, checked with zod). */
+export const JudgeVerdict = z.object({
+  /** The answer is stated in the passage. */
+  supported: z.boolean(),
+  /** The answer answers the question that was asked. */
+  answersQuestion: z.boolean(),
+  /** One short sentence: why. */
+  reason: z.string(),
+});
+export type JudgeVerdict = z.infer<typeof JudgeVerdict>;
 
 /** One accepted QA pair as the qa step stores it (work/qa/units/<key>/qa.jsonl). */
 export const QaRecord = z.object({
@@ -93,6 +110,10 @@ export const QaRecord = z.object({
     baseUrl: z.string().nullable(),
     promptVersion: z.string(),
     sampling: Sampling.nullable(),
+    /** The judge's prompt version when the source has `judge: true` (absent otherwise). */
+    judge: z.string().optional(),
   }),
+  /** What the judge said about this pair (absent without a judge). */
+  verdict: JudgeVerdict.optional(),
 });
 export type QaRecord = z.infer<typeof QaRecord>;

@@ -1,6 +1,8 @@
 import { exampleIdOf, stableStringify, type JsonValue } from "@lwm/core";
-import type { Chunk, Generation, Generator, GeneratorIdentity, QaPair } from "./generator.js";
+import type { JudgeVerdict } from "@lwm/schemas";
+import type { Chunk, Generation, Generator, GeneratorIdentity, JudgeOutcome, QaPair } from "./generator.js";
 import { checkPair, DEFAULT_GROUNDING, questionKey, type GroundingOptions } from "./grounding.js";
+import { qaIdentity, verdictRejection } from "./judge.js";
 
 /** An accepted pair with where it came from and who wrote it. */
 export interface QaRecord extends QaPair {
@@ -10,6 +12,8 @@ export interface QaRecord extends QaPair {
   /** 0-based index among the pairs asked for this chunk. */
   pairIndex: number;
   generator: GeneratorIdentity;
+  /** What the judge said (only when the source has a judge). */
+  verdict?: JudgeVerdict;
 }
 
 /** A requested pair that will not be trained on, and why. */
@@ -24,32 +28,65 @@ export interface ChunkQa {
   rejected: QaReject[];
 }
 
+export interface QaOptions {
+  grounding?: GroundingOptions;
+  /** Ask the generator's backend to judge every pair that passed the grounding check (judge.ts). */
+  judge?: boolean;
+}
+
+/** The judge's outcomes by "chunk id/pair index". */
+export type Verdicts = ReadonlyMap<string, JudgeOutcome>;
+const verdictKey = (chunkId: string, pairIndex: number) => `${chunkId}/${pairIndex}`;
+
 /**
  * The pairs of a run of chunks (one document, in order): every chunk is asked at once (the
- * generator's own window bounds what is in flight), then the answers are judged in chunk order,
+ * generator's own window bounds what is in flight); with a judge, every pair that passes the
+ * grounding check is then judged, all at once too; then the answers are decided in chunk order,
  * so duplicates are decided the same way whatever order the answers came back in.
  */
-export async function qaForChunks(
-  generator: Generator,
-  chunks: readonly Chunk[],
-  pairs: number,
-  grounding: GroundingOptions = DEFAULT_GROUNDING,
-): Promise<ChunkQa> {
+export async function qaForChunks(generator: Generator, chunks: readonly Chunk[], pairs: number, options: QaOptions = {}): Promise<ChunkQa> {
+  const grounding = options.grounding ?? DEFAULT_GROUNDING;
   const generations = await Promise.all(chunks.map((chunk) => generator.generate(chunk, pairs)));
+  const identity = qaIdentity(generator.identity, options.judge ?? false);
+  const verdicts = options.judge ? await judgeAll(generator, chunks, pairs, generations, grounding) : undefined;
   const seen = new Map<string, string>();
   const out: ChunkQa = { accepted: [], rejected: [] };
   chunks.forEach((chunk, i) => {
-    const judged = judgeGeneration(generator.identity, chunk, pairs, generations[i] as Generation, seen, grounding);
-    out.accepted.push(...judged.accepted);
-    out.rejected.push(...judged.rejected);
+    const decided = judgeGeneration(identity, chunk, pairs, generations[i] as Generation, seen, grounding, verdicts);
+    out.accepted.push(...decided.accepted);
+    out.rejected.push(...decided.rejected);
   });
   return out;
+}
+
+/** The judge's outcome for every asked pair that passes the grounding check. */
+async function judgeAll(
+  generator: Generator,
+  chunks: readonly Chunk[],
+  pairs: number,
+  generations: readonly Generation[],
+  grounding: GroundingOptions,
+): Promise<Verdicts> {
+  const judge = generator.judge?.bind(generator);
+  if (judge === undefined) throw new Error(`the ${generator.identity.kind} generator cannot judge (only model backends can)`);
+  const asked: Promise<[string, JudgeOutcome]>[] = [];
+  chunks.forEach((chunk, i) => {
+    const generation = generations[i] as Generation;
+    if (!generation.ok) return;
+    generation.pairs.slice(0, pairs).forEach((proposal, k) => {
+      if (!("pair" in proposal)) return;
+      const check = checkPair(proposal.pair, chunk.text, grounding);
+      if (check.ok) asked.push(judge(chunk, check.pair).then((outcome) => [verdictKey(chunk.id, k), outcome]));
+    });
+  });
+  return new Map(await Promise.all(asked));
 }
 
 /**
  * What becomes of each of the `pairs` pairs asked about one chunk: accepted, or rejected with its
  * reason (a reply with fewer pairs rejects the missing ones; extra pairs are ignored). `seen` holds
  * the question keys already accepted in the same document: a repeated question is a duplicate.
+ * With `verdicts` (a judge), a grounded pair also needs the judge's acceptance.
  */
 export function judgeGeneration(
   identity: GeneratorIdentity,
@@ -58,6 +95,7 @@ export function judgeGeneration(
   generation: Generation,
   seen: Map<string, string>,
   grounding: GroundingOptions = DEFAULT_GROUNDING,
+  verdicts?: Verdicts,
 ): ChunkQa {
   const accepted: QaRecord[] = [];
   const rejected: QaReject[] = [];
@@ -81,6 +119,17 @@ export function judgeGeneration(
       rejected.push({ chunkId: chunk.id, pairIndex: k, reason: check.reason });
       continue;
     }
+    let verdict: JudgeVerdict | undefined;
+    if (verdicts !== undefined) {
+      const outcome = verdicts.get(verdictKey(chunk.id, k));
+      if (outcome === undefined) throw new Error(`no judge outcome for pair ${k} of chunk ${chunk.id}`);
+      const rejection = outcome.ok ? verdictRejection(outcome.verdict) : outcome.reason;
+      if (rejection !== null) {
+        rejected.push({ chunkId: chunk.id, pairIndex: k, reason: rejection });
+        continue;
+      }
+      if (outcome.ok) verdict = outcome.verdict;
+    }
     const key = questionKey(check.pair.question);
     const first = seen.get(key);
     if (first !== undefined) {
@@ -94,6 +143,7 @@ export function judgeGeneration(
       chunkId: chunk.id,
       pairIndex: k,
       generator: identity,
+      ...(verdict ? { verdict } : {}),
     });
   }
   return { accepted, rejected };

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { Sampling } from "@lwm/schemas";
+import type { JudgeVerdict, Sampling } from "@lwm/schemas";
 
 /** A passage of a document that a generator writes questions about. */
 export interface Chunk {
@@ -21,6 +21,11 @@ export interface GeneratorIdentity {
   /** PROMPT_VERSION for model generators, the rule version for extractive. */
   promptVersion: string;
   sampling: Sampling | null;
+  /**
+   * JUDGE_PROMPT_VERSION when the source turns the judge on; absent otherwise, so the identity (and
+   * every unit key and QA id) of a run without a judge is what it was before the judge existed.
+   */
+  judge?: string;
 }
 
 /** One question–answer pair as a generator proposes it, before grounding. */
@@ -51,6 +56,9 @@ export type Generation =
       reason: string;
     };
 
+/** The judge's answer about one pair, or why there is none ("judge malformed: …", "judge unanswered: …"). */
+export type JudgeOutcome = { ok: true; verdict: JudgeVerdict } | { ok: false; reason: string };
+
 /**
  * One interface for every backend (extractive, openai, local). `generate` never throws for a bad
  * answer about one chunk (that is a Generation with ok: false); it throws only when the backend as
@@ -59,6 +67,11 @@ export type Generation =
 export interface Generator {
   readonly identity: GeneratorIdentity;
   generate(chunk: Chunk, pairs: number): Promise<Generation>;
+  /**
+   * Asks the backend's model whether `pair` is supported by `chunk` (judge.ts); model backends
+   * only. Like generate, a bad reply is an outcome, not an exception.
+   */
+  judge?(chunk: Chunk, pair: QaPair): Promise<JudgeOutcome>;
   /** Counters for the step report (requests, retries, cache hits, tokens …). */
   counters(): Record<string, number>;
   close(): Promise<void>;

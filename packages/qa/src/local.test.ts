@@ -64,6 +64,11 @@ describe("local generator (a checkpoint trained in the test, engine prefill + KV
       });
     }
     expect(greedy.counters()).toMatchObject({ chunks: 2 });
+    // the judge's prompt goes through the same checkpoint; this one never learned it, so what it
+    // writes is no verdict: an outcome with the reason, not an exception
+    const outcome = await greedy.judge(TASKS[0]!.chunk, TASKS[0]!.pair);
+    expect(outcome).toMatchObject({ ok: false, reason: expect.stringMatching(/^judge (?:malformed|length): /) });
+    expect(greedy.counters()).toMatchObject({ chunks: 2, judged: 1 });
 
     // top-p at a high temperature: the same seed gives the same text, another seed (almost surely) another
     // (the draws are seeded per chunk, so the order chunks run in does not matter either)

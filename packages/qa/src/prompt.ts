@@ -80,14 +80,9 @@ export type ParsedReply = { ok: true; pairs: Proposal[] } | { ok: false; reason:
  * whole; a pair that is not {question, answer, evidence} strings is malformed on its own.
  */
 export function parseReply(text: string): ParsedReply {
-  const fenced = /^\s*```(?:json)?\s*\n([\s\S]*?)\n\s*```\s*$/.exec(text);
-  const body = (fenced ? fenced[1] : text) as string;
-  let json: unknown;
-  try {
-    json = JSON.parse(body);
-  } catch (err) {
-    return { ok: false, reason: `malformed: the reply is not JSON (${(err as Error).message}): ${preview(text)}` };
-  }
+  const parsed = jsonOfReply(text);
+  if (!parsed.ok) return { ok: false, reason: `malformed: ${parsed.error}` };
+  const json = parsed.json;
   const reply = Reply.safeParse(json);
   if (!reply.success) return { ok: false, reason: `malformed: the reply is not {"pairs": [...]}: ${preview(text)}` };
   return {
@@ -99,6 +94,17 @@ export function parseReply(text: string): ParsedReply {
         : { reject: `malformed: a pair is not {question, answer, evidence} strings: ${preview(JSON.stringify(p) ?? "undefined")}` };
     }),
   };
+}
+
+/** A model's reply as JSON, allowing a Markdown code fence around it (common in chat models) and nothing else. */
+export function jsonOfReply(text: string): { ok: true; json: unknown } | { ok: false; error: string } {
+  const fenced = /^\s*```(?:json)?\s*\n([\s\S]*?)\n\s*```\s*$/.exec(text);
+  const body = (fenced ? fenced[1] : text) as string;
+  try {
+    return { ok: true, json: JSON.parse(body) };
+  } catch (err) {
+    return { ok: false, error: `the reply is not JSON (${(err as Error).message}): ${preview(text)}` };
+  }
 }
 
 /** At most 120 characters of a text, on one line, for reject reasons. */

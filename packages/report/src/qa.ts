@@ -194,6 +194,7 @@ function source({ name, view }: { name: string; view: QaSourceView }): Html {
 <tr><th>model</th><td><code>${g.model}</code></td></tr>
 <tr><th>base URL</th><td>${g.baseUrl === null ? html`<span class="muted">none</span>` : html`<code>${g.baseUrl}</code>`}</td></tr>
 <tr><th>prompt version</th><td><code>${g.promptVersion}</code></td></tr>
+<tr><th>judge</th><td>${g.judge === undefined ? html`<span class="muted">off</span>` : html`the same model, prompt <code>${g.judge}</code>`}</td></tr>
 <tr><th>sampling</th><td><code>${g.sampling === null ? "none (deterministic rule)" : stableStringify(g.sampling as unknown as JsonValue)}</code></td></tr>
 <tr><th>chunks</th><td>${int(view.chunkTokens)} tokens; ${view.qaPerChunk} pair(s) asked per chunk; ${view.questionsPerExample} question(s) per example</td></tr>
 </table>

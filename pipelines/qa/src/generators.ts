@@ -1,7 +1,7 @@
 import { stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { ConfigError, sha256File, type Logger } from "@lwm/core";
-import { ExtractiveGenerator, LocalGenerator, OpenAIGenerator, PROMPT_VERSION, type Generator, type GeneratorIdentity } from "@lwm/qa";
+import { ExtractiveGenerator, LocalGenerator, OpenAIGenerator, PROMPT_VERSION, qaIdentity, type Generator, type GeneratorIdentity } from "@lwm/qa";
 import type { QaSource } from "@lwm/schemas";
 import type { Tokenizer } from "@lwm/tokenizer";
 
@@ -10,6 +10,7 @@ import type { Tokenizer } from "@lwm/tokenizer";
  * local checkpoint's weights) goes into the unit keys; `open()` gives the generator for one unit
  * and `release()` gives it back: the openai backend is shared by all units (one request window,
  * one counter set), the local one runs in its own engine per unit and is closed after it.
+ * With `judge: true` the identity names the judge's prompt version too (qaIdentity).
  */
 export interface PlannedGenerator {
   identity: GeneratorIdentity;
@@ -70,12 +71,26 @@ async function checkpointOf(config: LocalConfig, field: string, recipeDir: strin
 export async function checkGeneratorConfig(source: QaSource, index: number, recipeDir: string): Promise<void> {
   const config = source.generator;
   const field = `sources[${index}].generator`;
+  judgeOf(source, index);
   if (config.kind === "openai") apiKeyOf(config, field);
   if (config.kind === "local") await checkpointOf(config, field, recipeDir);
 }
 
+/** Whether the source has a judge; a judge without a model to ask (extractive) is a ConfigError. */
+function judgeOf(source: QaSource, index: number): boolean {
+  if (source.judge && source.generator.kind === "extractive")
+    throw new ConfigError(`sources[${index}].judge`, `the extractive generator has no model to judge with (use an openai or local generator, or judge: false)`);
+  return source.judge;
+}
+
 /** Builds the source's generator from the recipe; a missing API key variable or checkpoint is a ConfigError naming the field. */
 export async function planGenerator(ctx: GeneratorContext): Promise<PlannedGenerator> {
+  const judge = judgeOf(ctx.source, ctx.index);
+  const planned = await planBackend(ctx);
+  return { ...planned, identity: qaIdentity(planned.identity, judge) };
+}
+
+async function planBackend(ctx: GeneratorContext): Promise<PlannedGenerator> {
   const config = ctx.source.generator;
   const field = `sources[${ctx.index}].generator`;
   switch (config.kind) {

@@ -198,7 +198,7 @@ async function generateUnit(dir: string, partPath: string, source: QaSource, pla
     for (const doc of await documentsOf(partPath)) {
       const tokenStarts = charOffsetsOfBytes(doc.text, doc.tokenStarts);
       const chunks = chunkDocument({ documentId: doc.documentId, text: doc.text, tokenStarts }, source.chunkTokens);
-      const { accepted, rejected } = await qaForChunks(generator, chunks, source.qaPerChunk);
+      const { accepted, rejected } = await qaForChunks(generator, chunks, source.qaPerChunk, { judge: source.judge });
       metrics.documents += 1;
       metrics.chunks += chunks.length;
       metrics.pairsAsked += chunks.length * source.qaPerChunk;

@@ -1,13 +1,19 @@
 import { createEngine, decodeFrom, loadCheckpoint, type Engine, type LoadedCheckpoint } from "@lwm/trainer";
 import type { Tokenizer } from "@lwm/tokenizer";
 import type { Sampling } from "@lwm/schemas";
-import type { Chunk, Generation, Generator, GeneratorIdentity } from "../generator.js";
-import { generationOfReply, lwmChatPrompt, PROMPT_VERSION, qaMessages } from "../prompt.js";
+import type { Chunk, Generation, Generator, GeneratorIdentity, JudgeOutcome, QaPair } from "../generator.js";
+import { judgeMessages, verdictOfReply } from "../judge.js";
+import { generationOfReply, lwmChatPrompt, PROMPT_VERSION, qaMessages, type ChatMessage } from "../prompt.js";
 import { nextTokenRule } from "./sampler.js";
 
 /** The local backend's prompt for a chunk: BOS, then the QA messages in LWM's chat template. */
 export async function localPromptIds(tokenizer: Pick<Tokenizer, "encode" | "bosId">, chunk: Chunk, pairs: number): Promise<Uint32Array> {
-  const text = await tokenizer.encode(lwmChatPrompt(qaMessages(chunk.text.trim(), pairs)));
+  return chatPromptIds(tokenizer, qaMessages(chunk.text.trim(), pairs));
+}
+
+/** BOS, then `messages` in LWM's chat template. */
+async function chatPromptIds(tokenizer: Pick<Tokenizer, "encode" | "bosId">, messages: readonly ChatMessage[]): Promise<Uint32Array> {
+  const text = await tokenizer.encode(lwmChatPrompt(messages));
   const ids = new Uint32Array(text.length + 1);
   ids[0] = tokenizer.bosId;
   ids.set(text, 1);
@@ -34,7 +40,7 @@ export interface LocalGeneratorOptions {
  */
 export class LocalGenerator implements Generator {
   readonly identity: GeneratorIdentity;
-  private readonly counts = { chunks: 0, promptTokens: 0, completionTokens: 0, prefillMs: 0, decodeMs: 0 };
+  private readonly counts = { chunks: 0, judged: 0, promptTokens: 0, completionTokens: 0, prefillMs: 0, decodeMs: 0 };
 
   private constructor(
     private readonly options: LocalGeneratorOptions,
@@ -56,22 +62,35 @@ export class LocalGenerator implements Generator {
   }
 
   async generate(chunk: Chunk, pairs: number): Promise<Generation> {
+    const reply = await this.complete(await localPromptIds(this.options.tokenizer, chunk, pairs), chunk.id);
+    this.counts.chunks += 1;
+    return generationOfReply(reply.text, reply.finishReason, this.options.sampling.maxNewTokens);
+  }
+
+  /** The judge's prompt (judge.ts) through the same checkpoint; the draw is seeded per (chunk, question). */
+  async judge(chunk: Chunk, pair: QaPair): Promise<JudgeOutcome> {
+    const prompt = await chatPromptIds(this.options.tokenizer, judgeMessages(chunk.text.trim(), pair));
+    const reply = await this.complete(prompt, `${chunk.id}\njudge\n${pair.question}`);
+    this.counts.judged += 1;
+    return verdictOfReply(reply.text, reply.finishReason, this.options.sampling.maxNewTokens);
+  }
+
+  /** Prefill once, then decode from the KV cache until EOS or maxNewTokens ("length"). */
+  private async complete(prompt: Uint32Array, drawKey: string): Promise<{ text: string; finishReason: "stop" | "length" }> {
     const { params, dims } = this.checkpoint;
     const { tokenizer, sampling } = this.options;
-    const prompt = await localPromptIds(tokenizer, chunk, pairs);
     const t0 = performance.now();
     const prefill = await this.engine.prefill(params, prompt);
     const t1 = performance.now();
-    const out = decodeFrom(params, dims, prefill, sampling.maxNewTokens, { eosId: tokenizer.eosId, next: nextTokenRule(sampling, chunk.id) });
+    const out = decodeFrom(params, dims, prefill, sampling.maxNewTokens, { eosId: tokenizer.eosId, next: nextTokenRule(sampling, drawKey) });
     const t2 = performance.now();
     const stopped = out.length > 0 && out[out.length - 1] === tokenizer.eosId;
-    this.counts.chunks += 1;
     this.counts.promptTokens += prompt.length;
     this.counts.completionTokens += out.length;
     this.counts.prefillMs += Math.round(t1 - t0);
     this.counts.decodeMs += Math.round(t2 - t1);
     const text = await tokenizer.decode(stopped ? out.subarray(0, out.length - 1) : out);
-    return generationOfReply(text, stopped ? "stop" : "length", sampling.maxNewTokens);
+    return { text, finishReason: stopped ? "stop" : "length" };
   }
 
   counters(): Record<string, number> {

@@ -1,9 +1,10 @@
 import { sha256Hex, stableStringify, type JsonValue, type Logger, Progress } from "@lwm/core";
 import type { Sampling } from "@lwm/schemas";
-import type { Chunk, Generation, Generator, GeneratorIdentity } from "../generator.js";
+import type { Chunk, Generation, Generator, GeneratorIdentity, JudgeOutcome, QaPair } from "../generator.js";
+import { judgeMessages, verdictOfReply } from "../judge.js";
 import { generationOfReply, PROMPT_VERSION, qaMessages } from "../prompt.js";
 import { RequestCache } from "./cache.js";
-import { ChatClient, type ChatClientOptions, type ChatRequest } from "./client.js";
+import { ChatClient, type ChatClientOptions, type ChatRequest, type ChatResult } from "./client.js";
 
 export interface OpenAIGeneratorOptions extends Omit<ChatClientOptions, "logger"> {
   model: string;
@@ -38,6 +39,7 @@ export class OpenAIGenerator implements Generator {
   private readonly cache: RequestCache | null;
   private readonly parameters: Record<string, JsonValue>;
   private cacheHits = 0;
+  private judgeRequests = 0;
   private progress: Progress | null = null;
 
   constructor(private readonly options: OpenAIGeneratorOptions) {
@@ -65,26 +67,41 @@ export class OpenAIGenerator implements Generator {
   }
 
   async generate(chunk: Chunk, pairs: number): Promise<Generation> {
-    const request = this.request(chunk, pairs);
-    const key = this.cache ? requestKey(request) : "";
-    let answer = await this.cache?.get(key);
-    if (answer) this.cacheHits += 1;
-    else {
-      const result = await this.client.complete(request);
-      if (result.kind === "unanswered") {
-        this.progress?.advance(1);
-        return { ok: false, reason: result.reason };
-      }
-      answer = result;
-      await this.cache?.put(key, answer);
-    }
+    const answer = await this.ask(this.request(chunk, pairs));
     this.progress?.advance(1);
+    if (answer.kind === "unanswered") return { ok: false, reason: answer.reason };
     if (answer.kind === "refused") return { ok: false, reason: `server rejected: HTTP ${answer.status} ${answer.message}` };
     return generationOfReply(answer.content, answer.finishReason, this.options.sampling.maxNewTokens);
   }
 
+  /** The judge's request about one pair: same model, sampling, window, retries and cache as generation. */
+  judgeRequest(chunk: Chunk, pair: QaPair): ChatRequest {
+    return { model: this.options.model, messages: judgeMessages(chunk.text.trim(), pair), ...this.parameters };
+  }
+
+  async judge(chunk: Chunk, pair: QaPair): Promise<JudgeOutcome> {
+    this.judgeRequests += 1;
+    const answer = await this.ask(this.judgeRequest(chunk, pair));
+    if (answer.kind === "unanswered") return { ok: false, reason: `judge ${answer.reason}` };
+    if (answer.kind === "refused") return { ok: false, reason: `judge server rejected: HTTP ${answer.status} ${answer.message}` };
+    return verdictOfReply(answer.content, answer.finishReason, this.options.sampling.maxNewTokens);
+  }
+
+  /** The answer to a request: from the cache when it was answered before, else from the server (then cached). */
+  private async ask(request: ChatRequest): Promise<ChatResult> {
+    const key = this.cache ? requestKey(request) : "";
+    const cached = await this.cache?.get(key);
+    if (cached) {
+      this.cacheHits += 1;
+      return cached;
+    }
+    const result = await this.client.complete(request);
+    if (result.kind !== "unanswered") await this.cache?.put(key, result);
+    return result;
+  }
+
   counters(): Record<string, number> {
-    return { ...this.client.counts, cacheHits: this.cacheHits };
+    return { ...this.client.counts, cacheHits: this.cacheHits, judgeRequests: this.judgeRequests };
   }
 
   async close(): Promise<void> {

@@ -78,6 +78,13 @@ export function passageOf(messages: readonly { role: string; content: string }[]
   return m ? (m[2] as string) : "";
 }
 
+/** The question and answer a judge request (judge.ts) asks about, or null for a generation request. */
+export function judgedPairOf(messages: readonly { role: string; content: string }[]): { question: string; answer: string } | null {
+  const user = messages.find((m) => m.role === "user")?.content ?? "";
+  const m = /<<<PAIR ([0-9a-f]+)>>>\n(.*)\n<<<END PAIR \1>>>/.exec(user);
+  return m ? (JSON.parse(m[2] as string) as { question: string; answer: string }) : null;
+}
+
 /**
  * A real OpenAI-compatible chat-completions server on 127.0.0.1 (an ephemeral port), answering
  * POST /v1/chat/completions as `script` says. Records every request it receives.

@@ -49,6 +49,8 @@ async function fixtures(dir: string): Promise<void> {
   const at = (n: string) => join(dir, n);
   ffmpeg(["-f", "lavfi", "-i", "testsrc2=s=160x120:r=10:d=3", ...X264, at("moving.mp4")]);
   ffmpeg(["-f", "lavfi", "-i", "color=c=blue:s=160x120:r=8:d=2", "-vf", "drawbox=x='t*40':y=30:w=40:h=40:color=yellow:t=fill", ...X264, at("box.mp4")]);
+  // Variable frame rate: 10 fps for 0.5 s, then a frame every 0.3 s (0, 0.1, …, 0.5, 0.8, 1.1, 1.4, 1.7, 2.0).
+  ffmpeg(["-f", "lavfi", "-i", "testsrc2=s=160x120:r=10:d=1.1", "-vf", "setpts='if(lt(N,5),N/10,0.5+(N-5)*0.3)/TB'", "-vsync", "vfr", ...X264, at("vfr.mp4")]);
   ffmpeg(["-f", "lavfi", "-i", "smptebars=s=128x96", "-frames:v", "1", at("bars.png")]);
   ffmpeg(["-f", "lavfi", "-i", "color=c=red:s=32x24", "-frames:v", "1", at("tiny.png")]);
   ffmpeg(["-f", "lavfi", "-i", "sine=f=440:d=1", at("tone.wav")]);
@@ -60,6 +62,7 @@ async function fixtures(dir: string): Promise<void> {
     { id: "good-video", video: "moving.mp4", caption: "A test pattern with a moving gradient and a clock.", license: "CC0" },
     { id: "good-window", video: "box.mp4", caption: "A yellow square moves right over blue.", start: 0.5, end: 1.75 },
     { id: "good-still", video: "bars.png", caption: "Colour bars." },
+    { id: "good-vfr", video: "vfr.mp4", caption: "A test pattern whose frames slow down after half a second." },
     { id: "missing", video: "nowhere.mp4", caption: "Never made." },
     { id: "no-path", caption: "A row without a media path." },
     { id: "not-media", video: "notes.mp4", caption: "Text, not video." },
@@ -215,7 +218,7 @@ describe("vision step", () => {
 
     const examples = await examplesOf(out);
     const ids = examples.map((e) => (e.provenance as Extract<Provenance, { kind: "media" }>).corpus?.id);
-    expect(ids.sort()).toEqual(["good-still", "good-video", "good-window", "s1", "s2"]);
+    expect(ids.sort()).toEqual(["good-still", "good-vfr", "good-video", "good-window", "s1", "s2"]);
     const manifest = await readJson<{ mixture: { source: string; tokens: number }[]; totals: { rows: number } }>(join(out, "vl/manifest.json"));
     expect(manifest.mixture.map((m) => m.source).sort()).toEqual(["clips", "stills"]);
     const validate = lwm(["validate", out, "--json"]);
@@ -230,13 +233,24 @@ describe("vision step", () => {
       const p = e.provenance as Extract<Provenance, { kind: "media" }>;
       expect(p.file.startsWith("media/")).toBe(true);
       const times = ffprobeTimes(join(dir, p.file));
+      // Each frame's index and presentation time name the same frame of the file (of the window, when there is one).
+      const framesOf = p.clip ? times.filter((t) => t >= p.clip!.startS && (p.clip!.endS === undefined || t < p.clip!.endS)) : times;
+      if (times.length > 1) {
+        expect(p.frameIndices, p.file).toHaveLength(p.frameTimestamps.length);
+        p.frameIndices!.forEach((i, k) => expect(Math.abs(framesOf[i]! - p.frameTimestamps[k]!), `${p.file} frame ${i}`).toBeLessThan(1e-6));
+      }
       for (const ts of p.frameTimestamps)
         expect(
           times.some((x) => Math.abs(x - ts) < 1e-6),
           `${p.file} t=${ts}`,
         ).toBe(true);
+      if (p.corpus?.id === "good-vfr") {
+        // 2 fps: the first frame at or after 0, 0.5, 1 and 1.5 s, with its own time (not the 0.5 s grid).
+        expect(p.frameIndices).toEqual([0, 5, 7, 9]);
+        p.frameTimestamps.forEach((t, k) => expect(t).toBeCloseTo([0, 0.5, 1.1, 1.7][k]!, 6));
+      }
       if (p.corpus?.id === "good-video") {
-        // 2 fps, at most 4 frames: the frames nearest 0, 0.5, 1, 1.5 s of a 10 fps clip.
+        // 2 fps, at most 4 frames: the frames at 0, 0.5, 1, 1.5 s of a 10 fps clip.
         expect(p.frameTimestamps).toEqual([0, 0.5, 1, 1.5]);
         expect(p.corpus.extra).toEqual({ license: "CC0" });
       }
@@ -355,13 +369,13 @@ describe("vision step on ../shared/data", () => {
           .map((x, k) => x - (times[k] as number))
           .filter((d) => d > 0),
       );
-      // The fps filter stamps each output frame with its grid time (k / fps) and picks the source frame nearest to it.
-      for (const ts of p.frameTimestamps)
-        expect(
-          times.some((x) => Math.abs(x - ts) <= interval / 2 + 1e-3),
-          `${p.file} t=${ts}`,
-        ).toBe(true);
-      expect(p.frameTimestamps).toEqual([0, 1, 2].slice(0, p.frameTimestamps.length));
+      // fps 1: frame k is the first at or after k s (these clips start at 0), with its own index and time.
+      expect(p.frameIndices, p.file).toHaveLength(p.frameTimestamps.length);
+      p.frameTimestamps.forEach((ts, k) => {
+        expect(Math.abs(times[p.frameIndices![k]!]! - ts), `${p.file} frame ${p.frameIndices![k]}`).toBeLessThan(1e-6);
+        expect(ts - k, `${p.file} t=${ts}`).toBeGreaterThanOrEqual(-1e-6);
+        expect(ts - k, `${p.file} t=${ts}`).toBeLessThan(interval + 1e-6);
+      });
     }
   });
 });

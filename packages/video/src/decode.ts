@@ -93,8 +93,7 @@ export async function planDecode(file: string, opts: DecodeOptions = {}): Promis
     if ("fps" in sampling) {
       selectAt = filters.length;
       filters.push(`select='${fpsSelectExpression(sampling.fps)}'`);
-    }
-    else if ("frames" in sampling) {
+    } else if ("frames" in sampling) {
       if (!(Number.isInteger(sampling.frames) && sampling.frames > 0)) throw new RangeError(`frames must be a positive integer, got ${sampling.frames}`);
       indices = linspaceIndices(n, sampling.frames);
       expected = indices.length;

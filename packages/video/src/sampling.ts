@@ -54,9 +54,5 @@ export function linspaceSelectExpression(n: number, count: number): string {
 export function fpsSelectExpression(fps: number): string {
   if (!(fps > 0) || !Number.isFinite(fps)) throw new RangeError(`fps must be a positive number, got ${fps}`);
   const f = String(fps);
-  return [
-    "if(eq(ld(1),0),st(1,1)+st(2,t)+st(0,0))",
-    "st(3,t-ld(2))",
-    `if(gte(ld(3)+1e-6,ld(0)),st(0,(floor(ld(3)*${f}+1e-6)+1)/${f})*0+1,0)`,
-  ].join(";");
+  return ["if(eq(ld(1),0),st(1,1)+st(2,t)+st(0,0))", "st(3,t-ld(2))", `if(gte(ld(3)+1e-6,ld(0)),st(0,(floor(ld(3)*${f}+1e-6)+1)/${f})*0+1,0)`].join(";");
 }

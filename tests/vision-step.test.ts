@@ -14,7 +14,9 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { listFiles } from "@lwm/core";
 import type { Provenance, SourcedExample } from "@lwm/schemas";
 import { readStageExamples } from "@lwm/shards";
-import { lwm, lwmSpawn, repoRoot, writeRecipe } from "./books-helpers.js";
+import { lwmSpawn, repoRoot, writeRecipe } from "./books-helpers.js";
+// Async: a long spawnSync starves vitest's worker RPC on a loaded machine (docs/dependencies.md).
+import { lwmAsync } from "./launch-helpers.js";
 
 const SAMPLE_VQ = join(repoRoot, "datasets/sample/vqgan");
 const SHARED = resolve(repoRoot, "../shared/data");
@@ -49,6 +51,8 @@ async function fixtures(dir: string): Promise<void> {
   const at = (n: string) => join(dir, n);
   ffmpeg(["-f", "lavfi", "-i", "testsrc2=s=160x120:r=10:d=3", ...X264, at("moving.mp4")]);
   ffmpeg(["-f", "lavfi", "-i", "color=c=blue:s=160x120:r=8:d=2", "-vf", "drawbox=x='t*40':y=30:w=40:h=40:color=yellow:t=fill", ...X264, at("box.mp4")]);
+  // Variable frame rate: 10 fps for 0.5 s, then a frame every 0.3 s (0, 0.1, …, 0.5, 0.8, 1.1, 1.4, 1.7, 2.0).
+  ffmpeg(["-f", "lavfi", "-i", "testsrc2=s=160x120:r=10:d=1.1", "-vf", "setpts='if(lt(N,5),N/10,0.5+(N-5)*0.3)/TB'", "-vsync", "vfr", ...X264, at("vfr.mp4")]);
   ffmpeg(["-f", "lavfi", "-i", "smptebars=s=128x96", "-frames:v", "1", at("bars.png")]);
   ffmpeg(["-f", "lavfi", "-i", "color=c=red:s=32x24", "-frames:v", "1", at("tiny.png")]);
   ffmpeg(["-f", "lavfi", "-i", "sine=f=440:d=1", at("tone.wav")]);
@@ -60,6 +64,7 @@ async function fixtures(dir: string): Promise<void> {
     { id: "good-video", video: "moving.mp4", caption: "A test pattern with a moving gradient and a clock.", license: "CC0" },
     { id: "good-window", video: "box.mp4", caption: "A yellow square moves right over blue.", start: 0.5, end: 1.75 },
     { id: "good-still", video: "bars.png", caption: "Colour bars." },
+    { id: "good-vfr", video: "vfr.mp4", caption: "A test pattern whose frames slow down after half a second." },
     { id: "missing", video: "nowhere.mp4", caption: "Never made." },
     { id: "no-path", caption: "A row without a media path." },
     { id: "not-media", video: "notes.mp4", caption: "Text, not video." },
@@ -185,7 +190,7 @@ describe("vision step", () => {
     await fixtures(join(dir, "media"));
     recipePath = await writeRecipe(dir, recipe({ fps: 2, maxFrames: 4 }));
     out = join(dir, "out");
-    const res = lwm(["run", "--steps", "vision,pack", recipePath, "--out", out, "--threads", "2", "--json"]);
+    const res = await lwmAsync(["run", "--steps", "vision,pack", recipePath, "--out", out, "--threads", "2", "--json"]);
     expect(res.code, res.stderr).toBe(0);
   });
 
@@ -215,10 +220,10 @@ describe("vision step", () => {
 
     const examples = await examplesOf(out);
     const ids = examples.map((e) => (e.provenance as Extract<Provenance, { kind: "media" }>).corpus?.id);
-    expect(ids.sort()).toEqual(["good-still", "good-video", "good-window", "s1", "s2"]);
+    expect(ids.sort()).toEqual(["good-still", "good-vfr", "good-video", "good-window", "s1", "s2"]);
     const manifest = await readJson<{ mixture: { source: string; tokens: number }[]; totals: { rows: number } }>(join(out, "vl/manifest.json"));
     expect(manifest.mixture.map((m) => m.source).sort()).toEqual(["clips", "stills"]);
-    const validate = lwm(["validate", out, "--json"]);
+    const validate = await lwmAsync(["validate", out, "--json"]);
     expect(validate.code, validate.stdout).toBe(0);
   });
 
@@ -230,13 +235,24 @@ describe("vision step", () => {
       const p = e.provenance as Extract<Provenance, { kind: "media" }>;
       expect(p.file.startsWith("media/")).toBe(true);
       const times = ffprobeTimes(join(dir, p.file));
+      // Each frame's index and presentation time name the same frame of the file (of the window, when there is one).
+      const framesOf = p.clip ? times.filter((t) => t >= p.clip!.startS && (p.clip!.endS === undefined || t < p.clip!.endS)) : times;
+      if (times.length > 1) {
+        expect(p.frameIndices, p.file).toHaveLength(p.frameTimestamps.length);
+        p.frameIndices!.forEach((i, k) => expect(Math.abs(framesOf[i]! - p.frameTimestamps[k]!), `${p.file} frame ${i}`).toBeLessThan(1e-6));
+      }
       for (const ts of p.frameTimestamps)
         expect(
           times.some((x) => Math.abs(x - ts) < 1e-6),
           `${p.file} t=${ts}`,
         ).toBe(true);
+      if (p.corpus?.id === "good-vfr") {
+        // 2 fps: the first frame at or after 0, 0.5, 1 and 1.5 s, with its own time (not the 0.5 s grid).
+        expect(p.frameIndices).toEqual([0, 5, 7, 9]);
+        p.frameTimestamps.forEach((t, k) => expect(t).toBeCloseTo([0, 0.5, 1.1, 1.7][k]!, 6));
+      }
       if (p.corpus?.id === "good-video") {
-        // 2 fps, at most 4 frames: the frames nearest 0, 0.5, 1, 1.5 s of a 10 fps clip.
+        // 2 fps, at most 4 frames: the frames at 0, 0.5, 1, 1.5 s of a 10 fps clip.
         expect(p.frameTimestamps).toEqual([0, 0.5, 1, 1.5]);
         expect(p.corpus.extra).toEqual({ license: "CC0" });
       }
@@ -264,19 +280,20 @@ describe("vision step", () => {
     await exited;
     const before = new Set((await done()).map((e) => e.key));
     expect(before.size).toBeGreaterThan(0);
-    const res = lwm(["run", "--steps", "vision", recipePath, "--out", killed, "--threads", "1", "--json"]);
+    const res = await lwmAsync(["run", "--steps", "vision", recipePath, "--out", killed, "--threads", "1", "--json"]);
     expect(res.code, res.stderr).toBe(0);
     const after = (await done()).map((e) => e.key);
     expect(after.length).toBe(new Set(after).size); // no unit finished twice
     expect(await digest(killed)).toEqual(await digest(out));
-  });
+  }, 600_000);
 
   it("two slices and a finalizing run give the bytes of one run", async () => {
     const sliced = join(dir, "sliced");
-    for (const i of [0, 1]) expect(lwm(["run", "--steps", "vision", recipePath, "--out", sliced, "--task-index", String(i), "--task-count", "2"]).code).toBe(0);
-    expect(lwm(["run", "--steps", "vision", recipePath, "--out", sliced]).code).toBe(0);
+    for (const i of [0, 1])
+      expect((await lwmAsync(["run", "--steps", "vision", recipePath, "--out", sliced, "--task-index", String(i), "--task-count", "2"])).code).toBe(0);
+    expect((await lwmAsync(["run", "--steps", "vision", recipePath, "--out", sliced])).code).toBe(0);
     expect(await digest(sliced)).toEqual(await digest(out));
-  });
+  }, 600_000);
 
   it("a smaller frame cap and another task share redo the units but re-encode no frame", async () => {
     const changed = recipe({ fps: 2, maxFrames: 2 });
@@ -284,7 +301,7 @@ describe("vision step", () => {
     await writeFile(recipePath, JSON.stringify(changed));
     const cacheFiles = async () => (await listFiles(join(out, "work/vision/cache/codes"))).map((f) => `${f.path} ${f.sha256}`).sort();
     const before = await cacheFiles();
-    const res = lwm(["run", "--steps", "vision", recipePath, "--out", out, "--json"]);
+    const res = await lwmAsync(["run", "--steps", "vision", recipePath, "--out", out, "--json"]);
     expect(res.code, res.stderr).toBe(0);
     const report = await readJson<StepReportJson & { details: { thisRun: { framesEncoded: number; clipsDecoded: number } } }>(
       join(out, "work/vision/report.json"),
@@ -301,67 +318,71 @@ describe("vision step", () => {
 describe("vision step on ../shared/data", () => {
   const present = existsSync(join(SHARED, "videos/captions.jsonl")) && existsSync(join(SHARED, "images/captions.jsonl"));
   if (!present) console.warn(`skipped: ${SHARED}/videos and images are not in this checkout; the vision step ran on generated media only`);
-  it.skipIf(!present)("encodes the shared videos and images into valid vision-language shards, timestamps as ffprobe says", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "vision-shared-"));
-    const path = await writeRecipe(dir, {
-      formatVersion: 1,
-      name: "vision-shared",
-      vqgan: SAMPLE_VQ,
-      sources: [
-        {
-          kind: "video-text",
-          name: "videos",
-          corpus: join(SHARED, "videos/captions.jsonl"),
-          columns: { media: "video", caption: "caption" },
-          tasks: { "video-text": 1, "text-video": 1 },
-        },
-        {
-          kind: "image-text",
-          name: "images",
-          corpus: join(SHARED, "images/captions.jsonl"),
-          columns: { media: "image", caption: "caption" },
-          tasks: { "image-text": 1, "text-image": 1 },
-        },
-      ],
-      stages: [{ name: "vl", kind: "vision-language", seqLen: 1024, ropeTheta: 5e7, frames: { fps: 1, maxFrames: 3 }, mixture: { videos: 1, images: 1 } }],
-    });
-    const out = join(dir, "out");
-    const res = lwm(["run", "--steps", "vision,pack", path, "--out", out, "--threads", "2"]);
-    expect(res.code, res.stderr).toBe(0);
-    expect(lwm(["validate", out]).code).toBe(0);
-    const examples = await examplesOf(out);
-    const videos = (await readFile(join(SHARED, "videos/captions.jsonl"), "utf8")).trim().split("\n").length;
-    const images = (await readFile(join(SHARED, "images/captions.jsonl"), "utf8")).trim().split("\n").length;
-    expect(examples.length).toBe(videos + images);
-    for (const e of examples) {
-      checkLayout(e);
-      const p = e.provenance as Extract<Provenance, { kind: "media" }>;
-      if (e.source !== "videos") continue;
-      const file = resolve(dir, p.file);
-      // Only the first seconds: fps 1, at most 3 frames (1024 tokens leave room for 3).
-      const probe = spawnSync(
-        "ffprobe",
-        ["-v", "error", "-select_streams", "v:0", "-read_intervals", "%+5", "-show_entries", "frame=best_effort_timestamp_time", "-of", "csv=p=0", file],
-        { encoding: "utf8" },
-      );
-      const times = probe.stdout
-        .split("\n")
-        .map((l) => l.replace(/,$/, "").trim())
-        .filter((x) => x !== "" && x !== "N/A")
-        .map(Number);
-      const interval = Math.min(
-        ...times
-          .slice(1)
-          .map((x, k) => x - (times[k] as number))
-          .filter((d) => d > 0),
-      );
-      // The fps filter stamps each output frame with its grid time (k / fps) and picks the source frame nearest to it.
-      for (const ts of p.frameTimestamps)
-        expect(
-          times.some((x) => Math.abs(x - ts) <= interval / 2 + 1e-3),
-          `${p.file} t=${ts}`,
-        ).toBe(true);
-      expect(p.frameTimestamps).toEqual([0, 1, 2].slice(0, p.frameTimestamps.length));
-    }
-  });
+  it.skipIf(!present)(
+    "encodes the shared videos and images into valid vision-language shards, timestamps as ffprobe says",
+    async () => {
+      const dir = await mkdtemp(join(tmpdir(), "vision-shared-"));
+      const path = await writeRecipe(dir, {
+        formatVersion: 1,
+        name: "vision-shared",
+        vqgan: SAMPLE_VQ,
+        sources: [
+          {
+            kind: "video-text",
+            name: "videos",
+            corpus: join(SHARED, "videos/captions.jsonl"),
+            columns: { media: "video", caption: "caption" },
+            tasks: { "video-text": 1, "text-video": 1 },
+          },
+          {
+            kind: "image-text",
+            name: "images",
+            corpus: join(SHARED, "images/captions.jsonl"),
+            columns: { media: "image", caption: "caption" },
+            tasks: { "image-text": 1, "text-image": 1 },
+          },
+        ],
+        stages: [{ name: "vl", kind: "vision-language", seqLen: 1024, ropeTheta: 5e7, frames: { fps: 1, maxFrames: 3 }, mixture: { videos: 1, images: 1 } }],
+      });
+      const out = join(dir, "out");
+      const res = await lwmAsync(["run", "--steps", "vision,pack", path, "--out", out, "--threads", "2"]);
+      expect(res.code, res.stderr).toBe(0);
+      expect((await lwmAsync(["validate", out])).code).toBe(0);
+      const examples = await examplesOf(out);
+      const videos = (await readFile(join(SHARED, "videos/captions.jsonl"), "utf8")).trim().split("\n").length;
+      const images = (await readFile(join(SHARED, "images/captions.jsonl"), "utf8")).trim().split("\n").length;
+      expect(examples.length).toBe(videos + images);
+      for (const e of examples) {
+        checkLayout(e);
+        const p = e.provenance as Extract<Provenance, { kind: "media" }>;
+        if (e.source !== "videos") continue;
+        const file = resolve(dir, p.file);
+        // Only the first seconds: fps 1, at most 3 frames (1024 tokens leave room for 3).
+        const probe = spawnSync(
+          "ffprobe",
+          ["-v", "error", "-select_streams", "v:0", "-read_intervals", "%+5", "-show_entries", "frame=best_effort_timestamp_time", "-of", "csv=p=0", file],
+          { encoding: "utf8" },
+        );
+        const times = probe.stdout
+          .split("\n")
+          .map((l) => l.replace(/,$/, "").trim())
+          .filter((x) => x !== "" && x !== "N/A")
+          .map(Number);
+        const interval = Math.min(
+          ...times
+            .slice(1)
+            .map((x, k) => x - (times[k] as number))
+            .filter((d) => d > 0),
+        );
+        // fps 1: frame k is the first at or after k s (these clips start at 0), with its own index and time.
+        expect(p.frameIndices, p.file).toHaveLength(p.frameTimestamps.length);
+        p.frameTimestamps.forEach((ts, k) => {
+          expect(Math.abs(times[p.frameIndices![k]!]! - ts), `${p.file} frame ${p.frameIndices![k]}`).toBeLessThan(1e-6);
+          expect(ts - k, `${p.file} t=${ts}`).toBeGreaterThanOrEqual(-1e-6);
+          expect(ts - k, `${p.file} t=${ts}`).toBeLessThan(interval + 1e-6);
+        });
+      }
+    },
+    600_000,
+  );
 });

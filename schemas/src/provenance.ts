@@ -76,7 +76,7 @@ export const Provenance = z.discriminatedUnion("kind", [
     fileSha256: Sha256Hex,
     /** Presentation timestamps (seconds) of the frames that were encoded. */
     frameTimestamps: z.array(z.number().nonnegative()),
-    /** Index of each encoded frame in the decoded stream (index sampling; absent for fps sampling). */
+    /** Index of each encoded frame in the decoded stream, counted from the clip window's first frame when there is a window (video only). */
     frameIndices: z.array(z.number().int().nonnegative()).optional(),
     /** The clip window [startS, endS) of the file's timeline, when the corpus row gave one. */
     clip: z.object({ startS: z.number().nonnegative(), endS: z.number().nonnegative().optional() }).optional(),

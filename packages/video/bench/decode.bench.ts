@@ -2,7 +2,8 @@
  * Decode benchmark: frames/s of our decode + resize + crop to rgb24 buffers (decodeFrames: one
  * fluent-ffmpeg process per clip, showinfo timestamps, frames handed to JS) against the bare ffmpeg
  * command line with the same filter chain writing the same raw frames to /dev/null, and the same
- * command piped into `cat` (what any reading process pays for the pipe). Every rep runs every clip
+ * command piped into `cat` (what any reading process pays for the pipe); "reuse" is decodeFrames with
+ * `reuseFrames` (a few frame buffers recycled). Every rep runs every clip
  * on every side; the order of the sides rotates from rep to rep, and each number is the median over
  * the reps. The load average is printed, since the machine may be shared.
  *
@@ -39,9 +40,14 @@ const clips = readdirSync(dir)
   .sort();
 for await (const _ of decodeFrames(join(dir, clips[0]!), { maxFrames: 1 }));
 
-type Side = "ours" | "bare" | "pipe";
-const SIDES: Side[] = ["ours", "bare", "pipe"];
-const times = new Map(clips.map((c) => [c, { ours: [] as number[], bare: [] as number[], pipe: [] as number[], frames: 0, oursCpuS: [] as number[] }]));
+type Side = "ours" | "reuse" | "bare" | "pipe";
+const SIDES: Side[] = ["ours", "reuse", "bare", "pipe"];
+const times = new Map(
+  clips.map((c) => [
+    c,
+    { ours: [] as number[], reuse: [] as number[], bare: [] as number[], pipe: [] as number[], frames: 0, oursCpuS: [] as number[], reuseCpuS: [] as number[] },
+  ]),
+);
 const bareArgs = new Map<string, string[]>();
 for (const name of clips) {
   const file = join(dir, name);
@@ -54,13 +60,13 @@ async function timeSide(side: Side, name: string): Promise<void> {
   const args = bareArgs.get(name)!;
   const t = times.get(name)!;
   const t0 = performance.now();
-  if (side === "ours") {
+  if (side === "ours" || side === "reuse") {
     const c0 = process.cpuUsage();
     let frames = 0;
-    for await (const f of decodeFrames(file)) if (f.rgb.length) frames++;
+    for await (const f of decodeFrames(file, { reuseFrames: side === "reuse" })) if (f.rgb.length) frames++;
     const c = process.cpuUsage(c0);
     t.frames = frames;
-    t.oursCpuS.push((c.user + c.system) / 1e6);
+    t[side === "ours" ? "oursCpuS" : "reuseCpuS"].push((c.user + c.system) / 1e6);
   } else if (side === "bare") await run(bins.ffmpeg, [...args, "-y", "/dev/null"]);
   else await run("sh", ["-c", `"$0" "$@" - | cat > /dev/null`, bins.ffmpeg, ...args]);
   t[side].push((performance.now() - t0) / 1000);
@@ -77,21 +83,25 @@ const median = (xs: number[]) => {
   const m = s.length >> 1;
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
-const sum = { frames: 0, ours: 0, bare: 0, pipe: 0, cpu: 0 };
-console.log("clip | frames | ours fps | bare > /dev/null fps | ratio | bare | cat fps | ratio | our process's CPU ms/frame");
+const sum = { frames: 0, ours: 0, reuse: 0, bare: 0, pipe: 0, cpu: 0, reuseCpu: 0 };
+console.log(
+  "clip | frames | ours fps | reuse fps | bare > /dev/null fps | ours/bare | reuse/bare | bare | cat fps | ours/pipe | reuse/pipe | CPU ms/frame ours | reuse",
+);
+const line = (name: string, frames: number, o: number, u: number, b: number, p: number, c: number, cu: number) =>
+  console.log(
+    `${name} | ${frames} | ${(frames / o).toFixed(0)} | ${(frames / u).toFixed(0)} | ${(frames / b).toFixed(0)} | ${(b / o).toFixed(2)} | ${(b / u).toFixed(2)} | ${(frames / p).toFixed(0)} | ${(p / o).toFixed(2)} | ${(p / u).toFixed(2)} | ${((1000 * c) / frames).toFixed(2)} | ${((1000 * cu) / frames).toFixed(2)}`,
+  );
 for (const name of clips) {
   const t = times.get(name)!;
-  const [o, b, p, c] = [median(t.ours), median(t.bare), median(t.pipe), median(t.oursCpuS)];
+  const [o, u, b, p, c, cu] = [median(t.ours), median(t.reuse), median(t.bare), median(t.pipe), median(t.oursCpuS), median(t.reuseCpuS)];
   sum.frames += t.frames;
   sum.ours += o;
+  sum.reuse += u;
   sum.bare += b;
   sum.pipe += p;
   sum.cpu += c;
-  console.log(
-    `${name} | ${t.frames} | ${(t.frames / o).toFixed(0)} | ${(t.frames / b).toFixed(0)} | ${(b / o).toFixed(2)} | ${(t.frames / p).toFixed(0)} | ${(p / o).toFixed(2)} | ${((1000 * c) / t.frames).toFixed(2)}`,
-  );
+  sum.reuseCpu += cu;
+  line(name, t.frames, o, u, b, p, c, cu);
 }
-console.log(
-  `all | ${sum.frames} | ${(sum.frames / sum.ours).toFixed(0)} | ${(sum.frames / sum.bare).toFixed(0)} | ${(sum.bare / sum.ours).toFixed(2)} | ${(sum.frames / sum.pipe).toFixed(0)} | ${(sum.pipe / sum.ours).toFixed(2)} | ${((1000 * sum.cpu) / sum.frames).toFixed(2)}`,
-);
+line("all", sum.frames, sum.ours, sum.reuse, sum.bare, sum.pipe, sum.cpu, sum.reuseCpu);
 console.log(`load average at the end: ${load()}`);

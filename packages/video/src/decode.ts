@@ -13,14 +13,14 @@ import { orientationFilters, type ExifOrientation } from "./exif.js";
 import { FrameSink } from "./frame-sink.js";
 import { preprocessFilters, scaleCropFor } from "./preprocess.js";
 import { probeMedia, type MediaProbe, type ProbeCache } from "./probe.js";
-import { fpsFilter, linspaceIndices, linspaceSelectExpression, type Sampling } from "./sampling.js";
+import { fpsSelectExpression, linspaceIndices, linspaceSelectExpression, type Sampling } from "./sampling.js";
 import { countFramesInWindow } from "./window.js";
 
 export interface Frame {
   /** Position in this clip's output (0, 1, …). */
   ordinal: number;
-  /** Index of the frame in the decoded stream (or window) for index sampling; null for fps sampling. */
-  sourceIndex: number | null;
+  /** Index of the frame in the decoded stream (or in the window, when there is one); 0 for an image. */
+  sourceIndex: number;
   /** Presentation time in seconds, on the file's own timeline. */
   ptsS: number;
   /** size × size × 3 bytes, RGB, row-major; a view that may share its ArrayBuffer with neighbouring frames. */
@@ -37,6 +37,11 @@ export interface DecodeOptions {
   size?: number;
   /** ffmpeg decoder threads (default: ffmpeg's choice). */
   threads?: number;
+  /**
+   * Reuse a few frame buffers: a frame's `rgb` is overwritten once the next frame is asked for.
+   * For callers that copy each frame out at once (into a batch); saves fresh memory per frame.
+   */
+  reuseFrames?: boolean;
   probeCache?: ProbeCache;
 }
 
@@ -47,6 +52,11 @@ export interface DecodePlan {
   expectedFrames: number | null;
   /** For index sampling: the stream indices kept, in order. */
   indices: number[] | null;
+  /**
+   * For fps sampling: the position in `args.filters` of the sampling select. The kept frames'
+   * stream indices are not known in advance, so `decodeFrames` logs every frame just before it.
+   */
+  selectAt: number | null;
 }
 
 /** The ffmpeg arguments for a clip: what `decodeFrames` runs and benchmarks compare with. */
@@ -59,6 +69,7 @@ export async function planDecode(file: string, opts: DecodeOptions = {}): Promis
   if (opts.threads) input.push("-threads", String(opts.threads));
   let expected: number | null = null;
   let indices: number[] | null = null;
+  let selectAt: number | null = null;
   if (probe.kind === "image") {
     output.push("-frames:v", "1");
     if (probe.exifOrientation !== 1) {
@@ -79,8 +90,10 @@ export async function planDecode(file: string, opts: DecodeOptions = {}): Promis
       if (opts.sampling && "frames" in opts.sampling) n = await countFramesInWindow(file, probe.streamIndex, startS, endS);
     }
     const sampling = opts.sampling ?? { all: true };
-    if ("fps" in sampling) filters.push(fpsFilter(sampling.fps));
-    else if ("frames" in sampling) {
+    if ("fps" in sampling) {
+      selectAt = filters.length;
+      filters.push(`select='${fpsSelectExpression(sampling.fps)}'`);
+    } else if ("frames" in sampling) {
       if (!(Number.isInteger(sampling.frames) && sampling.frames > 0)) throw new RangeError(`frames must be a positive integer, got ${sampling.frames}`);
       indices = linspaceIndices(n, sampling.frames);
       expected = indices.length;
@@ -94,27 +107,50 @@ export async function planDecode(file: string, opts: DecodeOptions = {}): Promis
   }
   filters.push(...preprocessFilters(scaleCropFor(probe.width, probe.height, size)));
   output.push("-f", "rawvideo", "-pix_fmt", "rgb24");
-  return { probe, args: { input, filters, output }, expectedFrames: expected, indices };
+  return { probe, args: { input, filters, output }, expectedFrames: expected, indices, selectAt };
 }
 
-// showinfo prints pts_time with 6 significant digits; pts × the input time base is exact.
 /**
  * showinfo without its per-frame checksums and plane statistics where ffmpeg has the option
- * (`checksum`, ffmpeg ≥ 5.0; the npm-shipped 2018 build lacks it).
+ * (`checksum`, ffmpeg ≥ 5.0; the npm-shipped 2018 build lacks it). Two named instances: `kept`
+ * logs each output frame; `all` (fps sampling only) logs every frame before the sampling select.
  */
-const showinfoByBinary = new Map<string, string>();
-function showinfoFilter(ffmpegPath: string): string {
-  let f = showinfoByBinary.get(ffmpegPath);
-  if (!f) {
+const checksumOption = new Map<string, boolean>();
+function showinfoFilter(ffmpegPath: string, instance: ShowinfoInstance): string {
+  let has = checksumOption.get(ffmpegPath);
+  if (has === undefined) {
     const help = spawnSync(ffmpegPath, ["-hide_banner", "-h", "filter=showinfo"], { encoding: "utf8" }).stdout ?? "";
-    f = /\bchecksum\b/.test(help) ? "showinfo=checksum=0" : "showinfo";
-    showinfoByBinary.set(ffmpegPath, f);
+    has = /\bchecksum\b/.test(help);
+    checksumOption.set(ffmpegPath, has);
   }
-  return f;
+  return `showinfo@${instance}${has ? "=checksum=0" : ""}`;
 }
+type ShowinfoInstance = "all" | "kept";
 
-const PTS = /Parsed_showinfo.*?\bn:\s*\d+\s+pts:\s*(-?\d+)\s+pts_time:\s*(\S+)/;
-const TIME_BASE = /Parsed_showinfo.*?config in time_base:\s*(\d+)\/(\d+)/;
+// showinfo prints pts_time with 6 significant digits; pts × the input time base is exact.
+const PTS = /\[showinfo@(all|kept) @[^\]]*\]\s*n:\s*(\d+)\s+pts:\s*(-?\d+)\s+pts_time:\s*(\S+)/;
+const TIME_BASE = /\[showinfo@kept @[^\]]*\]\s*config in time_base:\s*(\d+)\/(\d+)/;
+
+/**
+ * The stream index of each kept frame under fps sampling: `all` logs (index, pts) of every frame,
+ * `kept` the pts of each frame the select let through, in the same order; a kept frame is the
+ * logged frame with its pts. Only frames since the last kept one are held, so memory stays bounded.
+ */
+class KeptIndices {
+  private readonly pending: { n: number; pts: string }[] = [];
+  readonly indices: number[] = [];
+  all(n: number, pts: string): void {
+    this.pending.push({ n, pts });
+  }
+  /** False when no logged frame has this pts (the two logs disagree). */
+  kept(pts: string): boolean {
+    const at = this.pending.findIndex((f) => f.pts === pts);
+    if (at < 0) return false;
+    this.indices.push(this.pending[at]!.n);
+    this.pending.splice(0, at + 1);
+    return true;
+  }
+}
 
 /**
  * Decodes `file` into preprocessed frames. Throws the probe's MediaErrors before any frame, and a
@@ -129,19 +165,29 @@ export async function* decodeFrames(file: string, opts: DecodeOptions = {}): Asy
   let finishWaiter: (() => void) | null = null;
 
   const { ffmpeg: ffmpegPath } = ffmpegBinaries();
-  const sink = new FrameSink(frameBytes);
+  const sink = new FrameSink(frameBytes, 4, opts.reuseFrames ?? false);
   let stopping = false;
   const stderrTail: string[] = [];
   let timeBase: [number, number] | null = null;
+  const filters = [...plan.args.filters, showinfoFilter(ffmpegPath, "kept")];
+  const kept = plan.selectAt === null ? null : new KeptIndices();
+  if (plan.selectAt !== null) filters.splice(plan.selectAt, 0, showinfoFilter(ffmpegPath, "all"));
+  let logMismatch: string | null = null;
   const command = ffmpeg(file)
     .setFfmpegPath(ffmpegPath)
     .inputOptions([...plan.args.input, "-nostats"])
-    .videoFilters([...plan.args.filters, showinfoFilter(ffmpegPath)])
+    .videoFilters(filters)
     .outputOptions(plan.args.output)
     .on("stderr", (line: string) => {
       const m = PTS.exec(line);
       if (m) {
-        times.push(timeBase ? (Number(m[1]) * timeBase[0]) / timeBase[1] : Number(m[2]));
+        const [, instance, n, pts, ptsTime] = m as unknown as [string, ShowinfoInstance, string, string, string];
+        if (instance === "all") {
+          kept?.all(Number(n), pts);
+          return;
+        }
+        if (kept && !kept.kept(pts)) logMismatch ??= `kept frame at pts ${pts} is not among the decoded frames`;
+        times.push(timeBase ? (Number(pts) * timeBase[0]) / timeBase[1] : Number(ptsTime));
         sink.wake();
         return;
       }
@@ -179,7 +225,10 @@ export async function* decodeFrames(file: string, opts: DecodeOptions = {}): Asy
       while (times.length <= ordinal && !finished) await sink.wait();
       const ptsS = times[ordinal];
       if (ptsS === undefined) throw new DecodeFailedError(file, lastPts(), "frame without a timestamp in ffmpeg's log");
-      yield { ordinal, sourceIndex: plan.indices?.[ordinal] ?? null, ptsS, rgb };
+      if (logMismatch) throw new DecodeFailedError(file, lastPts(), logMismatch);
+      const sourceIndex = kept ? kept.indices[ordinal] : plan.indices ? plan.indices[ordinal] : ordinal;
+      if (sourceIndex === undefined) throw new DecodeFailedError(file, lastPts(), "frame without a stream index in ffmpeg's log");
+      yield { ordinal, sourceIndex, ptsS, rgb };
       ordinal++;
     }
     if (!finished) await new Promise<void>((r) => (finishWaiter = r));
@@ -207,6 +256,7 @@ function lastLine(message: string): string {
 
 /** All frames of `file` at once (small clips, tests). */
 export async function decodeAll(file: string, opts: DecodeOptions = {}): Promise<Frame[]> {
+  if (opts.reuseFrames) throw new RangeError("decodeAll keeps every frame: reuseFrames would overwrite them");
   const frames: Frame[] = [];
   for await (const f of decodeFrames(file, opts)) frames.push(f);
   return frames;

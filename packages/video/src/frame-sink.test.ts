@@ -32,4 +32,28 @@ describe("FrameSink", () => {
     await pending;
     expect(acknowledged).toBe(true);
   });
+
+  it("reuse: frames come from a small pool, each valid until the next take", async () => {
+    const frameBytes = 6,
+      frames = 40;
+    const stream = Buffer.from(Array.from({ length: frameBytes * frames }, (_, k) => (k * 7) % 253));
+    const sink = new FrameSink(frameBytes, 3, true);
+    const seen = new Set<ArrayBuffer>();
+    let k = 0;
+    const check = () => {
+      for (let f = sink.take(); f; f = sink.take(), k++) {
+        expect(Buffer.from(f).equals(stream.subarray(k * frameBytes, (k + 1) * frameBytes)), `frame ${k}`).toBe(true);
+        seen.add(f.buffer as ArrayBuffer);
+      }
+    };
+    for (let at = 0; at < stream.length; at += 5) {
+      const written = write(sink, stream.subarray(at, at + 5));
+      check();
+      await written;
+    }
+    await new Promise<void>((r) => sink.end(r));
+    check();
+    expect(k).toBe(frames);
+    expect(seen.size).toBeLessThanOrEqual(3 + 2);
+  });
 });

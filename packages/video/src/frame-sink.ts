@@ -5,6 +5,11 @@
  * does not allocate, page-fault and free one large buffer per frame. When `maxQueued` frames wait
  * for the reader, the sink stops acknowledging writes, so ffmpeg blocks on the pipe: memory stays
  * bounded by the frames in flight.
+ *
+ * With `reuse`, frames come from a pool of at most maxQueued + 2 buffers instead of fresh slabs:
+ * the frame `take` returned goes back to the pool at the next `take`, so it is valid only until
+ * then. That saves the page faults of fresh memory on every frame, for callers that copy each
+ * frame out at once.
  */
 import { Writable } from "node:stream";
 
@@ -20,10 +25,13 @@ export class FrameSink extends Writable {
   private held: (() => void) | null = null;
   private waiter: (() => void) | null = null;
   private finished = false;
+  private readonly pool: Uint8Array[] = [];
+  private lent: Uint8Array | null = null;
 
   constructor(
     private readonly frameBytes: number,
     private readonly maxQueued = 4,
+    private readonly reuse = false,
   ) {
     // Kept open until ffmpeg exits: fluent-ffmpeg kills ffmpeg shortly after its output stream closes.
     super({ highWaterMark: frameBytes, emitClose: false, autoDestroy: false });
@@ -41,7 +49,9 @@ export class FrameSink extends Writable {
 
   /** The next whole frame, or null when none is queued. */
   take(): Uint8Array | null {
+    if (this.lent) this.pool.push(this.lent);
     const f = this.queue.shift() ?? null;
+    if (this.reuse) this.lent = f;
     if (this.held && this.queue.length < this.maxQueued) {
       const go = this.held;
       this.held = null;
@@ -86,6 +96,7 @@ export class FrameSink extends Writable {
   }
 
   private nextFrame(): Uint8Array {
+    if (this.reuse) return this.pool.pop() ?? new Uint8Array(this.frameBytes);
     if (this.slabUsed === this.slab.length) {
       // Every byte is overwritten by the stream, so the slab need not be zeroed.
       const b = Buffer.allocUnsafeSlow(this.frameBytes * SLAB_FRAMES);

@@ -1,12 +1,12 @@
 /**
  * Which frames to keep. LWM samples a clip either at a fixed rate (4 fps for its 8K stage) or as
  * N frames evenly spaced by index, `np.linspace(0, n − 1, N).astype(int)` (all frames when n ≤ N).
- * Both become one ffmpeg filter, so a clip is decoded once, by presentation timestamp (fps) or by
- * decoded-frame index (select).
+ * Both become one ffmpeg select filter, so a clip is decoded once, by presentation timestamp (fps)
+ * or by decoded-frame index (linspace), and every kept frame keeps its own index and timestamp.
  */
 
 export type Sampling =
-  /** Frames at `fps` per second of presentation time (ffmpeg's fps filter, nearest frame). */
+  /** For each time t₀ + k/fps, the first frame at or after it (each frame at most once), with its own timestamp. */
   | { fps: number }
   /** `frames` frames evenly spaced by index, LWM's floor(linspace(0, n−1, frames)). */
   | { frames: number }
@@ -42,8 +42,17 @@ export function linspaceSelectExpression(n: number, count: number): string {
   return `gt(eq(n,${n - 1})+${hit("-1")}+${hit("")}+${hit("+1")},0)`;
 }
 
-/** The frames-per-second form for ffmpeg's fps filter (a rational string is exact for e.g. 30000/1001). */
-export function fpsFilter(fps: number): string {
+/**
+ * An ffmpeg `select` expression keeping, for each grid time t₀ + k/fps (t₀: the first frame's
+ * presentation time), the first frame whose presentation time is at or after it; a frame that
+ * covers several grid times (a gap in a variable-frame-rate file, or a clip slower than `fps`) is
+ * kept once. Unlike ffmpeg's fps filter, which restamps frames onto its grid, the kept frames keep
+ * their own timestamps, so provenance records when each frame really is. Registers (st/ld) persist
+ * across frames: 1 = started, 2 = t₀, 0 = the next grid time after t₀; 1e-6 s absorbs rounding of
+ * times that sit exactly on the grid.
+ */
+export function fpsSelectExpression(fps: number): string {
   if (!(fps > 0) || !Number.isFinite(fps)) throw new RangeError(`fps must be a positive number, got ${fps}`);
-  return `fps=${fps}`;
+  const f = String(fps);
+  return ["if(eq(ld(1),0),st(1,1)+st(2,t)+st(0,0))", "st(3,t-ld(2))", `if(gte(ld(3)+1e-6,ld(0)),st(0,(floor(ld(3)*${f}+1e-6)+1)/${f})*0+1,0)`].join(";");
 }

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DecodeFailedError, MediaNotFoundError, NoVideoStreamError, NotMediaError, TruncatedMediaError, ZeroDurationError } from "./errors.js";
-import { decodeAll, planDecode } from "./decode.js";
+import { decodeAll, decodeFrames, planDecode } from "./decode.js";
 import { probeMedia } from "./probe.js";
 import { linspaceIndices } from "./sampling.js";
 /** ffprobe prints times with 6 decimals. */
@@ -13,7 +13,7 @@ function expectTimes(actual: number[], expected: (number | undefined)[]): void {
   expect(actual).toHaveLength(expected.length);
   actual.forEach((t, k) => expect(Math.abs(t - expected[k]!)).toBeLessThan(1e-6 + 1e-9));
 }
-import { ffmpegRun, ffprobeFilteredTimes, ffprobeFrameTimes, testsrc, withExifOrientation } from "./test-helpers/media.js";
+import { ffmpegRun, ffprobeFrameTimes, testsrc, withExifOrientation } from "./test-helpers/media.js";
 
 let dir = "";
 const at = (name: string) => join(dir, name);
@@ -160,28 +160,61 @@ describe("sampling by index: floor(linspace(0, n-1, N))", () => {
   }, 60_000);
 });
 
-describe("sampling by fps", () => {
-  it("gives the frames and times of ffmpeg's fps filter", async () => {
+/** The fps rule restated over ffprobe's times: for each t₀ + k/fps, the first frame at or after it, once. */
+function firstAtOrAfterGrid(times: number[], fps: number): number[] {
+  const kept: number[] = [];
+  let next = 0;
+  times.forEach((t, i) => {
+    const since = t - times[0]!;
+    if (since + 1e-6 < next) return;
+    kept.push(i);
+    next = (Math.floor(since * fps + 1e-6) + 1) / fps;
+  });
+  return kept;
+}
+
+describe("sampling by fps: each frame's own index and presentation time", () => {
+  it("a constant-rate clip: the first frame at or after each 1/fps step", async () => {
+    const all = await ffprobeFrameTimes(at("cfr.mp4"));
     const frames = await decodeAll(at("cfr.mp4"), { sampling: { fps: 4 } });
+    // 25 fps at 4 fps: 0, 0.28 (first frame ≥ 0.25), 0.52 (≥ 0.5), 0.76 (≥ 0.75), 1, …
+    expect(frames.map((f) => f.sourceIndex)).toEqual(firstAtOrAfterGrid(all, 4));
+    expect(frames.map((f) => f.sourceIndex).slice(0, 5)).toEqual([0, 7, 13, 19, 25]);
     expectTimes(
       frames.map((f) => f.ptsS),
-      await ffprobeFilteredTimes(at("cfr.mp4"), "fps=4"),
+      frames.map((f) => all[f.sourceIndex]),
     );
     expect(frames).toHaveLength(16);
   }, 60_000);
-  it("on a VFR file and inside a window, by presentation time", async () => {
-    const frames = await decodeAll(at("vfr.mp4"), { sampling: { fps: 2 }, window: { startS: 1, endS: 4 } });
+  it("a variable-frame-rate clip: real timestamps, not the k/fps grid", async () => {
+    const all = await ffprobeFrameTimes(at("vfr.mp4"));
+    const frames = await decodeAll(at("vfr.mp4"), { sampling: { fps: 4 } });
+    expect(frames.map((f) => f.sourceIndex)).toEqual(firstAtOrAfterGrid(all, 4));
     expectTimes(
       frames.map((f) => f.ptsS),
-      await ffprobeFilteredTimes(at("vfr.mp4"), "trim=start=1:end=4,fps=2"),
+      frames.map((f) => all[f.sourceIndex]),
+    );
+    // In the 10 fps part the grid times (2.25, 2.5, …) fall between frames: the kept frames say when they are.
+    const offGrid = frames.filter((f) => Math.abs(f.ptsS * 4 - Math.round(f.ptsS * 4)) > 1e-3);
+    expect(offGrid.length).toBeGreaterThan(0);
+    expect(new Set(frames.map((f) => f.sourceIndex)).size).toBe(frames.length);
+  }, 60_000);
+  it("inside a window: indices count from the window's first frame", async () => {
+    const inside = (await ffprobeFrameTimes(at("vfr.mp4"))).filter((t) => t >= 1 && t < 4);
+    const frames = await decodeAll(at("vfr.mp4"), { sampling: { fps: 2 }, window: { startS: 1, endS: 4 } });
+    expect(frames.map((f) => f.sourceIndex)).toEqual(firstAtOrAfterGrid(inside, 2));
+    expectTimes(
+      frames.map((f) => f.ptsS),
+      frames.map((f) => inside[f.sourceIndex]),
     );
     expect(frames[0]!.ptsS).toBeCloseTo(1, 6);
   }, 60_000);
   it("a frame cap stops early", async () => {
     const frames = await decodeAll(at("cfr.mp4"), { sampling: { fps: 10 }, maxFrames: 3 });
+    expect(frames.map((f) => f.sourceIndex)).toEqual([0, 3, 5]);
     expectTimes(
       frames.map((f) => f.ptsS),
-      [0, 0.1, 0.2],
+      [0, 0.12, 0.2],
     );
   }, 60_000);
 });
@@ -193,6 +226,20 @@ describe("pixels", () => {
     const frames = await decodeAll(at("cfr.mp4"), { sampling: { frames: 3 } });
     expect(raw.length).toBe(3 * 196608);
     frames.forEach((f, k) => expect(Buffer.from(f.rgb).equals(raw.subarray(k * 196608, (k + 1) * 196608))).toBe(true));
+  }, 60_000);
+
+  it("reused frame buffers hold the same pixels, each until the next frame", async () => {
+    const plan = await planDecode(at("cfr.mp4"));
+    const raw = await ffmpegRun(["-i", at("cfr.mp4"), "-vf", plan.args.filters.join(","), ...plan.args.output, "-"]);
+    const buffers = new Set<ArrayBufferLike>();
+    let k = 0;
+    for await (const f of decodeFrames(at("cfr.mp4"), { reuseFrames: true })) {
+      expect(Buffer.from(f.rgb).equals(raw.subarray(k * 196608, ++k * 196608)), `frame ${k - 1}`).toBe(true);
+      buffers.add(f.rgb.buffer);
+    }
+    expect(k).toBe(100);
+    expect(buffers.size).toBeLessThanOrEqual(6);
+    await expect(decodeAll(at("cfr.mp4"), { reuseFrames: true })).rejects.toThrow(/reuseFrames/);
   }, 60_000);
 
   it("portrait video: short side 256, centre crop", async () => {

@@ -16,9 +16,9 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import * as ort from "onnxruntime-node";
 import { GraphBuilder, ints } from "@lwm/onnx";
-import { AMUSED_CONFIG, ENCODER_FILE, VqganModel, buildVqModel, encodeNpy } from "../src/index.js";
+import { AMUSED_CONFIG, ENCODER_FILE, VqganModel, encodeNpy } from "../src/index.js";
 import { encoderPlan } from "../src/names.js";
-import { prng, writeRandomVqModel } from "../src/test-helpers/random-weights.js";
+import { buildRandomAmusedModel, prng } from "../src/test-helpers/random-weights.js";
 
 const { values } = parseArgs({
   options: {
@@ -135,8 +135,7 @@ try {
   const batches = Math.ceil(frames / batch);
   console.log(`threads ${threads}, ${batches} batches of ${batch} frames (${S}×${S}), encoder ≈ ${encoderGflop().toFixed(0)} GFLOP per frame; load ${load()}`);
 
-  await writeRandomVqModel(join(dir, "w"), AMUSED_CONFIG, 1);
-  await buildVqModel(join(dir, "w"), join(dir, "m"));
+  await buildRandomAmusedModel(dir, 1);
   const model = await VqganModel.load(join(dir, "m"), { threads });
   const bare = await ort.InferenceSession.create(join(dir, "m", ENCODER_FILE), {
     intraOpNumThreads: threads,

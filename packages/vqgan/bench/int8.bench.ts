@@ -16,8 +16,8 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import * as ort from "onnxruntime-node";
 import { decodeAll } from "@lwm/video";
-import { AMUSED_CONFIG, ENCODER_FILE, buildVqModel, encodeNpy } from "../src/index.js";
-import { writeRandomVqModel } from "../src/test-helpers/random-weights.js";
+import { ENCODER_FILE, encodeNpy } from "../src/index.js";
+import { buildRandomAmusedModel } from "../src/test-helpers/random-weights.js";
 
 const { values } = parseArgs({
   options: {
@@ -51,10 +51,7 @@ async function framesOf(files: string[], pick: (file: string) => Promise<Uint8Ar
 const dir = await mkdtemp(join(tmpdir(), "lwm-vqgan-int8-"));
 try {
   let model = values.model;
-  if (!model) {
-    await writeRandomVqModel(join(dir, "w"), AMUSED_CONFIG, 1);
-    await buildVqModel(join(dir, "w"), (model = join(dir, "m")));
-  }
+  model ??= await buildRandomAmusedModel(dir, 1);
   const videos = readdirSync(join(values.shared!, "videos"))
     .filter((f) => /\.(mp4|webm)$/.test(f))
     .map((f) => join(values.shared!, "videos", f));

@@ -1,7 +1,8 @@
 /**
  * Media → codes, in batches across clips: frames from one clip after another (each clip one ffmpeg
  * process, decoding ahead while onnxruntime runs) fill batches of `batch` frames, so a batch may hold
- * the end of one clip and the start of the next.
+ * the end of one clip and the start of the next. Each frame is copied into the batch as it arrives,
+ * so the decoder recycles its few frame buffers (`reuseFrames`).
  */
 import { decodeFrames, type DecodeOptions, type Sampling } from "@lwm/video";
 import type { VqganModel } from "./model.js";
@@ -10,7 +11,7 @@ export interface EncodedClip {
   file: string;
   /** [frames, codesPerFrame] row-major. */
   codes: Uint16Array;
-  frames: { ordinal: number; sourceIndex: number | null; ptsS: number }[];
+  frames: { ordinal: number; sourceIndex: number; ptsS: number }[];
 }
 
 export interface EncodeOptions {
@@ -28,24 +29,25 @@ export async function encodeMedia(model: VqganModel, files: readonly string[], o
   const perFrame = model.gridSide() ** 2;
   const batchSize = opts.batch ?? 8;
   const clips: { file: string; frames: EncodedClip["frames"]; codes: Uint16Array[] }[] = [];
-  let pending: { clip: number; rgb: Uint8Array }[] = [];
+  const input = new Uint8Array(batchSize * frameBytes);
+  /** The clip of each frame in `input`. */
+  let pending: number[] = [];
 
   const flush = async () => {
     if (pending.length === 0) return;
     const t0 = performance.now();
-    const input = new Uint8Array(pending.length * frameBytes);
-    pending.forEach((p, k) => input.set(p.rgb, k * frameBytes));
-    const codes = await model.encode(input, pending.length, size);
-    pending.forEach((p, k) => clips[p.clip]!.codes.push(codes.slice(k * perFrame, (k + 1) * perFrame)));
+    const codes = await model.encode(input.subarray(0, pending.length * frameBytes), pending.length, size);
+    pending.forEach((clip, k) => clips[clip]!.codes.push(codes.slice(k * perFrame, (k + 1) * perFrame)));
     opts.onBatch?.({ frames: pending.length, seconds: (performance.now() - t0) / 1000 });
     pending = [];
   };
 
   for (const file of files) {
     const clip = clips.push({ file, frames: [], codes: [] }) - 1;
-    for await (const f of decodeFrames(file, { sampling: opts.sampling, window: opts.window, maxFrames: opts.maxFrames, size })) {
+    for await (const f of decodeFrames(file, { sampling: opts.sampling, window: opts.window, maxFrames: opts.maxFrames, size, reuseFrames: true })) {
       clips[clip]!.frames.push({ ordinal: f.ordinal, sourceIndex: f.sourceIndex, ptsS: f.ptsS });
-      pending.push({ clip, rgb: f.rgb });
+      input.set(f.rgb, pending.length * frameBytes);
+      pending.push(clip);
       if (pending.length === batchSize) await flush();
     }
   }

@@ -7,9 +7,12 @@
  *   npm run bench -w @lwm/vision-step [-- --media DIR --captions FILE --fps 4 --max-frames 30 --threads 2 --reps 2]
  *
  * Default media: datasets/sample/media (clips.jsonl); `--media ../shared/data/videos` uses the
- * shared clips (their captions.jsonl).
+ * shared clips (their captions.jsonl). `--amused` builds an aMUSEd-shaped model (random weights,
+ * LWM's real encoder: ≈ 217 GFLOP per frame) in place of `--model`; give it a few frames
+ * (`--max-frames 2`).
  */
 import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -20,6 +23,8 @@ import { Recipe } from "@lwm/schemas";
 import { readStageExamples } from "@lwm/shards";
 import { ffmpegBinaries, planDecode, ProbeCache } from "@lwm/video";
 import { ENCODER_FILE } from "@lwm/vqgan";
+// The benchmark-only model builder of @lwm/vqgan (random weights are never part of its API).
+import { buildRandomAmusedModel } from "../../../packages/vqgan/src/test-helpers/random-weights.js";
 import { splitThreads } from "../src/clip-encoder.js";
 import { visionStep } from "../src/step.js";
 
@@ -30,6 +35,7 @@ const { values } = parseArgs({
     captions: { type: "string" },
     "media-column": { type: "string" },
     model: { type: "string", default: join(root, "datasets/sample/vqgan") },
+    amused: { type: "boolean", default: false },
     fps: { type: "string", default: "4" },
     "max-frames": { type: "string", default: "30" },
     "seq-len": { type: "string", default: "8192" },
@@ -47,7 +53,8 @@ const seqLen = Number(values["seq-len"]);
 const threads = Number(values.threads);
 const batch = Number(values.batch);
 const reps = Number(values.reps);
-const modelDir = resolve(values.model);
+const amusedDir = values.amused ? await mkdtemp(join(existsSync("/dev/shm") ? "/dev/shm" : tmpdir(), "vision-bench-amused-")) : null;
+const modelDir = amusedDir ? await buildRandomAmusedModel(amusedDir) : resolve(values.model);
 
 async function stepRun(): Promise<{ frames: number; seconds: number; clips: { file: string; frames: number }[] }> {
   const dir = await mkdtemp(join(tmpdir(), "vision-bench-"));
@@ -126,20 +133,24 @@ async function bareRun(clips: readonly { file: string; frames: number }[]): Prom
 
 const firstRow = JSON.parse((await readFile(captions, "utf8")).split("\n")[0] as string) as Record<string, unknown>;
 console.log(
-  `vision step bench: ${captions}, fps ${fps}, max ${maxFrames} frames/clip, seqLen ${seqLen}, threads ${threads} (${JSON.stringify(splitThreads(threads))}), batch ${batch}`,
+  `vision step bench: ${captions}, model ${amusedDir ? "aMUSEd-shaped (random weights)" : modelDir}, fps ${fps}, max ${maxFrames} frames/clip, seqLen ${seqLen}, threads ${threads} (${JSON.stringify(splitThreads(threads))}), batch ${batch}`,
 );
 console.log(
   `machine: ${cpus().length} cpus, load average ${loadavg()
     .map((l) => l.toFixed(1))
     .join(" ")} at start`,
 );
-for (let r = 0; r < reps; r++) {
-  const step = await stepRun();
-  const bare = await bareRun(step.clips);
-  if (bare.frames !== step.frames) throw new Error(`the bare pipeline made ${bare.frames} frames, the step ${step.frames}`);
-  const s = step.frames / step.seconds;
-  const b = bare.frames / bare.seconds;
-  console.log(
-    `rep ${r + 1}: ${step.frames} frames of ${step.clips.length} clips — step ${s.toFixed(1)} frames/s (${step.seconds.toFixed(2)} s), bare ffmpeg→onnxruntime ${b.toFixed(1)} frames/s (${bare.seconds.toFixed(2)} s), ratio ${(s / b).toFixed(2)}; load ${loadavg()[0]?.toFixed(1)}`,
-  );
+try {
+  for (let r = 0; r < reps; r++) {
+    const step = await stepRun();
+    const bare = await bareRun(step.clips);
+    if (bare.frames !== step.frames) throw new Error(`the bare pipeline made ${bare.frames} frames, the step ${step.frames}`);
+    const s = step.frames / step.seconds;
+    const b = bare.frames / bare.seconds;
+    console.log(
+      `rep ${r + 1}: ${step.frames} frames of ${step.clips.length} clips — step ${s.toPrecision(3)} frames/s (${step.seconds.toFixed(2)} s), bare ffmpeg→onnxruntime ${b.toPrecision(3)} frames/s (${bare.seconds.toFixed(2)} s), ratio ${(s / b).toFixed(2)}; load ${loadavg()[0]?.toFixed(1)}`,
+    );
+  }
+} finally {
+  if (amusedDir) await rm(amusedDir, { recursive: true, force: true });
 }

@@ -18,16 +18,6 @@ export async function ffprobeFrameTimes(file: string): Promise<number[]> {
     .map((l) => Number(l.split(",")[0]));
 }
 
-/** Frame times of `file` after `filter` (ffprobe over a lavfi movie source). */
-export async function ffprobeFilteredTimes(file: string, filter: string): Promise<number[]> {
-  const graph = `movie=${file.replace(/[\\:',]/g, (c) => `\\${c}`)},${filter}`;
-  const { stdout } = await run(ffmpegBinaries().ffprobe, ["-v", "error", "-f", "lavfi", "-i", graph, "-show_entries", "frame=pts_time", "-of", "csv=p=0"]);
-  return stdout
-    .split("\n")
-    .filter(Boolean)
-    .map((l) => Number(l.split(",")[0]));
-}
-
 export const testsrc = (w: number, h: number, rate: number, seconds: number) => [
   "-f",
   "lavfi",

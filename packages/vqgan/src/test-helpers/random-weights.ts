@@ -2,7 +2,8 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { writeSafetensors, type Tensor } from "@lwm/trainer";
-import type { VqModelConfig } from "../config.js";
+import { buildVqModel } from "../build.js";
+import { AMUSED_CONFIG, type VqModelConfig } from "../config.js";
 import { vqModelShapes } from "../names.js";
 import { mulberry32 as prng } from "@lwm/core";
 
@@ -36,4 +37,14 @@ export async function writeRandomVqModel(dir: string, config: VqModelConfig, see
       2,
     ),
   );
+}
+
+/**
+ * An aMUSEd-shaped model folder (random weights, seed `seed`) built by `buildVqModel` into
+ * `dir/m`, for benchmarks: the real model's graphs and cost without its weights. Returns the folder.
+ */
+export async function buildRandomAmusedModel(dir: string, seed = 1): Promise<string> {
+  await writeRandomVqModel(join(dir, "w"), AMUSED_CONFIG, seed);
+  await buildVqModel(join(dir, "w"), join(dir, "m"));
+  return join(dir, "m");
 }

@@ -125,7 +125,7 @@ async function plantUnit(
           task: "qa-chat",
           source: source.name,
           documentId: doc.documentId,
-          tokens: tokenDtype === "uint16" ? Uint16Array.from(e.tokens) : e.tokens,
+          tokens: e.tokens,
           vision: new Uint8Array(e.tokens.length),
           loss: e.loss,
           provenance: e.provenance,

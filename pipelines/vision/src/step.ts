@@ -263,13 +263,12 @@ async function encodeUnit(
       for (const e of outcome.examples) {
         const m = made[e.stage] as StageMade;
         const mediaSha = mediaHashes.get(sample.row) ?? outcome.probe.sha256;
-        const tokens = tokenDtype === "uint16" ? Uint16Array.from(e.example.tokens) : e.example.tokens;
         (writers.get(e.stage) as ExamplesWriter).append({
           exampleId: exampleIdOf("vision", source.name, corpus.sha256, sample.row, e.task, mediaSha, e.frames.length),
           source: source.name,
           task: e.task,
           documentId: null,
-          tokens,
+          tokens: e.example.tokens,
           vision: e.example.vision,
           loss: e.example.loss,
           provenance: {
@@ -290,7 +289,7 @@ async function encodeUnit(
           },
         });
         m.examples += 1;
-        m.tokens += tokens.length;
+        m.tokens += e.example.tokens.length;
         m.frames += e.frames.length;
         m.tasks[e.task] = (m.tasks[e.task] ?? 0) + 1;
         for (const l of e.example.loss) m.lossTokens += l;

@@ -57,15 +57,22 @@ export interface ExamplesWriterOptions {
 export class ExamplesWriter {
   private readonly file: RecordFileWriter<SourcedExample>;
   private readonly totals = { examples: 0, tokens: 0, lossTokens: 0 };
+  private readonly tokenDtype: TokenDtype;
 
   constructor(
     readonly path: string,
     options: ExamplesWriterOptions,
   ) {
+    this.tokenDtype = options.tokenDtype;
     this.file = new RecordFileWriter(path, EXAMPLES, options.tokenDtype, options.batchExamples ?? DEFAULT_BATCH_EXAMPLES);
   }
 
+  /** Appends one example; its tokens are stored in the file's dtype (uint32 ids are narrowed, and refused when one does not fit). */
   append(example: SourcedExample): void {
+    if (this.tokenDtype === "uint16" && example.tokens instanceof Uint32Array) {
+      const at = example.tokens.findIndex((t) => t > 0xffff);
+      if (at >= 0) throw new Error(`${this.path}: example ${example.exampleId}: tokens[${at}] = ${example.tokens[at]} does not fit the file's uint16 tokens`);
+    }
     this.file.append(example);
     this.totals.examples += 1;
     this.totals.tokens += example.tokens.length;

@@ -64,6 +64,22 @@ describe("examples contract", () => {
     expect(() => writer.append(bad)).toThrow(/bad\.arrow: example [0-9a-f]{32}: loss\[0\]: the first token/);
   });
 
+  it("stores uint32 ids in a uint16 file as uint16, and refuses an id that does not fit instead of wrapping it", async () => {
+    const path = join(dir, "narrow.arrow");
+    const wide = { ...visionExample(1), tokens: Uint32Array.from(visionExample(1).tokens) };
+    const writer = new ExamplesWriter(path, { tokenDtype: "uint16" });
+    writer.append(wide);
+    await writer.close();
+    const back: SourcedExample[] = [];
+    for await (const e of readExamplesFile(path)) back.push(e);
+    expect(back[0]?.tokens).toBeInstanceOf(Uint16Array);
+    expect(Array.from(back[0]?.tokens ?? [])).toEqual(Array.from(wide.tokens));
+    const tooBig = { ...visionExample(2), tokens: Uint32Array.from(visionExample(2).tokens) };
+    tooBig.tokens[5] = 70_000;
+    const w2 = new ExamplesWriter(join(dir, "too-big.arrow"), { tokenDtype: "uint16" });
+    expect(() => w2.append(tooBig)).toThrow(/too-big\.arrow: example [0-9a-f]{32}: tokens\[5\] = 70000 does not fit/);
+    await w2.abort();
+  });
   it("a writer that got nothing leaves no file", async () => {
     expect(await new ExamplesWriter(join(dir, "empty.arrow"), { tokenDtype: "uint16" }).close()).toBeNull();
   });

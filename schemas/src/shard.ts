@@ -1,9 +1,15 @@
 import { z } from "zod";
+import { TaskKind } from "./example.js";
 import { StageKind } from "./recipe.js";
 import { TokenDtype, VocabLayout } from "./vocab.js";
 
-/** The version writers write; readers and the validator also accept version 1 (no stageKind). */
-export const SHARD_FORMAT_VERSION = 2;
+/**
+ * The version writers write; readers and the validator also accept version 1 (no stageKind) and
+ * version 2 (no per-segment `task` column).
+ */
+export const SHARD_FORMAT_VERSION = 3;
+/** The first format version whose shards hold the per-segment `task` column. */
+export const FIRST_VERSION_WITH_TASKS = 3;
 
 /** Human-readable statements of the fixed rules; stored in every shard so the file explains itself. */
 export const LOSS_RULE =
@@ -35,11 +41,13 @@ const ShardMetadataV1 = z.object({
 /**
  * Shard-level metadata, stored as JSON under the Arrow schema's custom-metadata key `lwm` (see
  * schemas/FORMAT.md). Version 2 adds `stageKind`, which picks the loss rule's branch (text alone, or
- * 0.5·(text + vision)) from the shards alone.
+ * 0.5·(text + vision)) from the shards alone; version 3 has the same metadata and adds the `task`
+ * column to the rows.
  */
 export const ShardMetadata = z.discriminatedUnion("formatVersion", [
   ShardMetadataV1,
-  ShardMetadataV1.extend({ formatVersion: z.literal(SHARD_FORMAT_VERSION), stageKind: StageKind }),
+  ShardMetadataV1.extend({ formatVersion: z.literal(2), stageKind: StageKind }),
+  ShardMetadataV1.extend({ formatVersion: z.literal(3), stageKind: StageKind }),
 ]);
 export type ShardMetadata = z.infer<typeof ShardMetadata>;
 
@@ -94,18 +102,31 @@ const ManifestV1 = z.object({
   inputs: z.array(z.object({ file: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/) })),
 });
 
-/** out/<stage>/manifest.json. Version 2 adds the stage kind and the lineage: recipe, steps, code. */
+/** Segments (examples) per task: keys are the tasks present, each with at least one segment. */
+export const TaskCounts = z.partialRecord(TaskKind, z.number().int().positive());
+export type TaskCounts = z.infer<typeof TaskCounts>;
+
+const ManifestV2 = ManifestV1.extend({
+  formatVersion: z.literal(2),
+  stageKind: StageKind,
+  /** The recipe as run: its name and the sha256 of its parsed form (defaults filled in, keys sorted). */
+  recipe: z.object({ name: z.string(), sha256: Sha256Hex }),
+  /** The steps whose outputs made this stage (producers of the examples, then pack), with their versions. */
+  steps: z.array(z.object({ name: z.string(), version: z.string() })),
+  /** Version of the lwm code that packed the stage. */
+  codeVersion: z.string(),
+});
+
+/**
+ * out/<stage>/manifest.json. Version 2 adds the stage kind and the lineage: recipe, steps, code;
+ * version 3 adds `tasks` to the totals, from the shards' `task` column.
+ */
 export const Manifest = z.discriminatedUnion("formatVersion", [
   ManifestV1,
-  ManifestV1.extend({
-    formatVersion: z.literal(SHARD_FORMAT_VERSION),
-    stageKind: StageKind,
-    /** The recipe as run: its name and the sha256 of its parsed form (defaults filled in, keys sorted). */
-    recipe: z.object({ name: z.string(), sha256: Sha256Hex }),
-    /** The steps whose outputs made this stage (producers of the examples, then pack), with their versions. */
-    steps: z.array(z.object({ name: z.string(), version: z.string() })),
-    /** Version of the lwm code that packed the stage. */
-    codeVersion: z.string(),
+  ManifestV2,
+  ManifestV2.extend({
+    formatVersion: z.literal(3),
+    totals: ManifestV1.shape.totals.extend({ tasks: TaskCounts }),
   }),
 ]);
 export type Manifest = z.infer<typeof Manifest>;

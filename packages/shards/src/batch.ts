@@ -1,6 +1,7 @@
 import { Bool, makeData, RecordBatch, Struct, type Data, type Schema } from "apache-arrow";
 import type { ShardMetadata } from "@lwm/schemas";
 import { packBitsInto } from "./bits.js";
+import { hasTaskColumn } from "./columns.js";
 import type { PackedRow } from "./row.js";
 
 /** A List<Utf8> column's buffers: row r's strings are valueOffsets[offsets[r]] .. valueOffsets[offsets[r+1]] into data. */
@@ -31,6 +32,8 @@ export interface ShardBatch {
   weightVision: Float32Array;
   exampleIds: Utf8ListColumn;
   provenance: Utf8ListColumn;
+  /** Per-segment tasks; null before format 3. */
+  tasks: Utf8ListColumn | null;
 }
 
 const encoder = new TextEncoder();
@@ -68,6 +71,7 @@ export class BatchBuilder {
   private weightVision: number[] = [];
   private exampleIds: string[] = [];
   private provenance: string[] = [];
+  private tasks: string[] = [];
 
   constructor(
     private readonly meta: ShardMetadata,
@@ -95,12 +99,14 @@ export class BatchBuilder {
     }
     const nseg = row.cuSeqlens.length - 1;
     if (nseg < 1) throw new Error("row has no segments (cuSeqlens needs at least 2 entries)");
-    for (const [name, len] of [
+    const perSegment: [string, number][] = [
       ["weightText", row.weightText.length],
       ["weightVision", row.weightVision.length],
       ["exampleIds", row.exampleIds.length],
       ["provenance", row.provenance.length],
-    ] as const) {
+    ];
+    if (hasTaskColumn(this.meta)) perSegment.push(["tasks", row.tasks?.length ?? 0]);
+    for (const [name, len] of perSegment) {
       if (len !== nseg) throw new Error(`row has ${nseg} segments but ${name} has ${len} entries`);
     }
     const base = this.rows * seqLen;
@@ -115,6 +121,7 @@ export class BatchBuilder {
       this.weightVision.push(row.weightVision[s]!);
       this.exampleIds.push(row.exampleIds[s]!);
       this.provenance.push(JSON.stringify(row.provenance[s]));
+      if (row.tasks && hasTaskColumn(this.meta)) this.tasks.push(row.tasks[s]!);
     }
     this.rows++;
     this.cuOffsets[this.rows] = this.cuValues.length;
@@ -130,6 +137,8 @@ export class BatchBuilder {
     const segOffsets = this.segOffsets.slice(0, rows + 1);
     const examples = utf8List(this.exampleIds, segOffsets);
     const provenance = utf8List(this.provenance, segOffsets);
+    const utf8ListData = (i: number, col: Utf8ListColumn) =>
+      list(i, segOffsets, makeData({ type: childType(i), length: nseg, nullCount: 0, valueOffsets: col.valueOffsets, data: col.data }));
     const f = (i: number) => fields[i]!.type;
     const childType = (i: number) => fields[i]!.type.children[0]!.type;
     const fsl = (i: number, childData: Data) => makeData({ type: f(i), length: rows, nullCount: 0, child: childData });
@@ -147,9 +156,10 @@ export class BatchBuilder {
       ),
       list(4, segOffsets, makeData({ type: childType(4), length: nseg, nullCount: 0, data: Float32Array.from(this.weightText) })),
       list(5, segOffsets, makeData({ type: childType(5), length: nseg, nullCount: 0, data: Float32Array.from(this.weightVision) })),
-      list(6, segOffsets, makeData({ type: childType(6), length: nseg, nullCount: 0, valueOffsets: examples.valueOffsets, data: examples.data })),
-      list(7, segOffsets, makeData({ type: childType(7), length: nseg, nullCount: 0, valueOffsets: provenance.valueOffsets, data: provenance.data })),
+      utf8ListData(6, examples),
+      utf8ListData(7, provenance),
     ];
+    if (hasTaskColumn(this.meta)) children.push(utf8ListData(8, utf8List(this.tasks, segOffsets)));
     return new RecordBatch(this.schema, makeData({ type: new Struct(fields), length: rows, nullCount: 0, children }));
   }
 
@@ -167,5 +177,6 @@ export class BatchBuilder {
     this.weightVision = [];
     this.exampleIds = [];
     this.provenance = [];
+    this.tasks = [];
   }
 }

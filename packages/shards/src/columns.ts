@@ -1,12 +1,22 @@
 import { Bool, DataType, Field, FixedSizeList, Float32, Int32, List, Schema, Type, Uint16, Uint32, Utf8 } from "apache-arrow";
-import type { ShardMetadata, TokenDtype } from "@lwm/schemas";
+import { FIRST_VERSION_WITH_TASKS, type ShardMetadata, type TokenDtype } from "@lwm/schemas";
 
 /** Schema custom-metadata key holding the ShardMetadata JSON. */
 export const METADATA_KEY = "lwm";
 
-/** Column names in on-disk order (schemas/FORMAT.md, "Columns"). */
-export const COLUMNS = ["tokens", "vision", "loss", "cu_seqlens", "weight_text", "weight_vision", "example_id", "provenance"] as const;
+/** Column names in on-disk order (schemas/FORMAT.md, "Columns"); shards before format 3 end before `task`. */
+export const COLUMNS = ["tokens", "vision", "loss", "cu_seqlens", "weight_text", "weight_vision", "example_id", "provenance", "task"] as const;
 export type ColumnName = (typeof COLUMNS)[number];
+
+/** Whether shards of this format version hold the per-segment `task` column (format 3 on). */
+export function hasTaskColumn(meta: Pick<ShardMetadata, "formatVersion">): boolean {
+  return meta.formatVersion >= FIRST_VERSION_WITH_TASKS;
+}
+
+/** The columns a shard of this format version holds, in order. */
+export function columnsOf(meta: Pick<ShardMetadata, "formatVersion">): readonly ColumnName[] {
+  return hasTaskColumn(meta) ? COLUMNS : COLUMNS.slice(0, -1);
+}
 
 const item = (type: DataType): Field => new Field("item", type, false);
 
@@ -25,7 +35,8 @@ export function shardSchema(meta: ShardMetadata): Schema {
     new Field("weight_vision", new List(item(new Float32())), false),
     new Field("example_id", new List(item(new Utf8())), false),
     new Field("provenance", new List(item(new Utf8())), false),
-  ];
+    new Field("task", new List(item(new Utf8())), false),
+  ].slice(0, columnsOf(meta).length);
   return new Schema(fields, new Map([[METADATA_KEY, JSON.stringify(meta)]]));
 }
 
@@ -61,8 +72,9 @@ export function schemaMismatches(actual: Schema, meta: ShardMetadata): string[] 
   const expected = shardSchema(meta).fields;
   const problems: string[] = [];
   const names = actual.fields.map((f) => f.name);
-  if (names.join(",") !== COLUMNS.join(",")) {
-    problems.push(`columns are [${names.join(", ")}], expected [${COLUMNS.join(", ")}] in that order`);
+  const columns = columnsOf(meta);
+  if (names.join(",") !== columns.join(",")) {
+    problems.push(`columns are [${names.join(", ")}], expected [${columns.join(", ")}] in that order (format ${meta.formatVersion})`);
   }
   for (const want of expected) {
     const got = actual.fields.find((f) => f.name === want.name);
@@ -93,6 +105,12 @@ export const BUFFER_INDEX = {
   provenanceListOffsets: 27,
   provenanceOffsets: 29,
   provenanceData: 30,
+  taskListOffsets: 32,
+  taskOffsets: 34,
+  taskData: 35,
 } as const;
-/** Buffers per record batch. */
-export const BUFFER_COUNT = 31;
+
+/** Buffers per record batch: 31 before format 3, 36 with the task column. */
+export function bufferCount(meta: Pick<ShardMetadata, "formatVersion">): number {
+  return hasTaskColumn(meta) ? 36 : 31;
+}

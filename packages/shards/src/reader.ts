@@ -1,13 +1,14 @@
 import { open, type FileHandle } from "node:fs/promises";
 import { basename } from "node:path";
 import { RecordBatchReader, type Data, type RecordBatch } from "apache-arrow";
-import { formatZodError, Provenance, ShardMetadata } from "@lwm/schemas";
+import { formatZodError, Provenance, ShardMetadata, TaskKind } from "@lwm/schemas";
 import type { ShardBatch, Utf8ListColumn } from "./batch.js";
 import { unpackBits } from "./bits.js";
-import { BUFFER_COUNT, METADATA_KEY, schemaMismatches } from "./columns.js";
+import { bufferCount, METADATA_KEY, schemaMismatches } from "./columns.js";
 import { ShardError } from "./errors.js";
 import { readExactly, scanStream, type BatchBlock, type StreamLayout } from "./ipc.js";
 import type { PackedRow } from "./row.js";
+import { parseTask } from "./tasks.js";
 
 export interface ShardReaderOptions {
   /** Decoded batches kept in memory for row() (default 2). */
@@ -71,6 +72,7 @@ function batchView(batch: RecordBatch, seqLen: number): ShardBatch {
     weightVision: values<Float32Array>(c[5]!),
     exampleIds: utf8Column(c[6]!, rows),
     provenance: utf8Column(c[7]!, rows),
+    tasks: c[8] ? utf8Column(c[8], rows) : null,
   };
 }
 
@@ -101,12 +103,13 @@ export function batchStructureProblems(b: ShardBatch): string[] {
   checkOffsets("cu_seqlens", b.cuOffsets, b.cuValues.length);
   checkOffsets("weight_text", b.weightTextOffsets, b.weightText.length);
   checkOffsets("weight_vision", b.weightVisionOffsets, b.weightVision.length);
-  checkOffsets("example_id", b.exampleIds.offsets, b.exampleIds.valueOffsets.length - 1);
-  checkOffsets("provenance", b.provenance.offsets, b.provenance.valueOffsets.length - 1);
-  for (const [name, col] of [
+  const strings: [string, Utf8ListColumn][] = [
     ["example_id", b.exampleIds],
     ["provenance", b.provenance],
-  ] as const) {
+  ];
+  if (b.tasks) strings.push(["task", b.tasks]);
+  for (const [name, col] of strings) {
+    checkOffsets(name, col.offsets, col.valueOffsets.length - 1);
     const vo = col.valueOffsets;
     for (let i = 0; i + 1 < vo.length; i++) {
       if (vo[i + 1]! < vo[i]!) {
@@ -173,8 +176,8 @@ export class ShardReader {
             `batch ${i} has ${b.rows} rows; every batch but the last must hold rowsPerBatch=${meta.rowsPerBatch}, the last 1..${meta.rowsPerBatch}`,
           );
         }
-        if (b.buffers.length !== BUFFER_COUNT) {
-          throw new ShardError("arrow.batch", shard, `batch ${i} has ${b.buffers.length} buffers, expected ${BUFFER_COUNT}`);
+        if (b.buffers.length !== bufferCount(meta)) {
+          throw new ShardError("arrow.batch", shard, `batch ${i} has ${b.buffers.length} buffers, expected ${bufferCount(meta)}`);
         }
         rows += b.rows;
       });
@@ -298,12 +301,9 @@ export function rowOf(batch: ShardBatch, r: number, shard: string, rowIndex = r)
   const start = r * seqLen;
   const seg0 = batch.weightTextOffsets[r]!;
   const seg1 = batch.weightTextOffsets[r + 1]!;
-  const exampleIds: string[] = [];
-  const provenance: Provenance[] = [];
-  for (let k = batch.exampleIds.offsets[r]!; k < batch.exampleIds.offsets[r + 1]!; k++) exampleIds.push(utf8At(batch.exampleIds, k));
-  for (let k = batch.provenance.offsets[r]!, s = 0; k < batch.provenance.offsets[r + 1]!; k++, s++) {
-    provenance.push(parseProvenance(utf8At(batch.provenance, k), shard, rowIndex, s));
-  }
+  const exampleIds = segmentStrings(batch.exampleIds, r);
+  const provenance = segmentStrings(batch.provenance, r).map((p, s) => parseProvenance(p, shard, rowIndex, s));
+  const tasks = batch.tasks && segmentStrings(batch.tasks, r).map((t, s) => taskOf(t, shard, rowIndex, s));
   return {
     tokens: batch.tokens.subarray(start, start + seqLen),
     vision: unpackBits(batch.visionBits, batch.visionBitOffset + start, seqLen),
@@ -313,7 +313,22 @@ export function rowOf(batch: ShardBatch, r: number, shard: string, rowIndex = r)
     weightVision: batch.weightVision.subarray(batch.weightVisionOffsets[r]!, batch.weightVisionOffsets[r + 1]!),
     exampleIds,
     provenance,
+    tasks,
   };
+}
+
+/** Row r's strings of a Utf8 list column, one per segment. */
+function segmentStrings(col: Utf8ListColumn, r: number): string[] {
+  const out: string[] = [];
+  for (let k = col.offsets[r]!; k < col.offsets[r + 1]!; k++) out.push(utf8At(col, k));
+  return out;
+}
+
+/** One segment's task as a TaskKind; throws ShardError("segment.task") naming row and segment for a name that is no task. */
+export function taskOf(name: string, shard: string, row: number, segment: number): TaskKind {
+  const task = parseTask(name);
+  if (task === null) throw new ShardError("segment.task", shard, `segment ${segment}: task ${JSON.stringify(name)} is not one of ${TaskKind.options.join(", ")}`, row);
+  return task;
 }
 
 /** Parses one provenance entry; throws ShardError("segment.provenance") naming row and segment. */

@@ -1,4 +1,4 @@
-import { tokenDtypeFor, type ExampleRecord, type Provenance, type VocabLayout } from "@lwm/schemas";
+import { tokenDtypeFor, type ExampleRecord, type Provenance, type TaskKind, type VocabLayout } from "@lwm/schemas";
 import { misplacedLoss, segmentWeight } from "./row-views.js";
 
 /**
@@ -19,10 +19,12 @@ export interface PackedRow {
   weightVision: Float32Array;
   exampleIds: string[];
   provenance: Provenance[];
+  /** Per segment: the example's task; null for a row read from a shard before format 3, which records none. */
+  tasks: TaskKind[] | null;
 }
 
-/** What a trainer consumes of a packed row: everything but the segments' ids and provenance. */
-export type TrainRow = Omit<PackedRow, "exampleIds" | "provenance">;
+/** What a trainer consumes of a packed row: everything but the segments' ids, provenance and tasks. */
+export type TrainRow = Omit<PackedRow, "exampleIds" | "provenance" | "tasks">;
 
 /**
  * Concatenates `examples` (in the given order) into one row of `seqLen` tokens, pads the tail with
@@ -82,5 +84,10 @@ export function assembleRow(seqLen: number, layout: VocabLayout, examples: reado
     const s = cuSeqlens.findLastIndex((start) => start <= misplaced.token);
     throw new Error(`assembleRow: example ${examples[s]!.exampleId} has loss on its first token`);
   }
-  return { ...row, exampleIds: examples.map((e) => e.exampleId), provenance: examples.map((e) => e.provenance) };
+  return {
+    ...row,
+    exampleIds: examples.map((e) => e.exampleId),
+    provenance: examples.map((e) => e.provenance),
+    tasks: examples.map((e) => e.task),
+  };
 }

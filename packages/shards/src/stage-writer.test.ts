@@ -30,7 +30,7 @@ beforeAll(async () => ({ dir, cleanup } = await tempDir()));
 afterAll(async () => cleanup());
 
 describe("writeStage", () => {
-  it("rotates shards every rowsPerShard rows and writes a manifest that validates", async () => {
+  it("rotates shards every rowsPerShard rows and writes a manifest, with the task counts, that validates", async () => {
     const out = join(dir, "vl");
     await mkdir(out);
     const manifest = await writeStage(out, meta, rows, {
@@ -42,7 +42,10 @@ describe("writeStage", () => {
       ["shard-00001.arrow", 3],
       ["shard-00002.arrow", 1],
     ]);
-    expect(manifest).toMatchObject({ formatVersion: 2, stageKind: "vision-language", stage: "vl", seqLen: SEQ, ...lineage });
+    expect(manifest).toMatchObject({ formatVersion: 3, stageKind: "vision-language", stage: "vl", seqLen: SEQ, ...lineage });
+    const tasks = rows.flatMap((row) => row.tasks!);
+    const counts = Object.fromEntries([...new Set(tasks)].map((t) => [t, tasks.filter((x) => x === t).length]));
+    expect(manifest.formatVersion === 3 && manifest.totals.tasks).toEqual(counts);
     expect(await readManifest(join(out, "manifest.json"))).toEqual(manifest);
     const back: PackedRow[] = [];
     for (const s of manifest.shards) {
@@ -51,6 +54,7 @@ describe("writeStage", () => {
       await reader.close();
     }
     expect(back.map((b) => Array.from(b.tokens))).toEqual(rows.map((b) => Array.from(b.tokens)));
+    expect(back.map((b) => b.tasks)).toEqual(rows.map((b) => b.tasks));
     expect((await validate(out)).ok).toBe(true);
   });
 

@@ -1,11 +1,12 @@
 import { join } from "node:path";
-import type { Manifest, ShardEntry, ShardMetadata } from "@lwm/schemas";
+import type { Manifest, ShardEntry, ShardMetadata, TaskCounts } from "@lwm/schemas";
 import { manifestTotals, writeManifest } from "./manifest.js";
 import type { PackedRow } from "./row.js";
+import { countTask, sumTaskCounts } from "./tasks.js";
 import { ShardWriter } from "./writer.js";
 
 /** The lineage a current-format manifest records: the recipe as run, the steps that made the stage, the code version. */
-export type StageLineage = Pick<Extract<Manifest, { formatVersion: 2 }>, "recipe" | "steps" | "codeVersion">;
+export type StageLineage = Pick<Extract<Manifest, { formatVersion: 3 }>, "recipe" | "steps" | "codeVersion">;
 
 /** What only the stage's producer knows, told once its rows are written: where they came from. */
 export interface StageSources {
@@ -39,11 +40,13 @@ export async function writeStage(
   options: WriteStageOptions,
 ): Promise<Manifest> {
   const shards: ShardEntry[] = [];
+  const tasks: TaskCounts = {};
   let writer: ShardWriter | undefined;
   try {
     for await (const row of rows) {
       writer ??= await ShardWriter.create(join(dir, shardFileName(shards.length)), meta, { maxRows: options.rowsPerShard });
       await writer.append(row);
+      for (const task of row.tasks ?? []) countTask(tasks, task);
       if (writer.full) {
         shards.push(await writer.close());
         writer = undefined;
@@ -59,8 +62,9 @@ export async function writeStage(
   const common = { stage: meta.stage, seqLen: meta.seqLen, shards, totals, mixture, inputs };
   let manifest: Manifest;
   if (meta.formatVersion === 1) manifest = { formatVersion: 1, ...common };
-  else if (lineage) manifest = { formatVersion: meta.formatVersion, stageKind: meta.stageKind, ...lineage, ...common };
-  else throw new Error(`writeStage(${dir}): a format ${meta.formatVersion} manifest records its lineage (recipe, steps, codeVersion); none was given`);
+  else if (!lineage) throw new Error(`writeStage(${dir}): a format ${meta.formatVersion} manifest records its lineage (recipe, steps, codeVersion); none was given`);
+  else if (meta.formatVersion === 2) manifest = { formatVersion: 2, stageKind: meta.stageKind, ...lineage, ...common };
+  else manifest = { formatVersion: 3, stageKind: meta.stageKind, ...lineage, ...common, totals: { ...totals, tasks: sumTaskCounts(tasks) } };
   await writeManifest(dir, manifest);
   return manifest;
 }

@@ -1,5 +1,6 @@
-import type { Provenance, VocabLayout } from "@lwm/schemas";
+import type { Provenance, TaskKind, VocabLayout } from "@lwm/schemas";
 import type { PackedRow } from "../row.js";
+import { taskOfLayout } from "../tasks.js";
 
 /** A stretch of one segment whose tokens share table (text/vision) and loss flag. */
 export interface Span {
@@ -31,6 +32,10 @@ export interface SegmentDetail {
   weightVision: number;
   exampleId: string;
   provenance: Provenance;
+  /** The example's task, as recorded (format 3) or read off the layout (before; see taskFromLayout). */
+  task: TaskKind;
+  /** The shard records no task (before format 3): `task` was read off the vision blocks. */
+  taskFromLayout: boolean;
   spans: Span[];
   visionBlocks: VisionBlock[];
 }
@@ -55,6 +60,8 @@ export function rowSegments(row: PackedRow, layout: VocabLayout): SegmentDetail[
       weightVision: row.weightVision[k]!,
       exampleId: row.exampleIds[k]!,
       provenance: row.provenance[k]!,
+      task: "text",
+      taskFromLayout: row.tasks === null,
       spans: [],
       visionBlocks: [],
     };
@@ -80,6 +87,7 @@ export function rowSegments(row: PackedRow, layout: VocabLayout): SegmentDetail[
         if (row.tokens[i] === layout.eofId || row.tokens[i] === layout.eovId) current.frames++;
       }
     }
+    d.task = row.tasks?.[k] ?? taskOfLayout(d.visionBlocks);
     out.push(d);
   }
   return out;

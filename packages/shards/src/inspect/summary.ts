@@ -1,8 +1,9 @@
 import type { Provenance, ShardMetadata } from "@lwm/schemas";
 import type { ShardBatch } from "../batch.js";
 import { bitAt } from "../bits.js";
-import { parseProvenance, ShardReader, utf8At } from "../reader.js";
-import { VisionTally, type RunShape, type VisionSummary } from "./vision-summary.js";
+import { parseProvenance, ShardReader, taskOf, utf8At } from "../reader.js";
+import type { RunShape } from "../tasks.js";
+import { VisionTally, type VisionSummary } from "./vision-summary.js";
 
 /** Where a segment's example came from, as one line: the source file, the book of a QA chat example, or the generator. */
 export function sourceOf(p: Provenance): string {
@@ -46,7 +47,7 @@ export interface ShardSummary {
   segmentLengths: { from: number; to: number; count: number }[];
   /** Segments and tokens per source, most tokens first. */
   sources: SourceCount[];
-  /** Clips, frames and tasks (read off each segment's layout). */
+  /** Clips, frames and tasks (recorded per segment from format 3, read off the layout before). */
   vision: VisionSummary;
   bytes: number;
 }
@@ -147,7 +148,8 @@ function summarizeBatch(
           s.textLossTokens += l;
         }
       }
-      vision.addSegment(runs, len);
+      const task = b.tasks && taskOf(utf8At(b.tasks, b.tasks.offsets[r]! + k), shard, firstRow + r, k);
+      vision.addSegment(runs, len, task);
       const p = parseProvenance(utf8At(b.provenance, b.provenance.offsets[r]! + k), shard, firstRow + r, k);
       const key = sourceOf(p);
       const entry = sources.get(key) ?? { source: key, segments: 0, tokens: 0 };

@@ -1,15 +1,18 @@
-import { stageKindOf, type ShardMetadata } from "@lwm/schemas";
-import type { ShardBatch } from "../batch.js";
+import { stageKindOf, type ShardMetadata, type TaskCounts, type TaskKind } from "@lwm/schemas";
+import type { ShardBatch, Utf8ListColumn } from "../batch.js";
 import { bitAt } from "../bits.js";
-import { parseProvenance, utf8At } from "../reader.js";
+import { parseProvenance, taskOf, utf8At } from "../reader.js";
 import { ShardError } from "../errors.js";
 import { segmentLayoutProblem, weightMatches } from "../row-views.js";
+import { countTask, taskLayoutProblem, type RunShape } from "../tasks.js";
 import type { ErrorCollector } from "./report.js";
 
 export interface BatchStats {
   realTokens: number;
   lossTokens: number;
   segments: number;
+  /** Segments per task (format 3; empty before). */
+  tasks: TaskCounts;
 }
 
 const HEX = new Uint8Array(256);
@@ -39,7 +42,7 @@ export function checkBatch(b: ShardBatch, meta: ShardMetadata, shard: string, fi
   const vOff = b.visionBitOffset;
   const lOff = b.lossBitOffset;
   const cuv = b.cuValues;
-  const stats: BatchStats = { realTokens: 0, lossTokens: 0, segments: 0 };
+  const stats: BatchStats = { realTokens: 0, lossTokens: 0, segments: 0, tasks: {} };
   const textStage = stageKindOf(meta) === "text";
 
   for (let r = 0; r < b.numRows; r++) {
@@ -59,16 +62,20 @@ export function checkBatch(b: ShardBatch, meta: ShardMetadata, shard: string, fi
     stats.realTokens += used;
 
     let weightsOk = true;
-    for (const [name, offsets] of [
+    let tasksOk = b.tasks !== null;
+    const perSegment: [string, Int32Array][] = [
       ["weight_text", b.weightTextOffsets],
       ["weight_vision", b.weightVisionOffsets],
       ["example_id", b.exampleIds.offsets],
       ["provenance", b.provenance.offsets],
-    ] as const) {
+    ];
+    if (b.tasks) perSegment.push(["task", b.tasks.offsets]);
+    for (const [name, offsets] of perSegment) {
       const n = offsets[r + 1]! - offsets[r]!;
       if (n !== nseg) {
         errors.add(shard, "segment.layout", `${name} has ${n} entries for ${nseg} segments`, row);
         if (name.startsWith("weight")) weightsOk = false;
+        if (name === "task") tasksOk = false;
       }
     }
 
@@ -79,6 +86,7 @@ export function checkBatch(b: ShardBatch, meta: ShardMetadata, shard: string, fi
       let textLoss = 0;
       let visionLoss = 0;
       let pos = NO_RUN;
+      const runs: RunShape[] = [];
       let visionReported = !textStage;
       for (let i = start; i < end; i++) {
         const g = base + i;
@@ -104,6 +112,9 @@ export function checkBatch(b: ShardBatch, meta: ShardMetadata, shard: string, fi
             visionReported = true;
           }
           visionLoss += lbit;
+          if (pos === NO_RUN || pos === AFTER_EOV) runs.push({ frames: 0, loss: false });
+          const run = runs[runs.length - 1]!;
+          if (lbit) run.loss = true;
           if (t >= visionMax) errors.add(shard, "token.range", `vision id ${t} >= visionVocabSize ${visionMax}`, row, i);
           if (pos === AFTER_EOV) {
             errors.add(shard, "vision.layout", "vision tokens continue after <eov>", row, i);
@@ -112,9 +123,13 @@ export function checkBatch(b: ShardBatch, meta: ShardMetadata, shard: string, fi
           if (pos < perFrame) {
             if (t >= codes && t < visionMax) errors.add(shard, "vision.layout", `expected a code (< ${codes}) at frame position ${pos}, got ${t}`, row, i);
             pos++;
-          } else if (t === eof) pos = 0;
-          else if (t === eov) pos = AFTER_EOV;
-          else {
+          } else if (t === eof) {
+            pos = 0;
+            run.frames++;
+          } else if (t === eov) {
+            pos = AFTER_EOV;
+            run.frames++;
+          } else {
             errors.add(shard, "vision.layout", `expected <eof>=${eof} or <eov>=${eov} after ${perFrame} codes, got ${t}`, row, i);
             pos = 0;
           }
@@ -126,6 +141,7 @@ export function checkBatch(b: ShardBatch, meta: ShardMetadata, shard: string, fi
         checkWeight(b.weightText[b.weightTextOffsets[r]! + s]!, textLoss, "text", s, shard, row, errors);
         checkWeight(b.weightVision[b.weightVisionOffsets[r]! + s]!, visionLoss, "vision", s, shard, row, errors);
       }
+      if (tasksOk) checkTask(b.tasks!, b.tasks!.offsets[r]! + s, runs, s, shard, row, errors, stats.tasks);
     }
 
     for (let i = used; i < seqLen; i++) {
@@ -152,6 +168,29 @@ function checkWeight(stored: number, lossTokens: number, modality: string, s: nu
       row,
     );
   }
+}
+
+/** Segment s's recorded task (string k of the column): a known task, counted in `tasks`, that its vision runs agree with. */
+function checkTask(
+  col: Utf8ListColumn,
+  k: number,
+  runs: readonly RunShape[],
+  s: number,
+  shard: string,
+  row: number,
+  errors: ErrorCollector,
+  tasks: TaskCounts,
+): void {
+  let task: TaskKind;
+  try {
+    task = taskOf(utf8At(col, k), shard, row, s);
+  } catch (err) {
+    errors.add(shard, "segment.task", err instanceof ShardError ? err.detail : `segment ${s}: task is not UTF-8`, row);
+    return;
+  }
+  countTask(tasks, task);
+  const problem = taskLayoutProblem(task, runs);
+  if (problem) errors.add(shard, "segment.task", `segment ${s} is recorded as ${task}, but ${problem}`, row);
 }
 
 function checkSegmentReferences(b: ShardBatch, r: number, row: number, shard: string, errors: ErrorCollector): void {

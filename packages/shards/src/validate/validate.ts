@@ -6,6 +6,7 @@ import { formatZodError, Manifest, stageKindOf, type ShardEntry } from "@lwm/sch
 import { ShardError } from "../errors.js";
 import { MANIFEST_FILE, manifestTotals, stageManifestsIn } from "../manifest.js";
 import { ShardReader } from "../reader.js";
+import { sumTaskCounts } from "../tasks.js";
 import { checkBatch, type BatchStats } from "./check-batch.js";
 import { ErrorCollector, type ValidationReport } from "./report.js";
 
@@ -45,6 +46,7 @@ async function validateShard(path: string, errors: ErrorCollector, withHash: boo
     realTokens: 0,
     lossTokens: 0,
     segments: 0,
+    tasks: {},
     stage: null,
     stageKind: null,
     seqLen: null,
@@ -91,6 +93,7 @@ async function validateShard(path: string, errors: ErrorCollector, withHash: boo
       result.realTokens += stats.realTokens;
       result.lossTokens += stats.lossTokens;
       result.segments += stats.segments;
+      result.tasks = sumTaskCounts(result.tasks, stats.tasks);
     }
     hash?.update(await reader.readBytes(layout.eosOffset, layout.fileBytes - layout.eosOffset));
   } finally {
@@ -137,6 +140,7 @@ async function validateManifest(manifestPath: string, errors: ErrorCollector, re
     return;
   }
   const listed = new Set<string>();
+  const shardTasks: BatchStats["tasks"][] = [];
   for (const entry of manifest.shards) {
     if (listed.has(entry.file)) {
       errors.add(mname, "manifest.files", `shard ${entry.file} is listed more than once`);
@@ -150,6 +154,7 @@ async function validateManifest(manifestPath: string, errors: ErrorCollector, re
     }
     const got = await validateShard(path, errors, true);
     tally(report, got);
+    shardTasks.push(got.tasks);
     compareEntry(entry, got, errors);
     if (got.stage !== null && (got.stage !== manifest.stage || got.seqLen !== manifest.seqLen || got.stageKind !== stageKindOf(manifest))) {
       const says = (m: { stage: string | null; stageKind: string | null; seqLen: number | null }) =>
@@ -164,6 +169,10 @@ async function validateManifest(manifestPath: string, errors: ErrorCollector, re
     .filter((k) => t[k] !== want[k])
     .map((k) => `${k} ${t[k]} (sum of shards ${want[k]})`);
   if (Math.abs(t.fill - want.fill) > 1e-9) wrong.push(`fill ${t.fill} (realTokens/tokens = ${want.fill})`);
+  if (manifest.formatVersion === 3) {
+    const [said, counted] = [sumTaskCounts(manifest.totals.tasks), sumTaskCounts(...shardTasks)];
+    if (JSON.stringify(said) !== JSON.stringify(counted)) wrong.push(`tasks ${JSON.stringify(said)} (task column ${JSON.stringify(counted)})`);
+  }
   if (wrong.length > 0) errors.add(mname, "manifest.totals", `totals differ from the shard entries: ${wrong.join(", ")}`);
 }
 

@@ -1,10 +1,14 @@
 import { join } from "node:path";
-import { LLAMA2_LWM_VOCAB } from "@lwm/schemas";
+import { LLAMA2_LWM_VOCAB, type ShardMetadata } from "@lwm/schemas";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeManifest } from "../manifest.js";
-import type { PackedRow } from "../row.js";
+import { shardMetadata } from "../metadata.js";
+import { ShardReader } from "../reader.js";
+import { assembleRow, type PackedRow } from "../row.js";
 import { tempDir, writeTestStage } from "../test-helpers/shard-files.js";
-import { randomRow, rng } from "../test-helpers/synthetic.js";
+import { randomRow, rng, textExample, visionExample } from "../test-helpers/synthetic.js";
+import { validate } from "../validate/validate.js";
+import { ShardWriter } from "../writer.js";
 import { rowSegments } from "./row-detail.js";
 import { sourceOf, summarizeShards } from "./summary.js";
 import { shardPaths } from "./targets.js";
@@ -73,5 +77,67 @@ describe("inspect helpers", () => {
       expect(s.weightVision).toBe(s.visionLossTokens === 0 ? 0 : Math.fround(1 / s.visionLossTokens));
     }
     expect(segs.some((s) => s.visionBlocks.length > 0)).toBe(true);
+  });
+
+  describe("tasks", () => {
+    const SEQ = 1024;
+    const r = rng(5);
+    /** A 1-frame video caption example (video→text): its layout alone looks like an image's. */
+    const oneFrameVideo = (() => {
+      for (;;) {
+        const e = visionExample(r, 1, 12);
+        if (e.task === "video-text") return e;
+      }
+    })();
+    const row = assembleRow(SEQ, LLAMA2_LWM_VOCAB, [textExample(r, 40), oneFrameVideo, textExample(r, 30)]);
+    const fields = { stage: "t", stageKind: "vision-language", seqLen: SEQ, vocab: LLAMA2_LWM_VOCAB, tokenizerSha256: "cd".repeat(32), vqganSha256: "ef".repeat(32), rowsPerBatch: 2 } as const;
+
+    it("counts a 1-frame video as video-text from the task column (format 3), in the summary and the row view", async () => {
+      const d = join(dir, "tasks-v3");
+      await writeTestStage(d, [row], fields);
+      const s = await summarizeShards(await shardPaths(d));
+      expect(s.meta?.formatVersion).toBe(3);
+      expect(s.vision).toMatchObject({ clips: 1, frames: 1, tasksFromLayout: 0 });
+      expect(s.vision.tasks.map((t) => [t.task, t.segments])).toEqual([
+        ["text", 2],
+        ["video-text", 1],
+      ]);
+      const reader = await ShardReader.open(join(d, "shard-00000.arrow"));
+      const back = await reader.row(0);
+      await reader.close();
+      expect(back.tasks).toEqual(["text", "video-text", "text"]);
+      expect(rowSegments(back, LLAMA2_LWM_VOCAB).map((seg) => [seg.task, seg.taskFromLayout])).toEqual([
+        ["text", false],
+        ["video-text", false],
+        ["text", false],
+      ]);
+    });
+
+    it("still reads a format 2 shard (no task column): rows without tasks, tasks read off the layout, and it validates", async () => {
+      const path = join(dir, "tasks-v2.arrow");
+      const meta: ShardMetadata = { ...shardMetadata(fields), formatVersion: 2, stageKind: fields.stageKind };
+      const writer = await ShardWriter.create(path, meta);
+      await writer.append(row);
+      await writer.close();
+      const reader = await ShardReader.open(path);
+      expect(reader.layout.schema.fields.map((f) => f.name)).not.toContain("task");
+      const back = await reader.row(0);
+      await reader.close();
+      expect(back.tasks).toBeNull();
+      expect(Array.from(back.tokens)).toEqual(Array.from(row.tokens));
+      expect((await validate(path)).errors).toEqual([]);
+      const s = await summarizeShards([path]);
+      // The layout cannot tell a 1-frame video from an image: that is what format 3's column fixes.
+      expect(s.vision.tasksFromLayout).toBe(3);
+      expect(s.vision.tasks.map((t) => [t.task, t.segments])).toEqual([
+        ["text", 2],
+        ["image-text", 1],
+      ]);
+      expect(rowSegments(back, LLAMA2_LWM_VOCAB).map((seg) => [seg.task, seg.taskFromLayout])).toEqual([
+        ["text", true],
+        ["image-text", true],
+        ["text", true],
+      ]);
+    });
   });
 });

@@ -1,6 +1,6 @@
 import { copyFile, mkdir, readFile, truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { LLAMA2_LWM_VOCAB, type Manifest, type ShardEntry } from "@lwm/schemas";
+import { LLAMA2_LWM_VOCAB, type Manifest, type ShardEntry, type TaskKind } from "@lwm/schemas";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BUFFER_INDEX } from "../columns.js";
 import { manifestTotals, writeManifest } from "../manifest.js";
@@ -8,7 +8,7 @@ import { shardMetadata } from "../metadata.js";
 import { ShardWriter } from "../writer.js";
 import { ShardReader } from "../reader.js";
 import type { PackedRow } from "../row.js";
-import { tempDir, writeRandomShard } from "../test-helpers/shard-files.js";
+import { tempDir, writeRandomShard, writeTestStage } from "../test-helpers/shard-files.js";
 import { validate } from "./validate.js";
 import type { ValidationReport } from "./report.js";
 
@@ -345,23 +345,26 @@ describe("validate", () => {
   });
 });
 
-describe("stage kind (format version 2)", () => {
-  async function shardOfKind(stageKind: "text" | "vision-language"): Promise<string> {
-    const path = join(dir, `kind-${stageKind}.arrow`);
-    const meta = shardMetadata({
-      stage: "test",
-      stageKind,
-      seqLen: SEQ,
-      vocab: LLAMA2_LWM_VOCAB,
-      tokenizerSha256: "cd".repeat(32),
-      vqganSha256: "ef".repeat(32),
-      rowsPerBatch: PER_BATCH,
-    });
-    const writer = await ShardWriter.create(path, meta);
-    for (const row of rows) await writer.append(row); // the random rows hold image examples
-    await writer.close();
-    return path;
-  }
+/** The fixture's rows as a current-format shard of this stage kind (`name` names the file). */
+async function currentFormatShard(stageKind: "text" | "vision-language", shardRows: PackedRow[], name = `kind-${stageKind}.arrow`): Promise<string> {
+  const path = join(dir, name);
+  const meta = shardMetadata({
+    stage: "test",
+    stageKind,
+    seqLen: SEQ,
+    vocab: LLAMA2_LWM_VOCAB,
+    tokenizerSha256: "cd".repeat(32),
+    vqganSha256: "ef".repeat(32),
+    rowsPerBatch: PER_BATCH,
+  });
+  const writer = await ShardWriter.create(path, meta);
+  for (const row of shardRows) await writer.append(row); // the random rows hold image examples
+  await writer.close();
+  return path;
+}
+
+describe("stage kind (format version 2 on)", () => {
+  const shardOfKind = (stageKind: "text" | "vision-language") => currentFormatShard(stageKind, rows);
 
   it("a text stage's shard that holds vision tokens breaks stage.kind, once per segment, naming row and token", async () => {
     const report = await validate(await shardOfKind("text"));
@@ -375,5 +378,60 @@ describe("stage kind (format version 2)", () => {
   it("the same rows as a vision-language stage are valid", async () => {
     const report = await validate(await shardOfKind("vision-language"));
     expect(report.errors).toEqual([]);
+  });
+});
+
+describe("task column (format version 3)", () => {
+  /** The fixture's rows with segment s of row r recorded as `task` (the writer checks shape only, so it writes the lie). */
+  async function shardWithTask(r: number, s: number, task: string): Promise<string> {
+    const edited = rows.map((row, i) => (i === r ? { ...row, tasks: row.tasks!.map((t, k) => (k === s ? (task as TaskKind) : t)) } : row));
+    return currentFormatShard("vision-language", edited, `task-${caseNo++}.arrow`);
+  }
+
+  const framesOf = (row: PackedRow, s: number) => {
+    let frames = 0;
+    for (let i = row.cuSeqlens[s]!; i < row.cuSeqlens[s + 1]!; i++) if (row.vision[i] && row.tokens[i]! >= LLAMA2_LWM_VOCAB.eofId) frames++;
+    return frames;
+  };
+
+  it("reports a task the segment's layout contradicts (segment.task), naming shard, row and segment", async () => {
+    const video = findSegment((row, k) => row.tasks![k] === "video-text" && framesOf(row, k) > 1);
+    const asImage = await validate(await shardWithTask(video.r, video.s, "image-text"));
+    expect(rulesOf(asImage)).toEqual(["segment.task"]);
+    expect(asImage.errors[0]).toMatchObject({ shard: expect.stringMatching(/^task-\d+\.arrow$/), row: video.r, token: null });
+    expect(asImage.errors[0]!.message).toBe(`segment ${video.s} is recorded as image-text, but its vision block has ${framesOf(rows[video.r]!, video.s)} frames, an image has 1`);
+
+    const asGeneration = await validate(await shardWithTask(video.r, video.s, "text-video"));
+    expect(asGeneration.errors.map((e) => e.message)).toEqual([`segment ${video.s} is recorded as text-video, but its vision block carries no loss (a text→vision task is trained on the vision block)`]);
+
+    const text = findSegment((row, k) => row.tasks![k] === "text");
+    const asVideo = await validate(await shardWithTask(text.r, text.s, "video-text"));
+    expect(asVideo.errors.map((e) => [e.rule, e.row, e.message])).toEqual([["segment.task", text.r, `segment ${text.s} is recorded as video-text, but it holds 0 vision blocks, expected exactly 1`]]);
+
+    const vision = findSegment((row, k) => row.tasks![k] !== "text");
+    const asText = await validate(await shardWithTask(vision.r, vision.s, "qa-chat"));
+    expect(asText.errors[0]!.message).toBe(`segment ${vision.s} is recorded as qa-chat, but it holds 1 vision block (a text task holds no vision tokens)`);
+  });
+
+  it("reports a name that is no task (segment.task)", async () => {
+    const report = await validate(await shardWithTask(PER_BATCH + 1, 0, "audio-text"));
+    expect(rulesOf(report)).toEqual(["segment.task"]);
+    expect(report.errors[0]).toMatchObject({ row: PER_BATCH + 1 });
+    expect(report.errors[0]!.message).toMatch(/^segment 0: task "audio-text" is not one of text, image-text, /);
+  });
+
+  it("accepts a 1-frame video recorded as video-text, and reports task counts that differ from the manifest (manifest.totals)", async () => {
+    expect(findSegment((row, k) => row.tasks![k] === "video-text" && framesOf(row, k) === 1)).toBeDefined();
+    const d = join(dir, `task-stage-${caseNo++}`);
+    const written = await writeTestStage(d, rows, { stage: "test", stageKind: "vision-language", seqLen: SEQ, rowsPerBatch: PER_BATCH });
+    if (written.formatVersion !== 3) throw new Error("writeTestStage writes the current format");
+    const tasks = rows.flatMap((row) => row.tasks!);
+    expect(written.totals.tasks).toEqual(Object.fromEntries(["text", "video-text", "text-video"].map((t) => [t, tasks.filter((x) => x === t).length])));
+    expect((await validate(d)).errors).toEqual([]);
+
+    await writeManifest(d, { ...written, totals: { ...written.totals, tasks: { ...written.totals.tasks, "image-text": 1 } } });
+    const report = await validate(d);
+    expect(rulesOf(report)).toEqual(["manifest.totals"]);
+    expect(report.errors[0]!.message).toMatch(/^totals differ from the shard entries: tasks \{.*"image-text":1.*\} \(task column \{.*\}\)$/);
   });
 });

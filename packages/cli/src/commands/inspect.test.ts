@@ -1,8 +1,8 @@
-import { cp, mkdtemp, rm } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LLAMA2_LWM_VOCAB, type ExampleRecord } from "@lwm/schemas";
-import { assembleRow } from "@lwm/shards";
+import { assembleRow, shardMetadata, writeStage, type PackedRow } from "@lwm/shards";
 import { loadTokenizer } from "@lwm/tokenizer";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { lwm, requireBuiltCli } from "../test-helpers/lwm.js";
@@ -12,6 +12,7 @@ const SEQ = 1024;
 const V = LLAMA2_LWM_VOCAB;
 
 let dir: string;
+let rows: PackedRow[];
 let tokenizerSha = "";
 
 /** BOS + prompt (no loss) + answer + EOS (loss), as a QA chat lays it out. */
@@ -75,10 +76,16 @@ beforeAll(async () => {
     vqganSha256: "c".repeat(64),
     rowsPerBatch: 2,
   } as const;
-  await writeTestStage(dir, fields, [assembleRow(SEQ, V, [q, imageCaption(2)]), assembleRow(SEQ, V, [imageCaption(3), q, q]), assembleRow(SEQ, V, [q])]);
+  rows = [assembleRow(SEQ, V, [q, imageCaption(2)]), assembleRow(SEQ, V, [imageCaption(3), q, q]), assembleRow(SEQ, V, [q])];
+  await writeTestStage(dir, fields, rows);
+  // The same rows as format 2 wrote them: no task column.
+  const formatTwo = { ...shardMetadata(fields), formatVersion: 2, stageKind: fields.stageKind } as const;
+  const lineage = { recipe: { name: "cli-test", sha256: "0".repeat(64) }, steps: [], codeVersion: "test" };
+  await mkdir(`${dir}-v2`);
+  await writeStage(`${dir}-v2`, formatTwo, rows, { sources: () => ({ mixture: [], inputs: [], lineage }) });
 });
 afterAll(async () => {
-  for (const d of [dir, `${dir}-root`]) await rm(d, { recursive: true, force: true });
+  for (const d of [dir, `${dir}-root`, `${dir}-v2`]) await rm(d, { recursive: true, force: true });
 });
 
 describe("lwm inspect", () => {
@@ -108,9 +115,10 @@ describe("lwm inspect", () => {
       frames: 4,
       framesPerClip: { min: 2, mean: 2, max: 2 },
       tasks: [
-        { task: "text", segments: 4, tokens: 4 * q },
+        { task: "qa-chat", segments: 4, tokens: 4 * q },
         { task: "video-text", segments: 2, tokens: 2 * img },
       ],
+      tasksFromLayout: 0,
     });
 
     const human = await lwm(["inspect", join(dir, "manifest.json")]);
@@ -118,7 +126,7 @@ describe("lwm inspect", () => {
     expect(human.stdout).toMatch(/^rows +3$/m);
     expect(human.stdout).toMatch(/^modality +text \d+ \(\d+\.\d%\) +vision 1028 /m);
     expect(human.stdout).toMatch(/^vision +2 clips, 4 frames \(per clip min 2, mean 2\.00, max 2\)$/m);
-    expect(human.stdout).toMatch(/^tasks +text 4 \(\d+\.\d%\) +video-text 2 \(\d+\.\d%\) +\(read off the layout\)$/m);
+    expect(human.stdout).toMatch(/^tasks +qa-chat 4 \(\d+\.\d%\) +video-text 2 \(\d+\.\d%\) +\(recorded per segment\)$/m);
     expect(human.stdout).toMatch(/^ {2}\[512, 1024\) +2 +█+$/m);
     expect(human.stdout).toMatch(/^ {2}books\/moby\.txt +4 +\d+$/m);
   });
@@ -132,14 +140,36 @@ describe("lwm inspect", () => {
     expect(stdout).toContain("source: media videos/clip.mp4 frames at 0s, 0.5s");
     expect(stdout).toContain("source: text-file books/moby.txt bytes [10, 90)");
     const header = stdout.split("\n").find((l) => l.trimStart().startsWith("seg"))!;
-    expect(header).toMatch(/seg +tokens +len +text +vision +loss t\/v +w_text +w_vision +example/);
+    expect(header).toMatch(/seg +task +tokens +len +text +vision +loss t\/v +w_text +w_vision +example/);
+    expect(stdout).toMatch(/^ +0 +video-text +\[0, /m);
+    expect(stdout).toMatch(/^ +1 +qa-chat +\[\d+, /m);
 
     const json = await lwm(["inspect", dir, "--row", "0", "--json"]);
-    const row = JSON.parse(json.stdout) as { segments: { weightText: number; weightVision: number; visionBlocks: { frames: number }[]; text: string }[] };
+    const row = JSON.parse(json.stdout) as {
+      segments: { task: string; taskFromLayout: boolean; weightText: number; weightVision: number; visionBlocks: { frames: number }[]; text: string }[];
+    };
     expect(row.segments).toHaveLength(2);
+    expect(row.segments.map((s) => [s.task, s.taskFromLayout])).toEqual([
+      ["qa-chat", false],
+      ["video-text", false],
+    ]);
     expect(row.segments[1]!.visionBlocks).toEqual([{ start: expect.any(Number), end: expect.any(Number), frames: 2, loss: false }]);
     expect(row.segments[1]!.weightText).toBeCloseTo(1 / 4, 7);
     expect(row.segments[1]!.weightVision).toBe(0);
+  });
+
+  it("reads format 2 shards, reading each task off the layout and saying so", async () => {
+    const v2 = `${dir}-v2`;
+    expect((await lwm(["validate", v2])).code).toBe(0);
+    const human = await lwm(["inspect", v2]);
+    expect(human.code, human.stderr).toBe(0);
+    expect(human.stdout).toMatch(
+      /^tasks +text 4 \(\d+\.\d%\) +video-text 2 \(\d+\.\d%\) +\(read off the layout: format 2 shards record no task, so a 1-frame video counts as an image\)$/m,
+    );
+    const row = await lwm(["inspect", v2, "--row", "1"]);
+    expect(row.code, row.stderr).toBe(0);
+    expect(row.stdout).toContain("tasks read off the layout: shard-00000.arrow is format 2, which records no task");
+    expect(row.stdout).toMatch(/^ +1 +text +\[\d+, /m);
   });
 
   it("takes an output root as lwm validate does: one summary per stage folder", async () => {

@@ -40,6 +40,14 @@ function table(rows: string[][], alignRight: boolean[]): string[] {
   );
 }
 
+/** Where the task counts come from: the shards' task column, or (before format 3) each segment's layout. */
+function taskSourceNote(fromLayout: number, segments: number): string {
+  const why = "format 2 shards record no task, so a 1-frame video counts as an image";
+  if (fromLayout === 0) return "recorded per segment";
+  if (fromLayout === segments) return `read off the layout: ${why}`;
+  return `${fromLayout} of ${segments} segments read off the layout: ${why}`;
+}
+
 function formatSummary(s: ShardSummary): string {
   const out: string[] = [];
   const m = s.meta;
@@ -60,7 +68,10 @@ function formatSummary(s: ShardSummary): string {
     out.push(
       `vision      ${v.clips} clips, ${v.frames} frames (per clip min ${v.framesPerClip.min}, mean ${v.framesPerClip.mean.toFixed(2)}, max ${v.framesPerClip.max})`,
     );
-    out.push(`tasks       ${v.tasks.map((t) => `${t.task} ${t.segments} (${pct(t.tokens / real)})`).join("   ")}   (read off the layout)`);
+  }
+  if (s.segments > 0) {
+    const v = s.vision;
+    out.push(`tasks       ${v.tasks.map((t) => `${t.task} ${t.segments} (${pct(t.tokens / real)})`).join("   ")}   (${taskSourceNote(v.tasksFromLayout, s.segments)})`);
   }
   out.push("segment lengths (tokens, log2 buckets)");
   const most = Math.max(1, ...s.segmentLengths.map((b) => b.count));
@@ -168,9 +179,10 @@ async function inspectRow(
         return 0;
       }
       const lines = [`row ${n} = ${reader.name} row ${local}: ${segments.length} segments, ${used} real tokens, padding [${used}, ${seqLen})`, ""];
-      const head = ["seg", "tokens", "len", "text", "vision", "loss t/v", "w_text", "w_vision", "example"];
+      const head = ["seg", "task", "tokens", "len", "text", "vision", "loss t/v", "w_text", "w_vision", "example"];
       const cells = segments.map((s) => [
         String(s.index),
+        s.task,
         `[${s.start}, ${s.end})`,
         String(s.length),
         String(s.textTokens),
@@ -180,7 +192,8 @@ async function inspectRow(
         weight(s.weightVision),
         s.exampleId,
       ]);
-      const rendered = table([head, ...cells], [true, false, true, true, true, true, false, false, false]);
+      const rendered = table([head, ...cells], [true, false, false, true, true, true, true, false, false, false]);
+      if (row.tasks === null) lines.push(`tasks read off the layout: ${reader.name} is format ${reader.meta.formatVersion}, which records no task`, "");
       lines.push(rendered[0]!);
       segments.forEach((s, k) => {
         lines.push(rendered[k + 1]!);

@@ -33,7 +33,7 @@ function captionExample(i: number): SourcedExample {
   return {
     exampleId: exampleIdOf("test-captions", i),
     source: "captions",
-    task: "image-text",
+    task: frames === 1 ? "image-text" : "video-text",
     documentId: null,
     tokens,
     vision: Uint8Array.from(flags(1, [prompt, vision, question, answer])),
@@ -98,7 +98,7 @@ describe("pack over a producer that is not books", () => {
   });
   afterAll(async () => rm(out, { recursive: true, force: true }));
 
-  it("packs image-text examples into valid vision-language shards, flags exactly as written", async () => {
+  it("packs image and video caption examples into valid vision-language shards, flags and task exactly as written", async () => {
     const recipe = Recipe.parse({
       formatVersion: 1,
       name: "captions",
@@ -133,6 +133,7 @@ describe("pack over a producer that is not books", () => {
             expect(row.weightVision[s]).toBe(0); // no loss on vision tokens: the answer alone is trained
             expect(row.weightText[s]).toBe(Math.fround(1 / e.loss.reduce((n, l) => n + l, 0)));
             expect(row.provenance[s]).toEqual(e.provenance);
+            expect(row.tasks?.[s]).toBe(e.task);
             seen.add(id);
           });
         }
@@ -141,5 +142,7 @@ describe("pack over a producer that is not books", () => {
       }
     }
     expect(seen.size).toBe(EXAMPLES);
+    const images = Array.from({ length: EXAMPLES }, (_, i) => captionExample(i)).filter((e) => e.task === "image-text").length;
+    expect(manifest.formatVersion === 3 && manifest.totals.tasks).toEqual({ "image-text": images, "video-text": EXAMPLES - images });
   }, 60_000);
 });

@@ -22,7 +22,7 @@ import { packStage } from "./pack-stage.js";
 
 export const PACK_STEP_NAME = "pack";
 /** Bump when the bytes a unit writes would change for the same inputs and config. */
-export const PACK_STEP_VERSION = "2.0.0";
+export const PACK_STEP_VERSION = "3.0.0";
 /** The lwm code version recorded in every manifest: this package's version. */
 const CODE_VERSION = `lwm ${(createRequire(import.meta.url)("../package.json") as { version: string }).version}`;
 

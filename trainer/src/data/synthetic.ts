@@ -60,7 +60,8 @@ function example(id: string, length: number, start: number, stride: number, voca
   const vision = new Uint8Array(length);
   tokens[0] = vocab.bosId;
   for (let i = 1; i < length; i++) tokens[i] = FIRST_ID + ((start + (i - 1) * stride) % span);
-  if (withVision && length >= 8) {
+  const hasVision = withVision && length >= 8;
+  if (hasVision) {
     // Text, then codes counting upward, then <eov>, then text again: a learnable vision span.
     const a = 2;
     const b = length - 3;
@@ -75,7 +76,7 @@ function example(id: string, length: number, start: number, stride: number, voca
   loss[0] = 0;
   return {
     exampleId: hex(id).slice(0, 32),
-    task: withVision ? "image-text" : "text",
+    task: hasVision ? "text-image" : "text", // loss on every token but BOS: the vision span is trained
     tokens,
     vision,
     loss,

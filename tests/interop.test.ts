@@ -3,8 +3,10 @@
  * shard as an IPC stream with identical values for every element of every column, and
  * apache-arrow's RecordBatchStreamReader reads it as a stream. polars does not expose schema custom
  * metadata, so the `lwm` metadata is read by parsing the Schema message's flatbuffer here by hand,
- * independently of apache-arrow and of @lwm/shards.
+ * independently of apache-arrow and of @lwm/shards. With LWM_PYTHON (pyarrow, datasets), pyarrow and
+ * Hugging Face datasets read the per-segment task column as lists of task names.
  */
+import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { createRequire } from "node:module";
@@ -20,6 +22,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 const POLARS_DIR = join(here, "interop/node_modules/nodejs-polars");
 const hasPolars = existsSync(POLARS_DIR);
 if (!hasPolars) console.warn(`skipped: ${POLARS_DIR} not found (npm ci --prefix tests/interop installs it)`);
+const PYTHON = process.env.LWM_PYTHON;
+if (!PYTHON) console.warn("skipped: the pyarrow / datasets reading of the task column (LWM_PYTHON is not set)");
 
 /** The slice of nodejs-polars' API this test uses. */
 interface PlSeries {
@@ -61,7 +65,7 @@ function lcg(seed: number): () => number {
   return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
 }
 
-/** A text or image-caption example of LWM layout, with random ids. */
+/** A text or video-caption example (1 or 2 frames) of LWM layout, with random ids. */
 function example(r: () => number, i: number, room: number): ExampleRecord {
   const frames = 1 + Math.floor(r() * 2);
   const visionLen = frames * (V.tokensPerFrame + 1);
@@ -90,7 +94,8 @@ function example(r: () => number, i: number, room: number): ExampleRecord {
   tokens[k] = V.eosId;
   return {
     exampleId: ((i * 2654435761) >>> 0).toString(16).padStart(32, "0"),
-    task: withVision ? "image-text" : "text",
+    // Clips of 1 or 2 frames: a 1-frame clip is still a video task, which its layout alone would call an image.
+    task: withVision ? (i % 2 === 0 ? "text-video" : "video-text") : "text",
     tokens,
     vision,
     loss,
@@ -186,6 +191,7 @@ describe("a shard as other Arrow readers see it", () => {
       weight_vision: "DataType(List(DataType(Float32)))",
       example_id: "DataType(List(DataType(String)))",
       provenance: "DataType(List(DataType(String)))",
+      task: "DataType(List(DataType(String)))",
     });
     const column = (name: string) => df.select(pl.col(name).explode()).getColumn(name);
     const lengths = (name: string) => Array.from(df.select(pl.col(name).lst.lengths()).getColumn(name).toArray());
@@ -215,7 +221,22 @@ describe("a shard as other Arrow readers see it", () => {
         .toArray()
         .map((s) => JSON.parse(s as string) as unknown),
     ).toEqual(rows.flatMap((r) => r.provenance));
+    expect(lengths("task")).toEqual(rows.map((r) => r.cuSeqlens.length - 1));
+    expect(column("task").toArray()).toEqual(rows.flatMap((r) => r.tasks));
   });
+
+  it.skipIf(!PYTHON)("pyarrow and Hugging Face datasets read the task column as lists of task names", async () => {
+    const script = join(here, "python/shard_tasks.py");
+    const stdout = await new Promise<string>((done, fail) =>
+      execFile(PYTHON!, [script, join(dir, "shard-00000.arrow")], { encoding: "utf8" }, (err, out, stderr) => (err ? fail(new Error(stderr)) : done(out))),
+    );
+    const got = JSON.parse(stdout) as { pyarrow: { type: string; tasks: string[][] }; datasets: { feature: string; tasks: string[][] } };
+    const tasks = rows.map((r) => r.tasks);
+    expect(got.pyarrow).toEqual({ type: "list<item: string not null>", tasks });
+    expect(got.datasets.feature).toMatch(/^(Sequence\(feature=Value\((dtype=)?'string'.*\)|List\(Value\('string'\)\))/);
+    expect(got.datasets.tasks).toEqual(tasks);
+    expect(new Set(tasks.flat())).toEqual(new Set(["text", "video-text", "text-video"]));
+  }, 300_000);
 
   it("carries its metadata in the Schema message, readable without apache-arrow", () => {
     const meta = schemaCustomMetadata(file);

@@ -225,18 +225,22 @@ describe("a shard as other Arrow readers see it", () => {
     expect(column("task").toArray()).toEqual(rows.flatMap((r) => r.tasks));
   });
 
-  it.skipIf(!PYTHON)("pyarrow and Hugging Face datasets read the task column as lists of task names", async () => {
-    const script = join(here, "python/shard_tasks.py");
-    const stdout = await new Promise<string>((done, fail) =>
-      execFile(PYTHON!, [script, join(dir, "shard-00000.arrow")], { encoding: "utf8" }, (err, out, stderr) => (err ? fail(new Error(stderr)) : done(out))),
-    );
-    const got = JSON.parse(stdout) as { pyarrow: { type: string; tasks: string[][] }; datasets: { feature: string; tasks: string[][] } };
-    const tasks = rows.map((r) => r.tasks);
-    expect(got.pyarrow).toEqual({ type: "list<item: string not null>", tasks });
-    expect(got.datasets.feature).toMatch(/^(Sequence\(feature=Value\((dtype=)?'string'.*\)|List\(Value\('string'\)\))/);
-    expect(got.datasets.tasks).toEqual(tasks);
-    expect(new Set(tasks.flat())).toEqual(new Set(["text", "video-text", "text-video"]));
-  }, 300_000);
+  it.skipIf(!PYTHON)(
+    "pyarrow and Hugging Face datasets read the task column as lists of task names",
+    async () => {
+      const script = join(here, "python/shard_tasks.py");
+      const stdout = await new Promise<string>((done, fail) =>
+        execFile(PYTHON!, [script, join(dir, "shard-00000.arrow")], { encoding: "utf8" }, (err, out, stderr) => (err ? fail(new Error(stderr)) : done(out))),
+      );
+      const got = JSON.parse(stdout) as { pyarrow: { type: string; tasks: string[][] }; datasets: { feature: string; tasks: string[][] } };
+      const tasks = rows.map((r) => r.tasks);
+      expect(got.pyarrow).toEqual({ type: "list<item: string not null>", tasks });
+      expect(got.datasets.feature).toMatch(/^(Sequence\(feature=Value\((dtype=)?'string'.*\)|List\(Value\('string'\)\))/);
+      expect(got.datasets.tasks).toEqual(tasks);
+      expect(new Set(tasks.flat())).toEqual(new Set(["text", "video-text", "text-video"]));
+    },
+    300_000,
+  );
 
   it("carries its metadata in the Schema message, readable without apache-arrow", () => {
     const meta = schemaCustomMetadata(file);

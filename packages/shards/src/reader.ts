@@ -327,7 +327,8 @@ function segmentStrings(col: Utf8ListColumn, r: number): string[] {
 /** One segment's task as a TaskKind; throws ShardError("segment.task") naming row and segment for a name that is no task. */
 export function taskOf(name: string, shard: string, row: number, segment: number): TaskKind {
   const task = parseTask(name);
-  if (task === null) throw new ShardError("segment.task", shard, `segment ${segment}: task ${JSON.stringify(name)} is not one of ${TaskKind.options.join(", ")}`, row);
+  if (task === null)
+    throw new ShardError("segment.task", shard, `segment ${segment}: task ${JSON.stringify(name)} is not one of ${TaskKind.options.join(", ")}`, row);
   return task;
 }
 

@@ -62,7 +62,8 @@ export async function writeStage(
   const common = { stage: meta.stage, seqLen: meta.seqLen, shards, totals, mixture, inputs };
   let manifest: Manifest;
   if (meta.formatVersion === 1) manifest = { formatVersion: 1, ...common };
-  else if (!lineage) throw new Error(`writeStage(${dir}): a format ${meta.formatVersion} manifest records its lineage (recipe, steps, codeVersion); none was given`);
+  else if (!lineage)
+    throw new Error(`writeStage(${dir}): a format ${meta.formatVersion} manifest records its lineage (recipe, steps, codeVersion); none was given`);
   else if (meta.formatVersion === 2) manifest = { formatVersion: 2, stageKind: meta.stageKind, ...lineage, ...common };
   else manifest = { formatVersion: 3, stageKind: meta.stageKind, ...lineage, ...common, totals: { ...totals, tasks: sumTaskCounts(tasks) } };
   await writeManifest(dir, manifest);

@@ -71,7 +71,9 @@ function formatSummary(s: ShardSummary): string {
   }
   if (s.segments > 0) {
     const v = s.vision;
-    out.push(`tasks       ${v.tasks.map((t) => `${t.task} ${t.segments} (${pct(t.tokens / real)})`).join("   ")}   (${taskSourceNote(v.tasksFromLayout, s.segments)})`);
+    out.push(
+      `tasks       ${v.tasks.map((t) => `${t.task} ${t.segments} (${pct(t.tokens / real)})`).join("   ")}   (${taskSourceNote(v.tasksFromLayout, s.segments)})`,
+    );
   }
   out.push("segment lengths (tokens, log2 buckets)");
   const most = Math.max(1, ...s.segmentLengths.map((b) => b.count));

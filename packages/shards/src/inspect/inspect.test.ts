@@ -90,7 +90,15 @@ describe("inspect helpers", () => {
       }
     })();
     const row = assembleRow(SEQ, LLAMA2_LWM_VOCAB, [textExample(r, 40), oneFrameVideo, textExample(r, 30)]);
-    const fields = { stage: "t", stageKind: "vision-language", seqLen: SEQ, vocab: LLAMA2_LWM_VOCAB, tokenizerSha256: "cd".repeat(32), vqganSha256: "ef".repeat(32), rowsPerBatch: 2 } as const;
+    const fields = {
+      stage: "t",
+      stageKind: "vision-language",
+      seqLen: SEQ,
+      vocab: LLAMA2_LWM_VOCAB,
+      tokenizerSha256: "cd".repeat(32),
+      vqganSha256: "ef".repeat(32),
+      rowsPerBatch: 2,
+    } as const;
 
     it("counts a 1-frame video as video-text from the task column (format 3), in the summary and the row view", async () => {
       const d = join(dir, "tasks-v3");

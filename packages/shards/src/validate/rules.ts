@@ -13,7 +13,8 @@ export const RULES = {
   "manifest.files": "every shard the manifest lists exists once, and every .arrow file beside it is listed",
   "manifest.sha256": "a shard's sha256 equals its manifest entry",
   "manifest.counts": "a shard's bytes, rows, tokens, realTokens, lossTokens and segments equal its manifest entry",
-  "manifest.totals": "the manifest totals are the sums of its shard entries (fill = realTokens / tokens); from format 3, its task counts are the shards' task column's",
+  "manifest.totals":
+    "the manifest totals are the sums of its shard entries (fill = realTokens / tokens); from format 3, its task counts are the shards' task column's",
   "manifest.meta": "each shard's stage, stageKind and seqLen equal the manifest's",
   "stage.kind": 'a shard of a "text" stage (stageKind, format version 2) holds no vision tokens',
   "segment.layout": "cu_seqlens starts at 0, strictly increases, ends at most at seqLen; per-segment columns hold one entry per segment",

@@ -399,14 +399,20 @@ describe("task column (format version 3)", () => {
     const asImage = await validate(await shardWithTask(video.r, video.s, "image-text"));
     expect(rulesOf(asImage)).toEqual(["segment.task"]);
     expect(asImage.errors[0]).toMatchObject({ shard: expect.stringMatching(/^task-\d+\.arrow$/), row: video.r, token: null });
-    expect(asImage.errors[0]!.message).toBe(`segment ${video.s} is recorded as image-text, but its vision block has ${framesOf(rows[video.r]!, video.s)} frames, an image has 1`);
+    expect(asImage.errors[0]!.message).toBe(
+      `segment ${video.s} is recorded as image-text, but its vision block has ${framesOf(rows[video.r]!, video.s)} frames, an image has 1`,
+    );
 
     const asGeneration = await validate(await shardWithTask(video.r, video.s, "text-video"));
-    expect(asGeneration.errors.map((e) => e.message)).toEqual([`segment ${video.s} is recorded as text-video, but its vision block carries no loss (a text→vision task is trained on the vision block)`]);
+    expect(asGeneration.errors.map((e) => e.message)).toEqual([
+      `segment ${video.s} is recorded as text-video, but its vision block carries no loss (a text→vision task is trained on the vision block)`,
+    ]);
 
     const text = findSegment((row, k) => row.tasks![k] === "text");
     const asVideo = await validate(await shardWithTask(text.r, text.s, "video-text"));
-    expect(asVideo.errors.map((e) => [e.rule, e.row, e.message])).toEqual([["segment.task", text.r, `segment ${text.s} is recorded as video-text, but it holds 0 vision blocks, expected exactly 1`]]);
+    expect(asVideo.errors.map((e) => [e.rule, e.row, e.message])).toEqual([
+      ["segment.task", text.r, `segment ${text.s} is recorded as video-text, but it holds 0 vision blocks, expected exactly 1`],
+    ]);
 
     const vision = findSegment((row, k) => row.tasks![k] !== "text");
     const asText = await validate(await shardWithTask(vision.r, vision.s, "qa-chat"));

@@ -1,26 +1,16 @@
 import { mkdir, readdir } from "node:fs/promises";
 import { join } from "node:path";
-import { LLAMA2_LWM_VOCAB } from "@lwm/schemas";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readManifest } from "./manifest.js";
-import { shardMetadata } from "./metadata.js";
 import { ShardReader } from "./reader.js";
 import type { PackedRow } from "./row.js";
 import { writeStage } from "./stage-writer.js";
-import { tempDir, TEST_LINEAGE as lineage } from "./test-helpers/shard-files.js";
+import { tempDir, TEST_LINEAGE as lineage, testStageMetadata } from "./test-helpers/shard-files.js";
 import { randomRow, rng } from "./test-helpers/synthetic.js";
 import { validate } from "./validate/validate.js";
 
 const SEQ = 256;
-const meta = shardMetadata({
-  stage: "vl",
-  stageKind: "vision-language",
-  seqLen: SEQ,
-  vocab: LLAMA2_LWM_VOCAB,
-  tokenizerSha256: "cd".repeat(32),
-  vqganSha256: "ef".repeat(32),
-  rowsPerBatch: 2,
-});
+const meta = testStageMetadata({ stage: "vl", stageKind: "vision-language", seqLen: SEQ, rowsPerBatch: 2 });
 const r = rng(3);
 const rows: PackedRow[] = Array.from({ length: 7 }, () => randomRow(r, SEQ));
 let dir: string;

@@ -2,10 +2,9 @@ import { join } from "node:path";
 import { LLAMA2_LWM_VOCAB, type ShardMetadata } from "@lwm/schemas";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeManifest } from "../manifest.js";
-import { shardMetadata } from "../metadata.js";
 import { ShardReader } from "../reader.js";
 import { assembleRow, type PackedRow } from "../row.js";
-import { tempDir, writeTestStage } from "../test-helpers/shard-files.js";
+import { tempDir, testStageMetadata, writeTestStage } from "../test-helpers/shard-files.js";
 import { randomRow, rng, textExample, visionExample } from "../test-helpers/synthetic.js";
 import { validate } from "../validate/validate.js";
 import { ShardWriter } from "../writer.js";
@@ -90,15 +89,7 @@ describe("inspect helpers", () => {
       }
     })();
     const row = assembleRow(SEQ, LLAMA2_LWM_VOCAB, [textExample(r, 40), oneFrameVideo, textExample(r, 30)]);
-    const fields = {
-      stage: "t",
-      stageKind: "vision-language",
-      seqLen: SEQ,
-      vocab: LLAMA2_LWM_VOCAB,
-      tokenizerSha256: "cd".repeat(32),
-      vqganSha256: "ef".repeat(32),
-      rowsPerBatch: 2,
-    } as const;
+    const fields = { stage: "t", stageKind: "vision-language", seqLen: SEQ, rowsPerBatch: 2 } as const;
 
     it("counts a 1-frame video as video-text from the task column (format 3), in the summary and the row view", async () => {
       const d = join(dir, "tasks-v3");
@@ -123,7 +114,7 @@ describe("inspect helpers", () => {
 
     it("still reads a format 2 shard (no task column): rows without tasks, tasks read off the layout, and it validates", async () => {
       const path = join(dir, "tasks-v2.arrow");
-      const meta: ShardMetadata = { ...shardMetadata(fields), formatVersion: 2, stageKind: fields.stageKind };
+      const meta: ShardMetadata = { ...testStageMetadata(fields), formatVersion: 2, stageKind: fields.stageKind };
       const writer = await ShardWriter.create(path, meta);
       await writer.append(row);
       await writer.close();

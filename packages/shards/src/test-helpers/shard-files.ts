@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { LLAMA2_LWM_VOCAB, type Manifest, type ShardEntry, type StageKind } from "@lwm/schemas";
+import { LLAMA2_LWM_VOCAB, type Manifest, type ShardEntry, type ShardMetadata, type StageKind } from "@lwm/schemas";
 import { shardMetadata } from "../metadata.js";
 import type { PackedRow } from "../row.js";
 import { writeStage, type StageLineage } from "../stage-writer.js";
@@ -36,17 +36,30 @@ export const TEST_LINEAGE: StageLineage = {
   codeVersion: "lwm test",
 };
 
+/** What differs between test stages; the rest of their metadata is fixed. */
+export interface TestStageFields {
+  stage: string;
+  stageKind: StageKind;
+  seqLen: number;
+  rowsPerBatch: number;
+}
+
+/** Current-format metadata of a test stage: the LWM vocabulary and stand-in hashes. */
+export function testStageMetadata(fields: TestStageFields): ShardMetadata {
+  return shardMetadata({ ...fields, vocab: LLAMA2_LWM_VOCAB, tokenizerSha256: "cd".repeat(32), vqganSha256: "ef".repeat(32) });
+}
+
 /**
  * A current-format stage of `rows` in `dir` (shards + manifest.json), written as pack writes one:
- * shardMetadata and writeStage, the LWM vocabulary and stand-in hashes, no mixture or inputs.
+ * testStageMetadata and writeStage, no mixture or inputs.
  */
 export async function writeTestStage(
   dir: string,
   rows: AsyncIterable<PackedRow> | Iterable<PackedRow>,
-  opts: { stage: string; stageKind: StageKind; seqLen: number; rowsPerBatch: number; rowsPerShard?: number },
+  opts: TestStageFields & { rowsPerShard?: number },
 ): Promise<Manifest> {
   const { rowsPerShard, ...fields } = opts;
   await mkdir(dir, { recursive: true });
-  const meta = shardMetadata({ ...fields, vocab: LLAMA2_LWM_VOCAB, tokenizerSha256: "cd".repeat(32), vqganSha256: "ef".repeat(32) });
+  const meta = testStageMetadata(fields);
   return writeStage(dir, meta, rows, { rowsPerShard, sources: () => ({ mixture: [], inputs: [], lineage: TEST_LINEAGE }) });
 }

@@ -4,11 +4,10 @@ import { LLAMA2_LWM_VOCAB, type Manifest, type ShardEntry, type TaskKind } from 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BUFFER_INDEX } from "../columns.js";
 import { manifestTotals, writeManifest } from "../manifest.js";
-import { shardMetadata } from "../metadata.js";
 import { ShardWriter } from "../writer.js";
 import { ShardReader } from "../reader.js";
 import type { PackedRow } from "../row.js";
-import { tempDir, writeRandomShard, writeTestStage } from "../test-helpers/shard-files.js";
+import { tempDir, testStageMetadata, writeRandomShard, writeTestStage } from "../test-helpers/shard-files.js";
 import { validate } from "./validate.js";
 import type { ValidationReport } from "./report.js";
 
@@ -348,15 +347,7 @@ describe("validate", () => {
 /** The fixture's rows as a current-format shard of this stage kind (`name` names the file). */
 async function currentFormatShard(stageKind: "text" | "vision-language", shardRows: PackedRow[], name = `kind-${stageKind}.arrow`): Promise<string> {
   const path = join(dir, name);
-  const meta = shardMetadata({
-    stage: "test",
-    stageKind,
-    seqLen: SEQ,
-    vocab: LLAMA2_LWM_VOCAB,
-    tokenizerSha256: "cd".repeat(32),
-    vqganSha256: "ef".repeat(32),
-    rowsPerBatch: PER_BATCH,
-  });
+  const meta = testStageMetadata({ stage: "test", stageKind, seqLen: SEQ, rowsPerBatch: PER_BATCH });
   const writer = await ShardWriter.create(path, meta);
   for (const row of shardRows) await writer.append(row); // the random rows hold image examples
   await writer.close();

@@ -13,7 +13,7 @@ import { join, resolve } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { listFiles } from "@lwm/core";
 import type { Provenance, SourcedExample } from "@lwm/schemas";
-import { readStageExamples } from "@lwm/shards";
+import { readManifest, readStageExamples, ShardReader } from "@lwm/shards";
 import { lwmSpawn, repoRoot, writeRecipe } from "./books-helpers.js";
 // Async: a long spawnSync starves vitest's worker RPC on a loaded machine (docs/dependencies.md).
 import { lwmAsync } from "./launch-helpers.js";
@@ -134,6 +134,29 @@ interface StepReportJson {
 
 const readJson = async <T>(path: string) => JSON.parse(await readFile(path, "utf8")) as T;
 
+/** What `lwm inspect <stage> --json` says about tasks. */
+interface InspectTasks {
+  vision: { clips: number; framesPerClip: { max: number }; tasks: { task: string; segments: number }[]; tasksFromLayout: number };
+}
+
+/** Segments per task as `lwm inspect` counts them, after checking each packed segment's task is its example's. */
+async function packedTasks(out: string, examples: SourcedExample[], stage = "vl"): Promise<Record<string, number>> {
+  const taskOf = new Map(examples.map((e) => [e.exampleId, e.task]));
+  const manifest = await readManifest(join(out, stage, "manifest.json"));
+  for (const shard of manifest.shards) {
+    const reader = await ShardReader.open(join(out, stage, shard.file));
+    for await (const row of reader.rows()) row.exampleIds.forEach((id, s) => expect(row.tasks?.[s], id).toBe(taskOf.get(id)));
+    await reader.close();
+  }
+  const inspect = await lwmAsync(["inspect", join(out, stage), "--json"]);
+  expect(inspect.code, inspect.stderr).toBe(0);
+  const summary = JSON.parse(inspect.stdout) as InspectTasks;
+  expect(summary.vision.tasksFromLayout).toBe(0);
+  const counts = Object.fromEntries(summary.vision.tasks.map((t) => [t.task, t.segments]));
+  expect(manifest.formatVersion === 3 && manifest.totals.tasks).toEqual(counts);
+  return counts;
+}
+
 async function examplesOf(out: string, stage = "vl"): Promise<SourcedExample[]> {
   const all: SourcedExample[] = [];
   for await (const e of readStageExamples(join(out, "work/vision/examples", stage))) all.push(e);
@@ -225,6 +248,7 @@ describe("vision step", () => {
     expect(manifest.mixture.map((m) => m.source).sort()).toEqual(["clips", "stills"]);
     const validate = await lwmAsync(["validate", out, "--json"]);
     expect(validate.code, validate.stdout).toBe(0);
+    expect(Object.keys(await packedTasks(out, examples)).sort()).toEqual(["image-text", "text-image", "text-video", "video-text"]);
   });
 
   it("lays out every task exactly as LWM does, with timestamps ffprobe agrees with", async () => {
@@ -312,6 +336,23 @@ describe("vision step", () => {
     const good = (await examplesOf(out)).find((e) => (e.provenance as Extract<Provenance, { kind: "media" }>).corpus?.id === "good-video");
     expect((good?.provenance as Extract<Provenance, { kind: "media" }>).frameTimestamps).toEqual([0, 0.5]);
     expect(good?.task).toBe("video-text");
+  });
+
+  it("packs clips that kept one frame as video-text, and lwm inspect counts them so, not as images", async () => {
+    const oneFrame = recipe({ fps: 2, maxFrames: 1 });
+    oneFrame.sources[0] = { ...oneFrame.sources[0]!, tasks: { "video-text": 1 } } as (typeof oneFrame.sources)[0];
+    await writeFile(recipePath, JSON.stringify(oneFrame));
+    const res = await lwmAsync(["run", "--steps", "vision,pack", recipePath, "--out", out, "--json"]);
+    expect(res.code, res.stderr).toBe(0);
+    const examples = await examplesOf(out);
+    const clips = examples.filter((e) => e.source === "clips");
+    expect(clips.length).toBeGreaterThan(0);
+    for (const e of clips) expect((e.provenance as Extract<Provenance, { kind: "media" }>).frameTimestamps).toHaveLength(1);
+    const counts = await packedTasks(out, examples);
+    // Every packed clip segment is its example's video-text (packedTasks), none an image task read off a 1-frame layout.
+    expect(counts["video-text"]).toBeGreaterThan(0);
+    expect(counts["text-video"]).toBeUndefined();
+    expect((await lwmAsync(["validate", join(out, "vl")])).code).toBe(0);
   });
 });
 

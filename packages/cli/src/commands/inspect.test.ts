@@ -164,7 +164,7 @@ describe("lwm inspect", () => {
     const human = await lwm(["inspect", v2]);
     expect(human.code, human.stderr).toBe(0);
     expect(human.stdout).toMatch(
-      /^tasks +text 4 \(\d+\.\d%\) +video-text 2 \(\d+\.\d%\) +\(read off the layout: format 2 shards record no task, so a 1-frame video counts as an image\)$/m,
+      /^tasks +text 4 \(\d+\.\d%\) +video-text 2 \(\d+\.\d%\) +\(read off the layout: shards before format 3 record no task, so a 1-frame video counts as an image\)$/m,
     );
     const row = await lwm(["inspect", v2, "--row", "1"]);
     expect(row.code, row.stderr).toBe(0);

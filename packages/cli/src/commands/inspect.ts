@@ -42,7 +42,7 @@ function table(rows: string[][], alignRight: boolean[]): string[] {
 
 /** Where the task counts come from: the shards' task column, or (before format 3) each segment's layout. */
 function taskSourceNote(fromLayout: number, segments: number): string {
-  const why = "format 2 shards record no task, so a 1-frame video counts as an image";
+  const why = "shards before format 3 record no task, so a 1-frame video counts as an image";
   if (fromLayout === 0) return "recorded per segment";
   if (fromLayout === segments) return `read off the layout: ${why}`;
   return `${fromLayout} of ${segments} segments read off the layout: ${why}`;

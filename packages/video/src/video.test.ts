@@ -228,12 +228,12 @@ describe("pixels", () => {
     frames.forEach((f, k) => expect(Buffer.from(f.rgb).equals(raw.subarray(k * 196608, (k + 1) * 196608))).toBe(true));
   }, 60_000);
 
-  it("reused frame buffers hold the same pixels, each until the next frame", async () => {
+  it.each(["fifo", "stdout"] as const)("%s: reused frame buffers hold the same pixels, each until the next frame", async (transport) => {
     const plan = await planDecode(at("cfr.mp4"));
     const raw = await ffmpegRun(["-i", at("cfr.mp4"), "-vf", plan.args.filters.join(","), ...plan.args.output, "-"]);
     const buffers = new Set<ArrayBufferLike>();
     let k = 0;
-    for await (const f of decodeFrames(at("cfr.mp4"), { reuseFrames: true })) {
+    for await (const f of decodeFrames(at("cfr.mp4"), { reuseFrames: true, transport })) {
       expect(Buffer.from(f.rgb).equals(raw.subarray(k * 196608, ++k * 196608)), `frame ${k - 1}`).toBe(true);
       buffers.add(f.rgb.buffer);
     }
@@ -241,6 +241,18 @@ describe("pixels", () => {
     expect(buffers.size).toBeLessThanOrEqual(6);
     await expect(decodeAll(at("cfr.mp4"), { reuseFrames: true })).rejects.toThrow(/reuseFrames/);
   }, 60_000);
+
+  it("a decode stopped early leaves nothing behind: the next decodes get whole, correct frames", async () => {
+    const plan = await planDecode(at("cfr.mp4"), { sampling: { frames: 5 } });
+    const raw = await ffmpegRun(["-i", at("cfr.mp4"), "-vf", plan.args.filters.join(","), ...plan.args.output, "-"]);
+    for (let round = 0; round < 3; round++) {
+      let taken = 0;
+      for await (const _ of decodeFrames(at("cfr.mp4"))) if (++taken === 2) break;
+      const frames = await decodeAll(at("cfr.mp4"), { sampling: { frames: 5 } });
+      expect(frames.map((f) => f.sourceIndex)).toEqual(plan.indices);
+      frames.forEach((f, k) => expect(Buffer.from(f.rgb).equals(raw.subarray(k * 196608, (k + 1) * 196608)), `round ${round} frame ${k}`).toBe(true));
+    }
+  }, 120_000);
 
   it("portrait video: short side 256, centre crop", async () => {
     const plan = await planDecode(at("vfr.mp4"));

@@ -1,13 +1,13 @@
 /**
  * Frames of one clip from one ffmpeg process: sampling, window, LWM preprocessing and a frame
  * cap become one filter chain; ffmpeg writes raw rgb24 frames to a pipe and logs each frame's
- * presentation time (metadata print) on stderr. Frames are yielded as they arrive, so memory is bounded
+ * presentation time (showinfo) on stderr. Frames are yielded as they arrive, so memory is bounded
  * by the pipe, whatever the clip's length. The frames travel through a FIFO read straight into
  * frame buffers (fifo.ts), or ffmpeg's stdout where no FIFO can be made. fluent-ffmpeg builds and runs the command; it stays
  * behind this module (it is archived upstream).
  */
-import ffmpeg from "fluent-ffmpeg";
 import { spawnSync } from "node:child_process";
+import ffmpeg from "fluent-ffmpeg";
 import { ffmpegBinaries } from "./binaries.js";
 import { DecodeFailedError } from "./errors.js";
 import { orientationFilters, type ExifOrientation } from "./exif.js";
@@ -122,47 +122,24 @@ export async function planDecode(file: string, opts: DecodeOptions = {}): Promis
 }
 
 /**
- * The frame log on stderr: (index, pts) of each frame, from named filter instances: `kept` logs
- * each output frame; `all` (fps sampling only) logs every frame before the sampling select.
- *
- * Where ffmpeg can (5.x; the npm-shipped 2018 build prints nothing), every frame gets a metadata
- * key at the start of the chain and `metadata=mode=print` prints the frames carrying it: two log
- * lines, ≈ 4 writes per frame, where showinfo makes 16 (each write can wake our stderr reader).
- * metadata does not print the time base: a showinfo that sees no frame (on a branch closed by
- * `select=0`) logs it once, at configuration. Elsewhere showinfo logs each frame itself.
+ * showinfo without its per-frame checksums and plane statistics where ffmpeg has the option
+ * (`checksum`, ffmpeg ≥ 5.0; the npm-shipped 2018 build lacks it). Two named instances: `kept`
+ * logs each output frame; `all` (fps sampling only) logs every frame before the sampling select.
  */
-const FRAME_KEY = "lwm_frame";
-type LogInstance = "all" | "kept";
-interface FrameLog {
-  /** Filters before the chain, the one logging at `instance`, and the chain's last. */
-  first: string[];
-  at(instance: LogInstance): string;
-  last: string;
-}
-const metadataLog: FrameLog = {
-  first: [`metadata@tag=mode=add:key=${FRAME_KEY}:value=1`],
-  at: (instance) => `metadata@${instance}=mode=print:key=${FRAME_KEY}`,
-  last: `split[lwm_out][lwm_tb];[lwm_tb]select=0,showinfo@kept,nullsink;[lwm_out]metadata@kept=mode=print:key=${FRAME_KEY}`,
-};
-const showinfoLog: FrameLog = { first: [], at: (instance) => `showinfo@${instance}`, last: "showinfo@kept" };
-
-const frameLogs = new Map<string, FrameLog>();
-function frameLogFor(ffmpegPath: string): FrameLog {
-  let log = frameLogs.get(ffmpegPath);
-  if (!log) {
-    const chain = [...metadataLog.first, metadataLog.last].join(",");
-    const probe = spawnSync(ffmpegPath, ["-hide_banner", "-f", "lavfi", "-i", "color=s=16x16:d=0.1", "-vf", chain, "-frames:v", "1", "-f", "null", "-"], {
-      encoding: "utf8",
-    });
-    log = PTS.test(probe.stderr ?? "") ? metadataLog : showinfoLog;
-    frameLogs.set(ffmpegPath, log);
+const checksumOption = new Map<string, boolean>();
+function showinfoFilter(ffmpegPath: string, instance: ShowinfoInstance): string {
+  let has = checksumOption.get(ffmpegPath);
+  if (has === undefined) {
+    const help = spawnSync(ffmpegPath, ["-hide_banner", "-h", "filter=showinfo"], { encoding: "utf8" }).stdout ?? "";
+    has = /\bchecksum\b/.test(help);
+    checksumOption.set(ffmpegPath, has);
   }
-  return log;
+  return `showinfo@${instance}${has ? "=checksum=0" : ""}`;
 }
+type ShowinfoInstance = "all" | "kept";
 
-// pts_time is printed with 6 significant digits; pts × the time base is exact.
-const PTS = /\[(?:metadata|showinfo)@(all|kept) @[^\]]*\]\s*(?:frame|n):\s*(\d+)\s+pts:\s*(-?\d+)\s+pts_time:\s*(\S+)/;
-const KEY_LINE = new RegExp(`\\[metadata@(all|kept) @[^\\]]*\\]\\s*${FRAME_KEY}=`);
+// showinfo prints pts_time with 6 significant digits; pts × the input time base is exact.
+const PTS = /\[showinfo@(all|kept) @[^\]]*\]\s*n:\s*(\d+)\s+pts:\s*(-?\d+)\s+pts_time:\s*(\S+)/;
 const TIME_BASE = /\[showinfo@kept @[^\]]*\]\s*config in time_base:\s*(\d+)\/(\d+)/;
 
 /**
@@ -207,10 +184,9 @@ export async function* decodeFrames(file: string, opts: DecodeOptions = {}): Asy
   let stopping = false;
   const stderrTail: string[] = [];
   let timeBase: [number, number] | null = null;
-  const log = frameLogFor(ffmpegPath);
-  const filters = [...log.first, ...plan.args.filters, log.last];
+  const filters = [...plan.args.filters, showinfoFilter(ffmpegPath, "kept")];
   const kept = plan.selectAt === null ? null : new KeptIndices();
-  if (plan.selectAt !== null) filters.splice(log.first.length + plan.selectAt, 0, log.at("all"));
+  if (plan.selectAt !== null) filters.splice(plan.selectAt, 0, showinfoFilter(ffmpegPath, "all"));
   let logMismatch: string | null = null;
   const command = ffmpeg(file)
     .setFfmpegPath(ffmpegPath)
@@ -220,7 +196,7 @@ export async function* decodeFrames(file: string, opts: DecodeOptions = {}): Asy
     .on("stderr", (line: string) => {
       const m = PTS.exec(line);
       if (m) {
-        const [, instance, n, pts, ptsTime] = m as unknown as [string, LogInstance, string, string, string];
+        const [, instance, n, pts, ptsTime] = m as unknown as [string, ShowinfoInstance, string, string, string];
         if (instance === "all") {
           kept?.all(Number(n), pts);
           return;
@@ -230,7 +206,6 @@ export async function* decodeFrames(file: string, opts: DecodeOptions = {}): Asy
         frames.wake();
         return;
       }
-      if (KEY_LINE.test(line)) return;
       const tb = TIME_BASE.exec(line);
       if (tb) timeBase = [Number(tb[1]), Number(tb[2])];
       else if (line.trim()) {
@@ -264,7 +239,7 @@ export async function* decodeFrames(file: string, opts: DecodeOptions = {}): Asy
         await frames.wait();
         continue;
       }
-      // ffmpeg logs a frame before it writes it, but the two pipes are read independently.
+      // showinfo logs a frame before ffmpeg writes it, but the two pipes are read independently.
       while (times.length <= ordinal && !finished) await frames.wait();
       const ptsS = times[ordinal];
       if (ptsS === undefined) throw new DecodeFailedError(file, lastPts(), "frame without a timestamp in ffmpeg's log");

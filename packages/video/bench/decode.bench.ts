@@ -125,7 +125,10 @@ const rows = [...clips, "all"].map((name) => {
     sideNames.map((side) => {
       const sum = (pick: (s: Sample) => number) => list.reduce((t, c) => t + median(samples.get(c)!.get(side)!.map(pick)), 0);
       const wallS = sum((s) => s.wallS);
-      return [side, { fps: frames / wallS, wallS, oursMsPerFrame: (1000 * sum((s) => s.oursCpuS)) / frames, childMsPerFrame: (1000 * sum((s) => s.childCpuS)) / frames }];
+      return [
+        side,
+        { fps: frames / wallS, wallS, oursMsPerFrame: (1000 * sum((s) => s.oursCpuS)) / frames, childMsPerFrame: (1000 * sum((s) => s.childCpuS)) / frames },
+      ];
     }),
   );
   return { clip: name, frames, sides };

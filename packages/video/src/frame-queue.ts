@@ -66,7 +66,7 @@ export class FrameQueue {
 
   /** Copies `chunk` into frames (for producers that get their bytes in buffers of their own). */
   write(chunk: Uint8Array): void {
-    for (let at = 0; at < chunk.length; ) {
+    for (let at = 0; at < chunk.length;) {
       const target = this.fillTarget();
       const n = Math.min(target.length, chunk.length - at);
       target.set(chunk.subarray(at, at + n));

@@ -228,19 +228,23 @@ describe("pixels", () => {
     frames.forEach((f, k) => expect(Buffer.from(f.rgb).equals(raw.subarray(k * 196608, (k + 1) * 196608))).toBe(true));
   }, 60_000);
 
-  it.each(["fifo", "stdout"] as const)("%s: reused frame buffers hold the same pixels, each until the next frame", async (transport) => {
-    const plan = await planDecode(at("cfr.mp4"));
-    const raw = await ffmpegRun(["-i", at("cfr.mp4"), "-vf", plan.args.filters.join(","), ...plan.args.output, "-"]);
-    const buffers = new Set<ArrayBufferLike>();
-    let k = 0;
-    for await (const f of decodeFrames(at("cfr.mp4"), { reuseFrames: true, transport })) {
-      expect(Buffer.from(f.rgb).equals(raw.subarray(k * 196608, ++k * 196608)), `frame ${k - 1}`).toBe(true);
-      buffers.add(f.rgb.buffer);
-    }
-    expect(k).toBe(100);
-    expect(buffers.size).toBeLessThanOrEqual(6);
-    await expect(decodeAll(at("cfr.mp4"), { reuseFrames: true })).rejects.toThrow(/reuseFrames/);
-  }, 60_000);
+  it.each(["fifo", "stdout"] as const)(
+    "%s: reused frame buffers hold the same pixels, each until the next frame",
+    async (transport) => {
+      const plan = await planDecode(at("cfr.mp4"));
+      const raw = await ffmpegRun(["-i", at("cfr.mp4"), "-vf", plan.args.filters.join(","), ...plan.args.output, "-"]);
+      const buffers = new Set<ArrayBufferLike>();
+      let k = 0;
+      for await (const f of decodeFrames(at("cfr.mp4"), { reuseFrames: true, transport })) {
+        expect(Buffer.from(f.rgb).equals(raw.subarray(k * 196608, ++k * 196608)), `frame ${k - 1}`).toBe(true);
+        buffers.add(f.rgb.buffer);
+      }
+      expect(k).toBe(100);
+      expect(buffers.size).toBeLessThanOrEqual(6);
+      await expect(decodeAll(at("cfr.mp4"), { reuseFrames: true })).rejects.toThrow(/reuseFrames/);
+    },
+    60_000,
+  );
 
   it("a decode stopped early leaves nothing behind: the next decodes get whole, correct frames", async () => {
     const plan = await planDecode(at("cfr.mp4"), { sampling: { frames: 5 } });

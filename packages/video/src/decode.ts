@@ -178,7 +178,15 @@ export async function* decodeFrames(file: string, opts: DecodeOptions = {}): Asy
   const { ffmpeg: ffmpegPath } = ffmpegBinaries();
   const reuse = opts.reuseFrames ?? false;
   const fifo = (opts.transport ?? "fifo") === "fifo" ? await fifoPool.acquire() : null;
-  const reader = fifo ? new FifoReader(fifo, frameBytes, 4, reuse) : null;
+  let reader: FifoReader | null = null;
+  if (fifo) {
+    try {
+      reader = new FifoReader(fifo, frameBytes, 4, reuse);
+    } catch {
+      // The FIFO could not be opened (say, its temporary folder was cleaned away): use stdout.
+      fifoPool.release(fifo, false);
+    }
+  }
   const sink = reader ? null : new FrameSink(frameBytes, 4, reuse);
   const frames: FrameQueue = reader?.frames ?? sink!.frames;
   let stopping = false;
@@ -226,7 +234,7 @@ export async function* decodeFrames(file: string, opts: DecodeOptions = {}): Asy
       frames.wake();
       finishWaiter?.();
     });
-  if (fifo) command.save(fifo);
+  if (reader) command.save(fifo!);
   else command.pipe(sink!, { end: true });
 
   let ordinal = 0;

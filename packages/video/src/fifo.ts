@@ -78,7 +78,12 @@ export class FifoReader {
     const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
     // A FIFO without a writer reads as end of file, and ffmpeg opens it only after it has probed its
     // input (or never, when it fails first): we hold a write end of our own until ffmpeg has exited.
-    this.holder = openSync(path, constants.O_WRONLY | constants.O_NONBLOCK);
+    try {
+      this.holder = openSync(path, constants.O_WRONLY | constants.O_NONBLOCK);
+    } catch (err) {
+      closeSync(fd);
+      throw err;
+    }
     // `buffer` is asked again after every read, so each read lands where the last one stopped.
     const onread: OnReadOpts = {
       buffer: () => this.frames.fillTarget(),

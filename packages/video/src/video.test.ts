@@ -1,11 +1,12 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DecodeFailedError, MediaNotFoundError, NoVideoStreamError, NotMediaError, TruncatedMediaError, ZeroDurationError } from "./errors.js";
 import { decodeAll, decodeFrames, planDecode } from "./decode.js";
+import { fifoPool } from "./fifo.js";
 import { probeMedia } from "./probe.js";
 import { linspaceIndices } from "./sampling.js";
 /** ffprobe prints times with 6 decimals. */
@@ -257,6 +258,19 @@ describe("pixels", () => {
       frames.forEach((f, k) => expect(Buffer.from(f.rgb).equals(raw.subarray(k * 196608, (k + 1) * 196608)), `round ${round} frame ${k}`).toBe(true));
     }
   }, 120_000);
+
+  it("a FIFO that vanished (temporary folder cleaned away) falls back to stdout, same frames", async () => {
+    const plan = await planDecode(at("cfr.mp4"), { sampling: { frames: 3 } });
+    const raw = await ffmpegRun(["-i", at("cfr.mp4"), "-vf", plan.args.filters.join(","), ...plan.args.output, "-"]);
+    const fifo = await fifoPool.acquire();
+    if (fifo) {
+      rmSync(fifo);
+      fifoPool.release(fifo, true); // the next decode gets this path back
+    }
+    const frames = await decodeAll(at("cfr.mp4"), { sampling: { frames: 3 } });
+    expect(frames).toHaveLength(3);
+    frames.forEach((f, k) => expect(Buffer.from(f.rgb).equals(raw.subarray(k * 196608, (k + 1) * 196608))).toBe(true));
+  }, 60_000);
 
   it("portrait video: short side 256, centre crop", async () => {
     const plan = await planDecode(at("vfr.mp4"));

@@ -1,10 +1,10 @@
 import { spawn } from "node:child_process";
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { fifoPool, FifoReader } from "./fifo.js";
+import { fifoPool, FifoReader, removeDeadFolders } from "./fifo.js";
 
 let dir = "";
 beforeAll(async () => {
@@ -72,5 +72,20 @@ describe("FifoReader", () => {
     reader.close();
     fifoPool.release(fifo, false);
     expect(existsSync(fifo)).toBe(false);
+  });
+
+  it("folders of processes that are gone (killed before their 'exit') are removed; a live process's are kept", async () => {
+    const gone = spawn("true");
+    const deadPid = await new Promise<number>((resolve) => gone.on("exit", () => resolve(gone.pid!)));
+    const dead = join(tmpdir(), `lwm-fifos-${deadPid}-test`);
+    const alive = join(tmpdir(), `lwm-fifos-${process.ppid}-test`);
+    for (const d of [dead, alive]) {
+      mkdirSync(d, { recursive: true });
+      writeFileSync(join(d, "frames-0"), "");
+    }
+    removeDeadFolders();
+    expect(existsSync(dead)).toBe(false);
+    expect(existsSync(alive)).toBe(true);
+    await rm(alive, { recursive: true, force: true });
   });
 });

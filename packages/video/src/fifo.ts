@@ -7,12 +7,12 @@
  * allocation and no copy per read (docs/benchmarks.md, decode: about half of the reader's CPU).
  *
  * Node has no mkfifo, so FIFOs are made by the `mkfifo` command, a few per call, in a temporary
- * folder of this process (removed at exit), and reused: a FIFO whose reader saw end of file has no
+ * folder of this process (removed at exit, or by a later process when this one was killed), and reused: a FIFO whose reader saw end of file has no
  * writer left and is empty, so the next decode gets a fresh pipe. One that was abandoned (a decode
  * stopped early, ffmpeg killed) is deleted instead, since a dying writer could still put bytes in it.
  */
 import { execFile } from "node:child_process";
-import { closeSync, constants, mkdtempSync, openSync, rmSync } from "node:fs";
+import { closeSync, constants, mkdtempSync, openSync, readdirSync, rmSync } from "node:fs";
 import { Socket, type OnReadOpts, type SocketConstructorOpts } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -20,6 +20,30 @@ import { promisify } from "node:util";
 import { FrameQueue } from "./frame-queue.js";
 
 const FIFOS_PER_MKFIFO = 4;
+/** `lwm-fifos-<pid>-XXXXXX`: the pid says whether the folder's process is still alive. */
+const FOLDER_PREFIX = "lwm-fifos-";
+
+/**
+ * A process that is killed (or a test worker ended without 'exit') leaves its folder behind, so
+ * each new pool first removes the folders of processes that no longer exist. A reused pid only
+ * delays a removal; a live process's folder is never touched.
+ */
+export function removeDeadFolders(): void {
+  for (const name of readdirSync(tmpdir())) {
+    const pid = name.startsWith(FOLDER_PREFIX) ? Number(name.slice(FOLDER_PREFIX.length).split("-")[0]) : NaN;
+    if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid || isAlive(pid)) continue;
+    rmSync(join(tmpdir(), name), { recursive: true, force: true });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM"; // alive, someone else's
+  }
+}
 
 class FifoPool {
   private dir: string | null = null;
@@ -49,7 +73,8 @@ class FifoPool {
 
   private async make(): Promise<void> {
     if (!this.dir) {
-      const dir = mkdtempSync(join(tmpdir(), "lwm-video-"));
+      removeDeadFolders();
+      const dir = mkdtempSync(join(tmpdir(), `${FOLDER_PREFIX}${process.pid}-`));
       this.dir = dir;
       process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
     }

@@ -2,7 +2,8 @@
  * Frames of one clip from one ffmpeg process: sampling, window, LWM preprocessing and a frame
  * cap become one filter chain; ffmpeg writes raw rgb24 frames to a pipe and logs each frame's
  * presentation time (showinfo) on stderr. Frames are yielded as they arrive, so memory is bounded
- * by the pipe, whatever the clip's length. fluent-ffmpeg builds and runs the command; it stays
+ * by the pipe, whatever the clip's length. The frames travel through a FIFO read straight into
+ * frame buffers (fifo.ts), or ffmpeg's stdout where no FIFO can be made. fluent-ffmpeg builds and runs the command; it stays
  * behind this module (it is archived upstream).
  */
 import { spawnSync } from "node:child_process";
@@ -10,6 +11,8 @@ import ffmpeg from "fluent-ffmpeg";
 import { ffmpegBinaries } from "./binaries.js";
 import { DecodeFailedError } from "./errors.js";
 import { orientationFilters, type ExifOrientation } from "./exif.js";
+import { fifoPool, FifoReader } from "./fifo.js";
+import type { FrameQueue } from "./frame-queue.js";
 import { FrameSink } from "./frame-sink.js";
 import { preprocessFilters, scaleCropFor } from "./preprocess.js";
 import { probeMedia, type MediaProbe, type ProbeCache } from "./probe.js";
@@ -42,8 +45,16 @@ export interface DecodeOptions {
    * For callers that copy each frame out at once (into a batch); saves fresh memory per frame.
    */
   reuseFrames?: boolean;
+  /**
+   * How frames leave ffmpeg: "fifo" (default; a named pipe read straight into the frame buffers)
+   * or "stdout" (ffmpeg's stdout pipe through a Node stream, a copy per read). "fifo" falls back to
+   * "stdout" where FIFOs cannot be made (Windows, no mkfifo).
+   */
+  transport?: FrameTransport;
   probeCache?: ProbeCache;
 }
+
+export type FrameTransport = "fifo" | "stdout";
 
 export interface DecodePlan {
   probe: MediaProbe;
@@ -165,7 +176,19 @@ export async function* decodeFrames(file: string, opts: DecodeOptions = {}): Asy
   let finishWaiter: (() => void) | null = null;
 
   const { ffmpeg: ffmpegPath } = ffmpegBinaries();
-  const sink = new FrameSink(frameBytes, 4, opts.reuseFrames ?? false);
+  const reuse = opts.reuseFrames ?? false;
+  const fifo = (opts.transport ?? "fifo") === "fifo" ? await fifoPool.acquire() : null;
+  let reader: FifoReader | null = null;
+  if (fifo) {
+    try {
+      reader = new FifoReader(fifo, frameBytes, 4, reuse);
+    } catch {
+      // The FIFO could not be opened (say, its temporary folder was cleaned away): use stdout.
+      fifoPool.release(fifo, false);
+    }
+  }
+  const sink = reader ? null : new FrameSink(frameBytes, 4, reuse);
+  const frames: FrameQueue = reader?.frames ?? sink!.frames;
   let stopping = false;
   const stderrTail: string[] = [];
   let timeBase: [number, number] | null = null;
@@ -188,7 +211,7 @@ export async function* decodeFrames(file: string, opts: DecodeOptions = {}): Asy
         }
         if (kept && !kept.kept(pts)) logMismatch ??= `kept frame at pts ${pts} is not among the decoded frames`;
         times.push(timeBase ? (Number(pts) * timeBase[0]) / timeBase[1] : Number(ptsTime));
-        sink.wake();
+        frames.wake();
         return;
       }
       const tb = TIME_BASE.exec(line);
@@ -200,29 +223,32 @@ export async function* decodeFrames(file: string, opts: DecodeOptions = {}): Asy
     })
     .on("error", (err: Error) => {
       finished = { err: stopping ? null : err, stderr: stderrTail.join("\n") };
-      sink.end();
-      sink.wake();
+      reader?.writerExited();
+      sink?.end();
+      frames.wake();
       finishWaiter?.();
     })
     .on("end", () => {
       finished = { err: null, stderr: "" };
-      sink.wake();
+      reader?.writerExited();
+      frames.wake();
       finishWaiter?.();
     });
-  command.pipe(sink, { end: true });
+  if (reader) command.save(fifo!);
+  else command.pipe(sink!, { end: true });
 
   let ordinal = 0;
   const lastPts = () => (ordinal > 0 ? (times[ordinal - 1] ?? 0) : (opts.window?.startS ?? 0));
   try {
     for (;;) {
-      const rgb = sink.take();
+      const rgb = frames.take();
       if (!rgb) {
-        if (sink.ended) break;
-        await sink.wait();
+        if (frames.ended) break;
+        await frames.wait();
         continue;
       }
       // showinfo logs a frame before ffmpeg writes it, but the two pipes are read independently.
-      while (times.length <= ordinal && !finished) await sink.wait();
+      while (times.length <= ordinal && !finished) await frames.wait();
       const ptsS = times[ordinal];
       if (ptsS === undefined) throw new DecodeFailedError(file, lastPts(), "frame without a timestamp in ffmpeg's log");
       if (logMismatch) throw new DecodeFailedError(file, lastPts(), logMismatch);
@@ -234,7 +260,8 @@ export async function* decodeFrames(file: string, opts: DecodeOptions = {}): Asy
     if (!finished) await new Promise<void>((r) => (finishWaiter = r));
     const done = finished as unknown as { err: Error | null; stderr: string };
     if (done.err) throw new DecodeFailedError(file, lastPts(), lastLine(done.err.message));
-    if (sink.partialBytes > 0) throw new DecodeFailedError(file, lastPts(), `ffmpeg stopped inside a frame (${sink.partialBytes} of ${frameBytes} bytes)`);
+    if (reader?.error) throw new DecodeFailedError(file, lastPts(), `reading ffmpeg's output: ${reader.error.message}`);
+    if (frames.partialBytes > 0) throw new DecodeFailedError(file, lastPts(), `ffmpeg stopped inside a frame (${frames.partialBytes} of ${frameBytes} bytes)`);
     if (plan.expectedFrames !== null && ordinal < plan.expectedFrames) {
       throw new DecodeFailedError(file, lastPts(), `expected ${plan.expectedFrames} frames, ffmpeg produced ${ordinal}`);
     }
@@ -243,6 +270,7 @@ export async function* decodeFrames(file: string, opts: DecodeOptions = {}): Asy
       stopping = true;
       command.kill("SIGKILL");
     }
+    if (reader) fifoPool.release(fifo!, reader.close() && finished !== null);
   }
 }
 

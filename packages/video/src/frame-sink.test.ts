@@ -12,11 +12,11 @@ describe("FrameSink", () => {
     for (let at = 0, size = 1; at < stream.length; at += size, size = (size * 7) % 31 || 1) await write(sink, stream.subarray(at, at + size));
     await new Promise<void>((r) => sink.end(r));
     const got: Uint8Array[] = [];
-    for (let f = sink.take(); f; f = sink.take()) got.push(f);
-    expect(sink.ended).toBe(true);
+    for (let f = sink.frames.take(); f; f = sink.frames.take()) got.push(f);
+    expect(sink.frames.ended).toBe(true);
     expect(got).toHaveLength(frames);
     got.forEach((f, k) => expect(Buffer.from(f).equals(stream.subarray(k * frameBytes, (k + 1) * frameBytes))).toBe(true));
-    expect(sink.partialBytes).toBe(5);
+    expect(sink.frames.partialBytes).toBe(5);
     // Frames share slabs but never overlap.
     got[0]!.fill(0);
     expect(Buffer.from(got[1]!).equals(stream.subarray(frameBytes, 2 * frameBytes))).toBe(true);
@@ -28,7 +28,7 @@ describe("FrameSink", () => {
     const pending = write(sink, Buffer.alloc(8, 1)).then(() => (acknowledged = true));
     await new Promise((r) => setImmediate(r));
     expect(acknowledged).toBe(false);
-    expect(sink.take()).not.toBeNull();
+    expect(sink.frames.take()).not.toBeNull();
     await pending;
     expect(acknowledged).toBe(true);
   });
@@ -41,7 +41,7 @@ describe("FrameSink", () => {
     const seen = new Set<ArrayBuffer>();
     let k = 0;
     const check = () => {
-      for (let f = sink.take(); f; f = sink.take(), k++) {
+      for (let f = sink.frames.take(); f; f = sink.frames.take(), k++) {
         expect(Buffer.from(f).equals(stream.subarray(k * frameBytes, (k + 1) * frameBytes)), `frame ${k}`).toBe(true);
         seen.add(f.buffer as ArrayBuffer);
       }

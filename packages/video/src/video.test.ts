@@ -1,11 +1,12 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DecodeFailedError, MediaNotFoundError, NoVideoStreamError, NotMediaError, TruncatedMediaError, ZeroDurationError } from "./errors.js";
 import { decodeAll, decodeFrames, planDecode } from "./decode.js";
+import { fifoPool } from "./fifo.js";
 import { probeMedia } from "./probe.js";
 import { linspaceIndices } from "./sampling.js";
 /** ffprobe prints times with 6 decimals. */
@@ -228,18 +229,47 @@ describe("pixels", () => {
     frames.forEach((f, k) => expect(Buffer.from(f.rgb).equals(raw.subarray(k * 196608, (k + 1) * 196608))).toBe(true));
   }, 60_000);
 
-  it("reused frame buffers hold the same pixels, each until the next frame", async () => {
-    const plan = await planDecode(at("cfr.mp4"));
+  it.each(["fifo", "stdout"] as const)(
+    "%s: reused frame buffers hold the same pixels, each until the next frame",
+    async (transport) => {
+      const plan = await planDecode(at("cfr.mp4"));
+      const raw = await ffmpegRun(["-i", at("cfr.mp4"), "-vf", plan.args.filters.join(","), ...plan.args.output, "-"]);
+      const buffers = new Set<ArrayBufferLike>();
+      let k = 0;
+      for await (const f of decodeFrames(at("cfr.mp4"), { reuseFrames: true, transport })) {
+        expect(Buffer.from(f.rgb).equals(raw.subarray(k * 196608, ++k * 196608)), `frame ${k - 1}`).toBe(true);
+        buffers.add(f.rgb.buffer);
+      }
+      expect(k).toBe(100);
+      expect(buffers.size).toBeLessThanOrEqual(6);
+      await expect(decodeAll(at("cfr.mp4"), { reuseFrames: true })).rejects.toThrow(/reuseFrames/);
+    },
+    60_000,
+  );
+
+  it("a decode stopped early leaves nothing behind: the next decodes get whole, correct frames", async () => {
+    const plan = await planDecode(at("cfr.mp4"), { sampling: { frames: 5 } });
     const raw = await ffmpegRun(["-i", at("cfr.mp4"), "-vf", plan.args.filters.join(","), ...plan.args.output, "-"]);
-    const buffers = new Set<ArrayBufferLike>();
-    let k = 0;
-    for await (const f of decodeFrames(at("cfr.mp4"), { reuseFrames: true })) {
-      expect(Buffer.from(f.rgb).equals(raw.subarray(k * 196608, ++k * 196608)), `frame ${k - 1}`).toBe(true);
-      buffers.add(f.rgb.buffer);
+    for (let round = 0; round < 3; round++) {
+      let taken = 0;
+      for await (const _ of decodeFrames(at("cfr.mp4"))) if (++taken === 2) break;
+      const frames = await decodeAll(at("cfr.mp4"), { sampling: { frames: 5 } });
+      expect(frames.map((f) => f.sourceIndex)).toEqual(plan.indices);
+      frames.forEach((f, k) => expect(Buffer.from(f.rgb).equals(raw.subarray(k * 196608, (k + 1) * 196608)), `round ${round} frame ${k}`).toBe(true));
     }
-    expect(k).toBe(100);
-    expect(buffers.size).toBeLessThanOrEqual(6);
-    await expect(decodeAll(at("cfr.mp4"), { reuseFrames: true })).rejects.toThrow(/reuseFrames/);
+  }, 120_000);
+
+  it("a FIFO that vanished (temporary folder cleaned away) falls back to stdout, same frames", async () => {
+    const plan = await planDecode(at("cfr.mp4"), { sampling: { frames: 3 } });
+    const raw = await ffmpegRun(["-i", at("cfr.mp4"), "-vf", plan.args.filters.join(","), ...plan.args.output, "-"]);
+    const fifo = await fifoPool.acquire();
+    if (fifo) {
+      rmSync(fifo);
+      fifoPool.release(fifo, true); // the next decode gets this path back
+    }
+    const frames = await decodeAll(at("cfr.mp4"), { sampling: { frames: 3 } });
+    expect(frames).toHaveLength(3);
+    frames.forEach((f, k) => expect(Buffer.from(f.rgb).equals(raw.subarray(k * 196608, (k + 1) * 196608))).toBe(true));
   }, 60_000);
 
   it("portrait video: short side 256, centre crop", async () => {

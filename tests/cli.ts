@@ -1,5 +1,5 @@
 /**
- * The real `lwm` CLI (the built dist) in child processes, for every end-to-end test. Asynchronous on
+ * The real `lwm` CLI (the built dist) and other programs in child processes, for every end-to-end test. Asynchronous on
  * purpose: a run of minutes under spawnSync blocks the test worker's event loop and starves
  * vitest's worker RPC on a loaded machine ("Timeout calling onTaskUpdate"), failing a file whose
  * tests passed.
@@ -18,15 +18,18 @@ export interface CliResult {
   stderr: string;
 }
 
-/** `lwm <args>` started in the repository root, with `env` over this process's environment; `done` settles when it has exited and its output is read. */
-export function lwmChild(args: string[], env: NodeJS.ProcessEnv = {}): { child: ChildProcess; done: Promise<CliResult> } {
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: repoRoot, env: { ...process.env, ...env } });
+/** `program <args>` started in the repository root, with `env` over this process's environment; `done` settles when it has exited and its output is read. */
+export function child(program: string, args: string[], env: NodeJS.ProcessEnv = {}): { child: ChildProcess; done: Promise<CliResult> } {
+  const started = spawn(program, args, { cwd: repoRoot, env: { ...process.env, ...env } });
   let stdout = "";
   let stderr = "";
-  child.stdout?.on("data", (d: Buffer) => (stdout += d.toString()));
-  child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
-  return { child, done: new Promise((resolve) => child.on("close", (code) => resolve({ code, stdout, stderr }))) };
+  started.stdout?.on("data", (d: Buffer) => (stdout += d.toString()));
+  started.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
+  return { child: started, done: new Promise((resolve) => started.on("close", (code) => resolve({ code, stdout, stderr }))) };
 }
+
+/** `lwm <args>` started (see child). */
+export const lwmChild = (args: string[], env: NodeJS.ProcessEnv = {}) => child(process.execPath, [CLI, ...args], env);
 
 /** `lwm <args>` to completion. */
 export const lwm = (args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> => lwmChild(args, env).done;

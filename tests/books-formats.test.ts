@@ -15,7 +15,8 @@ import { asyncBufferFromFile, parquetMetadataAsync } from "hyparquet";
 import { EXAMPLE_COLUMNS, readExamplesIndex } from "@lwm/shards";
 import { loadTokenizer, type Tokenizer } from "@lwm/tokenizer";
 import { beforeAll, describe, expect, it } from "vitest";
-import { buildEpub, collectExamples, gutenbergFile, lwm, prose, readRejects, recipeOf, repoRoot, verifyDocumentTokens, writeRecipe } from "./books-helpers.js";
+import { buildEpub, collectExamples, gutenbergFile, prose, readRejects, recipeOf, repoRoot, verifyDocumentTokens, writeRecipe } from "./books-helpers.js";
+import { lwm } from "./cli.js";
 
 const POLARS_DIR = join(repoRoot, "tests/interop/node_modules/nodejs-polars");
 const hasPolars = existsSync(POLARS_DIR);
@@ -110,7 +111,7 @@ describe("books step: input formats", () => {
       }),
     );
     const out = join(dir, "out");
-    const r = lwm(["run", "--steps", "books", recipePath, "--out", out, "--json"]);
+    const r = await lwm(["run", "--steps", "books", recipePath, "--out", out, "--json"]);
     expect(r.code, r.stderr).toBe(0);
     const [report] = JSON.parse(r.stdout) as { units: { planned: number } }[];
     expect(await readRejects(out)).toEqual([]);

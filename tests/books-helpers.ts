@@ -1,22 +1,23 @@
 /**
  * Shared helpers of the books end-to-end tests: generated fixtures (so a fresh clone passes without
- * ../shared/data), running the real `lwm` CLI, and reading what the books step wrote.
+ * ../shared/data), starting the real `lwm` CLI for the kill tests (cli.ts runs it to completion), and reading
+ * what the books step wrote.
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join, resolve } from "node:path";
 import { strToU8, zipSync } from "fflate";
 import { DocumentEntry, recleanFromProvenance } from "@lwm/books";
 import { readStageExamples } from "@lwm/shards";
 import { listFiles, stableStringify, type JsonValue } from "@lwm/core";
 import type { ExampleRecord, RecipeInput } from "@lwm/schemas";
 
-export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+import { CLI, repoRoot } from "./cli.js";
+
+export { CLI, repoRoot };
 export const sharedBooks = resolve(repoRoot, "../shared/data/books");
 export const hasSharedBooks = existsSync(sharedBooks);
-export const CLI = join(repoRoot, "packages/cli/dist/main.js");
 
 /** Deterministic pseudo-random prose (an LCG over a small word list), `words` words long, with paragraphs. */
 export function prose(seed: number, words: number): string {
@@ -118,18 +119,6 @@ export async function writeRecipe(dir: string, recipe: unknown): Promise<string>
   const path = join(dir, "recipe.json");
   await writeFile(path, JSON.stringify(recipe, null, 2));
   return path;
-}
-
-export interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `lwm <args>` as a separate process (the real CLI, built dist). */
-export function lwm(args: string[], env: NodeJS.ProcessEnv = {}): CliResult {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", env: { ...process.env, ...env }, cwd: repoRoot });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** Starts `lwm <args>` without waiting (for the kill test). */

@@ -11,19 +11,8 @@ import { gzipSync } from "node:zlib";
 import { loadTokenizer } from "@lwm/tokenizer";
 import { describe, expect, it } from "vitest";
 import { zstdBomb } from "../pipelines/books/src/test-helpers/bombs.js";
-import {
-  CLI,
-  gutenbergFile,
-  lwm,
-  prose,
-  readDocuments,
-  readRejects,
-  recipeOf,
-  repoRoot,
-  verifyDocumentTokens,
-  writeRecipe,
-  type CliResult,
-} from "./books-helpers.js";
+import { CLI, gutenbergFile, prose, readDocuments, readRejects, recipeOf, repoRoot, verifyDocumentTokens, writeRecipe } from "./books-helpers.js";
+import { lwm, type CliResult } from "./cli.js";
 
 const isRoot = process.getuid?.() === 0;
 const hasRunuser = spawnSync("runuser", ["--help"]).status === 0;
@@ -146,7 +135,7 @@ describe("books step: hostile inputs", () => {
     const dir = await mkdtemp(join(tmpdir(), "books-empty-"));
     await writeFile(join(dir, "a.jsonl"), [1, 2, 3].map((i) => JSON.stringify({ body: prose(i, 50) })).join("\n"));
     const recipe = recipeOf({ sources: [{ kind: "books", name: "misnamed", paths: ["a.jsonl"], textField: "text" }] });
-    const r = lwm(["run", "--steps", "books", await writeRecipe(dir, recipe), "--out", join(dir, "out")]);
+    const r = await lwm(["run", "--steps", "books", await writeRecipe(dir, recipe), "--out", join(dir, "out")]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(
       'sources[0] "misnamed": nothing accepted: 0 documents accepted, 3 records rejected (see rejects.jsonl); set sources[0].allowEmpty to true',
@@ -156,7 +145,7 @@ describe("books step: hostile inputs", () => {
 
     const allowed = recipeOf({ sources: [{ kind: "books", name: "misnamed", paths: [join(dir, "a.jsonl")], allowEmpty: true }] });
     allowed.stages = allowed.stages.map((s) => ({ ...s, allowEmpty: true }));
-    const ok = lwm(["run", "--steps", "books", await writeRecipe(join(dir, "allowed"), allowed), "--out", join(dir, "out2")]);
+    const ok = await lwm(["run", "--steps", "books", await writeRecipe(join(dir, "allowed"), allowed), "--out", join(dir, "out2")]);
     expect(ok.code, ok.stderr).toBe(0);
   }, 120_000);
 
@@ -165,7 +154,7 @@ describe("books step: hostile inputs", () => {
     await writeFile(join(dir, "a.txt"), prose(5, 300));
     const recipe = recipeOf({ sources: [{ kind: "books", name: "b", paths: ["a.txt"] }] });
     recipe.stages = recipe.stages.map((s) => ({ ...s, allowEmpty: false }));
-    const r = lwm(["run", "--steps", "books", await writeRecipe(dir, recipe), "--out", join(dir, "out")]);
+    const r = await lwm(["run", "--steps", "books", await writeRecipe(dir, recipe), "--out", join(dir, "out")]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(
       'stages[1] "band": empty: no document of its sources (b) is within minTokens 9000, maxTokens 300000; set stages[1].allowEmpty to true',
@@ -212,7 +201,7 @@ describe("books step: Parquet agrees with JSONL", () => {
       const py = spawnSync(PYTHON as string, ["-c", script, dir], { encoding: "utf8" });
       expect(py.status, py.stderr).toBe(0);
       const recipe = recipeOf({ sources: [{ kind: "books", name: "p", paths: ["numeric.parquet", "zero.parquet", "good.parquet"] }] });
-      const r = lwm(["run", "--steps", "books", await writeRecipe(dir, recipe), "--out", join(dir, "out")]);
+      const r = await lwm(["run", "--steps", "books", await writeRecipe(dir, recipe), "--out", join(dir, "out")]);
       expect(r.code, r.stderr).toBe(0);
       expect((await readRejects(join(dir, "out"))).map((x) => [x.source, x.position, x.reason])).toEqual([
         ["numeric.parquet", { rowGroup: 0, row: 0 }, 'text column "text" is not a string (it holds a bigint)'],
@@ -232,7 +221,7 @@ describe("lwm run: bad configuration and output folders stop at once, without a 
     recipe.steps = { books: { minchars: 10, stripGutenbergg: false } };
     const path = join(dir, "recipe.json");
     await writeFile(path, `\uFEFF${JSON.stringify(recipe)}`);
-    const r = lwm(["run", path, "--out", join(dir, "out")]);
+    const r = await lwm(["run", path, "--out", join(dir, "out")]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(
       'steps.books: unknown key "minchars" (did you mean "minChars"?); unknown key "stripGutenbergg" (did you mean "stripGutenberg"?)',
@@ -243,7 +232,7 @@ describe("lwm run: bad configuration and output folders stop at once, without a 
     const dir = await mkdtemp(join(tmpdir(), "recipe-bounds-"));
     const recipe = recipeOf({ sources: [{ kind: "books", name: "b", paths: ["a.txt"] }] });
     recipe.stages = [{ name: "huge", seqLen: 2e9, ropeTheta: 1e6, mixture: {} }];
-    const r = lwm(["run", await writeRecipe(dir, recipe), "--out", join(dir, "out")]);
+    const r = await lwm(["run", await writeRecipe(dir, recipe), "--out", join(dir, "out")]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("stages[0].seqLen: Too big: expected number to be <=4194304");
     expect(r.stderr).toContain("stages[0].mixture: a stage's mixture names at least one source");
@@ -252,12 +241,12 @@ describe("lwm run: bad configuration and output folders stop at once, without a 
   it("flags: --steps with no step, --threads past the bound, a negative --task-index", async () => {
     const dir = await mkdtemp(join(tmpdir(), "run-flags-"));
     const path = await writeRecipe(dir, recipeOf({ sources: [{ kind: "books", name: "b", paths: ["a.txt"] }] }));
-    const steps = lwm(["run", path, "--steps", ","]);
+    const steps = await lwm(["run", path, "--steps", ","]);
     expect([steps.code, steps.stderr.split("\n")[0]]).toEqual([2, "lwm run: --steps names no step; known: books, vision, qa, recall, pack"]);
-    const threads = lwm(["run", path, "--threads", "100000"]);
+    const threads = await lwm(["run", path, "--threads", "100000"]);
     expect(threads.code).toBe(2);
     expect(threads.stderr).toMatch(/^lwm run: --threads must be an integer from 1 to \d+, got "100000"/);
-    const index = lwm(["run", path, "--task-index", "-1", "--task-count", "2"]);
+    const index = await lwm(["run", path, "--task-index", "-1", "--task-count", "2"]);
     expect(index.code).toBe(2);
     expect(index.stderr).toMatch(/^lwm run: --task-index must be an integer >= 0, got "-1"/);
   }, 60_000);
@@ -267,7 +256,7 @@ describe("lwm run: bad configuration and output folders stop at once, without a 
     await writeFile(join(dir, "a.txt"), prose(2, 200));
     const path = await writeRecipe(dir, recipeOf({ sources: [{ kind: "books", name: "b", paths: ["a.txt"] }] }));
     await writeFile(join(dir, "file"), "");
-    const file = lwm(["run", path, "--out", join(dir, "file")]);
+    const file = await lwm(["run", path, "--out", join(dir, "file")]);
     expect(file.code).toBe(2);
     expect(file.stderr).toBe(`lwm run: cannot write the output folder ${join(dir, "file")}: a file of that name exists (give a folder)\n`);
     if (!asNobody) return;

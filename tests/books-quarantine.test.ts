@@ -9,7 +9,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LLAMA2_TOKENIZER_JSON, loadTokenizer } from "@lwm/tokenizer";
 import { describe, expect, it } from "vitest";
-import { buildEpub, lwm, prose, readDocuments, readRejects, recipeOf, repoRoot, verifyDocumentTokens, writeRecipe } from "./books-helpers.js";
+import { buildEpub, prose, readDocuments, readRejects, recipeOf, repoRoot, verifyDocumentTokens, writeRecipe } from "./books-helpers.js";
+import { lwm } from "./cli.js";
 
 const POLARS_DIR = join(repoRoot, "tests/interop/node_modules/nodejs-polars");
 const hasPolars = existsSync(POLARS_DIR);
@@ -56,7 +57,7 @@ describe("books step: quarantine", () => {
 
     const recipePath = await writeRecipe(dir, recipeOf({ sources: [{ kind: "books", name: "mixed", paths: ["data"] }] }));
     const out = join(dir, "out");
-    const r = lwm(["run", "--steps", "books", recipePath, "--out", out, "--json"]);
+    const r = await lwm(["run", "--steps", "books", recipePath, "--out", out, "--json"]);
     expect(r.code, r.stderr).toBe(0);
 
     const rejects = await readRejects(out);
@@ -118,7 +119,7 @@ describe("books step: quarantine", () => {
       [JSON.stringify({ text: prose(21, 100) }), JSON.stringify({ text: `He wrote </s> in the margin. ${prose(22, 50)}` })].join("\n"),
     );
     const recipePath = await writeRecipe(dir, recipeOf({ tokenizer: "tokenizer.json", sources: [{ kind: "books", name: "j", paths: ["a.jsonl"] }] }));
-    const r = lwm(["run", "--steps", "books", recipePath, "--out", join(dir, "out")]);
+    const r = await lwm(["run", "--steps", "books", recipePath, "--out", join(dir, "out")]);
     expect(r.code, r.stderr).toBe(0);
     const rejects = await readRejects(join(dir, "out"));
     expect(rejects).toHaveLength(1);

@@ -7,7 +7,8 @@ import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { lwm, recipeOf, writeRecipe, writeTxtFixtures } from "./books-helpers.js";
+import { recipeOf, writeRecipe, writeTxtFixtures } from "./books-helpers.js";
+import { lwm } from "./cli.js";
 
 async function attempt(mutate: (recipe: Record<string, unknown>) => void): Promise<{ code: number | null; stderr: string; workDir: string }> {
   const dir = await mkdtemp(join(tmpdir(), "books-recipe-"));
@@ -15,7 +16,7 @@ async function attempt(mutate: (recipe: Record<string, unknown>) => void): Promi
   const recipe = recipeOf({ sources: [{ kind: "books", name: "gen", paths: ["data"] }] }) as unknown as Record<string, unknown>;
   mutate(recipe);
   const path = await writeRecipe(dir, recipe);
-  const r = lwm(["run", "--steps", "books", path, "--out", join(dir, "out")]);
+  const r = await lwm(["run", "--steps", "books", path, "--out", join(dir, "out")]);
   return { code: r.code, stderr: r.stderr, workDir: join(dir, "out", "work") };
 }
 
@@ -44,11 +45,13 @@ describe("lwm run: bad recipes stop before any work", () => {
     30_000,
   );
 
-  it("usage errors exit 2", () => {
-    expect(lwm(["run"]).code).toBe(2);
-    expect(lwm(["run", "--steps", "books", "x.json", "--task-index", "3", "--task-count", "3"]).stderr).toMatch(/--task-index must be an integer in \[0, 2\]/);
-    expect(lwm(["run", "--steps", "books", "x.json", "--task-index", "1"]).stderr).toMatch(/--task-index and --task-count go together/);
-    expect(lwm(["run", "--steps", "books", "x.json", "--steps", "books,nope"]).stderr).toMatch(/unknown step\(s\) nope/);
-    expect(lwm(["run", "--steps", "books", "/nonexistent/recipe.json"]).code).toBe(2);
+  it("usage errors exit 2", async () => {
+    expect((await lwm(["run"])).code).toBe(2);
+    expect((await lwm(["run", "--steps", "books", "x.json", "--task-index", "3", "--task-count", "3"])).stderr).toMatch(
+      /--task-index must be an integer in \[0, 2\]/,
+    );
+    expect((await lwm(["run", "--steps", "books", "x.json", "--task-index", "1"])).stderr).toMatch(/--task-index and --task-count go together/);
+    expect((await lwm(["run", "--steps", "books", "x.json", "--steps", "books,nope"])).stderr).toMatch(/unknown step\(s\) nope/);
+    expect((await lwm(["run", "--steps", "books", "/nonexistent/recipe.json"])).code).toBe(2);
   });
 });

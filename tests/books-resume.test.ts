@@ -9,7 +9,8 @@ import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { lwm, lwmSpawn, outputDigest, readDocuments, recipeOf, writeRecipe, writeTxtFixtures } from "./books-helpers.js";
+import { lwmSpawn, outputDigest, readDocuments, recipeOf, writeRecipe, writeTxtFixtures } from "./books-helpers.js";
+import { lwm } from "./cli.js";
 
 interface Execution {
   event: "start" | "done" | "failed";
@@ -48,7 +49,7 @@ describe("books step: resume and slices", () => {
   it("after SIGKILL, a rerun finishes with byte-identical output and runs no finished unit again", async () => {
     const { dir, recipePath } = await corpus();
     const reference = join(dir, "reference");
-    expect(lwm(["run", "--steps", "books", recipePath, "--out", reference, "--threads", "1"]).code).toBe(0);
+    expect((await lwm(["run", "--steps", "books", recipePath, "--out", reference, "--threads", "1"])).code).toBe(0);
     const total = (await executions(reference)).filter((e) => e.event === "done").length;
 
     const out = join(dir, "out");
@@ -67,7 +68,7 @@ describe("books step: resume and slices", () => {
     expect(finished.size).toBeGreaterThanOrEqual(1);
     expect(finished.size).toBeLessThan(total);
 
-    const r = lwm(["run", "--steps", "books", recipePath, "--out", out, "--threads", "1", "--json"]);
+    const r = await lwm(["run", "--steps", "books", recipePath, "--out", out, "--threads", "1", "--json"]);
     expect(r.code, r.stderr).toBe(0);
     const [report] = JSON.parse(r.stdout) as Report[];
     expect(report?.units.skipped).toBe(finished.size);
@@ -85,7 +86,7 @@ describe("books step: resume and slices", () => {
   it("3 concurrent slices + a finalizing run equal one run, duplicates across slices included", async () => {
     const { dir, recipePath } = await corpus();
     const single = join(dir, "single");
-    expect(lwm(["run", "--steps", "books", recipePath, "--out", single, "--threads", "2"]).code).toBe(0);
+    expect((await lwm(["run", "--steps", "books", recipePath, "--out", single, "--threads", "2"])).code).toBe(0);
 
     const sliced = join(dir, "sliced");
     const children = [0, 1, 2].map((i) =>
@@ -98,7 +99,7 @@ describe("books step: resume and slices", () => {
     );
     expect(sliceReports.every((s) => !s.finalized && s.units.executed > 0)).toBe(true);
 
-    const r = lwm(["run", "--steps", "books", recipePath, "--out", sliced, "--json"]);
+    const r = await lwm(["run", "--steps", "books", recipePath, "--out", sliced, "--json"]);
     expect(r.code, r.stderr).toBe(0);
     const [fin] = JSON.parse(r.stdout) as Report[];
     expect(fin?.units.executed).toBe(0);
@@ -111,18 +112,18 @@ describe("books step: resume and slices", () => {
   it("a changed stage seqLen redoes only that stage's windows, and a rerun redoes nothing", async () => {
     const { dir, recipePath } = await corpus();
     const out = join(dir, "out");
-    expect(lwm(["run", "--steps", "books", recipePath, "--out", out]).code).toBe(0);
+    expect((await lwm(["run", "--steps", "books", recipePath, "--out", out])).code).toBe(0);
     const recipe = JSON.parse(await readFile(recipePath, "utf8")) as { stages: { seqLen: number }[] };
     (recipe.stages[1] as { seqLen: number }).seqLen = 2048;
     const changed = join(dir, "changed.json");
     await writeFile(changed, JSON.stringify(recipe));
-    const r = lwm(["run", "--steps", "books", changed, "--out", out, "--json"]);
+    const r = await lwm(["run", "--steps", "books", changed, "--out", out, "--json"]);
     expect(r.code, r.stderr).toBe(0);
     const [report] = JSON.parse(r.stdout) as Report[];
     expect(report?.units.executed).toBe(12); // one window unit per file for the changed stage
     expect(report?.metrics.executed.tokens).toBeUndefined(); // no tokenize unit ran
     expect(report?.metrics.executed.examples).toBeGreaterThan(0);
-    const again = JSON.parse(lwm(["run", "--steps", "books", changed, "--out", out, "--json"]).stdout) as Report[];
+    const again = JSON.parse((await lwm(["run", "--steps", "books", changed, "--out", out, "--json"])).stdout) as Report[];
     expect(again[0]?.units.executed).toBe(0);
   }, 180_000);
 });

@@ -7,7 +7,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readExamplesIndex, readStageExamples } from "@lwm/shards";
 import { describe, expect, it } from "vitest";
-import { collectExamples, lwm, prose, readDocuments, readRejects, writeRecipe } from "./books-helpers.js";
+import { collectExamples, prose, readDocuments, readRejects, writeRecipe } from "./books-helpers.js";
+import { lwm } from "./cli.js";
 
 describe("books step: sources per stage", () => {
   it("puts each source's documents only in the stages that mix it, and a shared file once", async () => {
@@ -27,7 +28,7 @@ describe("books step: sources per stage", () => {
       ],
     });
     const out = join(dir, "out");
-    const r = lwm(["run", "--steps", "books", recipePath, "--out", out, "--json"]);
+    const r = await lwm(["run", "--steps", "books", recipePath, "--out", out, "--json"]);
     expect(r.code, r.stderr).toBe(0);
     const [report] = JSON.parse(r.stdout) as { units: { planned: number } }[];
     // 2 tokenize units (the shared file is tokenized once) + 3 window units: the shared file for a (sa) and for b (sb), only-b for b.

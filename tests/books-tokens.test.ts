@@ -14,7 +14,6 @@ import {
   collectExamples,
   documentsFromExamples,
   hasSharedBooks,
-  lwm,
   provenanceKey,
   readDocuments,
   readRejects,
@@ -23,6 +22,7 @@ import {
   writeRecipe,
   writeTxtFixtures,
 } from "./books-helpers.js";
+import { lwm } from "./cli.js";
 
 if (!hasSharedBooks) console.warn("skipped: ../shared/data not found (real-book cases)");
 
@@ -46,7 +46,7 @@ async function checkCorpus(paths: string[], expectedDocuments: number): Promise<
   const recipe = recipeOf({ sources: [{ kind: "books", name: "books", paths }] });
   const recipePath = await writeRecipe(dir, recipe);
   const out = join(dir, "out");
-  const r = lwm(["run", "--steps", "books", recipePath, "--out", out, "--threads", "2"]);
+  const r = await lwm(["run", "--steps", "books", recipePath, "--out", out, "--threads", "2"]);
   expect(r.stderr).not.toMatch(/ERROR/);
   expect(r.code).toBe(0);
 
@@ -114,7 +114,7 @@ describe("books step: tokens", () => {
           ],
         }),
       );
-      expect(lwm(["run", "--steps", "books", recipePath, "--out", join(dir, "out")]).code).toBe(0);
+      expect((await lwm(["run", "--steps", "books", recipePath, "--out", join(dir, "out")])).code).toBe(0);
       const [kafka, candide] = await readDocuments(join(dir, "out"));
       expect(kafka?.language).toBe("de");
       expect(candide).toMatchObject({ title: "Candide", language: "fr" });

@@ -6,24 +6,14 @@
  * natural images, so lavfi's saturated test patterns come back at only 10–15 dB (measured), which
  * is why the floor is low and the comparison is against another clip.
  */
-import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { psnr, VqganModel } from "@lwm/vqgan";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decodePng, luminanceVariance, type Pixels } from "./png.js";
-import { buildVisionStage, repoRoot, type SourceMedia, type VisionFixture } from "./vision-helpers.js";
-
-const CLI = join(repoRoot, "packages/cli/dist/main.js");
-
-function lwm(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile(process.execPath, [CLI, ...args], { env: { ...process.env, LWM_LOG_LEVEL: "warn" }, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
-      done({ status: err ? (typeof err.code === "number" ? err.code : -1) : 0, stdout, stderr });
-    });
-  });
-}
+import { buildVisionStage, type SourceMedia, type VisionFixture } from "./vision-helpers.js";
+import { CLI, lwmQuiet } from "./cli.js";
 
 interface RenderJson {
   segments: { index: number; provenance: { kind: string; file?: string; frameTimestamps?: number[] }; visionBlocks: { frames: number }[] }[];
@@ -60,8 +50,8 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 describe("lwm inspect of a vision-language stage", () => {
   it("summarises clips, frames, tasks and the modality mix, as text and as --json", async () => {
     const stage = join(fx.outDir, fx.stage);
-    const { status, stdout, stderr } = await lwm(["inspect", stage, "--json"]);
-    expect(status, stderr).toBe(0);
+    const { code, stdout, stderr } = await lwmQuiet(["inspect", stage, "--json"]);
+    expect(code, stderr).toBe(0);
     const s = JSON.parse(stdout) as {
       realTokens: number;
       textTokens: number;
@@ -77,8 +67,8 @@ describe("lwm inspect of a vision-language stage", () => {
     for (const e of fx.examples) tasks.set(e.task, (tasks.get(e.task) ?? 0) + 1);
     expect(Object.fromEntries(s.vision.tasks.map((t) => [t.task, t.segments]))).toEqual(Object.fromEntries(tasks));
 
-    const human = await lwm(["inspect", stage]);
-    expect(human.status, human.stderr).toBe(0);
+    const human = await lwmQuiet(["inspect", stage]);
+    expect(human.code, human.stderr).toBe(0);
     expect(human.stdout).toMatch(new RegExp(`^vision +${fx.examples.length} clips, ${frames} frames \\(per clip min 1, mean [\\d.]+, max 3\\)$`, "m"));
     expect(human.stdout).toMatch(/^tasks +.*text-video 2 .*video-text 2 .*image-text 1 .*text-image 1 .*\(read off the layout\)$/m);
     expect(human.stdout).toMatch(/^modality +text \d+ \(\d+\.\d%\) +vision \d+ \(\d+\.\d%\)$/m);
@@ -89,8 +79,8 @@ describe("lwm inspect --render", () => {
   it("draws every vision block of a row as decoded frames beside captions and times", async () => {
     const stage = join(fx.outDir, fx.stage);
     const png = join(root, "row.png");
-    const { status, stdout, stderr } = await lwm(["inspect", stage, "--row", "0", "--render", png, "--vqgan", fx.modelDir, "--json"]);
-    expect(status, stderr).toBe(0);
+    const { code, stdout, stderr } = await lwmQuiet(["inspect", stage, "--row", "0", "--render", png, "--vqgan", fx.modelDir, "--json"]);
+    expect(code, stderr).toBe(0);
     const out = JSON.parse(stdout) as RenderJson;
     const blocks = out.segments.flatMap((s) => s.visionBlocks);
     expect(out.render.blocks).toBe(blocks.length);
@@ -132,16 +122,16 @@ describe("lwm inspect --render", () => {
     const recipe = join(root, "vision-recipe.json");
     writeFileSync(recipe, JSON.stringify({ vqgan: relative(root, fx.modelDir) }));
     const png = join(root, "row1.png");
-    const human = await lwm(["inspect", stage, "--row", "1", "--render", png, "--recipe", recipe]);
-    expect(human.status, human.stderr).toBe(0);
+    const human = await lwmQuiet(["inspect", stage, "--row", "1", "--render", png, "--recipe", recipe]);
+    expect(human.code, human.stderr).toBe(0);
     expect(human.stdout).toMatch(/^rendered \d+ vision block\(s\), \d+ frame\(s\) to .*row1\.png \(\d+×\d+\)$/m);
     expect(existsSync(png)).toBe(true);
 
-    const noModel = await lwm(["inspect", stage, "--row", "0", "--render", join(root, "x.png")]);
-    expect(noModel.status).toBe(2);
+    const noModel = await lwmQuiet(["inspect", stage, "--row", "0", "--render", join(root, "x.png")]);
+    expect(noModel.code).toBe(2);
     expect(noModel.stderr).toContain("--vqgan DIR");
-    const noRow = await lwm(["inspect", stage, "--render", join(root, "x.png"), "--vqgan", fx.modelDir]);
-    expect(noRow.status).toBe(2);
+    const noRow = await lwmQuiet(["inspect", stage, "--render", join(root, "x.png"), "--vqgan", fx.modelDir]);
+    expect(noRow.code).toBe(2);
     expect(noRow.stderr).toContain("give --row N");
     expect(existsSync(join(root, "x.png"))).toBe(false);
   });

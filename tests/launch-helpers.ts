@@ -1,36 +1,11 @@
-/** Shared helpers of the `lwm launch` end-to-end tests: the real CLI, and "byte-identical" as a user checks it. */
-import { spawn, spawnSync } from "node:child_process";
+/** Shared helpers of the `lwm launch` end-to-end tests: "byte-identical" as a user checks it, markers, polling (cli.ts runs the CLI). */
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { dirname, join, relative, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join, relative } from "node:path";
 
-export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-export const CLI = join(repoRoot, "packages/cli/dist/main.js");
+import { repoRoot } from "./cli.js";
+
+export { repoRoot };
 export const SAMPLE_RECIPE = join(repoRoot, "datasets/sample/recipe.json");
-
-export interface Ran {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** `lwm <args>` to completion. */
-export function lwmSync(args: string[], env: Record<string, string> = {}): Ran {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", env: { ...process.env, LWM_LOG_LEVEL: "warn", ...env } });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-/** `lwm <args>` in the background (the test acts while it runs). */
-export function lwmAsync(args: string[], env: Record<string, string> = {}): Promise<Ran> {
-  return new Promise((done) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, LWM_LOG_LEVEL: "warn", ...env } });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on("data", (b: Buffer) => (stderr += b.toString()));
-    child.on("close", (code) => done({ code, stdout, stderr }));
-  });
-}
 
 /**
  * Every file a run publishes or caches, with its bytes: shards, manifests, published examples,

@@ -10,7 +10,9 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { lwmSync, marker, outputFiles, repoRoot, SAMPLE_RECIPE, until } from "./launch-helpers.js";
+import { marker, outputFiles, repoRoot, SAMPLE_RECIPE, until } from "./launch-helpers.js";
+import { lwmQuiet } from "./cli.js";
+import { sampleRun } from "./sample-run.js";
 
 const root = mkdtempSync(join(tmpdir(), "lwm-launch-slurm-"));
 const cluster = join(root, "slurm");
@@ -37,11 +39,9 @@ function queued(): Map<string, string> {
 }
 
 let reference: string;
-beforeAll(() => {
+beforeAll(async () => {
   if (skipReason) return;
-  reference = join(root, "reference");
-  const ran = lwmSync(["run", SAMPLE_RECIPE, "--out", reference, "--threads", "2"]);
-  expect(ran.code, ran.stderr).toBe(0);
+  reference = await sampleRun();
 }, 180_000);
 
 afterAll(() => {
@@ -56,7 +56,7 @@ describe.skipIf(skipReason !== null)("lwm launch --executor slurm on a real Slur
   it("survives a cancelled array task: --status shows it missing, a relaunch submits only it, output byte-identical", async () => {
     const out = join(root, "out");
     const args = ["launch", SAMPLE_RECIPE, "--executor", "slurm", "--tasks", "4", "--parallel", "2", "--out", out];
-    const first = lwmSync(args, env);
+    const first = await lwmQuiet(args, env);
     expect(first.code, first.stderr).toBe(0);
     const arrayJob = /books: submitted slices 0,1,2,3 of 4 as array job (\d+) \(at most 2 at a time\)/.exec(first.stderr)?.[1];
     expect(arrayJob, first.stderr).toBeDefined();
@@ -82,7 +82,7 @@ describe.skipIf(skipReason !== null)("lwm launch --executor slurm on a real Slur
     // The other slices finish; the finalize and everything after it are removed (--kill-on-invalid-dep).
     await until(() => queued().size === 0, 240, "the queue to drain");
 
-    const status = lwmSync(["launch", SAMPLE_RECIPE, "--status", "--out", out, "--json"], env);
+    const status = await lwmQuiet(["launch", SAMPLE_RECIPE, "--status", "--out", out, "--json"], env);
     const [books, pack] = JSON.parse(status.stdout) as {
       step: string;
       slices: { index: number; state: string; detail: string }[];
@@ -92,12 +92,12 @@ describe.skipIf(skipReason !== null)("lwm launch --executor slurm on a real Slur
     expect(books!.slices.find((s) => s.index === cancelled)!.detail).toBe("failed: stopped by SIGTERM");
     expect(books!.finalize.state).toBe("missing");
     expect(pack!.slices.every((s) => s.state === "missing")).toBe(true);
-    const text = lwmSync(["launch", SAMPLE_RECIPE, "--status", "--out", out], env);
+    const text = await lwmQuiet(["launch", SAMPLE_RECIPE, "--status", "--out", out], env);
     expect(text.stdout).toMatch(
       new RegExp(`^books {2}4 slices \\(slurm\\): 3 done, 1 missing \\[${cancelled}: failed: stopped by SIGTERM\\]; finalize: not done`, "m"),
     );
 
-    const again = lwmSync([...args, "--wait"], env);
+    const again = await lwmQuiet([...args, "--wait"], env);
     expect(again.code, again.stderr).toBe(0);
     expect(again.stderr).toMatch(new RegExp(`books: submitted slices ${cancelled} of 4 as array job \\d+`));
     expect(again.stderr).toMatch(/pack: submitted slices 0,1,2,3 of 4/);
@@ -105,7 +105,7 @@ describe.skipIf(skipReason !== null)("lwm launch --executor slurm on a real Slur
     expect(again.stderr).toMatch(/pack {2}4 slices \(slurm\): 4 done; finalize: done/);
 
     expect(outputFiles(out)).toEqual(outputFiles(reference));
-    const valid = lwmSync(["validate", out]);
+    const valid = await lwmQuiet(["validate", out]);
     expect(valid.code, valid.stdout).toBe(0);
     // Each task logged to its own file, appended across attempts.
     expect(existsSync(join(out, "work", "books", "launch", "logs", `slice-${cancelled}.log`))).toBe(true);

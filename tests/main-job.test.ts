@@ -3,17 +3,14 @@
  * then `lwm validate` and `lwm inspect` on the output, a rerun that redoes nothing, and a changed
  * stage that re-packs without re-tokenizing.
  */
-import { spawn } from "node:child_process";
 import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Manifest } from "@lwm/schemas";
 import { ShardReader } from "@lwm/shards";
+import { lwmQuiet, repoRoot } from "./cli.js";
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const CLI = join(repoRoot, "packages/cli/dist/main.js");
 const SAMPLE = join(repoRoot, "datasets/sample");
 
 interface UnitCounts {
@@ -22,24 +19,9 @@ interface UnitCounts {
   skipped: number;
 }
 
-/**
- * `lwm` without blocking the test worker's event loop: a run of minutes under spawnSync starves
- * vitest's worker RPC on a loaded machine ("Timeout calling onTaskUpdate").
- */
-function lwm(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, LWM_LOG_LEVEL: "warn" } });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.on("close", (status) => resolve({ status, stdout, stderr }));
-  });
-}
-
 async function runRecipe(recipe: string, out: string): Promise<Map<string, UnitCounts>> {
-  const res = await lwm(["run", recipe, "--out", out, "--json", "--threads", "2"]);
-  expect(res.status, res.stderr).toBe(0);
+  const res = await lwmQuiet(["run", recipe, "--out", out, "--json", "--threads", "2"]);
+  expect(res.code, res.stderr).toBe(0);
   const reports = JSON.parse(res.stdout) as { step: string; units: UnitCounts }[];
   return new Map(reports.map((r) => [r.step, r.units]));
 }
@@ -56,8 +38,8 @@ describe("the main job on the bundled sample", () => {
   beforeAll(async () => {
     root = mkdtempSync(join(tmpdir(), "lwm-main-"));
     out = join(root, "out");
-    const res = await lwm(["run", join(SAMPLE, "recipe.json"), "--out", out, "--json", "--threads", "2"]);
-    expect(res.status, res.stderr).toBe(0);
+    const res = await lwmQuiet(["run", join(SAMPLE, "recipe.json"), "--out", out, "--json", "--threads", "2"]);
+    expect(res.code, res.stderr).toBe(0);
     first = new Map((JSON.parse(res.stdout) as { step: string; units: UnitCounts }[]).map((r) => [r.step, r.units]));
   }, 300_000);
   afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -75,8 +57,8 @@ describe("the main job on the bundled sample", () => {
       for (const m of manifest.mixture) expect(m.tokens).toBeGreaterThan(0);
       expect(manifest.inputs.map((i) => i.file).sort()).toEqual(expect.arrayContaining(["books/the-orchard-ledger.txt"]));
     }
-    const res = await lwm(["validate", out, "--json"]);
-    expect(res.status, res.stdout).toBe(0);
+    const res = await lwmQuiet(["validate", out, "--json"]);
+    expect(res.code, res.stdout).toBe(0);
     const report = JSON.parse(res.stdout) as { ok: boolean; shards: number; errors: unknown[] };
     expect(report).toMatchObject({ ok: true, errors: [] });
     expect(report.shards).toBeGreaterThanOrEqual(2);
@@ -136,16 +118,16 @@ describe("the main job on the bundled sample", () => {
       if (found) break;
     }
     expect(found).toBeDefined();
-    const res = await lwm(["inspect", join(out, "8k", found!.file), "--row", String(found!.row)]);
-    expect(res.status, res.stderr).toBe(0);
+    const res = await lwmQuiet(["inspect", join(out, "8k", found!.file), "--row", String(found!.row)]);
+    expect(res.code, res.stderr).toBe(0);
     expect(res.stdout).toMatch(/source: qa-chat on \S+ \(document [0-9a-f]{32}\): \d+ question\(s\) by lwm-qa-extractive\/1 about context chunks [0-9a-f]{32}/);
     // the answer after ASSISTANT: is marked as loss («…»), the chat prompt before it is not
     expect(res.stdout).toMatch(/<s>You are a helpful assistant\. USER:[^«]*ASSISTANT:«[^»]+»/);
   }, 60_000);
 
   it("lwm inspect --json reports the same rows and tokens as the manifest", async () => {
-    const res = await lwm(["inspect", join(out, "2k"), "--json"]);
-    expect(res.status, res.stderr).toBe(0);
+    const res = await lwmQuiet(["inspect", join(out, "2k"), "--json"]);
+    expect(res.code, res.stderr).toBe(0);
     const manifest = Manifest.parse(JSON.parse(readFileSync(join(out, "2k", "manifest.json"), "utf8")));
     const summary = JSON.parse(res.stdout) as { rows: number; tokens: number };
     expect(summary.rows).toBe(manifest.totals.rows);
@@ -178,7 +160,7 @@ describe("the main job on the bundled sample", () => {
     expect(units.get("pack")!.executed).toBe(1);
     const manifest = Manifest.parse(JSON.parse(readFileSync(join(changedOut, "8k", "manifest.json"), "utf8")));
     expect(manifest.seqLen).toBe(4096);
-    expect((await lwm(["validate", changedOut])).status).toBe(0);
+    expect((await lwmQuiet(["validate", changedOut])).code).toBe(0);
   }, 120_000);
 
   it("lwm train runs the recipe's stages on the packed output, each stage starting from the last", async () => {
@@ -194,8 +176,8 @@ describe("the main job on the bundled sample", () => {
     }
     writeFileSync(join(dir, "recipe.json"), JSON.stringify(recipe));
     const run = join(root, "run");
-    const res = await lwm(["train", join(dir, "recipe.json"), "--data", out, "--out", run, "--workers", "2", "--layout", "balanced", "--json"]);
-    expect(res.status, res.stderr).toBe(0);
+    const res = await lwmQuiet(["train", join(dir, "recipe.json"), "--data", out, "--out", run, "--workers", "2", "--layout", "balanced", "--json"]);
+    expect(res.code, res.stderr).toBe(0);
     const lines = readFileSync(join(run, "metrics.jsonl"), "utf8")
       .trim()
       .split("\n")
@@ -218,8 +200,8 @@ describe("the main job on the bundled sample", () => {
     recipe.stages[0]!.seqLen = 3;
     writeFileSync(bad, JSON.stringify(recipe));
     const badOut = join(root, "bad-out");
-    const res = await lwm(["run", bad, "--out", badOut]);
-    expect(res.status).not.toBe(0);
+    const res = await lwmQuiet(["run", bad, "--out", badOut]);
+    expect(res.code).not.toBe(0);
     expect(res.stderr).toMatch(/stages\[0\]\.seqLen/);
     expect(() => readdirSync(badOut)).toThrow(/ENOENT/);
   });

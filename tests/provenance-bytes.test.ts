@@ -4,34 +4,23 @@
  * segment's tokens (decoded by the tokenizer), and the published document's cleaned text sliced at
  * `text` is the same bytes. No re-tokenization is needed to find them.
  */
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
 import { stableStringify, type JsonValue } from "@lwm/core";
 import type { Provenance } from "@lwm/schemas";
 import { readDocuments, readManifest, ShardReader } from "@lwm/shards";
 import { loadTokenizer } from "@lwm/tokenizer";
+import { repoRoot } from "./cli.js";
+import { sampleRun } from "./sample-run.js";
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const CLI = join(repoRoot, "packages/cli/dist/main.js");
 const SAMPLE = join(repoRoot, "datasets/sample");
 
 describe("window provenance on the bundled sample", () => {
-  let root: string;
   let out: string;
-  beforeAll(() => {
-    root = mkdtempSync(join(tmpdir(), "lwm-provenance-"));
-    out = join(root, "out");
-    const res = spawnSync(process.execPath, [CLI, "run", join(SAMPLE, "recipe.json"), "--out", out], {
-      encoding: "utf8",
-      env: { ...process.env, LWM_LOG_LEVEL: "warn" },
-    });
-    expect(res.status, res.stderr).toBe(0);
+  beforeAll(async () => {
+    out = await sampleRun();
   }, 180_000);
-  afterAll(() => rmSync(root, { recursive: true, force: true }));
 
   it("every segment's text range slices its document's cleaned text to its decoded tokens, and a .txt's exactBytes slice the file to the same bytes", async () => {
     const tokenizer = await loadTokenizer();

@@ -19,6 +19,7 @@ import { Recipe } from "@lwm/schemas";
 import { IGNORE_INDEX, labels, lossWeights, positionIds, readManifest, ShardReader, type PackedRow } from "@lwm/shards";
 import { EvalRecord, MetricsRecord } from "@lwm/trainer";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sampleRun } from "./sample-run.js";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const CLI = join(repoRoot, "packages/cli/dist/main.js");
@@ -74,9 +75,8 @@ async function shardRows(stageDir: string): Promise<Map<string, PackedRow[]>> {
 describe.skipIf(!PYTHON)("Python interop (LWM_PYTHON)", () => {
   beforeAll(async () => {
     root = mkdtempSync(join(tmpdir(), "lwm-python-"));
-    out = join(root, "out");
     run = join(root, "run");
-    await sh(process.execPath, [CLI, "run", RECIPE, "--out", out], "lwm run");
+    out = await sampleRun();
     const sample = Recipe.parse(JSON.parse(readFileSync(RECIPE, "utf8")));
     recipe = {
       ...sample,

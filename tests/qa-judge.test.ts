@@ -15,8 +15,9 @@ import { afterAll, describe, expect, it } from "vitest";
 import { ExtractiveGenerator, JUDGE_PROMPT_VERSION, JUDGE_SYSTEM_PROMPT, SYSTEM_PROMPT } from "@lwm/qa";
 import { QaRecord } from "@lwm/schemas";
 import { ChatServer, completion, errorReply, judgedPairOf, pairsReply } from "../packages/qa/src/test-helpers/chat-server.js";
-import { lwm, writeRecipe } from "./books-helpers.js";
-import { book, lwmAsync, type StepReportJson as Report } from "./qa-helpers.js";
+import { writeRecipe } from "./books-helpers.js";
+import { lwm } from "./cli.js";
+import { book, type StepReportJson as Report } from "./qa-helpers.js";
 
 let dir = "";
 afterAll(async () => {
@@ -81,12 +82,12 @@ describe("qa step, judge", () => {
       // a judge needs a model: with the extractive generator the run stops before any step
       const extractive = join(dir, "extractive.json");
       await writeFile(extractive, JSON.stringify(recipeWith(true, { kind: "extractive" })));
-      const refused = lwm(["run", extractive, "--out", join(dir, "early")]);
+      const refused = await lwm(["run", extractive, "--out", join(dir, "early")]);
       expect(refused.code).toBe(1);
       expect(refused.stderr).toMatch(/sources\[1\]\.judge: the extractive generator has no model to judge with/);
       expect(await readdir(join(dir, "early"))).toEqual([]);
 
-      const r = await lwmAsync(["run", judged, "--out", out, "--steps", "books,qa", "--json"], {});
+      const r = await lwm(["run", judged, "--out", out, "--steps", "books,qa", "--json"], {});
       expect(r.code, r.stderr).toBe(0);
       const qa = (JSON.parse(r.stdout) as Report[]).find((x) => x.step === "qa") as Report;
       const generation = server.requests.filter((q) => judgedPairOf(q.body.messages) === null);
@@ -131,7 +132,7 @@ describe("qa step, judge", () => {
       const sent = server.requests.length;
       const plain = join(dir, "plain.json");
       await writeFile(plain, JSON.stringify(recipeWith(false)));
-      const off = await lwmAsync(["run", plain, "--out", out, "--steps", "qa", "--json"], {});
+      const off = await lwm(["run", plain, "--out", out, "--steps", "qa", "--json"], {});
       expect(off.code, off.stderr).toBe(0);
       const offReport = (JSON.parse(off.stdout) as Report[])[0] as Report;
       expect(offReport.metrics.executed.chunks).toBe(generation.length); // the generate unit ran again
@@ -139,7 +140,7 @@ describe("qa step, judge", () => {
       expect(offReport.details?.sources?.qa?.counters).toMatchObject({ requests: 0, judgeRequests: 0 });
       expect(Object.keys(offReport.rejects.byReason).filter((k) => k.startsWith("judge"))).toEqual([]);
       // … and on again finds its units done
-      const on = await lwmAsync(["run", judged, "--out", out, "--steps", "qa", "--json"], {});
+      const on = await lwm(["run", judged, "--out", out, "--steps", "qa", "--json"], {});
       expect(on.code, on.stderr).toBe(0);
       expect((JSON.parse(on.stdout) as Report[])[0]?.units.executed).toBe(0);
       expect(server.requests.length).toBe(sent);

@@ -18,7 +18,8 @@ import { QaRecord } from "@lwm/schemas";
 import { readDocumentsFile, readDocumentsIndex } from "@lwm/shards";
 import { loadTokenizer } from "@lwm/tokenizer";
 import { trainTinyQaModel, type QaTask } from "../packages/qa/src/test-helpers/tiny-qa-model.js";
-import { lwm, writeRecipe } from "./books-helpers.js";
+import { writeRecipe } from "./books-helpers.js";
+import { lwm } from "./cli.js";
 import { book, type StepReportJson } from "./qa-helpers.js";
 
 const CHUNK_TOKENS = 64;
@@ -78,13 +79,13 @@ describe("qa step, local generator", () => {
 
     // no checkpoint yet: the run stops before the books step starts
     const early = join(dir, "early");
-    const missing = lwm(["run", recipePath, "--out", early]);
+    const missing = await lwm(["run", recipePath, "--out", early]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/sources\[1\]\.generator\.checkpoint: no checkpoint at .*checkpoint/);
     expect(await readdir(early)).toEqual([]);
 
     // train on the chunks the step will cut (the books step's documents), one pair each
-    const booksOnly = lwm(["run", recipePath, "--out", early, "--steps", "books"]);
+    const booksOnly = await lwm(["run", recipePath, "--out", early, "--steps", "books"]);
     expect(booksOnly.code, booksOnly.stderr).toBe(0);
     const { chunks, tasks } = await tasksOf(early);
     expect(tasks.length).toBeGreaterThanOrEqual(2);
@@ -97,11 +98,11 @@ describe("qa step, local generator", () => {
       [early, []],
       [join(dir, "b"), ["--steps", "books,qa"]],
     ] as const) {
-      const r = lwm(["run", recipePath, "--out", out, ...steps, "--json"]);
+      const r = await lwm(["run", recipePath, "--out", out, ...steps, "--json"]);
       expect(r.code, r.stderr).toBe(0);
       const qa = (JSON.parse(r.stdout) as StepReportJson[]).find((x) => x.step === "qa") as StepReportJson;
       expect(qa.details?.sources?.qa?.counters).toMatchObject({ chunks });
-      if (out === early) expect(lwm(["validate", join(out, "s1k")]).code).toBe(0);
+      if (out === early) expect((await lwm(["validate", join(out, "s1k")])).code).toBe(0);
       runs.push(out);
     }
     const [a, b] = runs as [string, string];

@@ -19,8 +19,9 @@ import { readStageExamples } from "@lwm/shards";
 import { loadTokenizer } from "@lwm/tokenizer";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ChatServer, pairsReply, errorReply } from "../packages/qa/src/test-helpers/chat-server.js";
-import { lwm, lwmSpawn, writeRecipe } from "./books-helpers.js";
-import { book, lwmAsync, lwmChild, until, type StepReportJson as Report } from "./qa-helpers.js";
+import { lwmSpawn, writeRecipe } from "./books-helpers.js";
+import { lwm, lwmChild } from "./cli.js";
+import { book, until, type StepReportJson as Report } from "./qa-helpers.js";
 
 const dirs: string[] = [];
 afterAll(async () => {
@@ -70,14 +71,14 @@ describe("qa step", () => {
   it("writes long-context chat examples with loss on the answers only, that pack and validate accept; slices equal one run", async () => {
     const { dir, recipePath } = await corpus();
     const out = join(dir, "out");
-    const r = lwm(["run", recipePath, "--out", out, "--threads", "2", "--json"]);
+    const r = await lwm(["run", recipePath, "--out", out, "--threads", "2", "--json"]);
     expect(r.code, r.stderr).toBe(0);
     const reports = JSON.parse(r.stdout) as Report[];
     expect(reports.map((x) => x.step)).toEqual(["books", "vision", "qa", "recall", "pack"]);
     const qa = reports.find((x) => x.step === "qa") as Report;
     expect(qa.metrics.total.pairsAsked).toBe(qa.metrics.total.pairsAccepted! + qa.metrics.total.pairsRejected!);
     expect(qa.metrics.total.pairsAccepted).toBeGreaterThan(qa.metrics.total.pairsAsked! * 0.8);
-    expect(lwm(["validate", join(out, "s2k")]).code).toBe(0);
+    expect((await lwm(["validate", join(out, "s2k")])).code).toBe(0);
 
     const tokenizer = await loadTokenizer();
     const records = await qaRecords(out);
@@ -113,12 +114,12 @@ describe("qa step", () => {
 
     // 2 slices of the qa step + a finalizing run give the same published examples
     const sliced = join(dir, "sliced");
-    expect(lwm(["run", recipePath, "--out", sliced, "--steps", "books"]).code).toBe(0);
+    expect((await lwm(["run", recipePath, "--out", sliced, "--steps", "books"])).code).toBe(0);
     const children = [0, 1].map((i) =>
       lwmSpawn(["run", recipePath, "--out", sliced, "--steps", "qa", "--threads", "1", "--task-index", String(i), "--task-count", "2"]),
     );
     expect(await Promise.all(children.map((c) => new Promise<number | null>((resolve) => c.on("exit", resolve))))).toEqual([0, 0]);
-    const fin = lwm(["run", recipePath, "--out", sliced, "--steps", "qa", "--json"]);
+    const fin = await lwm(["run", recipePath, "--out", sliced, "--steps", "qa", "--json"]);
     expect(fin.code, fin.stderr).toBe(0);
     expect((JSON.parse(fin.stdout) as Report[])[0]?.units.executed).toBe(0);
     expect(await examplesDigest(sliced)).toEqual(await examplesDigest(out));
@@ -127,17 +128,17 @@ describe("qa step", () => {
   it("a seqLen change re-assembles without regenerating; a rerun does nothing", async () => {
     const { dir, recipePath, recipe } = await corpus();
     const out = join(dir, "out");
-    expect(lwm(["run", recipePath, "--out", out, "--steps", "books,qa"]).code).toBe(0);
+    expect((await lwm(["run", recipePath, "--out", out, "--steps", "books,qa"])).code).toBe(0);
     (recipe.stages as { seqLen: number }[])[0]!.seqLen = 4096;
     const changed = join(dir, "changed.json");
     await writeFile(changed, JSON.stringify(recipe));
-    const r = lwm(["run", changed, "--out", out, "--steps", "qa", "--json"]);
+    const r = await lwm(["run", changed, "--out", out, "--steps", "qa", "--json"]);
     expect(r.code, r.stderr).toBe(0);
     const [report] = JSON.parse(r.stdout) as Report[];
     expect(report?.metrics.executed.chunks).toBeUndefined(); // no generate unit ran
     expect(report?.metrics.executed.examples).toBeGreaterThan(0);
     expect(report?.units.executed).toBe(2); // one assemble unit per book
-    const again = JSON.parse(lwm(["run", changed, "--out", out, "--steps", "qa", "--json"]).stdout) as Report[];
+    const again = JSON.parse((await lwm(["run", changed, "--out", out, "--steps", "qa", "--json"])).stdout) as Report[];
     expect(again[0]?.units.executed).toBe(0);
   }, 180_000);
 
@@ -164,18 +165,18 @@ describe("qa step", () => {
       });
       const out = join(dir, "out");
       // an unset key variable stops the run before any step starts: no books work is lost to it
-      const missing = lwm(["run", recipePath, "--out", out], { LWM_QA_E2E_KEY: "" });
+      const missing = await lwm(["run", recipePath, "--out", out], { LWM_QA_E2E_KEY: "" });
       expect(missing.code).toBe(1);
       expect(missing.stderr).toMatch(/sources\[1\]\.generator\.apiKeyEnv: the environment variable LWM_QA_E2E_KEY is not set/);
       expect(await readdir(out)).toEqual([]);
 
-      const r = await lwmAsync(["run", recipePath, "--out", out, "--json"], { LWM_QA_E2E_KEY: KEY });
+      const r = await lwm(["run", recipePath, "--out", out, "--json"], { LWM_QA_E2E_KEY: KEY });
       expect(r.code, r.stderr).toBe(0);
       const qa = (JSON.parse(r.stdout) as Report[]).find((x) => x.step === "qa") as Report;
       const sent = server.requests.length;
       expect(qa.details?.sources?.qa?.counters).toMatchObject({ requests: sent, rateLimited: expect.any(Number), cacheHits: 0 });
       expect(qa.metrics.total.pairsAccepted).toBeGreaterThan(0);
-      expect(lwm(["validate", join(out, "s2k")]).code).toBe(0);
+      expect((await lwm(["validate", join(out, "s2k")])).code).toBe(0);
       for (const e of await qaExamples(out)) {
         if (e.provenance.kind !== "qa") throw new Error("not qa");
         expect(e.provenance.model).toBe("rule-behind-http");
@@ -183,7 +184,7 @@ describe("qa step", () => {
 
       // regenerate from scratch: every request is answered from the on-disk cache
       await rm(join(out, "work/qa/units"), { recursive: true });
-      const again = await lwmAsync(["run", recipePath, "--out", out, "--steps", "qa", "--json"], { LWM_QA_E2E_KEY: KEY });
+      const again = await lwm(["run", recipePath, "--out", out, "--steps", "qa", "--json"], { LWM_QA_E2E_KEY: KEY });
       expect(again.code, again.stderr).toBe(0);
       expect(server.requests.length).toBe(sent);
       expect((JSON.parse(again.stdout) as Report[])[0]?.details?.sources?.qa?.counters).toMatchObject({ requests: 0 });
@@ -213,7 +214,7 @@ describe("qa step", () => {
 
       // the uninterrupted run
       const reference = join(dir, "reference");
-      const whole = await lwmAsync(["run", recipePath, "--out", reference], {});
+      const whole = await lwm(["run", recipePath, "--out", reference], {});
       expect(whole.code, whole.stderr).toBe(0);
       const all = passagesOf(0);
       expect(new Set(all).size).toBe(all.length); // one request per chunk, none repeated
@@ -237,7 +238,7 @@ describe("qa step", () => {
       // the rerun sends exactly the requests that were never answered, each once
       answerLimit = Infinity;
       const resumeFrom = server.requests.length;
-      const rerun = await lwmAsync(["run", recipePath, "--out", out, "--json"], {});
+      const rerun = await lwm(["run", recipePath, "--out", out, "--json"], {});
       expect(rerun.code, rerun.stderr).toBe(0);
       const resent = passagesOf(resumeFrom);
       expect(resent.filter((p) => answeredBeforeKill.has(p))).toEqual([]);

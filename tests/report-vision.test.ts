@@ -4,25 +4,16 @@
  * model, at most 16 frames as JPEG data: URIs, captions escaped; in chromium (when installed) the
  * page loads nothing, logs no error, and every frame is drawn.
  */
-import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CHROMIUM, hasChromium, withPageInChromium } from "./chromium.js";
 import { decodePng, luminanceVariance } from "./png.js";
-import { buildVisionStage, repoRoot, type VisionFixture } from "./vision-helpers.js";
+import { buildVisionStage, type VisionFixture } from "./vision-helpers.js";
+import { CLI, lwmQuiet } from "./cli.js";
 
-const CLI = join(repoRoot, "packages/cli/dist/main.js");
 if (!hasChromium) console.warn(`skipped: the browser check of the Vision section needs Debian's chromium at ${CHROMIUM} (apt-get install chromium)`);
-
-function lwm(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile(process.execPath, [CLI, ...args], { env: { ...process.env, LWM_LOG_LEVEL: "warn" }, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
-      done({ status: err ? (typeof err.code === "number" ? err.code : -1) : 0, stdout, stderr });
-    });
-  });
-}
 
 interface ReportJson {
   report: string;
@@ -45,8 +36,8 @@ beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), "lwm-report-vision-"));
   fx = await buildVisionStage(root, { repeat: 3 });
   report = join(root, "report.html");
-  const run = await lwm(["report", fx.outDir, "--vqgan", fx.modelDir, "--out", report, "--json"]);
-  expect(run.status, run.stderr).toBe(0);
+  const run = await lwmQuiet(["report", fx.outDir, "--vqgan", fx.modelDir, "--out", report, "--json"]);
+  expect(run.code, run.stderr).toBe(0);
   made = JSON.parse(run.stdout) as ReportJson;
 });
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -71,8 +62,8 @@ describe("lwm report on a vision-language dataset", () => {
   });
 
   it("without a VQ model, the section says what to give", async () => {
-    const run = await lwm(["report", fx.outDir, "--no-validate", "--out", join(root, "plain.html"), "--json"]);
-    expect(run.status, run.stderr).toBe(0);
+    const run = await lwmQuiet(["report", fx.outDir, "--no-validate", "--out", join(root, "plain.html"), "--json"]);
+    expect(run.code, run.stderr).toBe(0);
     const vision = (JSON.parse(run.stdout) as ReportJson).sections.find((s) => s.id === "vision")!;
     expect(vision.present).toBe(false);
     expect(vision.why).toContain("--vqgan DIR");

@@ -5,7 +5,6 @@
  * when /usr/bin/chromium is there: no console errors, no network request, the manifest's numbers
  * on the page, every chart an SVG with marks, a screenshot that is not blank.
  */
-import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -16,20 +15,11 @@ import { escapeHtml } from "@lwm/trainer";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CHROMIUM, hasChromium, withPageInChromium } from "./chromium.js";
 import { decodePng, luminanceVariance } from "./png.js";
+import { CLI, lwmQuiet } from "./cli.js";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const CLI = join(repoRoot, "packages/cli/dist/main.js");
 const SAMPLE = join(repoRoot, "datasets/sample");
 if (!hasChromium) console.warn(`skipped: the browser test of lwm report needs Debian's chromium at ${CHROMIUM} (apt-get install chromium)`);
-
-/** Runs `lwm <args>` in a child process without blocking this one (a long sync spawn starves vitest's RPC). */
-function lwm(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile(process.execPath, [CLI, ...args], { env: { ...process.env, LWM_LOG_LEVEL: "warn" }, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
-      done({ status: err ? (typeof err.code === "number" ? err.code : -1) : 0, stdout, stderr });
-    });
-  });
-}
 
 /** The QA records the qa step's first 8k example asks, from work/qa (what the report's QA section shows first). */
 async function firstQaPairs(outDir: string): Promise<{ pairs: QaRecord[] }> {
@@ -59,8 +49,8 @@ beforeAll(async () => {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: npm run build first`);
   root = mkdtempSync(join(tmpdir(), "lwm-report-e2e-"));
   out = join(root, "out");
-  const run = await lwm(["run", join(SAMPLE, "recipe.json"), "--out", out, "--threads", "2"]);
-  expect(run.status, run.stderr).toBe(0);
+  const run = await lwmQuiet(["run", join(SAMPLE, "recipe.json"), "--out", out, "--threads", "2"]);
+  expect(run.code, run.stderr).toBe(0);
   // The sample recipe, trained for three steps of its 2k stage: enough for a curve, an eval loss and a checkpoint.
   const recipe = JSON.parse(readFileSync(join(SAMPLE, "recipe.json"), "utf8")) as {
     vqgan: string;
@@ -71,9 +61,9 @@ beforeAll(async () => {
   recipe.vqgan = join(SAMPLE, recipe.vqgan);
   recipe.stages[0]!.training = { steps: 3, tokensPerBatch: 2048, evalRows: 2, lr: { peak: 1e-3 } };
   writeFileSync(join(root, "recipe.json"), JSON.stringify(recipe));
-  const train = await lwm(["train", join(root, "recipe.json"), "--data", out, "--stages", "2k"]);
-  expect(train.status, train.stderr).toBe(0);
-  const needle = await lwm([
+  const train = await lwmQuiet(["train", join(root, "recipe.json"), "--data", out, "--stages", "2k"]);
+  expect(train.code, train.stderr).toBe(0);
+  const needle = await lwmQuiet([
     "eval",
     "needle",
     "--checkpoint",
@@ -89,10 +79,10 @@ beforeAll(async () => {
     "--max-new",
     "4",
   ]);
-  expect(needle.status, needle.stderr).toBe(0);
+  expect(needle.code, needle.stderr).toBe(0);
   // As lwm run says to make it: with the recipe, whose VQ model draws the vision contact sheets.
-  const made = await lwm(["report", out, "--recipe", join(SAMPLE, "recipe.json")]);
-  expect(made.status, made.stderr).toBe(0);
+  const made = await lwmQuiet(["report", out, "--recipe", join(SAMPLE, "recipe.json")]);
+  expect(made.code, made.stderr).toBe(0);
   report = join(out, "report.html");
   stdout = { run: run.stdout, train: train.stdout, report: made.stdout };
 }, 240_000);
@@ -148,14 +138,14 @@ describe("lwm report on the sample dataset and a sample training run", () => {
 
   it("--no-validate, --out and --json: the page says it did not validate; exit 2 naming a missing folder", async () => {
     const other = join(root, "other.html");
-    const r = await lwm(["report", out, "--no-validate", "--out", other, "--json"]);
-    expect(r.status, r.stderr).toBe(0);
+    const r = await lwmQuiet(["report", out, "--no-validate", "--out", other, "--json"]);
+    expect(r.code, r.stderr).toBe(0);
     const printed = JSON.parse(r.stdout) as { report: string; bytes: number; sections: { id: string; present: boolean }[] };
     expect(printed.report).toBe(other);
     expect(printed.sections.filter((s) => s.present).map((s) => s.id)).toEqual(["stages", "steps", "lineage", "qa", "training"]);
     expect(readFileSync(other, "utf8")).toContain("Shards were not validated");
-    const missing = await lwm(["report", join(root, "nowhere")]);
-    expect(missing.status).toBe(2);
+    const missing = await lwmQuiet(["report", join(root, "nowhere")]);
+    expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/nowhere: not a folder/);
   }, 60_000);
 

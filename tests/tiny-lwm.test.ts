@@ -5,7 +5,6 @@
  * held-out guarantee, on what training reads (the packed rows of every stage): no needle sentence,
  * no evaluation-pool number or city planted, no passage of the haystack book.
  */
-import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -15,6 +14,7 @@ import { MANIFEST_FILE, readManifest, ShardReader } from "@lwm/shards";
 import { loadTokenizer } from "@lwm/tokenizer";
 import { poolOfCity, poolOfNumber, EVAL_CITIES } from "@lwm/trainer";
 import { beforeAll, describe, expect, it } from "vitest";
+import { child, type CliResult } from "./cli.js";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const dataset = join(repoRoot, "datasets/tiny-lwm");
@@ -22,24 +22,21 @@ const CLI = join(repoRoot, "packages/cli/dist/main.js");
 const STAGES = ["2k", "8k", "32k", "control-2k"];
 
 let out: string;
-let first: ReturnType<typeof spawnSync>;
+let first: CliResult;
 
-function runSh() {
-  return spawnSync("bash", [join(dataset, "run.sh"), out], {
-    encoding: "utf8",
-    env: { ...process.env, TINY_LWM_SMOKE: "1", TINY_LWM_CONTROL: "0", TINY_LWM_TEMPLATES: "lwm" },
-  });
+function runSh(): Promise<CliResult> {
+  return child("bash", [join(dataset, "run.sh"), out], { TINY_LWM_SMOKE: "1", TINY_LWM_CONTROL: "0", TINY_LWM_TEMPLATES: "lwm" }).done;
 }
 
-beforeAll(() => {
+beforeAll(async () => {
   if (!existsSync(CLI)) return;
   out = mkdtempSync(join(tmpdir(), "tiny-lwm-"));
-  first = runSh();
+  first = await runSh();
 }, 600_000);
 
 describe.skipIf(!existsSync(CLI))("datasets/tiny-lwm run.sh (smoke scale)", () => {
   it("builds, trains 2k → 8k → 32k and evaluates each stage's final checkpoint, printing the time of each phase", () => {
-    expect(first.status, `${first.stdout}\n${first.stderr}`).toBe(0);
+    expect(first.code, `${first.stdout}\n${first.stderr}`).toBe(0);
     const times = readFileSync(join(out, "times.tsv"), "utf8");
     for (const phase of ["build (lwm run)", "train main/2k", "train main/8k", "train main/32k", "eval main/2k (lwm template)", "eval main/32k (lwm template)"])
       expect(times).toContain(`\t${phase}\t`);
@@ -56,9 +53,9 @@ describe.skipIf(!existsSync(CLI))("datasets/tiny-lwm run.sh (smoke scale)", () =
     expect([theta("2k"), theta("8k"), theta("32k")]).toEqual([1e4, 1e5, 1e6]);
   });
 
-  it("finds everything done on a rerun", () => {
-    const again = runSh();
-    expect(again.status, again.stderr).toBe(0);
+  it("finds everything done on a rerun", async () => {
+    const again = await runSh();
+    expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toContain("tiny-lwm: main/32k already trained");
     expect(again.stdout).toMatch(/main-32k-lwm already evaluated/);
   }, 300_000);

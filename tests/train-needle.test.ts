@@ -3,7 +3,7 @@
  * NeedleEvalRecord[], has one cell per (needles, length, depth), and the heat map is written.
  * (A random model's accuracy is whatever it is; prompt building and scoring have unit tests.)
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { tmpdir } from "node:os";
@@ -12,6 +12,7 @@ import { fileURLToPath } from "node:url";
 import { NeedleEvalRecord } from "@lwm/schemas";
 import { initParams, saveCheckpoint, toHfConfig, type LlamaConfig } from "@lwm/trainer";
 import { beforeAll, describe, expect, it } from "vitest";
+import { lwm, type CliResult } from "./cli.js";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const CLI = join(repoRoot, "packages/cli/dist/main.js");
@@ -32,16 +33,16 @@ beforeAll(async () => {
   writeFileSync(haystack, Array.from({ length: 200 }, (_, i) => `On day ${i} the river rose a little and the miller wrote it down.`).join(" "));
 });
 
-function evalNeedle(args: string[]) {
-  return spawnSync(process.execPath, [CLI, "eval", "needle", "--checkpoint", ckpt, ...args], { encoding: "utf8" });
+function evalNeedle(args: string[]): Promise<CliResult> {
+  return lwm(["eval", "needle", "--checkpoint", ckpt, ...args]);
 }
 
 describe("lwm eval needle", () => {
   it.skipIf(!existsSync(CLI))(
     "runs the length × depth grid for 1 and 2 needles and writes valid records and a heat map",
-    () => {
+    async () => {
       const out = join(root, "grid");
-      const r = evalNeedle([
+      const r = await evalNeedle([
         "--haystack",
         haystack,
         "--lengths",
@@ -59,7 +60,7 @@ describe("lwm eval needle", () => {
         "--json",
       ]);
       expect(r.stderr).toContain("needle 12/12");
-      expect(r.status).toBe(0);
+      expect(r.code).toBe(0);
       const records = NeedleEvalRecord.array().parse(JSON.parse(readFileSync(join(out, "needle.json"), "utf8")));
       expect(records).toHaveLength(12);
       expect(new Set(records.map((x) => `${x.needles}/${x.contextTokens}/${x.depth}`)).size).toBe(12);
@@ -79,9 +80,9 @@ describe("lwm eval needle", () => {
 
   it.skipIf(!existsSync(CLI) || !hasSharedData)(
     "reads a real book as the haystack (../shared/data) and prints the grid",
-    () => {
-      const r = evalNeedle(["--haystack", book, "--lengths", "256", "--depths", "0.5", "--trials", "1", "--max-new", "4", "--out", join(root, "book")]);
-      expect(r.status).toBe(0);
+    async () => {
+      const r = await evalNeedle(["--haystack", book, "--lengths", "256", "--depths", "0.5", "--trials", "1", "--max-new", "4", "--out", join(root, "book")]);
+      expect(r.code).toBe(0);
       expect(r.stdout).toMatch(/1 needle: accuracy/);
       expect(r.stdout).toMatch(/50%\s+[01]\.00/);
     },
@@ -90,11 +91,11 @@ describe("lwm eval needle", () => {
 
   it.skipIf(!existsSync(CLI))(
     'reads PG-19-style JSONL haystacks ({"text": …} per line)',
-    () => {
+    async () => {
       const jsonl = join(root, "hay.jsonl");
       const docs = Array.from({ length: 40 }, (_, i) => JSON.stringify({ text: `Chapter ${i}. The lamps were lit early and the street was quiet again.` }));
       writeFileSync(jsonl, docs.join("\n") + "\n");
-      const r = evalNeedle([
+      const r = await evalNeedle([
         "--haystack",
         jsonl,
         "--lengths",
@@ -109,11 +110,11 @@ describe("lwm eval needle", () => {
         join(root, "jsonl"),
         "--json",
       ]);
-      expect(r.status, r.stderr).toBe(0);
+      expect(r.code, r.stderr).toBe(0);
       expect((JSON.parse(r.stdout) as { records: unknown[] }).records).toHaveLength(1);
       writeFileSync(jsonl, '{"body": "no text field"}\n');
-      const bad = evalNeedle(["--haystack", jsonl, "--lengths", "150"]);
-      expect(bad.status).toBe(2);
+      const bad = await evalNeedle(["--haystack", jsonl, "--lengths", "150"]);
+      expect(bad.code).toBe(2);
       expect(bad.stderr).toMatch(/hay\.jsonl: line 1: needs a string "text" field/);
     },
     60_000,
@@ -137,8 +138,8 @@ describe("lwm eval needle", () => {
         "12",
         "--json",
       ];
-      const whole = evalNeedle([...grid, "--out", join(root, "whole")]);
-      expect(whole.status, whole.stderr).toBe(0);
+      const whole = await evalNeedle([...grid, "--out", join(root, "whole")]);
+      expect(whole.code, whole.stderr).toBe(0);
       const expected = NeedleEvalRecord.array().parse(JSON.parse(readFileSync(join(root, "whole", "needle.json"), "utf8")));
       // 1 needle at 128 and 200, 2 needles at 128 only; 2 trials at 128, 1 at 200.
       expect(expected.map((r) => `${r.needles}/${r.contextTokens}/${r.trials}`)).toEqual([
@@ -160,8 +161,8 @@ describe("lwm eval needle", () => {
       expect(before).toBeLessThan(9);
       expect(existsSync(join(out, "needle.json"))).toBe(false); // nothing looks finished
 
-      const resumed = evalNeedle([...grid, "--out", out]);
-      expect(resumed.status, resumed.stderr).toBe(0);
+      const resumed = await evalNeedle([...grid, "--out", out]);
+      expect(resumed.code, resumed.stderr).toBe(0);
       expect(resumed.stderr).toContain(`resuming: ${before} of 9 cells already done`);
       expect((JSON.parse(resumed.stdout) as { resumed: number }).resumed).toBe(before);
       const records = NeedleEvalRecord.array().parse(JSON.parse(readFileSync(join(out, "needle.json"), "utf8")));
@@ -169,8 +170,8 @@ describe("lwm eval needle", () => {
       expect(linesIn()).toBe(9);
 
       // Other settings into the same folder are refused, naming the journal.
-      const other = evalNeedle([...grid, "--seed", "5", "--out", out]);
-      expect(other.status).toBe(2);
+      const other = await evalNeedle([...grid, "--seed", "5", "--out", out]);
+      expect(other.code).toBe(2);
       expect(other.stderr).toMatch(/needle\.cells\.jsonl: line 1 was run with other settings/);
     },
     240_000,
@@ -178,15 +179,17 @@ describe("lwm eval needle", () => {
 
   it.skipIf(!existsSync(CLI))(
     "exits 2 naming the problem for bad flags",
-    () => {
-      expect(evalNeedle(["--haystack", haystack, "--depths", "50"]).stderr).toMatch(/--depths: expected a comma-separated list of fractions in \[0, 1\]/);
-      expect(evalNeedle(["--haystack", haystack, "--trials", "2,x:3"]).stderr).toMatch(/--trials: expected LEN:N with a positive length, got "x"/);
-      expect(evalNeedle(["--haystack", haystack, "--template", "magic"]).stderr).toMatch(/--template: expected one of lwm, recall/);
-      expect(evalNeedle(["--haystack", join(root, "missing.txt")]).status).toBe(2);
-      const short = evalNeedle(["--haystack", haystack, "--lengths", "20"]);
-      expect(short.status).toBe(2);
+    async () => {
+      expect((await evalNeedle(["--haystack", haystack, "--depths", "50"])).stderr).toMatch(
+        /--depths: expected a comma-separated list of fractions in \[0, 1\]/,
+      );
+      expect((await evalNeedle(["--haystack", haystack, "--trials", "2,x:3"])).stderr).toMatch(/--trials: expected LEN:N with a positive length, got "x"/);
+      expect((await evalNeedle(["--haystack", haystack, "--template", "magic"])).stderr).toMatch(/--template: expected one of lwm, recall/);
+      expect((await evalNeedle(["--haystack", join(root, "missing.txt")])).code).toBe(2);
+      const short = await evalNeedle(["--haystack", haystack, "--lengths", "20"]);
+      expect(short.code).toBe(2);
       expect(short.stderr).toMatch(/shorter than the prompt template/);
-      expect(spawnSync(process.execPath, [CLI, "eval", "bleu"], { encoding: "utf8" }).status).toBe(2);
+      expect((await lwm(["eval", "bleu"])).code).toBe(2);
     },
     60_000,
   );

@@ -12,6 +12,7 @@ import { fileURLToPath } from "node:url";
 import { createEngine, loadCheckpoint, paramsSha256, readMetrics, type EvalRecord, type StageRecord, type StepRecord } from "@lwm/trainer";
 import { writeSyntheticStage } from "@lwm/trainer/testing";
 import { beforeAll, describe, expect, it } from "vitest";
+import { lwm, type CliResult } from "./cli.js";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const CLI = join(repoRoot, "packages/cli/dist/main.js");
@@ -22,7 +23,7 @@ if (!hasNumpy) console.warn("skipped: /usr/bin/python3 with numpy not found (apt
 
 let root: string;
 let runDir: string;
-let run: ReturnType<typeof spawnSync>;
+let run: CliResult;
 
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), "train-progressive-"));
@@ -52,15 +53,13 @@ beforeAll(async () => {
   };
   writeFileSync(join(root, "recipe.json"), JSON.stringify(recipe));
   runDir = join(root, "run");
-  run = spawnSync(process.execPath, [CLI, "train", join(root, "recipe.json"), "--data", join(root, "data"), "--out", runDir, "--workers", "2"], {
-    encoding: "utf8",
-  });
+  run = await lwm(["train", join(root, "recipe.json"), "--data", join(root, "data"), "--out", runDir, "--workers", "2"]);
 }, 240_000);
 
 describe("progressive training (lwm train, onnx ring engine, P=2)", () => {
   it.skipIf(!existsSync(CLI))("trains each stage at its own length and θ from the previous stage's weights, with falling loss and per-stage eval", async () => {
     expect(run.stderr).toContain("[s64] done");
-    expect(run.status).toBe(0);
+    expect(run.code).toBe(0);
     const records = await readMetrics(join(runDir, "metrics.jsonl"));
     const stages = records.filter((r): r is StageRecord => r.kind === "stage");
     const steps = records.filter((r): r is StepRecord => r.kind === "step");
@@ -90,23 +89,15 @@ describe("progressive training (lwm train, onnx ring engine, P=2)", () => {
   it.skipIf(!existsSync(CLI))("--init starts the first stage from a Hugging Face checkpoint folder", async () => {
     const init = join(runDir, "checkpoints/s32/final");
     const out = join(root, "from-init");
-    const r = spawnSync(
-      process.execPath,
-      [CLI, "train", join(root, "recipe.json"), "--data", join(root, "data"), "--out", out, "--stages", "s64", "--init", init],
-      { encoding: "utf8" },
-    );
-    expect(r.status).toBe(0);
+    const r = await lwm(["train", join(root, "recipe.json"), "--data", join(root, "data"), "--out", out, "--stages", "s64", "--init", init]);
+    expect(r.code).toBe(0);
     const stage = (await readMetrics(join(out, "metrics.jsonl"))).find((x): x is StageRecord => x.kind === "stage")!;
     const s32 = await loadCheckpoint(init);
     expect(stage.stage).toBe("s64");
     expect(stage.initFrom).toBe(init);
     expect(stage.initSha256).toBe(paramsSha256(s32.params, s32.dims));
-    const bad = spawnSync(
-      process.execPath,
-      [CLI, "train", join(root, "recipe.json"), "--data", join(root, "data"), "--out", join(root, "bad-init"), "--init", join(root, "data")],
-      { encoding: "utf8" },
-    );
-    expect(bad.status).toBe(2);
+    const bad = await lwm(["train", join(root, "recipe.json"), "--data", join(root, "data"), "--out", join(root, "bad-init"), "--init", join(root, "data")]);
+    expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--init .*config\.json: cannot read/);
   });
 

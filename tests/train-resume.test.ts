@@ -2,13 +2,14 @@
  * `lwm train` end to end: a run killed with SIGKILL mid-stage and continued with --resume produces
  * exactly the losses of an uninterrupted run (bit-identical numbers in metrics.jsonl).
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { writeSyntheticStage } from "@lwm/trainer/testing";
 import { beforeAll, describe, expect, it } from "vitest";
+import { lwm, type CliResult } from "./cli.js";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const CLI = join(repoRoot, "packages/cli/dist/main.js");
@@ -47,8 +48,8 @@ function losses(runDir: string): { kind: string; value: number }[] {
     .map((r) => ({ kind: r.kind, value: r.kind === "step" ? r.loss! : r.kind === "eval" ? r.evalLoss! : Number.parseInt(r.initSha256!.slice(0, 12), 16) }));
 }
 
-function train(args: string[]) {
-  return spawnSync(process.execPath, [CLI, "train", recipePath, "--data", join(root, "data"), "--workers", "2", ...args], { encoding: "utf8" });
+function train(args: string[]): Promise<CliResult> {
+  return lwm(["train", recipePath, "--data", join(root, "data"), "--workers", "2", ...args]);
 }
 
 beforeAll(async () => {
@@ -83,9 +84,9 @@ describe("lwm train", () => {
     "resumes after SIGKILL mid-stage with a bit-identical loss curve",
     async () => {
       const straight = join(root, "straight");
-      const full = train(["--out", straight, "--json"]);
+      const full = await train(["--out", straight, "--json"]);
       expect(full.stderr).toContain("[a] step");
-      expect(full.status).toBe(0);
+      expect(full.code).toBe(0);
       const summary = JSON.parse(full.stdout) as { stages: { stage: string }[] };
       expect(summary.stages.map((s) => s.stage)).toEqual(["a", "b"]);
       expect(losses(straight).filter((r) => r.kind === "step")).toHaveLength(56);
@@ -101,18 +102,18 @@ describe("lwm train", () => {
         expect(partial).toBeLessThan(56);
 
         // Without --resume the run folder is refused (exit 2), so nothing is overwritten by accident.
-        const refused = train(["--out", killed]);
-        expect(refused.status).toBe(2);
+        const refused = await train(["--out", killed]);
+        expect(refused.code).toBe(2);
         expect(refused.stderr).toMatch(/already holds a checkpoint.*--resume/);
 
         // A resume must train the same thing: another ring size would change the sums' order.
-        const changed = train(["--out", killed, "--resume", "--workers", "1"]);
-        expect(changed.status).toBe(2);
+        const changed = await train(["--out", killed, "--resume", "--workers", "1"]);
+        expect(changed.code).toBe(2);
         expect(changed.stderr).toMatch(/--resume: .* differ from those the run/);
 
-        const resumed = train(["--out", killed, "--resume"]);
+        const resumed = await train(["--out", killed, "--resume"]);
         expect(resumed.stderr).toContain("resuming from");
-        expect(resumed.status).toBe(0);
+        expect(resumed.code).toBe(0);
         expect(losses(killed)).toEqual(losses(straight));
       }
     },
@@ -123,7 +124,7 @@ describe("lwm train", () => {
     "on SIGTERM finishes the step, checkpoints where it is, exits 1, and resumes bit-identically",
     async () => {
       const straight = join(root, "straight");
-      if (!existsSync(join(straight, "metrics.jsonl"))) expect(train(["--out", straight]).status).toBe(0);
+      if (!existsSync(join(straight, "metrics.jsonl"))) expect((await train(["--out", straight])).code).toBe(0);
       const dir = join(root, "terminated");
       const child = spawn(process.execPath, [CLI, "train", recipePath, "--data", join(root, "data"), "--workers", "2", "--out", dir], {
         stdio: ["ignore", "ignore", "pipe"],
@@ -143,8 +144,8 @@ describe("lwm train", () => {
       expect(readFileSync(join(dir, "latest.json"), "utf8")).toContain(`step-${stoppedAt![1]!.padStart(6, "0")}`);
       expect(losses(dir).filter((r) => r.kind === "step")).toHaveLength(Number(stoppedAt![1]));
 
-      const resumed = train(["--out", dir, "--resume"]);
-      expect(resumed.status).toBe(0);
+      const resumed = await train(["--out", dir, "--resume"]);
+      expect(resumed.code).toBe(0);
       expect(losses(dir)).toEqual(losses(straight));
     },
     240_000,
@@ -152,24 +153,24 @@ describe("lwm train", () => {
 
   it.skipIf(!existsSync(CLI))(
     "refuses bad flags and recipes before any work, naming the field",
-    () => {
-      const bad = train(["--workers", "3", "--out", join(root, "never")]);
-      expect(bad.status).toBe(2);
+    async () => {
+      const bad = await train(["--workers", "3", "--out", join(root, "never")]);
+      expect(bad.code).toBe(2);
       expect(bad.stderr).toMatch(/--workers 3: stages\[0\]\.seqLen 32 \(stage "a"\) is not divisible by 4·P = 12; the balanced layout/);
       expect(existsSync(join(root, "never"))).toBe(false);
 
-      const unknown = train(["--stages", "a,zz"]);
-      expect(unknown.status).toBe(2);
+      const unknown = await train(["--stages", "a,zz"]);
+      expect(unknown.code).toBe(2);
       expect(unknown.stderr).toMatch(/--stages: unknown stage "zz"/);
 
       const badRecipe = join(root, "bad.json");
       writeFileSync(badRecipe, JSON.stringify({ ...recipe, stages: [{ ...recipe.stages[0], seqLen: 8 }] }));
-      const r = spawnSync(process.execPath, [CLI, "train", badRecipe], { encoding: "utf8" });
-      expect(r.status).toBe(2);
+      const r = await lwm(["train", badRecipe]);
+      expect(r.code).toBe(2);
       expect(r.stderr).toMatch(/stages\[0\]\.seqLen/);
 
-      const noData = train(["--data", join(root, "nowhere"), "--out", join(root, "nd")]);
-      expect(noData.status).toBe(2);
+      const noData = await train(["--data", join(root, "nowhere"), "--out", join(root, "nd")]);
+      expect(noData.code).toBe(2);
       expect(noData.stderr).toMatch(/stage "a": no packed shards at/);
     },
     60_000,

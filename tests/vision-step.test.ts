@@ -16,7 +16,7 @@ import type { Provenance, SourcedExample } from "@lwm/schemas";
 import { readManifest, readStageExamples, ShardReader } from "@lwm/shards";
 import { lwmSpawn, repoRoot, writeRecipe } from "./books-helpers.js";
 // Async: a long spawnSync starves vitest's worker RPC on a loaded machine (docs/dependencies.md).
-import { lwmAsync } from "./launch-helpers.js";
+import { lwmQuiet as lwmAsync } from "./cli.js";
 
 const SAMPLE_VQ = join(repoRoot, "datasets/sample/vqgan");
 const SHARED = resolve(repoRoot, "../shared/data");

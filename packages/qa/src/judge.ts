@@ -11,7 +11,7 @@
  */
 import { JudgeVerdict } from "@lwm/schemas";
 import type { GeneratorIdentity, JudgeOutcome, QaPair } from "./generator.js";
-import { jsonOfReply, passageNonce, preview, type ChatMessage } from "./prompt.js";
+import { dataBlock, jsonOfReply, passageNonce, preview, type ChatMessage } from "./prompt.js";
 
 export const JUDGE_PROMPT_VERSION = "lwm-qa-judge/1";
 
@@ -30,14 +30,10 @@ export function judgeUserPrompt(passage: string, pair: QaPair): string {
     '- "reason": one short sentence saying why.',
     'Reply with JSON only, in this form: {"supported": true, "answersQuestion": true, "reason": "..."}',
     "",
-    `<<<PAIR ${nonce}>>>`,
     // One JSON line: the pair's own newlines are escaped, so it cannot put a marker line of its own.
-    JSON.stringify({ question: pair.question, answer: pair.answer }),
-    `<<<END PAIR ${nonce}>>>`,
+    dataBlock("PAIR", nonce, JSON.stringify({ question: pair.question, answer: pair.answer })),
     "",
-    `<<<PASSAGE ${nonce}>>>`,
-    passage,
-    `<<<END PASSAGE ${nonce}>>>`,
+    dataBlock("PASSAGE", nonce, passage),
   ].join("\n");
 }
 

@@ -5,11 +5,14 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
-import { qaForChunks } from "./chunk-qa.js";
-import type { Chunk } from "./generator.js";
+import type { JudgeVerdict } from "@lwm/schemas";
+import { judgeGeneration, qaForChunks, type ChunkQa } from "./chunk-qa.js";
+import type { Chunk, JudgeOutcome } from "./generator.js";
+import { DEFAULT_GROUNDING } from "./grounding.js";
+import { JUDGE_PROMPT_VERSION, qaIdentity } from "./judge.js";
 import { ChatBackendError } from "./openai/client.js";
 import { OpenAIGenerator, type OpenAIGeneratorOptions } from "./openai/generator.js";
-import { ChatServer, chatGeneratorOptions, completion, errorReply, pairsReply, type Reply, type Script } from "./test-helpers/chat-server.js";
+import { ChatServer, chatGeneratorOptions, completion, errorReply, judgedPairOf, pairsReply, type Reply, type Script } from "./test-helpers/chat-server.js";
 
 const API_KEY = "sk-lwm-test-7c1e0f9a2b";
 
@@ -239,4 +242,61 @@ describe("openai generator against a scripted chat-completions server on loopbac
     expect(result.accepted).toHaveLength(10);
     for (const f of await filesUnder(out)) expect(await readFile(f, "utf8")).not.toContain(API_KEY);
   }, 60_000);
+});
+
+describe("qaForChunks with a judge (the same loopback server judges)", () => {
+  it("checks each asked pair once: only grounded pairs go to the judge, once each, and the decisions equal judgeGeneration's with those verdicts", async () => {
+    const again = TEXT.normal.replace("Japan.", "Japan. It was a long voyage.");
+    const accept: JudgeVerdict = { supported: true, answersQuestion: true, reason: "stated" };
+    const refuse: JudgeVerdict = { supported: false, answersQuestion: true, reason: "not stated" };
+    const { server } = await setup((r) => {
+      if (judgedPairOf(r.body.messages) !== null) return completion(JSON.stringify(r.passage === TEXT.injected ? refuse : accept));
+      return r.passage === again ? SCRIPT.normal(r.attempt) : SCRIPT[nameOf(r.passage)](r.attempt);
+    });
+    const generator = new OpenAIGenerator(chatGeneratorOptions(server.url));
+    // normal: grounded, accepted; injected: one instruction-like, one grounded the judge refuses;
+    // unsupported: not grounded; malformed: no pairs; again: normal's question again (a duplicate), one pair of two
+    const chunks: Chunk[] = [chunkOf("normal"), chunkOf("injected"), chunkOf("unsupported"), chunkOf("malformed"), { id: "chunk-again", text: `${again}\n` }];
+    const r = await qaForChunks(generator, chunks, 2, { judge: true });
+
+    const judging = server.requests.filter((q) => judgedPairOf(q.body.messages) !== null);
+    // (in flight together: the server may see them in any order)
+    expect(judging.map((q) => `${q.passage} | ${judgedPairOf(q.body.messages)?.question}`).sort()).toEqual(
+      [
+        `${TEXT.normal} | Where did Ahab lose his leg?`,
+        `${TEXT.injected} | What was the pulpit shaped like?`,
+        `${again} | Where did Ahab lose his leg?`,
+      ].sort(),
+    );
+    expect(r.accepted.map((q) => [q.chunkId, q.pairIndex, q.answer, q.verdict])).toEqual([["chunk-normal", 0, "off the coast of Japan", accept]]);
+    expect(r.accepted[0]?.generator).toEqual({ ...generator.identity, judge: JUDGE_PROMPT_VERSION });
+    expect(r.rejected.map((q) => [q.chunkId, q.pairIndex, q.reason.split(":")[0]])).toEqual([
+      ["chunk-normal", 1, "missing"],
+      ["chunk-injected", 0, "instruction-like"],
+      ["chunk-injected", 1, "judge unsupported"],
+      ["chunk-unsupported", 0, "unsupported"],
+      ["chunk-unsupported", 1, "missing"],
+      ["chunk-malformed", 0, "malformed"],
+      ["chunk-malformed", 1, "malformed"],
+      ["chunk-again", 0, "duplicate"],
+      ["chunk-again", 1, "missing"],
+    ]);
+    expect(r.rejected[7]?.reason).toBe("duplicate: the same question as pair 0 of chunk chunk-normal");
+
+    // the same generations decided chunk by chunk with the judge's outcomes give the same records and reasons
+    const verdicts = new Map<string, JudgeOutcome>([
+      ["chunk-normal/0", { ok: true, verdict: accept }],
+      ["chunk-injected/1", { ok: true, verdict: refuse }],
+      ["chunk-again/0", { ok: true, verdict: accept }],
+    ]);
+    const identity = qaIdentity(generator.identity, true);
+    const seen = new Map<string, string>();
+    const expected: ChunkQa = { accepted: [], rejected: [] };
+    for (const chunk of chunks) {
+      const decided = judgeGeneration(identity, chunk, 2, await generator.generate(chunk, 2), seen, DEFAULT_GROUNDING, verdicts);
+      expected.accepted.push(...decided.accepted);
+      expected.rejected.push(...decided.rejected);
+    }
+    expect(r).toEqual(expected);
+  });
 });

@@ -32,6 +32,14 @@ export function passageNonce(text: string): string {
   return createHash("sha256").update(text).digest("hex").slice(0, 12);
 }
 
+/**
+ * `text` as quoted data: between the marker lines `<<<NAME nonce>>>` and `<<<END NAME nonce>>>`
+ * (the generator's and the judge's prompts both quote their data this way).
+ */
+export function dataBlock(name: string, nonce: string, text: string): string {
+  return [`<<<${name} ${nonce}>>>`, text, `<<<END ${name} ${nonce}>>>`].join("\n");
+}
+
 export function userPrompt(passage: string, pairs: number): string {
   const nonce = passageNonce(passage);
   return [
@@ -44,9 +52,7 @@ export function userPrompt(passage: string, pairs: number): string {
     "- Different pairs ask about different facts.",
     'Reply with JSON only, in this form: {"pairs": [{"question": "...", "answer": "...", "evidence": "..."}]}',
     "",
-    `<<<PASSAGE ${nonce}>>>`,
-    passage,
-    `<<<END PASSAGE ${nonce}>>>`,
+    dataBlock("PASSAGE", nonce, passage),
   ].join("\n");
 }
 

@@ -16,7 +16,7 @@ import type { Provenance, SourcedExample } from "@lwm/schemas";
 import { readManifest, readStageExamples, ShardReader } from "@lwm/shards";
 import { lwmSpawn, repoRoot, writeRecipe } from "./books-helpers.js";
 // Async: a long spawnSync starves vitest's worker RPC on a loaded machine (docs/dependencies.md).
-import { lwmQuiet as lwmAsync } from "./cli.js";
+import { lwmQuiet } from "./cli.js";
 
 const SAMPLE_VQ = join(repoRoot, "datasets/sample/vqgan");
 const SHARED = resolve(repoRoot, "../shared/data");
@@ -148,7 +148,7 @@ async function packedTasks(out: string, examples: SourcedExample[], stage = "vl"
     for await (const row of reader.rows()) row.exampleIds.forEach((id, s) => expect(row.tasks?.[s], id).toBe(taskOf.get(id)));
     await reader.close();
   }
-  const inspect = await lwmAsync(["inspect", join(out, stage), "--json"]);
+  const inspect = await lwmQuiet(["inspect", join(out, stage), "--json"]);
   expect(inspect.code, inspect.stderr).toBe(0);
   const summary = JSON.parse(inspect.stdout) as InspectTasks;
   expect(summary.vision.tasksFromLayout).toBe(0);
@@ -213,7 +213,7 @@ describe("vision step", () => {
     await fixtures(join(dir, "media"));
     recipePath = await writeRecipe(dir, recipe({ fps: 2, maxFrames: 4 }));
     out = join(dir, "out");
-    const res = await lwmAsync(["run", "--steps", "vision,pack", recipePath, "--out", out, "--threads", "2", "--json"]);
+    const res = await lwmQuiet(["run", "--steps", "vision,pack", recipePath, "--out", out, "--threads", "2", "--json"]);
     expect(res.code, res.stderr).toBe(0);
   });
 
@@ -246,7 +246,7 @@ describe("vision step", () => {
     expect(ids.sort()).toEqual(["good-still", "good-vfr", "good-video", "good-window", "s1", "s2"]);
     const manifest = await readJson<{ mixture: { source: string; tokens: number }[]; totals: { rows: number } }>(join(out, "vl/manifest.json"));
     expect(manifest.mixture.map((m) => m.source).sort()).toEqual(["clips", "stills"]);
-    const validate = await lwmAsync(["validate", out, "--json"]);
+    const validate = await lwmQuiet(["validate", out, "--json"]);
     expect(validate.code, validate.stdout).toBe(0);
     expect(Object.keys(await packedTasks(out, examples)).sort()).toEqual(["image-text", "text-image", "text-video", "video-text"]);
   });
@@ -304,7 +304,7 @@ describe("vision step", () => {
     await exited;
     const before = new Set((await done()).map((e) => e.key));
     expect(before.size).toBeGreaterThan(0);
-    const res = await lwmAsync(["run", "--steps", "vision", recipePath, "--out", killed, "--threads", "1", "--json"]);
+    const res = await lwmQuiet(["run", "--steps", "vision", recipePath, "--out", killed, "--threads", "1", "--json"]);
     expect(res.code, res.stderr).toBe(0);
     const after = (await done()).map((e) => e.key);
     expect(after.length).toBe(new Set(after).size); // no unit finished twice
@@ -314,8 +314,8 @@ describe("vision step", () => {
   it("two slices and a finalizing run give the bytes of one run", async () => {
     const sliced = join(dir, "sliced");
     for (const i of [0, 1])
-      expect((await lwmAsync(["run", "--steps", "vision", recipePath, "--out", sliced, "--task-index", String(i), "--task-count", "2"])).code).toBe(0);
-    expect((await lwmAsync(["run", "--steps", "vision", recipePath, "--out", sliced])).code).toBe(0);
+      expect((await lwmQuiet(["run", "--steps", "vision", recipePath, "--out", sliced, "--task-index", String(i), "--task-count", "2"])).code).toBe(0);
+    expect((await lwmQuiet(["run", "--steps", "vision", recipePath, "--out", sliced])).code).toBe(0);
     expect(await digest(sliced)).toEqual(await digest(out));
   }, 600_000);
 
@@ -325,7 +325,7 @@ describe("vision step", () => {
     await writeFile(recipePath, JSON.stringify(changed));
     const cacheFiles = async () => (await listFiles(join(out, "work/vision/cache/codes"))).map((f) => `${f.path} ${f.sha256}`).sort();
     const before = await cacheFiles();
-    const res = await lwmAsync(["run", "--steps", "vision", recipePath, "--out", out, "--json"]);
+    const res = await lwmQuiet(["run", "--steps", "vision", recipePath, "--out", out, "--json"]);
     expect(res.code, res.stderr).toBe(0);
     const report = await readJson<StepReportJson & { details: { thisRun: { framesEncoded: number; clipsDecoded: number } } }>(
       join(out, "work/vision/report.json"),
@@ -342,7 +342,7 @@ describe("vision step", () => {
     const oneFrame = recipe({ fps: 2, maxFrames: 1 });
     oneFrame.sources[0] = { ...oneFrame.sources[0]!, tasks: { "video-text": 1 } } as (typeof oneFrame.sources)[0];
     await writeFile(recipePath, JSON.stringify(oneFrame));
-    const res = await lwmAsync(["run", "--steps", "vision,pack", recipePath, "--out", out, "--json"]);
+    const res = await lwmQuiet(["run", "--steps", "vision,pack", recipePath, "--out", out, "--json"]);
     expect(res.code, res.stderr).toBe(0);
     const examples = await examplesOf(out);
     const clips = examples.filter((e) => e.source === "clips");
@@ -352,7 +352,7 @@ describe("vision step", () => {
     // Every packed clip segment is its example's video-text (packedTasks), none an image task read off a 1-frame layout.
     expect(counts["video-text"]).toBeGreaterThan(0);
     expect(counts["text-video"]).toBeUndefined();
-    expect((await lwmAsync(["validate", join(out, "vl")])).code).toBe(0);
+    expect((await lwmQuiet(["validate", join(out, "vl")])).code).toBe(0);
   });
 });
 
@@ -386,9 +386,9 @@ describe("vision step on ../shared/data", () => {
         stages: [{ name: "vl", kind: "vision-language", seqLen: 1024, ropeTheta: 5e7, frames: { fps: 1, maxFrames: 3 }, mixture: { videos: 1, images: 1 } }],
       });
       const out = join(dir, "out");
-      const res = await lwmAsync(["run", "--steps", "vision,pack", path, "--out", out, "--threads", "2"]);
+      const res = await lwmQuiet(["run", "--steps", "vision,pack", path, "--out", out, "--threads", "2"]);
       expect(res.code, res.stderr).toBe(0);
-      expect((await lwmAsync(["validate", out])).code).toBe(0);
+      expect((await lwmQuiet(["validate", out])).code).toBe(0);
       const examples = await examplesOf(out);
       const videos = (await readFile(join(SHARED, "videos/captions.jsonl"), "utf8")).trim().split("\n").length;
       const images = (await readFile(join(SHARED, "images/captions.jsonl"), "utf8")).trim().split("\n").length;

@@ -56,7 +56,7 @@ describe("lwm inspect of a vision-language stage", () => {
       realTokens: number;
       textTokens: number;
       visionTokens: number;
-      vision: { clips: number; frames: number; tasks: { task: string; segments: number; tokens: number }[] };
+      vision: { clips: number; frames: number; tasks: { task: string; segments: number; tokens: number }[]; tasksFromLayout: number };
     };
     const frames = fx.media.reduce((n, m) => n + 2 * m.count, 0);
     expect(s.vision.clips).toBe(fx.examples.length);
@@ -66,11 +66,12 @@ describe("lwm inspect of a vision-language stage", () => {
     const tasks = new Map<string, number>();
     for (const e of fx.examples) tasks.set(e.task, (tasks.get(e.task) ?? 0) + 1);
     expect(Object.fromEntries(s.vision.tasks.map((t) => [t.task, t.segments]))).toEqual(Object.fromEntries(tasks));
+    expect(s.vision.tasksFromLayout).toBe(0); // every task read from the column
 
     const human = await lwmQuiet(["inspect", stage]);
     expect(human.code, human.stderr).toBe(0);
     expect(human.stdout).toMatch(new RegExp(`^vision +${fx.examples.length} clips, ${frames} frames \\(per clip min 1, mean [\\d.]+, max 3\\)$`, "m"));
-    expect(human.stdout).toMatch(/^tasks +.*text-video 2 .*video-text 2 .*image-text 1 .*text-image 1 .*\(read off the layout\)$/m);
+    expect(human.stdout).toMatch(/^tasks +.*text-video 2 .*video-text 2 .*image-text 1 .*text-image 1 .*\(recorded per segment\)$/m);
     expect(human.stdout).toMatch(/^modality +text \d+ \(\d+\.\d%\) +vision \d+ \(\d+\.\d%\)$/m);
   });
 });

@@ -3,8 +3,8 @@
  * cap become one filter chain; ffmpeg writes raw rgb24 frames to a pipe and logs each frame's
  * presentation time (showinfo) on stderr. Frames are yielded as they arrive, so memory is bounded
  * by the pipe, whatever the clip's length. The frames travel through a FIFO read straight into
- * frame buffers (fifo.ts), or ffmpeg's stdout where no FIFO can be made. fluent-ffmpeg builds and runs the command; it stays
- * behind this module (it is archived upstream).
+ * frame buffers (fifo.ts), or ffmpeg's stdout where no FIFO can be made. fluent-ffmpeg builds and
+ * runs the command; it stays behind this module (it is archived upstream).
  */
 import { spawnSync } from "node:child_process";
 import ffmpeg from "fluent-ffmpeg";

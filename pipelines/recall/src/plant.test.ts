@@ -42,7 +42,7 @@ describe("recallExamples", () => {
       const prompt = await tok.decode(e.tokens.subarray(0, lossAt));
       const answer = await tok.decode(e.tokens.subarray(lossAt, e.tokens.length - 1));
       const asked = e.provenance.asked.map((i) => e.provenance.facts[i]!);
-      expect(answer.trim()).toBe(asked.map((f) => f.number).join(", "));
+      expect(answer.trim()).toBe(asked.map((f) => `The secret code of ${f.city} is ${f.number}.`).join(" "));
       expect(prompt.trimEnd().endsWith("ASSISTANT:")).toBe(true);
       expect(prompt).not.toMatch(/special magic/);
       for (const f of e.provenance.facts) {

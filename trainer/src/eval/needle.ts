@@ -48,14 +48,21 @@ export const LWM_NEEDLE: RetrievalTemplate = {
  * The training task's wording: no phrase of LWM's needle ("special magic", "number is:"), a
  * different question and instruction. The suffix ends at "ASSISTANT:" and the answer is tokenized
  * on its own (as the qa step joins fields), so its first piece carries the space.
+ *
+ * The answer restates each fact's key before its number ("The secret code of Glasgow is 4829103."),
+ * as a chat model answers. That makes the lookup a copy: after "Glasgow is" the next tokens are the
+ * ones that followed "Glasgow is" in the context, the pattern an induction head completes. A bare
+ * number needs a two-hop lookup (question → key → the tokens after it), and a 4-layer model trained
+ * from scratch had not started to learn that after 150–180 steps at 2K or 512 tokens (docs/tiny-lwm.md). Scoring is by substring, so the
+ * eval counts either form.
  */
 export const RECALL_FACT: RetrievalTemplate = {
   name: "recall",
   fact: (f) => `\nRemember that the secret code of ${f.city} is ${f.number}.\n`,
   question: (asked) =>
     asked.length === 1 ? `Which secret code was given for ${(asked[0] as Fact).city}?` : `Which secret codes were given for ${cityList(asked)}?`,
-  suffix: (asked) => ` ${RECALL_FACT.question(asked)} Reply with the ${asked.length === 1 ? "code" : "codes"} only. ASSISTANT:`,
-  answer: (asked) => asked.map((f) => f.number).join(", "),
+  suffix: (asked) => ` ${RECALL_FACT.question(asked)} Reply with one sentence per city. ASSISTANT:`,
+  answer: (asked) => asked.map((f) => `The secret code of ${f.city} is ${f.number}.`).join(" "),
 };
 
 export const TEMPLATES: Record<TemplateName, RetrievalTemplate> = { lwm: LWM_NEEDLE, recall: RECALL_FACT };

@@ -1,0 +1,223 @@
+#!/usr/bin/env node
+/**
+ * A fast look inside the tiny-LWM retrieval problem (docs/tiny-lwm.md, sixth session): trains a
+ * checkpoint (or a fresh model) on recall rows of exactly --length tokens with the real engine (the
+ * ring over worker threads) and, every --eval-every steps, measures teacher-forced accuracy on
+ * held-out rows: evaluation-pool facts in the held-out haystack, so nothing measured was trained on.
+ *
+ *   digits  every digit of the asked number (chance ≈ 0.1): the lookup itself
+ *   first   the number's first digit (the step from "X is" to the value)
+ *   rest    the other six (copying on from the first)
+ *   key     the asked key's tokens in the answer ("The secret code of ‹Chicago›"): copied from the question
+ *   trainKey the same for keys of the training pool (a key the model has seen asked for many times)
+ *
+ * Teacher forcing isolates each hop, which the greedy needle eval cannot: a model that copies the
+ * digits but not the key still scores 0 there. 20 s per probe instead of a minute, and it says which
+ * hop is missing.
+ *
+ *   node datasets/tiny-lwm/lookup-probe.mjs [--init CHECKPOINT] [--length 128] [--rows 32] [--steps 200]
+ *        [--lr 0.001] [--facts 2] [--keys cities|names] [--eval-every 25] [--save DIR] [--json]
+ *
+ * --keys cities draws the training keys from the recall task's pool (about 115 cities); names draws
+ * synthetic names from 40 syllables (64,000 of them, none an evaluation city), so a key can only be
+ * copied, never remembered. Without --init a fresh model (--dim, --layers, --heads) starts.
+ * Needs `npm run build` and `node datasets/tiny-lwm/prepare.mjs` (the data/train and data/haystack links).
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, "..", "..");
+const { loadTokenizer } = await import(join(root, "packages/tokenizer/dist/index.js"));
+const trainer = await import(join(root, "trainer/dist/index.js"));
+// Internal to the trainer package (not in its public index): a fresh model's weights and clipping.
+const { initParams } = await import(join(root, "trainer/dist/model/params.js"));
+const { clipGlobalNorm } = await import(join(root, "trainer/dist/optim/adamw.js"));
+
+const { values: a } = parseArgs({
+  options: {
+    init: { type: "string" },
+    length: { type: "string", default: "128" },
+    rows: { type: "string", default: "32" },
+    steps: { type: "string", default: "200" },
+    lr: { type: "string", default: "0.001" },
+    warmup: { type: "string", default: "20" },
+    facts: { type: "string", default: "2" },
+    keys: { type: "string", default: "cities" },
+    "eval-every": { type: "string", default: "25" },
+    "eval-rows": { type: "string", default: "32" },
+    save: { type: "string" },
+    seed: { type: "string", default: "1" },
+    dim: { type: "string", default: "256" },
+    layers: { type: "string", default: "4" },
+    heads: { type: "string", default: "4" },
+    json: { type: "boolean", default: false },
+  },
+});
+const L = Number(a.length),
+  ROWS = Number(a.rows),
+  STEPS = Number(a.steps),
+  LR = Number(a.lr),
+  MAX_FACTS = Number(a.facts),
+  EVAL_EVERY = Number(a["eval-every"]),
+  EVAL_ROWS = Number(a["eval-rows"]);
+if (a.keys !== "cities" && a.keys !== "names") throw new Error(`--keys ${a.keys}: cities or names`);
+for (const [k, v] of Object.entries({ L, ROWS, STEPS, MAX_FACTS, EVAL_EVERY, EVAL_ROWS }))
+  if (!Number.isInteger(v) || v < 0) throw new Error(`${k}: ${v} is not a whole number`);
+
+const tok = await loadTokenizer();
+const sentenceEnds = trainer.sentenceEndIds(tok);
+const digitIds = new Set();
+for (let id = 0; id < tok.vocabSize; id++) {
+  try {
+    if (/^\d$/.test(tok.pieceOf(id))) digitIds.add(id);
+  } catch {
+    // not every id has a piece (byte fallbacks)
+  }
+}
+const booksIn = async (dir) => Promise.all(readdirSync(dir).map(async (f) => tok.encode(readFileSync(join(dir, f), "utf8"))));
+const trainBooks = (await booksIn(join(here, "data", "train"))).filter((b) => b.length > 4 * L);
+const [heldBook] = await booksIn(join(here, "data", "haystack"));
+if (trainBooks.length === 0 || !heldBook) throw new Error("no books: run node datasets/tiny-lwm/prepare.mjs first");
+
+// mulberry32: a plain `state * 1103515245` LCG loses bits past 2^53 in a double and falls into a
+// short cycle, which repeats the training rows (the model then learns them by heart).
+let state = Number(a.seed) >>> 0;
+const u = () => {
+  state = (state + 0x6d2b79f5) >>> 0;
+  let t = state;
+  t = Math.imul(t ^ (t >>> 15), t | 1);
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+};
+
+const SYLLABLES =
+  "ka lo mi ren tas vel dor bri sun mar quo zel pa thi gor nes ul ash ven cor li tan os bel fir gra hol jun kel mon nor pet rav sil tor wen yar ost eld ami".split(
+    " ",
+  );
+const evalCities = new Set(trainer.EVAL_CITIES);
+function syntheticName() {
+  for (;;) {
+    let w = "";
+    for (let i = 0, n = 2 + Math.floor(u() * 2); i < n; i++) w += SYLLABLES[Math.floor(u() * SYLLABLES.length)];
+    w = w[0].toUpperCase() + w.slice(1);
+    if (!evalCities.has(w)) return w;
+  }
+}
+
+/**
+ * One recall row of exactly L tokens (the needle layout, one asked fact). `measure` says which answer
+ * tokens carry the loss: "train" (the whole answer and EOS, as pipelines/recall), or one probe.
+ */
+async function recallRow(pool, book, measure, keys = a.keys) {
+  const planted = 1 + Math.floor(u() * MAX_FACTS);
+  const facts = trainer.drawFacts(planted, Math.floor(u() * 2 ** 31), pool);
+  if (pool === "train" && keys === "names") for (const f of facts) f.city = syntheticName();
+  const asked = [facts[Math.floor(u() * planted)]];
+  const answer = await tok.encode(trainer.RECALL_FACT.answer(asked));
+  const P = L - answer.length - 1;
+  const start = Math.floor(u() * (book.length - L));
+  const prompt = await trainer.layoutRetrievalPrompt(tok, book.subarray(start, start + L), {
+    facts,
+    depths: facts.map(() => u()),
+    asked,
+    template: trainer.RECALL_FACT,
+    contextTokens: P,
+    sentenceEnds,
+  });
+  const tokens = new Uint32Array(L),
+    loss = new Uint8Array(L);
+  tokens.set(prompt.tokens);
+  tokens.set(answer, P);
+  tokens[L - 1] = tok.eosId;
+  const keyFrom = P + (await tok.encode("The secret code of")).length,
+    keyTo = P + (await tok.encode(`The secret code of ${asked[0].city}`)).length;
+  for (let i = P, digit = 0; i < L; i++) {
+    const isDigit = digitIds.has(tokens[i]);
+    if (measure === "train") loss[i] = 1;
+    else if (measure === "key") loss[i] = i >= keyFrom && i < keyTo ? 1 : 0;
+    else loss[i] = isDigit && (measure === "digits" || (measure === "first") === (digit === 0)) ? 1 : 0;
+    if (isDigit) digit++;
+  }
+  const targets = loss.reduce((s, x) => s + x, 0);
+  return {
+    tokens,
+    vision: new Uint8Array(L),
+    loss,
+    cuSeqlens: Int32Array.from([0, L]),
+    weightText: Float32Array.from([1 / targets]),
+    weightVision: new Float32Array(1),
+  };
+}
+
+/** The same EVAL_ROWS prompts for every probe, so the four numbers describe the same answers. */
+async function probeSet(measure) {
+  const saved = state;
+  state = 0x5eed;
+  const rows = [];
+  const pool = measure === "trainKey" ? "train" : "eval";
+  for (let i = 0; i < EVAL_ROWS; i++)
+    rows.push(await recallRow(pool, heldBook, measure === "trainKey" ? "key" : measure, pool === "train" ? "cities" : undefined));
+  state = saved;
+  return rows;
+}
+const PROBES = ["digits", "first", "rest", "key", "trainKey"];
+const probeRows = {};
+for (const m of PROBES) probeRows[m] = await probeSet(m); // one at a time: they share the generator's state
+
+let cfg, params;
+if (a.init) ({ dims: cfg, params } = await trainer.loadCheckpoint(a.init));
+else {
+  const dim = Number(a.dim);
+  cfg = {
+    vocabSize: tok.vocabSize,
+    visionVocabSize: 0,
+    dim,
+    layers: Number(a.layers),
+    heads: Number(a.heads),
+    ffnDim: 8 * Math.round(dim / 3),
+    normEps: 1e-5,
+    ropeTheta: 10000,
+  };
+  params = initParams(cfg, 1);
+}
+const engine = await trainer.createEngine(cfg, { workers: 2, layout: "zigzag" });
+const optimizer = new trainer.AdamW({ betas: [0.9, 0.95], eps: 1e-8, weightDecay: 0.1 });
+const t0 = Date.now();
+
+async function probe(step) {
+  const acc = {};
+  for (const m of PROBES) {
+    const r = await engine.forward(params, probeRows[m], EVAL_ROWS, "text");
+    acc[m] = r.textCorrect / r.textTargets;
+  }
+  const seconds = Math.round((Date.now() - t0) / 1000);
+  if (a.json) console.log(JSON.stringify({ step, ...acc, seconds }));
+  else
+    console.log(
+      `step ${step}: digits ${acc.digits.toFixed(3)} (first ${acc.first.toFixed(3)}, rest ${acc.rest.toFixed(3)}), key ${acc.key.toFixed(3)} (training-pool keys ${acc.trainKey.toFixed(3)}) | ${seconds} s`,
+    );
+}
+
+await probe(0);
+for (let step = 1; step <= STEPS; step++) {
+  const rows = [];
+  for (let i = 0; i < ROWS; i++) rows.push(await recallRow("train", trainBooks[i % trainBooks.length], "train"));
+  const r = await engine.forwardBackward(params, rows, ROWS, "text");
+  clipGlobalNorm(r.grads, 1);
+  optimizer.update(params, r.grads, LR * Math.min(1, step / Number(a.warmup)));
+  if (!a.json && step % 5 === 0) console.log(`  step ${step}: train loss ${r.loss.toFixed(3)}`);
+  if (step % EVAL_EVERY === 0 || step === STEPS) {
+    await probe(step);
+    if (a.save)
+      await trainer.saveCheckpoint(a.save, {
+        params,
+        cfg,
+        config: trainer.toHfConfig(cfg, Math.max(L, 2048), { bosId: tok.bosId, eosId: tok.eosId, padId: 0 }) /* the pack step's pad id */,
+        state: { step },
+      });
+  }
+}
+await engine.close();

@@ -32,6 +32,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..", "..");
 const { loadTokenizer } = await import(join(root, "packages/tokenizer/dist/index.js"));
 const trainer = await import(join(root, "trainer/dist/index.js"));
+const { mulberry32 } = await import(join(root, "packages/core/dist/index.js"));
 // Internal to the trainer package (not in its public index): a fresh model's weights and clipping.
 const { initParams } = await import(join(root, "trainer/dist/model/params.js"));
 const { clipGlobalNorm } = await import(join(root, "trainer/dist/optim/adamw.js"));
@@ -82,16 +83,9 @@ const trainBooks = (await booksIn(join(here, "data", "train"))).filter((b) => b.
 const [heldBook] = await booksIn(join(here, "data", "haystack"));
 if (trainBooks.length === 0 || !heldBook) throw new Error("no books: run node datasets/tiny-lwm/prepare.mjs first");
 
-// mulberry32: a plain `state * 1103515245` LCG loses bits past 2^53 in a double and falls into a
-// short cycle, which repeats the training rows (the model then learns them by heart).
-let state = Number(a.seed) >>> 0;
-const u = () => {
-  state = (state + 0x6d2b79f5) >>> 0;
-  let t = state;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-};
+// mulberry32 (@lwm/core): a plain `state * 1103515245` LCG loses bits past 2^53 in a double and
+// falls into a short cycle, which repeats the training rows (the model then learns them by heart).
+let u = mulberry32(Number(a.seed));
 
 const SYLLABLES =
   "ka lo mi ren tas vel dor bri sun mar quo zel pa thi gor nes ul ash ven cor li tan os bel fir gra hol jun kel mon nor pet rav sil tor wen yar ost eld ami".split(
@@ -154,13 +148,13 @@ async function recallRow(pool, book, measure, keys = a.keys) {
 
 /** The same EVAL_ROWS prompts for every probe, so the four numbers describe the same answers. */
 async function probeSet(measure) {
-  const saved = state;
-  state = 0x5eed;
+  const saved = u;
+  u = mulberry32(0x5eed);
   const rows = [];
   const pool = measure === "trainKey" ? "train" : "eval";
   for (let i = 0; i < EVAL_ROWS; i++)
     rows.push(await recallRow(pool, heldBook, measure === "trainKey" ? "key" : measure, pool === "train" ? "cities" : undefined));
-  state = saved;
+  u = saved;
   return rows;
 }
 const PROBES = ["digits", "first", "rest", "key", "trainKey"];

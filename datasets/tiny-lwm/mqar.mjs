@@ -15,6 +15,7 @@ import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const trainer = await import(join(root, "trainer/dist/index.js"));
+const { mulberry32 } = await import(join(root, "packages/core/dist/index.js"));
 // Internal to the trainer package: a fresh model's weights and clipping.
 const { initParams } = await import(join(root, "trainer/dist/model/params.js"));
 const { clipGlobalNorm } = await import(join(root, "trainer/dist/optim/adamw.js"));
@@ -31,14 +32,7 @@ const PAIRS = 8,
   BATCH = 64,
   L = 32; // 26 tokens, padded (no loss) to a multiple of 4: zigzag over 2 workers cuts a row in 4
 
-let state = 12345;
-const u = () => {
-  state = (state + 0x6d2b79f5) >>> 0;
-  let t = state;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-};
+const u = mulberry32(12345);
 
 function mqarRow() {
   const tokens = new Uint32Array(L),

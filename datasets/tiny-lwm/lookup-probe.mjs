@@ -12,30 +12,30 @@
  *   trainKey the same for keys of the training pool (a key the model has seen asked for many times)
  *
  * Teacher forcing isolates each hop, which the greedy needle eval cannot: a model that copies the
- * digits but not the key still scores 0 there. 20 s per probe instead of a minute, and it says which
- * hop is missing.
+ * digits but not the key still scores 0 there. A round of probes takes about 5 s (a greedy needle
+ * probe 20–60 s), and it says which hop is missing.
  *
  *   node datasets/tiny-lwm/lookup-probe.mjs [--init CHECKPOINT] [--length 128] [--rows 32] [--steps 200]
  *        [--lr 0.001] [--facts 2] [--keys cities|names] [--eval-every 25] [--save DIR] [--json]
  *
- * --keys cities draws the training keys from the recall task's pool (about 115 cities); names draws
- * synthetic names from 40 syllables (64,000 of them, none an evaluation city), so a key can only be
+ * --keys cities draws the training keys from the recall task's pool (108 cities); names draws
+ * synthetic names from 40 syllables (about 66,000 of 2–3 syllables, none an evaluation city), so a key can only be
  * copied, never remembered. Without --init a fresh model (--dim, --layers, --heads) starts.
  * Needs `npm run build` and `node datasets/tiny-lwm/prepare.mjs` (the data/train and data/haystack links).
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..", "..");
-const { loadTokenizer } = await import(join(root, "packages/tokenizer/dist/index.js"));
-const trainer = await import(join(root, "trainer/dist/index.js"));
-const { mulberry32 } = await import(join(root, "packages/core/dist/index.js"));
+const { loadTokenizer } = await import(pathToFileURL(join(root, "packages/tokenizer/dist/index.js")).href);
+const trainer = await import(pathToFileURL(join(root, "trainer/dist/index.js")).href);
+const { mulberry32 } = await import(pathToFileURL(join(root, "packages/core/dist/index.js")).href);
 // Internal to the trainer package (not in its public index): a fresh model's weights and clipping.
-const { initParams } = await import(join(root, "trainer/dist/model/params.js"));
-const { clipGlobalNorm } = await import(join(root, "trainer/dist/optim/adamw.js"));
+const { initParams } = await import(pathToFileURL(join(root, "trainer/dist/model/params.js")).href);
+const { clipGlobalNorm } = await import(pathToFileURL(join(root, "trainer/dist/optim/adamw.js")).href);
 
 const { values: a } = parseArgs({
   options: {

@@ -11,14 +11,14 @@
  * Prints held-out answer accuracy every 50 steps (chance: 1/32 for any value, 1/8 for a value of the row).
  */
 import { join, dirname } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const trainer = await import(join(root, "trainer/dist/index.js"));
-const { mulberry32 } = await import(join(root, "packages/core/dist/index.js"));
+const trainer = await import(pathToFileURL(join(root, "trainer/dist/index.js")).href);
+const { mulberry32 } = await import(pathToFileURL(join(root, "packages/core/dist/index.js")).href);
 // Internal to the trainer package: a fresh model's weights and clipping.
-const { initParams } = await import(join(root, "trainer/dist/model/params.js"));
-const { clipGlobalNorm } = await import(join(root, "trainer/dist/optim/adamw.js"));
+const { initParams } = await import(pathToFileURL(join(root, "trainer/dist/model/params.js")).href);
+const { clipGlobalNorm } = await import(pathToFileURL(join(root, "trainer/dist/optim/adamw.js")).href);
 
 const [dim, layers, lr, steps] = [
   Number(process.argv[2] ?? 64),

@@ -25,17 +25,11 @@
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { clipGlobalNorm, initParams, loadTokenizer, mulberry32, oneSegmentRow, trainer } from "./probe-kit.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const root = join(here, "..", "..");
-const { loadTokenizer } = await import(pathToFileURL(join(root, "packages/tokenizer/dist/index.js")).href);
-const trainer = await import(pathToFileURL(join(root, "trainer/dist/index.js")).href);
-const { mulberry32 } = await import(pathToFileURL(join(root, "packages/core/dist/index.js")).href);
-// Internal to the trainer package (not in its public index): a fresh model's weights and clipping.
-const { initParams } = await import(pathToFileURL(join(root, "trainer/dist/model/params.js")).href);
-const { clipGlobalNorm } = await import(pathToFileURL(join(root, "trainer/dist/optim/adamw.js")).href);
 
 const { values: a } = parseArgs({
   options: {
@@ -126,8 +120,12 @@ async function recallRow(pool, book, measure, keys = a.keys) {
   tokens.set(prompt.tokens);
   tokens.set(answer, P);
   tokens[L - 1] = tok.eosId;
-  const keyFrom = P + (await tok.encode("The secret code of")).length,
-    keyTo = P + (await tok.encode(`The secret code of ${asked[0].city}`)).length;
+  // The key's tokens: those the answer adds from just before the city to its end (from the template,
+  // "The secret code of ‹city›", so a changed wording moves the span with it).
+  const answerText = trainer.RECALL_FACT.answer(asked),
+    cityAt = answerText.indexOf(asked[0].city);
+  const keyFrom = P + (await tok.encode(answerText.slice(0, cityAt).trimEnd())).length,
+    keyTo = P + (await tok.encode(answerText.slice(0, cityAt + asked[0].city.length))).length;
   for (let i = P, digit = 0; i < L; i++) {
     const isDigit = digitIds.has(tokens[i]);
     if (measure === "train") loss[i] = 1;
@@ -135,15 +133,7 @@ async function recallRow(pool, book, measure, keys = a.keys) {
     else loss[i] = isDigit && (measure === "digits" || (measure === "first") === (digit === 0)) ? 1 : 0;
     if (isDigit) digit++;
   }
-  const targets = loss.reduce((s, x) => s + x, 0);
-  return {
-    tokens,
-    vision: new Uint8Array(L),
-    loss,
-    cuSeqlens: Int32Array.from([0, L]),
-    weightText: Float32Array.from([1 / targets]),
-    weightVision: new Float32Array(1),
-  };
+  return oneSegmentRow(tokens, loss);
 }
 
 /** The same EVAL_ROWS prompts for every probe, so the four numbers describe the same answers. */
@@ -151,9 +141,9 @@ async function probeSet(measure) {
   const saved = u;
   u = mulberry32(0x5eed);
   const rows = [];
-  const pool = measure === "trainKey" ? "train" : "eval";
-  for (let i = 0; i < EVAL_ROWS; i++)
-    rows.push(await recallRow(pool, heldBook, measure === "trainKey" ? "key" : measure, pool === "train" ? "cities" : undefined));
+  // trainKey: the key probe on training-pool cities (the keys a model could have memorised).
+  const [pool, what] = measure === "trainKey" ? ["train", "key"] : ["eval", measure];
+  for (let i = 0; i < EVAL_ROWS; i++) rows.push(await recallRow(pool, heldBook, what, "cities"));
   u = saved;
   return rows;
 }

@@ -7,18 +7,10 @@
  * task with PyTorch and transformers' LlamaForCausalLM at the same size, as the control for "is it
  * our engine or the task": docs/tiny-lwm.md (sixth session) has both curves.
  *
- *   node datasets/tiny-lwm/mqar.mjs [DIM=64] [LAYERS=2] [LR=0.003] [STEPS=600]
+ *   node datasets/tiny-lwm/mqar.mjs [DIM=64] [LAYERS=2] [LR=0.003] [STEPS=600] [PAIRS=8]
  * Prints held-out answer accuracy every 50 steps (chance: 1/32 for any value, 1/8 for a value of the row).
  */
-import { join, dirname } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
-
-const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const trainer = await import(pathToFileURL(join(root, "trainer/dist/index.js")).href);
-const { mulberry32 } = await import(pathToFileURL(join(root, "packages/core/dist/index.js")).href);
-// Internal to the trainer package: a fresh model's weights and clipping.
-const { initParams } = await import(pathToFileURL(join(root, "trainer/dist/model/params.js")).href);
-const { clipGlobalNorm } = await import(pathToFileURL(join(root, "trainer/dist/optim/adamw.js")).href);
+import { clipGlobalNorm, initParams, mulberry32, oneSegmentRow, trainer } from "./probe-kit.mjs";
 
 const [dim, layers, lr, steps] = [
   Number(process.argv[2] ?? 64),
@@ -26,11 +18,14 @@ const [dim, layers, lr, steps] = [
   Number(process.argv[4] ?? 0.003),
   Number(process.argv[5] ?? 600),
 ];
+const PAIRS = Number(process.argv[6] ?? 8);
+if (!(Number.isInteger(PAIRS) && PAIRS >= 1 && PAIRS <= 24)) throw new Error(`PAIRS ${process.argv[6]}: 1..24 (there are 24 keys)`);
 const cfg = { vocabSize: 64, visionVocabSize: 0, dim, layers, heads: 2, ffnDim: 4 * dim, normEps: 1e-5, ropeTheta: 10000 };
-const PAIRS = 8,
-  QUERIES = 4,
+const QUERIES = 4,
   BATCH = 64,
-  L = 32; // 26 tokens, padded (no loss) to a multiple of 4: zigzag over 2 workers cuts a row in 4
+  // 2 + 2·PAIRS + 2·QUERIES tokens, padded (no loss) to a multiple of 4, as zigzag over 2 workers
+  // cuts a row in 4; at least 32, the length the measured runs used.
+  L = Math.max(32, 4 * Math.ceil((2 + 2 * PAIRS + 2 * QUERIES) / 4));
 
 const u = mulberry32(12345);
 
@@ -56,14 +51,7 @@ function mqarRow() {
     tokens[w] = values[i];
     loss[w++] = 1;
   }
-  return {
-    tokens,
-    vision: new Uint8Array(L),
-    loss,
-    cuSeqlens: Int32Array.from([0, L]),
-    weightText: Float32Array.from([1 / QUERIES]),
-    weightVision: new Float32Array(1),
-  };
+  return oneSegmentRow(tokens, loss);
 }
 
 const params = initParams(cfg, 3);

@@ -1,7 +1,7 @@
 """The control for mqar.mjs: the same multi-query associative recall task and model size, trained
 with PyTorch and transformers' LlamaForCausalLM (untied embeddings, RoPE, RMSNorm, SwiGLU).
 
-    $LWM_PYTHON datasets/tiny-lwm/mqar.py [DIM=64] [LAYERS=2] [LR=0.003] [STEPS=600]
+    $LWM_PYTHON datasets/tiny-lwm/mqar.py [DIM=64] [LAYERS=2] [LR=0.003] [STEPS=600] [PAIRS=8]
 """
 import sys
 import time
@@ -9,14 +9,20 @@ import time
 import torch
 from transformers import LlamaConfig, LlamaForCausalLM
 
-dim, layers, lr, steps = (int(sys.argv[1]) if len(sys.argv) > 1 else 64, int(sys.argv[2]) if len(sys.argv) > 2 else 2,
-                          float(sys.argv[3]) if len(sys.argv) > 3 else 0.003, int(sys.argv[4]) if len(sys.argv) > 4 else 600)
+
+def arg(i, default, kind):
+    return kind(sys.argv[i]) if len(sys.argv) > i else default
+
+
+dim, layers, lr, steps, pairs = arg(1, 64, int), arg(2, 2, int), arg(3, 0.003, float), arg(4, 600, int), arg(5, 8, int)
+if not 1 <= pairs <= 24:
+    sys.exit(f"PAIRS {pairs}: 1..24 (there are 24 keys)")
 torch.manual_seed(0)
 torch.set_num_threads(2)
 model = LlamaForCausalLM(LlamaConfig(vocab_size=64, hidden_size=dim, intermediate_size=4 * dim, num_hidden_layers=layers,
                                      num_attention_heads=2, max_position_embeddings=64, rms_norm_eps=1e-5, rope_theta=10000.0,
                                      tie_word_embeddings=False))
-PAIRS, QUERIES, BATCH = 8, 4, 64
+PAIRS, QUERIES, BATCH = pairs, 4, 64
 L = 1 + 2 * PAIRS + 1 + 2 * QUERIES
 gen = torch.Generator().manual_seed(1)
 

@@ -9,8 +9,8 @@
  * Node has no mkfifo, so FIFOs are made by the `mkfifo` command, a few per call, in a temporary
  * folder of this process (removed at exit, or by a later process when this one was killed), and
  * reused: a FIFO whose reader saw end of file has no writer left and is empty, so the next decode
- * gets a fresh pipe. One that was abandoned (a decode
- * stopped early, ffmpeg killed) is deleted instead, since a dying writer could still put bytes in it.
+ * gets a fresh pipe. One that was abandoned (a decode stopped early, ffmpeg killed) is deleted
+ * instead, since a dying writer could still put bytes in it.
  */
 import { execFile } from "node:child_process";
 import { closeSync, constants, mkdtempSync, openSync, readdirSync, rmSync } from "node:fs";

@@ -53,8 +53,8 @@ export const LWM_NEEDLE: RetrievalTemplate = {
  * as a chat model answers. That makes the lookup a copy: after "Glasgow is" the next tokens are the
  * ones that followed "Glasgow is" in the context, the pattern an induction head completes. A bare
  * number needs a two-hop lookup (question → key → the tokens after it), and a 4-layer model trained
- * from scratch had not started to learn that after 150–180 steps at 2K or 512 tokens (docs/tiny-lwm.md). Scoring is by substring, so the
- * eval counts either form.
+ * from scratch had not started to learn that after 150–180 steps at 2K or 512 tokens
+ * (docs/tiny-lwm.md). Scoring is by substring, so the eval counts either form.
  */
 export const RECALL_FACT: RetrievalTemplate = {
   name: "recall",

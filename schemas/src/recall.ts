@@ -19,6 +19,12 @@ export const RecallSource = strictObject({
     .tuple([z.number().gt(0).max(1), z.number().gt(0).max(1)])
     .default([0.25, 1])
     .refine(([lo, hi]) => lo <= hi, { message: "lengthFraction is [min, max] with min <= max" }),
+  /**
+   * The facts' keys: `cities` (108 real ones) or `names` (synthetic, about 66,000). A small model
+   * memorises the 108 cities instead of copying the key from the question; names leave only the
+   * copy to learn. Neither list shares text with the evaluation's cities.
+   */
+  keys: z.enum(["cities", "names"]).default("cities"),
   /** Times each document is cut into examples; every pass cuts at other lengths and plants other facts. */
   passes: z.number().int().min(1).max(64).default(1),
   seed: z.number().int().default(0),

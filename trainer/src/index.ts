@@ -20,7 +20,7 @@ export { train, paramsSha256, METRICS_FILE, type TrainOptions, type TrainSummary
 export { MetricsRecord, StepRecord, EvalRecord, StageRecord, readMetrics } from "./train/metrics.js";
 export { lossCurveSvg, lossStageTable } from "./train/curve-html.js";
 export { escapeHtml, niceTicks } from "./train/html.js";
-export { EVAL_CITIES, drawFacts, poolOfNumber, poolOfCity, type Fact } from "./eval/facts.js";
+export { EVAL_CITIES, TRAIN_CITIES, drawFacts, poolOfNumber, poolOfCity, syntheticName, type Fact, type TrainingKeys } from "./eval/facts.js";
 export { layoutRetrievalPrompt, encodeRetrievalFrame, RECALL_FACT, TEMPLATE_NAMES, type TemplateName, type PromptTokenizer } from "./eval/needle.js";
 export { sentenceEndIds, type NeedleCount } from "./eval/needle-run.js";
 export { runNeedleEval, needleGridTable, type NeedleEvalOptions, type NeedleEvalResult } from "./eval/needle-eval.js";

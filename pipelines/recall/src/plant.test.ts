@@ -1,5 +1,5 @@
 import { loadTokenizer, type Tokenizer } from "@lwm/tokenizer";
-import { poolOfCity, poolOfNumber, sentenceEndIds } from "@lwm/trainer";
+import { poolOfCity, poolOfNumber, sentenceEndIds, TRAIN_CITIES } from "@lwm/trainer";
 import { beforeAll, describe, expect, it } from "vitest";
 import { recallExamples, type RecallOptions } from "./plant.js";
 
@@ -16,6 +16,7 @@ beforeAll(async () => {
 const options = (o: Partial<RecallOptions> = {}): RecallOptions => ({
   seqLen: 512,
   maxFacts: 3,
+  keys: "cities",
   lengthFraction: [0.25, 1],
   passes: 1,
   seed: 0,
@@ -65,5 +66,13 @@ describe("recallExamples", () => {
     const two = await recallExamples(tok, d, options({ passes: 2 }));
     expect(two.length).toBeGreaterThan(a.length);
     expect(new Set(two.map((e) => e.exampleId)).size).toBe(two.length);
+  });
+
+  it("keys: names plants synthetic training names, many distinct ones, never a training city", async () => {
+    const examples = await recallExamples(tok, { documentId: "f".repeat(32), tokens: doc }, options({ keys: "names" }));
+    const keys = examples.flatMap((e) => e.provenance.facts.map((f) => f.city));
+    for (const k of keys) expect(poolOfCity(k), k).toBe("train");
+    expect(keys.some((k) => TRAIN_CITIES.includes(k))).toBe(false);
+    expect(new Set(keys).size).toBeGreaterThan(0.9 * keys.length);
   });
 });

@@ -11,11 +11,12 @@
  */
 import { exampleIdOf, hashParts, mulberry32 } from "@lwm/core";
 import type { Provenance } from "@lwm/schemas";
-import { drawFacts, encodeRetrievalFrame, layoutRetrievalPrompt, RECALL_FACT, type Fact, type PromptTokenizer } from "@lwm/trainer";
+import { drawFacts, encodeRetrievalFrame, layoutRetrievalPrompt, RECALL_FACT, type Fact, type PromptTokenizer, type TrainingKeys } from "@lwm/trainer";
 
 export interface RecallOptions {
   seqLen: number;
   maxFacts: number;
+  keys: TrainingKeys;
   lengthFraction: readonly [number, number];
   passes: number;
   seed: number;
@@ -58,7 +59,7 @@ export async function recallExamples(tok: PromptTokenizer, doc: RecallDocument, 
       const [lo, hi] = o.lengthFraction;
       const length = Math.max(64, Math.floor(o.seqLen * (lo + (hi - lo) * u())));
       const planted = 1 + Math.floor(u() * o.maxFacts);
-      const facts = drawFacts(planted, seedOf(o.seed, doc.documentId, o.stage, pass, index, "facts"), "train");
+      const facts = drawFacts(planted, seedOf(o.seed, doc.documentId, o.stage, pass, index, "facts"), "train", o.keys);
       const depths = facts.map(() => u());
       const askedCount = 1 + Math.floor(u() * planted);
       const order = facts.map((_, i) => i);

@@ -111,6 +111,7 @@ async function plantUnit(
         {
           seqLen: stage.seqLen,
           maxFacts: source.maxFacts,
+          keys: source.keys,
           lengthFraction: source.lengthFraction,
           passes: source.passes,
           seed: source.seed,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { drawFacts, drawNeedles, EVAL_CITIES, poolOfCity, poolOfNumber, TRAIN_CITIES } from "./facts.js";
+import { drawFacts, drawNeedles, EVAL_CITIES, poolOfCity, poolOfNumber, syntheticName, TRAIN_CITIES } from "./facts.js";
+import { uniformSampler } from "../model/rng.js";
 import { LWM_NEEDLE, RECALL_FACT } from "./needle.js";
 
 describe("fact pools: the needle evaluation and the training retrieval task share no value", () => {
@@ -45,6 +46,27 @@ describe("fact pools: the needle evaluation and the training retrieval task shar
       }
     }
     expect(drawFacts(4, 7, "train")).toEqual(drawFacts(4, 7, "train"));
+  });
+
+  it("draws synthetic training names: many distinct ones, none sharing text with an evaluation city", () => {
+    const u = uniformSampler(1);
+    const names = new Set<string>();
+    for (let i = 0; i < 20_000; i++) {
+      const name = syntheticName(u);
+      names.add(name);
+    }
+    expect(names.size).toBeGreaterThan(10_000); // no small table a model could learn by heart
+    expect([...names].filter((n) => !/^[A-Z][a-z]{3,}$/.test(n) || poolOfCity(n) !== "train")).toEqual([]);
+    const lower = EVAL_CITIES.map((e) => e.toLowerCase());
+    const overlapping = [...names].filter((n) => lower.some((e) => n.toLowerCase().includes(e) || e.includes(n.toLowerCase())));
+    expect(overlapping).toEqual([]);
+    for (let seed = 0; seed < 200; seed++) {
+      const facts = drawFacts(4, seed, "train", "names");
+      expect(new Set(facts.map((f) => f.city)).size).toBe(4);
+      for (const f of facts) expect(poolOfNumber(Number(f.number))).toBe("train");
+    }
+    expect(() => drawFacts(1, 0, "eval", "names")).toThrow(/evaluation pool/);
+    expect(poolOfCity("Oslo")).toBe("eval"); // an evaluation city that the syllables could spell stays evaluation
   });
 
   it("words the training facts differently from LWM's needle", () => {

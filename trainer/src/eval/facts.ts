@@ -249,22 +249,59 @@ export function poolOfNumber(n: number): FactPool {
   return (h & 1) === 0 ? "eval" : "train";
 }
 
-/** The pool a city belongs to, or null for a city in neither list. */
+/**
+ * The keys training facts are drawn with. `cities`: TRAIN_CITIES. `names`: synthetic place names
+ * (`syntheticName`), about 66,000 of them. A small model trained on the 108 cities learns a table
+ * from "the city asked" to its name instead of copying the name from the question (docs/tiny-lwm.md,
+ * sixth session); with names there is no table to learn, only the copy the evaluation needs.
+ */
+export type TrainingKeys = "cities" | "names";
+
+const NAME_SYLLABLES =
+  "ka lo mi ren tas vel dor bri sun mar quo zel pa thi gor nes ul ash ven cor li tan os bel fir gra hol jun kel mon nor pet rav sil tor wen yar ost eld ami".split(
+    " ",
+  );
+const SYNTHETIC_NAME = new RegExp(`^(?:${NAME_SYLLABLES.join("|")}){2,3}$`);
+const EVAL_LOWER = EVAL_CITIES.map((c) => c.toLowerCase());
+
+/** Whether a name shares text with an evaluation city (one contains the other, ignoring case). */
+function overlapsEvalCity(name: string): boolean {
+  const n = name.toLowerCase();
+  return EVAL_LOWER.some((e) => n.includes(e) || e.includes(n));
+}
+
+/** A synthetic place name of 2–3 syllables ("Kalomi", "Renvelos"), never one that shares text with an evaluation city. */
+export function syntheticName(u: () => number): string {
+  for (;;) {
+    let name = "";
+    for (let i = 0, n = 2 + Math.floor(u() * 2); i < n; i++) name += NAME_SYLLABLES[Math.floor(u() * NAME_SYLLABLES.length)];
+    name = (name[0] as string).toUpperCase() + name.slice(1);
+    if (!overlapsEvalCity(name)) return name;
+  }
+}
+
+/** The pool a city belongs to, or null for a city in neither list (a synthetic name is a training key). */
 export function poolOfCity(city: string): FactPool | null {
   if (EVAL_CITIES.includes(city)) return "eval";
   if (TRAIN_CITIES.includes(city)) return "train";
+  if (SYNTHETIC_NAME.test(city.toLowerCase()) && !overlapsEvalCity(city)) return "train";
   return null;
 }
 
-/** `count` facts of `pool` with distinct cities and 7-digit numbers, a pure function of `seed`. */
-export function drawFacts(count: number, seed: number, pool: FactPool): Fact[] {
+/**
+ * `count` facts of `pool` with distinct keys and 7-digit numbers, a pure function of `seed`. The
+ * evaluation pool always uses EVAL_CITIES; the training pool uses `keys`.
+ */
+export function drawFacts(count: number, seed: number, pool: FactPool, keys: TrainingKeys = "cities"): Fact[] {
   const cities = CITIES_OF[pool];
   if (!Number.isInteger(count) || count < 1 || count > cities.length) throw new RangeError(`facts: ${count} is not in 1..${cities.length}`);
+  if (pool === "eval" && keys !== "cities") throw new RangeError("facts: the evaluation pool is always EVAL_CITIES");
   const u = uniformSampler(seed);
   const left = [...cities];
   const out: Fact[] = [];
   for (let i = 0; i < count; i++) {
-    const city = left.splice(Math.floor(u() * left.length), 1)[0] as string;
+    let city = keys === "cities" ? (left.splice(Math.floor(u() * left.length), 1)[0] as string) : syntheticName(u);
+    while (out.some((f) => f.city === city)) city = syntheticName(u);
     let n: number;
     do n = 1_000_000 + Math.floor(u() * 9_000_000);
     while (poolOfNumber(n) !== pool);

@@ -1,7 +1,7 @@
 /**
  * datasets/tiny-lwm (issue #15) at smoke scale: run.sh with TINY_LWM_SMOKE=1 builds the recipe's
- * pipeline (books → qa → recall → pack, every seqLen ÷ 8, the sample's books), trains 2k → 8k → 32k
- * a few steps each and needle-evaluates every stage; a rerun finds everything done. Then the
+ * pipeline (books → qa → recall → pack, every seqLen ÷ 8, the sample's books), trains lookup → 2k → 8k
+ * → 32k a few steps each and needle-evaluates every stage; a rerun finds everything done. Then the
  * held-out guarantee, on what training reads (the packed rows of every stage): no needle sentence,
  * no evaluation-pool number or city planted, no passage of the haystack book.
  */
@@ -19,7 +19,7 @@ import { child, type CliResult } from "./cli.js";
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const dataset = join(repoRoot, "datasets/tiny-lwm");
 const CLI = join(repoRoot, "packages/cli/dist/main.js");
-const STAGES = ["2k", "8k", "32k", "control-2k"];
+const STAGES = ["lookup", "2k", "8k", "32k", "control-2k"];
 
 let out: string;
 let first: CliResult;
@@ -35,10 +35,19 @@ beforeAll(async () => {
 }, 600_000);
 
 describe.skipIf(!existsSync(CLI))("datasets/tiny-lwm run.sh (smoke scale)", () => {
-  it("builds, trains 2k → 8k → 32k and evaluates each stage's final checkpoint, printing the time of each phase", () => {
+  it("builds, trains lookup → 2k → 8k → 32k and evaluates each stage's final checkpoint, printing the time of each phase", () => {
     expect(first.code, `${first.stdout}\n${first.stderr}`).toBe(0);
     const times = readFileSync(join(out, "times.tsv"), "utf8");
-    for (const phase of ["build (lwm run)", "train main/2k", "train main/8k", "train main/32k", "eval main/2k (lwm template)", "eval main/32k (lwm template)"])
+    for (const phase of [
+      "build (lwm run)",
+      "train main/lookup",
+      "eval main/lookup (lwm template)",
+      "train main/2k",
+      "train main/8k",
+      "train main/32k",
+      "eval main/2k (lwm template)",
+      "eval main/32k (lwm template)",
+    ])
       expect(times).toContain(`\t${phase}\t`);
     expect(first.stdout).toMatch(/tiny-lwm: train main\/8k took \d+ s/);
     for (const stage of ["2k", "8k", "32k"]) {
@@ -47,6 +56,9 @@ describe.skipIf(!existsSync(CLI))("datasets/tiny-lwm run.sh (smoke scale)", () =
       // Lengths 256 and 512 at depths 0 and 1 with one needle, 2 needles at 256 only.
       expect(records.map((r) => `${r.needles}/${r.contextTokens}`).sort()).toEqual(["1/256", "1/256", "1/512", "1/512", "2/256", "2/256"]);
     }
+    // The lookup stage is evaluated at the short lengths only (256 at smoke scale).
+    const lookup = NeedleEvalRecord.array().parse(JSON.parse(readFileSync(join(out, "eval", "main-lookup-lwm", "needle.json"), "utf8")));
+    expect(lookup.map((r) => `${r.needles}/${r.contextTokens}`).sort()).toEqual(["1/256", "1/256", "2/256", "2/256"]);
     // The θ schedule reached the checkpoints.
     const theta = (s: string) =>
       (JSON.parse(readFileSync(join(out, "runs/main/checkpoints", s, "final/config.json"), "utf8")) as { rope_theta: number }).rope_theta;

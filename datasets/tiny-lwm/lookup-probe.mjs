@@ -9,18 +9,20 @@
  *   first   the number's first digit (the step from "X is" to the value)
  *   rest    the other six (copying on from the first)
  *   key     the asked key's tokens in the answer ("The secret code of ‹Chicago›"): copied from the question
- *   trainKey the same for keys of the training pool (a key the model has seen asked for many times)
+ *   trainKey the same for keys of the training pool (--keys): a city the model has seen asked for many
+ *            times, or a synthetic name of the kind it trains on (whether the copy formed at all)
  *
  * Teacher forcing isolates each hop, which the greedy needle eval cannot: a model that copies the
  * digits but not the key still scores 0 there. A round of probes takes about 5 s (a greedy needle
  * probe 20–60 s), and it says which hop is missing.
  *
  *   node datasets/tiny-lwm/lookup-probe.mjs [--init CHECKPOINT] [--length 128] [--rows 32] [--steps 200]
- *        [--lr 0.001] [--facts 2] [--keys cities|names] [--eval-every 25] [--save DIR] [--json]
+ *        [--lr 0.001] [--facts 2] [--probe-facts 2] [--keys cities|names] [--eval-every 25] [--save DIR] [--json]
  *
  * --keys cities draws the training keys from the recall task's pool (108 cities); names draws
- * synthetic names from 40 syllables (about 66,000 of 2–3 syllables, none an evaluation city), so a key can only be
- * copied, never remembered. Without --init a fresh model (--dim, --layers, --heads) starts.
+ * synthetic names (the recall step's `keys: "names"`, about 66,000), so a key can only be copied,
+ * never remembered. Training rows plant 1..--facts facts, probe rows exactly --probe-facts.
+ * Without --init a fresh model (--dim, --layers, --heads) starts.
  * Needs `npm run build` and `node datasets/tiny-lwm/prepare.mjs` (the data/train and data/haystack links).
  */
 import { readdirSync, readFileSync } from "node:fs";
@@ -40,6 +42,7 @@ const { values: a } = parseArgs({
     lr: { type: "string", default: "0.001" },
     warmup: { type: "string", default: "20" },
     facts: { type: "string", default: "2" },
+    "probe-facts": { type: "string", default: "2" },
     keys: { type: "string", default: "cities" },
     "eval-every": { type: "string", default: "25" },
     "eval-rows": { type: "string", default: "32" },
@@ -56,10 +59,11 @@ const L = Number(a.length),
   STEPS = Number(a.steps),
   LR = Number(a.lr),
   MAX_FACTS = Number(a.facts),
+  PROBE_FACTS = Number(a["probe-facts"]),
   EVAL_EVERY = Number(a["eval-every"]),
   EVAL_ROWS = Number(a["eval-rows"]);
 if (a.keys !== "cities" && a.keys !== "names") throw new Error(`--keys ${a.keys}: cities or names`);
-for (const [k, v] of Object.entries({ L, ROWS, STEPS, MAX_FACTS, EVAL_EVERY, EVAL_ROWS }))
+for (const [k, v] of Object.entries({ L, ROWS, STEPS, MAX_FACTS, PROBE_FACTS, EVAL_EVERY, EVAL_ROWS }))
   if (!Number.isInteger(v) || v < 0) throw new Error(`${k}: ${v} is not a whole number`);
 
 const tok = await loadTokenizer();
@@ -81,28 +85,15 @@ if (trainBooks.length === 0 || !heldBook) throw new Error("no books: run node da
 // falls into a short cycle, which repeats the training rows (the model then learns them by heart).
 let u = mulberry32(Number(a.seed));
 
-const SYLLABLES =
-  "ka lo mi ren tas vel dor bri sun mar quo zel pa thi gor nes ul ash ven cor li tan os bel fir gra hol jun kel mon nor pet rav sil tor wen yar ost eld ami".split(
-    " ",
-  );
-const evalCities = new Set(trainer.EVAL_CITIES);
-function syntheticName() {
-  for (;;) {
-    let w = "";
-    for (let i = 0, n = 2 + Math.floor(u() * 2); i < n; i++) w += SYLLABLES[Math.floor(u() * SYLLABLES.length)];
-    w = w[0].toUpperCase() + w.slice(1);
-    if (!evalCities.has(w)) return w;
-  }
-}
-
 /**
  * One recall row of exactly L tokens (the needle layout, one asked fact). `measure` says which answer
  * tokens carry the loss: "train" (the whole answer and EOS, as pipelines/recall), or one probe.
  */
-async function recallRow(pool, book, measure, keys = a.keys) {
-  const planted = 1 + Math.floor(u() * MAX_FACTS);
-  const facts = trainer.drawFacts(planted, Math.floor(u() * 2 ** 31), pool);
-  if (pool === "train" && keys === "names") for (const f of facts) f.city = syntheticName();
+async function recallRow(pool, book, measure) {
+  // Training rows plant 1..--facts facts; probe rows exactly --probe-facts, so that copying "the
+  // number in the context" scores 1/--probe-facts and only a lookup by key scores more.
+  const planted = measure === "train" ? 1 + Math.floor(u() * MAX_FACTS) : PROBE_FACTS;
+  const facts = trainer.drawFacts(planted, Math.floor(u() * 2 ** 31), pool, pool === "train" ? a.keys : "cities");
   const asked = [facts[Math.floor(u() * planted)]];
   const answer = await tok.encode(trainer.RECALL_FACT.answer(asked));
   const P = L - answer.length - 1;
@@ -141,9 +132,9 @@ async function probeSet(measure) {
   const saved = u;
   u = mulberry32(0x5eed);
   const rows = [];
-  // trainKey: the key probe on training-pool cities (the keys a model could have memorised).
+  // trainKey: the key probe on the training pool's keys (cities a model could have memorised, or names).
   const [pool, what] = measure === "trainKey" ? ["train", "key"] : ["eval", measure];
-  for (let i = 0; i < EVAL_ROWS; i++) rows.push(await recallRow(pool, heldBook, what, "cities"));
+  for (let i = 0; i < EVAL_ROWS; i++) rows.push(await recallRow(pool, heldBook, what));
   u = saved;
   return rows;
 }

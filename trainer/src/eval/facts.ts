@@ -251,17 +251,21 @@ export function poolOfNumber(n: number): FactPool {
 
 /**
  * The keys training facts are drawn with. `cities`: TRAIN_CITIES. `names`: synthetic place names
- * (`syntheticName`), about 66,000 of them. A small model trained on the 108 cities learns a table
+ * (`syntheticName`), billions of them. A small model trained on the 108 cities learns a table
  * from "the city asked" to its name instead of copying the name from the question (docs/tiny-lwm.md,
  * sixth session); with names there is no table to learn, only the copy the evaluation needs.
  */
 export type TrainingKeys = "cities" | "names";
 
-const NAME_SYLLABLES =
-  "ka lo mi ren tas vel dor bri sun mar quo zel pa thi gor nes ul ash ven cor li tan os bel fir gra hol jun kel mon nor pet rav sil tor wen yar ost eld ami".split(
-    " ",
-  );
-const SYNTHETIC_NAME = new RegExp(`^(?:${NAME_SYLLABLES.join("|")}){2,3}$`);
+// Names are built from syllables (onset, vowel, optional coda): the tokenizer cuts them into about
+// 3,300 different pieces, 141 of the 205 pieces the evaluation's cities are made of (a list of 40
+// fixed syllables gave 557 and 65). A copy trained on many different tokens is a copy in general,
+// not a copy of a few syllables, and the evaluation asks it to copy city names it never saw.
+const ONSETS = "b c d f g h j k l m n p r s t v w y z ch sh th tr br st gr kr pl bl dr fr sk sl sp".split(" ");
+const VOWELS = "a e i o u ai ou ea ie y".split(" ");
+const CODAS = "n r s l m t ng k d".split(" ");
+const alternatives = (xs: readonly string[]) => xs.join("|");
+const SYNTHETIC_NAME = new RegExp(`^(?:${alternatives(VOWELS)})?(?:(?:${alternatives(ONSETS)})(?:${alternatives(VOWELS)})(?:${alternatives(CODAS)})?){2,3}$`);
 const EVAL_LOWER = EVAL_CITIES.map((c) => c.toLowerCase());
 
 /** Whether a name shares text with an evaluation city (one contains the other, ignoring case). */
@@ -270,11 +274,12 @@ function overlapsEvalCity(name: string): boolean {
   return EVAL_LOWER.some((e) => n.includes(e) || e.includes(n));
 }
 
-/** A synthetic place name of 2–3 syllables ("Kalomi", "Renvelos"), never one that shares text with an evaluation city. */
+/** A synthetic place name of 2–3 syllables ("Bachoufaim", "Jievok"), never one that shares text with an evaluation city. */
 export function syntheticName(u: () => number): string {
+  const pick = (xs: readonly string[], p = 1) => (u() < p ? (xs[Math.floor(u() * xs.length)] as string) : "");
   for (;;) {
-    let name = "";
-    for (let i = 0, n = 2 + Math.floor(u() * 2); i < n; i++) name += NAME_SYLLABLES[Math.floor(u() * NAME_SYLLABLES.length)];
+    let name = pick(VOWELS, 0.2);
+    for (let i = 0, n = 2 + Math.floor(u() * 2); i < n; i++) name += pick(ONSETS) + pick(VOWELS) + pick(CODAS, 0.6);
     name = (name[0] as string).toUpperCase() + name.slice(1);
     if (!overlapsEvalCity(name)) return name;
   }

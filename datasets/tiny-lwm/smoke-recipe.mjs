@@ -2,8 +2,8 @@
 /**
  * `node smoke-recipe.mjs recipe.json TRAIN_DIR > smoke.json`: the tiny-LWM recipe shrunk for a
  * smoke run (the test of run.sh, `TINY_LWM_SMOKE=1`): every seqLen ÷ 8 and at least 256 (512 → 256,
- * 2K → 256, 8K → 1K, 32K → 4K), recall examples of at least half a row (a shorter one leaves no room
- * for a haystack beside two facts and their question at 256), a one-layer model of width 32, two optimizer steps of two rows per stage, 64-token QA chunks,
+ * 2K → 256, 8K → 1K, 32K → 4K), recall examples sized by lengthFraction at least half a row (a shorter one
+ * leaves no room for a haystack beside two facts and their question at 256), a one-layer model of width 32, two optimizer steps of two rows per stage, 64-token QA chunks,
  * a few hundred packed rows at most, and the books source pointed at TRAIN_DIR (absolute). The
  * stages, sources, mixtures, θ schedule and steps are the recipe's, so the smoke run exercises
  * exactly the pipeline the full run uses.
@@ -22,7 +22,7 @@ export function smokeRecipe(recipe, trainDir) {
   for (const s of r.sources) {
     if (s.kind === "books") s.paths = [resolve(trainDir)];
     if (s.kind === "qa") s.chunkTokens = 64;
-    if (s.kind === "recall") s.lengthFraction = [Math.max(0.5, s.lengthFraction[0]), Math.max(0.5, s.lengthFraction[1])];
+    if (s.kind === "recall" && s.lengthFraction) s.lengthFraction = s.lengthFraction.map((f) => Math.max(0.5, f));
   }
   r.steps.pack = { ...r.steps.pack, rowsPerShard: 16, rowsPerBatch: 4 };
   for (const st of r.stages) {

@@ -75,4 +75,13 @@ describe("recallExamples", () => {
     expect(keys.some((k) => TRAIN_CITIES.includes(k))).toBe(false);
     expect(new Set(keys).size).toBeGreaterThan(0.9 * keys.length);
   });
+
+  it("haystackTokens sets the book text around the facts, whatever the seqLen", async () => {
+    const examples = await recallExamples(tok, { documentId: "g".repeat(32), tokens: doc.subarray(0, 4000) }, options({ haystackTokens: [40, 60] }));
+    const spans = examples.map((e) => e.provenance.tokens.end - e.provenance.tokens.start);
+    expect(spans.length).toBeGreaterThan(40);
+    // Every span but the document's tail is drawn from [40, 60].
+    for (const n of spans.slice(0, -1)) expect(n >= 40 && n <= 60, `${n}`).toBe(true);
+    expect(new Set(spans).size).toBeGreaterThan(10);
+  });
 });

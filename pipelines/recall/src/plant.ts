@@ -18,6 +18,8 @@ export interface RecallOptions {
   maxFacts: number;
   keys: TrainingKeys;
   lengthFraction: readonly [number, number];
+  /** When set, the haystack's length is drawn from this range instead of the example's from lengthFraction. */
+  haystackTokens?: readonly [number, number] | undefined;
   passes: number;
   seed: number;
   /** Names the stage in the draws, so every stage gets its own cuts and facts. */
@@ -42,6 +44,10 @@ export interface RecallExample {
 
 /** A haystack shorter than this is not worth an example (the document's tail). */
 const MIN_HAYSTACK_TOKENS = 32;
+
+function drawHaystack(u: () => number, [lo, hi]: readonly [number, number]): number {
+  return lo + Math.floor(u() * (hi - lo + 1));
+}
 
 /** A 32-bit seed from named parts (document, stage, pass, example). */
 function seedOf(...parts: (string | number)[]): number {
@@ -72,7 +78,8 @@ export async function recallExamples(tok: PromptTokenizer, doc: RecallDocument, 
       const answer = await tok.encode(template.answer(asked));
       const { fixed } = await encodeRetrievalFrame(tok, template, facts, asked);
       const left = doc.tokens.length - at;
-      const room = length - answer.length - 1 - fixed;
+      const fits = o.seqLen - answer.length - 1 - fixed;
+      const room = o.haystackTokens ? Math.min(fits, drawHaystack(u, o.haystackTokens)) : length - answer.length - 1 - fixed;
       if (left < MIN_HAYSTACK_TOKENS) break;
       if (room < MIN_HAYSTACK_TOKENS) {
         // This draw's facts and question leave too little haystack: draw again.

@@ -113,6 +113,7 @@ async function plantUnit(
           maxFacts: source.maxFacts,
           keys: source.keys,
           lengthFraction: source.lengthFraction,
+          haystackTokens: source.haystackTokens,
           passes: source.passes,
           seed: source.seed,
           stage: stage.name,

@@ -21,14 +21,14 @@ export const RecallSource = strictObject({
     .refine(([lo, hi]) => lo <= hi, { message: "lengthFraction is [min, max] with min <= max" }),
   /**
    * Instead of lengthFraction: the tokens of book text around the facts, drawn uniformly from
-   * [min, max] (at least 32). Short haystacks are where a small model first learns the lookup (docs/tiny-lwm.md).
+   * [min, max] (at least 32; capped by what fits in the stage's seqLen). Short haystacks are where a small model first learns the lookup (docs/tiny-lwm.md).
    */
   haystackTokens: z
     .tuple([z.number().int().min(32), z.number().int().min(32)])
     .optional()
     .refine((r) => r === undefined || r[0] <= r[1], { message: "haystackTokens is [min, max] with min <= max" }),
   /**
-   * The facts' keys: `cities` (108 real ones) or `names` (synthetic, about 66,000). A small model
+   * The facts' keys: `cities` (108 real ones) or `names` (synthetic, billions). A small model
    * memorises the 108 cities instead of copying the key from the question; names leave only the
    * copy to learn. Neither list shares text with the evaluation's cities.
    */

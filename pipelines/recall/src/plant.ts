@@ -78,6 +78,8 @@ export async function recallExamples(tok: PromptTokenizer, doc: RecallDocument, 
       const answer = await tok.encode(template.answer(asked));
       const { fixed } = await encodeRetrievalFrame(tok, template, facts, asked);
       const left = doc.tokens.length - at;
+      // haystackTokens sizes the book text itself; lengthFraction (drawn above in either case, so its
+      // recipes keep their draws) sizes the whole example.
       const fits = o.seqLen - answer.length - 1 - fixed;
       const room = o.haystackTokens ? Math.min(fits, drawHaystack(u, o.haystackTokens)) : length - answer.length - 1 - fixed;
       if (left < MIN_HAYSTACK_TOKENS) break;

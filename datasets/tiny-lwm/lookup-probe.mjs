@@ -20,7 +20,7 @@
  *        [--lr 0.001] [--facts 2] [--probe-facts 2] [--keys cities|names] [--eval-every 25] [--save DIR] [--json]
  *
  * --keys cities draws the training keys from the recall task's pool (108 cities); names draws
- * synthetic names (the recall step's `keys: "names"`, about 66,000), so a key can only be copied,
+ * synthetic names (the recall step's `keys: "names"`, billions of them), so a key can only be copied,
  * never remembered. Training rows plant 1..--facts facts, probe rows exactly --probe-facts.
  * Without --init a fresh model (--dim, --layers, --heads) starts.
  * Needs `npm run build` and `node datasets/tiny-lwm/prepare.mjs` (the data/train and data/haystack links).

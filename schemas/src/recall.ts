@@ -21,7 +21,8 @@ export const RecallSource = strictObject({
     .refine(([lo, hi]) => lo <= hi, { message: "lengthFraction is [min, max] with min <= max" }),
   /**
    * Instead of lengthFraction: the tokens of book text around the facts, drawn uniformly from
-   * [min, max] (at least 32; capped by what fits in the stage's seqLen). Short haystacks are where a small model first learns the lookup (docs/tiny-lwm.md).
+   * [min, max] (at least 32; capped by what fits in the stage's seqLen). Short haystacks are where
+   * a small model first learns the lookup (docs/tiny-lwm.md).
    */
   haystackTokens: z
     .tuple([z.number().int().min(32), z.number().int().min(32)])

@@ -80,8 +80,8 @@ export async function recallExamples(tok: PromptTokenizer, doc: RecallDocument, 
       const left = doc.tokens.length - at;
       // haystackTokens sizes the book text itself; lengthFraction (drawn above in either case, so its
       // recipes keep their draws) sizes the whole example.
-      const fits = o.seqLen - answer.length - 1 - fixed;
-      const room = o.haystackTokens ? Math.min(fits, drawHaystack(u, o.haystackTokens)) : length - answer.length - 1 - fixed;
+      const frame = fixed + answer.length + 1;
+      const room = o.haystackTokens ? Math.min(o.seqLen - frame, drawHaystack(u, o.haystackTokens)) : length - frame;
       if (left < MIN_HAYSTACK_TOKENS) break;
       if (room < MIN_HAYSTACK_TOKENS) {
         // This draw's facts and question leave too little haystack: draw again.

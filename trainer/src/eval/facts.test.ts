@@ -51,10 +51,7 @@ describe("fact pools: the needle evaluation and the training retrieval task shar
   it("draws synthetic training names: many distinct ones, none sharing text with an evaluation city", () => {
     const u = uniformSampler(1);
     const names = new Set<string>();
-    for (let i = 0; i < 20_000; i++) {
-      const name = syntheticName(u);
-      names.add(name);
-    }
+    for (let i = 0; i < 20_000; i++) names.add(syntheticName(u));
     expect(names.size).toBeGreaterThan(10_000); // no small table a model could learn by heart
     expect([...names].filter((n) => !/^[A-Z][a-z]{3,}$/.test(n) || poolOfCity(n) !== "train")).toEqual([]);
     const lower = EVAL_CITIES.map((e) => e.toLowerCase());
@@ -66,7 +63,7 @@ describe("fact pools: the needle evaluation and the training retrieval task shar
       for (const f of facts) expect(poolOfNumber(Number(f.number))).toBe("train");
     }
     expect(() => drawFacts(1, 0, "eval", "names")).toThrow(/evaluation pool/);
-    expect(poolOfCity("Oslo")).toBe("eval"); // an evaluation city that the syllables could spell stays evaluation
+    expect(poolOfCity("Oslo")).toBe("eval"); // an evaluation city stays evaluation, whatever the generator can spell
   });
 
   it("words the training facts differently from LWM's needle", () => {

@@ -8,7 +8,9 @@
  *   digits  every digit of the asked number (chance ≈ 0.1): the lookup itself
  *   first   the number's first digit (the step from "X is" to the value)
  *   rest    the other six (copying on from the first)
- *   key     the asked key's tokens in the answer ("The secret code of ‹Chicago›"): copied from the question
+ *   key     the asked key's tokens in the answer, when the answer restates it (recall 2.x: "The secret
+ *           code of ‹Chicago› is …"): copied from the question. Recall 3.x answers the number alone,
+ *           and then key and trainKey are not measured.
  *   trainKey the same for keys of the training pool (--keys): a city the model has seen asked for many
  *            times, or a synthetic name of the kind it trains on (whether the copy formed at all)
  *
@@ -138,7 +140,8 @@ async function probeSet(measure) {
   u = saved;
   return rows;
 }
-const PROBES = ["digits", "first", "rest", "key", "trainKey"];
+const echoesKey = trainer.RECALL_FACT.answer([{ city: "Xq", number: "1234567" }]).includes("Xq");
+const PROBES = echoesKey ? ["digits", "first", "rest", "key", "trainKey"] : ["digits", "first", "rest"];
 const probeRows = {};
 for (const m of PROBES) probeRows[m] = await probeSet(m); // one at a time: they share the generator's state
 
@@ -172,7 +175,9 @@ async function probe(step) {
   if (a.json) console.log(JSON.stringify({ step, ...acc, seconds }));
   else
     console.log(
-      `step ${step}: digits ${acc.digits.toFixed(3)} (first ${acc.first.toFixed(3)}, rest ${acc.rest.toFixed(3)}), key ${acc.key.toFixed(3)} (training-pool keys ${acc.trainKey.toFixed(3)}) | ${seconds} s`,
+      `step ${step}: digits ${acc.digits.toFixed(3)} (first ${acc.first.toFixed(3)}, rest ${acc.rest.toFixed(3)})` +
+        (echoesKey ? `, key ${acc.key.toFixed(3)} (training-pool keys ${acc.trainKey.toFixed(3)})` : "") +
+        ` | ${seconds} s`,
     );
 }
 

@@ -43,7 +43,12 @@ describe("recallExamples", () => {
       const prompt = await tok.decode(e.tokens.subarray(0, lossAt));
       const answer = await tok.decode(e.tokens.subarray(lossAt, e.tokens.length - 1));
       const asked = e.provenance.asked.map((i) => e.provenance.facts[i]!);
-      expect(answer.trim()).toBe(asked.map((f) => `The secret code of ${f.city} is ${f.number}.`).join(" "));
+      const numbers = asked.map((f) => f.number);
+      expect(answer.trim()).toBe(
+        asked.length === 1
+          ? `The secret code is ${numbers[0]}.`
+          : `The secret codes are ${numbers.slice(0, -1).join(", ")}${asked.length > 2 ? "," : ""} and ${numbers.at(-1)}.`,
+      );
       expect(prompt.trimEnd().endsWith("ASSISTANT:")).toBe(true);
       expect(prompt).not.toMatch(/special magic/);
       for (const f of e.provenance.facts) {

@@ -17,7 +17,7 @@ import { recallExamples } from "./plant.js";
 
 export const RECALL_STEP_NAME = "recall";
 /** Bump when the bytes a unit writes would change for the same inputs and config. */
-export const RECALL_STEP_VERSION = "2.1.0";
+export const RECALL_STEP_VERSION = "3.0.0";
 const UNIT_FILE = "examples.arrow";
 
 /**

@@ -71,7 +71,8 @@ describe("fact pools: the needle evaluation and the training retrieval task shar
     const recall = RECALL_FACT.fact(f) + RECALL_FACT.suffix([f]) + RECALL_FACT.suffix([f, f]);
     expect(recall).not.toMatch(/special|magic|number/i);
     expect(LWM_NEEDLE.fact(f)).toMatch(/special magic/);
-    expect(RECALL_FACT.answer([f, { city: "Porto", number: "7654321" }])).toBe("The secret code of Glasgow is 1234567. The secret code of Porto is 7654321.");
+    expect(RECALL_FACT.answer([f])).toBe("The secret code is 1234567."); // the key is matched, never written
+    expect(RECALL_FACT.answer([f, { city: "Porto", number: "7654321" }])).toBe("The secret codes are 1234567 and 7654321.");
     expect(RECALL_FACT.suffix([f]).endsWith("ASSISTANT:")).toBe(true);
   });
 });

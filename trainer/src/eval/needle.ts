@@ -28,9 +28,13 @@ export type TemplateName = (typeof TEMPLATE_NAMES)[number];
 /** The chat frame's opening, shared by the templates (LWM's text-chat format, lwm-spec §1.5). */
 export const PROMPT_PREFIX = "You are a helpful assistant. USER: ";
 
+/** "A and B", "A, B, and C": how a question lists its keys and an answer its numbers. */
+function listOf(items: readonly string[]): string {
+  return items.length <= 2 ? items.join(" and ") : `${items.slice(0, -1).join(", ")}, and ${items.at(-1)}`;
+}
+
 function cityList(facts: readonly Fact[]): string {
-  const cities = facts.map((n) => n.city);
-  return cities.length <= 2 ? cities.join(" and ") : `${cities.slice(0, -1).join(", ")}, and ${cities.at(-1)}`;
+  return listOf(facts.map((n) => n.city));
 }
 
 /** LWM's needle (eval_needle.py): "The special magic {city} number is: {n}". */
@@ -46,23 +50,25 @@ export const LWM_NEEDLE: RetrievalTemplate = {
 
 /**
  * The training task's wording: no phrase of LWM's needle ("special magic", "number is:"), a
- * different question and instruction. The suffix ends at "ASSISTANT:" and the answer is tokenized
- * on its own (as the qa step joins fields), so its first piece carries the space.
+ * different question. The suffix ends at "ASSISTANT:" and the answer is tokenized on its own (as the
+ * qa step joins fields), so its first piece carries the space.
  *
- * The answer restates each fact's key before its number ("The secret code of Glasgow is 4829103."),
- * as a chat model answers. That makes the lookup a copy: after "Glasgow is" the next tokens are the
- * ones that followed "Glasgow is" in the context, the pattern an induction head completes. A bare
- * number needs a two-hop lookup (question → key → the tokens after it), and a 4-layer model trained
- * from scratch had not started to learn that after 150–180 steps at 2K or 512 tokens
- * (docs/tiny-lwm.md). Scoring is by substring, so the eval counts either form.
+ * The answer names only the numbers ("The secret code is 4829103.", "The secret codes are 4829103
+ * and 1234567."), in the order asked. Recall 2.x restated each key ("The secret code of Glasgow is
+ * 4829103."), which turns the lookup into an induction copy after "Glasgow is"; but then a greedy
+ * answer must first write the key, a copy over the whole vocabulary that a 4-layer model had not
+ * learned after 2M tokens (0.01 for evaluation cities, docs/tiny-lwm.md, seventh session) while
+ * the digit lookup after a right key was at 0.84. Without the echo the key is only matched between
+ * question and fact, never written. The question ends right before "ASSISTANT:" so the asked key
+ * stays a few tokens from the answer. Scoring is by substring, so the eval counts any form.
  */
 export const RECALL_FACT: RetrievalTemplate = {
   name: "recall",
   fact: (f) => `\nRemember that the secret code of ${f.city} is ${f.number}.\n`,
   question: (asked) =>
     asked.length === 1 ? `Which secret code was given for ${(asked[0] as Fact).city}?` : `Which secret codes were given for ${cityList(asked)}?`,
-  suffix: (asked) => ` ${RECALL_FACT.question(asked)} Reply with one sentence per city. ASSISTANT:`,
-  answer: (asked) => asked.map((f) => `The secret code of ${f.city} is ${f.number}.`).join(" "),
+  suffix: (asked) => ` ${RECALL_FACT.question(asked)} ASSISTANT:`,
+  answer: (asked) => (asked.length === 1 ? `The secret code is ${(asked[0] as Fact).number}.` : `The secret codes are ${listOf(asked.map((f) => f.number))}.`),
 };
 
 export const TEMPLATES: Record<TemplateName, RetrievalTemplate> = { lwm: LWM_NEEDLE, recall: RECALL_FACT };
